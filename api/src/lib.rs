@@ -1,0 +1,371 @@
+//! The JSON contract between the Vitals server and its browser app.
+//!
+//! Both sides compile these types, so a renamed field breaks the build rather
+//! than the page. Serde only: this crate must build for `wasm32-unknown-unknown`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Label names and values of a log stream or a metric series, sorted by name.
+pub type Labels = BTreeMap<String, String>;
+
+/// The body of every error answer: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// A stable machine-readable `code` and a lowercase sentence a user can act on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// Liveness and readiness of the server and each source behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// `ready` when every source can answer, `degraded` otherwise.
+    pub status: String,
+    pub version: String,
+    pub sources: Vec<SourceStatus>,
+}
+
+/// One source (logs, metrics or traces) and how it is doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    /// What the source provides: `logs`, `metrics` or `traces`.
+    pub signal: String,
+    /// Which backend serves it: `demo`, `loki`, `prometheus`, `amp`, `xray`.
+    pub backend: String,
+    /// `up`, `down` or `unknown`.
+    pub state: String,
+    /// A short sentence on the last check, for people reading the page.
+    pub detail: String,
+}
+
+/// Direction of a log query: newest first (`backward`) or oldest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Backward,
+    Forward,
+}
+
+/// `POST /api/v1/logs/query`. Times are RFC 3339 or relative (`now-1h`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogQueryRequest {
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(default)]
+    pub direction: Direction,
+    /// Only for metric queries: the step between points (`60s`, `5m` or seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+}
+
+/// One log line with the labels of its stream and the fields parsed from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// Nanoseconds since the Unix epoch.
+    pub time: i64,
+    pub labels: Labels,
+    pub line: String,
+    /// Fields a parser (`| json`, `| logfmt`) extracted, or that the server
+    /// recognised in a logfmt or JSON line.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// What a log query answers: lines for a log query, series for a metric query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result_type", rename_all = "lowercase")]
+pub enum LogQueryResponse {
+    Streams { lines: Vec<LogLine> },
+    Matrix { series: Vec<Series> },
+    Vector { series: Vec<Series> },
+}
+
+/// A list of names, for label names, label values and metric names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NameList {
+    pub names: Vec<String>,
+}
+
+/// A step between points: a Prometheus duration (`60s`, `5m`) or seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Step {
+    Seconds(f64),
+    Duration(String),
+}
+
+/// `POST /api/v1/metrics/query`. Without `step` the server picks one for
+/// about 500 points. With `from` equal to `to`, or no `from`, it is an
+/// instant query at `to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricQueryRequest {
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+}
+
+/// A value at a time: `[milliseconds since the epoch, value]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point(pub i64, pub f64);
+
+/// One series of a metric answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub labels: Labels,
+    pub points: Vec<Point>,
+}
+
+/// The answer to a metric query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricQueryResponse {
+    /// `matrix` for a range query, `vector` or `scalar` for an instant one.
+    pub result_type: String,
+    pub series: Vec<Series>,
+    /// The step the server used, in seconds (0 for an instant query).
+    pub step_seconds: f64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// How a span or trace ended, in X-Ray's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanStatus {
+    Ok,
+    /// A client error (4xx).
+    Error,
+    /// A server error (5xx) or an exception.
+    Fault,
+    /// Throttled (429).
+    Throttle,
+}
+
+/// One span of a trace. Times in nanoseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent_id: Option<String>,
+    pub service: String,
+    pub name: String,
+    /// Nanoseconds since the Unix epoch.
+    pub start: i64,
+    /// Nanoseconds.
+    pub duration: i64,
+    pub status: SpanStatus,
+    /// `server`, `client` (a call out, such as DynamoDB or SQS) or `internal`.
+    pub kind: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// A whole trace: its spans, parents before children.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trace {
+    pub trace_id: String,
+    pub spans: Vec<Span>,
+}
+
+/// `POST /api/v1/traces/search`. `filter` is an X-Ray filter expression or empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceSearchRequest {
+    #[serde(default)]
+    pub filter: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// One trace in a search answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    /// The service that received the request.
+    pub service: String,
+    /// The entry operation, such as `POST /login`.
+    pub name: String,
+    /// Nanoseconds since the Unix epoch.
+    pub start: i64,
+    /// Nanoseconds.
+    pub duration: i64,
+    pub status: SpanStatus,
+    pub http_status: Option<u16>,
+    pub services: Vec<String>,
+}
+
+/// The answer to a trace search, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceSearchResponse {
+    pub traces: Vec<TraceSummary>,
+}
+
+/// Calls and their outcomes over a time range, for a node or an edge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallStats {
+    pub requests: u64,
+    /// Client errors (4xx).
+    pub errors: u64,
+    /// Server errors (5xx).
+    pub faults: u64,
+    pub throttles: u64,
+    pub latency_avg_ms: f64,
+    pub latency_p95_ms: f64,
+}
+
+impl CallStats {
+    /// The share of calls that did not succeed, from 0 to 1.
+    pub fn failure_ratio(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            (self.errors + self.faults + self.throttles) as f64 / self.requests as f64
+        }
+    }
+}
+
+/// A service, or an AWS resource it calls, on the service map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceNode {
+    pub name: String,
+    /// `service` for the clinic's own services, `aws` for DynamoDB, SQS and the like.
+    pub kind: String,
+    pub stats: CallStats,
+}
+
+/// Calls from one node to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceEdge {
+    pub source: String,
+    pub target: String,
+    pub stats: CallStats,
+}
+
+/// `GET /api/v1/service-map`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceMap {
+    pub nodes: Vec<ServiceNode>,
+    pub edges: Vec<ServiceEdge>,
+}
+
+/// A dashboard as listed: what it is for, without its queries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardSummary {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub panels: Vec<PanelSummary>,
+}
+
+/// A panel as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PanelSummary {
+    pub id: String,
+    pub title: String,
+}
+
+/// `GET /api/v1/dashboards`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardList {
+    pub dashboards: Vec<DashboardSummary>,
+}
+
+/// How a panel's headline number should be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// A count of things (registrations, logins).
+    Count,
+    /// A share from 0 to 1, shown as a percentage.
+    Ratio,
+    Seconds,
+}
+
+/// Whether the headline number is good news, worth a look, or bad news.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Good,
+    Warning,
+    Bad,
+    Unknown,
+}
+
+/// `GET /api/v1/dashboards/{id}/panels/{panel}`: a number, a sentence and a
+/// small chart, in words an operations colleague can read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PanelData {
+    pub id: String,
+    pub title: String,
+    /// The headline number; `None` when there is no data in the range.
+    pub value: Option<f64>,
+    pub unit: Unit,
+    pub health: Health,
+    /// One plain-language sentence about the number.
+    pub sentence: String,
+    /// The chart of recent hours behind the number.
+    pub series: Vec<Point>,
+    /// Milliseconds since the epoch: the newest data the panel saw.
+    pub as_of: i64,
+    /// Milliseconds since the epoch: when the server answered.
+    pub generated_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn point_is_a_compact_pair() {
+        let json = serde_json::to_string(&Point(1_700_000_000_000, 2.5)).unwrap();
+        assert_eq!(json, "[1700000000000,2.5]");
+    }
+
+    #[test]
+    fn log_answer_is_tagged_by_result_type() {
+        let answer = LogQueryResponse::Streams { lines: vec![] };
+        let json = serde_json::to_value(&answer).unwrap();
+        assert_eq!(json["result_type"], "streams");
+        assert!(json["lines"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn step_accepts_seconds_or_duration() {
+        let seconds: Step = serde_json::from_str("30").unwrap();
+        let duration: Step = serde_json::from_str("\"5m\"").unwrap();
+        assert_eq!(seconds, Step::Seconds(30.0));
+        assert_eq!(duration, Step::Duration("5m".into()));
+    }
+
+    #[test]
+    fn failure_ratio_counts_every_unsuccessful_call() {
+        let stats = CallStats {
+            requests: 10,
+            errors: 1,
+            faults: 2,
+            throttles: 1,
+            ..CallStats::default()
+        };
+        assert!((stats.failure_ratio() - 0.4).abs() < 1e-9);
+        assert_eq!(CallStats::default().failure_ratio(), 0.0);
+    }
+}

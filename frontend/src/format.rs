@@ -1,0 +1,176 @@
+//! Numbers, durations and times turned into the words and digits people read.
+
+use vitals_api::Unit;
+
+const SECOND_MS: i64 = 1_000;
+const MINUTE_MS: i64 = 60 * SECOND_MS;
+const HOUR_MS: i64 = 60 * MINUTE_MS;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Data newer than this, when the server answered, counts as current.
+const FRESH_FOR_MS: i64 = 2 * MINUTE_MS;
+
+/// A value as its unit reads: `1,234`, `97.5%`, `350 ms`, `1.2 s`.
+pub fn format_value(value: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Count => group_thousands(value.round() as i64),
+        Unit::Ratio => format!("{:.1}%", value * 100.0),
+        Unit::Seconds if value.abs() < 1.0 => format!("{} ms", (value * 1000.0).round() as i64),
+        Unit::Seconds => format!("{value:.1} s"),
+    }
+}
+
+/// An integer with a comma between each group of three digits.
+fn group_thousands(number: i64) -> String {
+    let digits = number.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if number < 0 {
+        grouped.push('-');
+    }
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// A duration in the largest units that describe it: `45 seconds`,
+/// `5 minutes`, `1 hour 30 minutes`, `3 days`.
+pub fn duration_words(ms: i64) -> String {
+    let ms = ms.max(0);
+    if ms < MINUTE_MS {
+        return plural(ms / SECOND_MS, "second");
+    }
+    if ms < HOUR_MS {
+        return plural(ms / MINUTE_MS, "minute");
+    }
+    if ms < 2 * DAY_MS {
+        let hours = ms / HOUR_MS;
+        let minutes = (ms % HOUR_MS) / MINUTE_MS;
+        return if minutes == 0 {
+            plural(hours, "hour")
+        } else {
+            format!("{} {}", plural(hours, "hour"), plural(minutes, "minute"))
+        };
+    }
+    plural(ms / DAY_MS, "day")
+}
+
+fn plural(count: i64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// A time of day on a 24-hour clock: `14:05`.
+pub fn clock(hours: u32, minutes: u32) -> String {
+    format!("{hours:02}:{minutes:02}")
+}
+
+/// How fresh a panel is, from when the server answered (`updated_clock`, in
+/// local time) and how far its newest data lags behind that answer.
+pub fn freshness_words(as_of_ms: i64, generated_at_ms: i64, updated_clock: &str) -> Freshness {
+    let lag = generated_at_ms - as_of_ms;
+    if as_of_ms <= 0 || lag <= FRESH_FOR_MS {
+        Freshness {
+            words: format!("Updated {updated_clock}"),
+            stale: false,
+        }
+    } else {
+        Freshness {
+            words: format!(
+                "Updated {updated_clock} · newest data is {} old",
+                duration_words(lag)
+            ),
+            stale: true,
+        }
+    }
+}
+
+/// The freshness line of a panel, and whether its data is late.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Freshness {
+    pub words: String,
+    pub stale: bool,
+}
+
+/// The local time of day of a moment in milliseconds since the epoch.
+pub fn local_clock(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    clock(date.get_hours(), date.get_minutes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_rounded_and_grouped_by_thousands() {
+        assert_eq!(format_value(0.0, Unit::Count), "0");
+        assert_eq!(format_value(999.0, Unit::Count), "999");
+        assert_eq!(format_value(1_000.0, Unit::Count), "1,000");
+        assert_eq!(format_value(1_234_567.4, Unit::Count), "1,234,567");
+        assert_eq!(format_value(41.6, Unit::Count), "42");
+        assert_eq!(format_value(-12_345.0, Unit::Count), "-12,345");
+    }
+
+    #[test]
+    fn ratios_are_percentages_with_one_decimal() {
+        assert_eq!(format_value(0.9734, Unit::Ratio), "97.3%");
+        assert_eq!(format_value(1.0, Unit::Ratio), "100.0%");
+        assert_eq!(format_value(0.0, Unit::Ratio), "0.0%");
+    }
+
+    #[test]
+    fn seconds_below_one_read_as_milliseconds() {
+        assert_eq!(format_value(0.35, Unit::Seconds), "350 ms");
+        assert_eq!(format_value(1.25, Unit::Seconds), "1.2 s");
+    }
+
+    #[test]
+    fn durations_use_the_largest_fitting_units() {
+        assert_eq!(duration_words(45 * SECOND_MS), "45 seconds");
+        assert_eq!(duration_words(MINUTE_MS), "1 minute");
+        assert_eq!(duration_words(5 * MINUTE_MS + 20 * SECOND_MS), "5 minutes");
+        assert_eq!(duration_words(6 * HOUR_MS), "6 hours");
+        assert_eq!(duration_words(HOUR_MS + 30 * MINUTE_MS), "1 hour 30 minutes");
+        assert_eq!(duration_words(3 * DAY_MS + HOUR_MS), "3 days");
+        assert_eq!(duration_words(-5), "0 seconds");
+    }
+
+    #[test]
+    fn clock_pads_hours_and_minutes() {
+        assert_eq!(clock(9, 5), "09:05");
+        assert_eq!(clock(14, 30), "14:30");
+    }
+
+    #[test]
+    fn current_data_reads_as_updated_at_a_time() {
+        let answered = 1_700_000_000_000;
+        let freshness = freshness_words(answered - 30 * SECOND_MS, answered, "14:05");
+        assert_eq!(
+            freshness,
+            Freshness {
+                words: "Updated 14:05".into(),
+                stale: false
+            }
+        );
+    }
+
+    #[test]
+    fn late_data_says_how_old_it_is() {
+        let answered = 1_700_000_000_000;
+        let freshness = freshness_words(answered - 12 * MINUTE_MS, answered, "14:05");
+        assert_eq!(freshness.words, "Updated 14:05 · newest data is 12 minutes old");
+        assert!(freshness.stale);
+    }
+
+    #[test]
+    fn missing_data_time_is_not_called_late() {
+        assert!(!freshness_words(0, 1_700_000_000_000, "14:05").stale);
+    }
+}

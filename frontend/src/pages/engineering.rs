@@ -1,0 +1,31 @@
+//! The engineering area: not built yet.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::area_placeholder::AreaPlaceholder;
+
+/// Placeholder for the engineers' exploration tools.
+#[component]
+pub fn EngineeringPage() -> impl IntoView {
+    view! {
+        <AreaPlaceholder
+            title="Engineering"
+            purpose="Tools for engineers to find out why something is slow or failing, \
+                     from the clinic's logs, metrics and traces."
+            planned=&[
+                "a trace explorer with a waterfall of each request",
+                "log search and live tail, with patient data masked",
+                "metric queries and charts",
+                "the service map: which service calls which, and where calls fail",
+                "jumping from a log line to its trace and back",
+            ]
+        >
+            <p>
+                "Meanwhile, "
+                <A href="/status">"Status"</A>
+                " shows whether Vitals can reach its logs, metrics and traces."
+            </p>
+        </AreaPlaceholder>
+    }
+}

@@ -1,0 +1,14 @@
+//! The pages of the portal, one file each.
+
+pub mod admin;
+pub mod business;
+pub mod engineering;
+pub mod home;
+pub mod login;
+pub mod not_found;
+pub mod status;
+
+/// Names the browser tab (and what history and screen readers announce) after the page.
+pub fn set_page_title(page: &str) {
+    leptos::prelude::document().set_title(&format!("{page} · Vitals"));
+}

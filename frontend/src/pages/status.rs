@@ -1,0 +1,137 @@
+//! The status page: whether Vitals can reach each of its data sources.
+
+use leptos::prelude::*;
+use vitals_api::{Readiness, SourceStatus};
+
+use crate::api;
+use crate::components::error_message::{ErrorMessage, first_error};
+use crate::components::skeleton::TextSkeleton;
+use crate::refresh::{LIVE_REFRESH, refresh_every};
+
+/// Readiness of the server and each source, checked again every [`LIVE_REFRESH`].
+#[component]
+pub fn StatusPage() -> impl IntoView {
+    crate::pages::set_page_title("Status");
+    let readiness = LocalResource::new(api::readiness);
+    refresh_every(readiness, LIVE_REFRESH);
+    let (busy, set_busy) = signal(false);
+    let retry = Callback::new(move |()| readiness.refetch());
+
+    view! {
+        <section class="area" aria-labelledby="status-heading">
+            <h1 id="status-heading">"Status"</h1>
+            <p class="lead">
+                {format!(
+                    "Whether Vitals can reach the places its data comes from. Checked again every {} seconds.",
+                    LIVE_REFRESH.as_secs()
+                )}
+            </p>
+            <Transition fallback=|| view! { <TextSkeleton lines=4 /> } set_pending=set_busy>
+                <ErrorBoundary fallback=move |errors| {
+                    view! { <ErrorMessage message=first_error(&errors) busy on_retry=retry /> }
+                }>
+                    // A synchronous read, for the reason given in `StatCard`.
+                    {move || {
+                        readiness.get().map(|answer| answer.map(|readiness| view! { <ReadinessReport readiness /> }))
+                    }}
+                </ErrorBoundary>
+            </Transition>
+        </section>
+    }
+}
+
+/// The overall verdict, then one row per source.
+#[component]
+fn ReadinessReport(readiness: Readiness) -> impl IntoView {
+    let (summary_class, summary) = if readiness.status == "ready" {
+        ("status-summary state-up", "✓ Every data source is answering.")
+    } else {
+        (
+            "status-summary state-down",
+            "✕ Some data sources are not answering: views that use them may be empty or late.",
+        )
+    };
+    view! {
+        <p class=summary_class role="status">{summary}</p>
+        <table class="sources" data-testid="source-list">
+            <caption class="visually-hidden">"Data sources and their state"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Data"</th>
+                    <th scope="col">"Comes from"</th>
+                    <th scope="col">"State"</th>
+                    <th scope="col">"Last check"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {readiness.sources.into_iter().map(|source| view! { <SourceRow source /> }).collect_view()}
+            </tbody>
+        </table>
+        <p class="version">"Vitals server version " {readiness.version}</p>
+    }
+}
+
+#[component]
+fn SourceRow(source: SourceStatus) -> impl IntoView {
+    let (state_class, state_word) = state_words(&source.state);
+    view! {
+        <tr>
+            <th scope="row">{signal_words(&source.signal)}</th>
+            <td>{backend_words(&source.backend)}</td>
+            <td>
+                <span class=format!("state {state_class}")>{state_word}</span>
+            </td>
+            <td>{source.detail}</td>
+        </tr>
+    }
+}
+
+/// What a source provides, as a heading word.
+fn signal_words(signal: &str) -> String {
+    match signal {
+        "logs" => "Logs".into(),
+        "metrics" => "Metrics".into(),
+        "traces" => "Traces".into(),
+        other => other.into(),
+    }
+}
+
+/// The backend's product name.
+fn backend_words(backend: &str) -> String {
+    match backend {
+        "demo" => "the built-in demo clinic".into(),
+        "loki" => "Grafana Loki".into(),
+        "prometheus" => "Prometheus".into(),
+        "amp" => "Amazon Managed Service for Prometheus".into(),
+        "xray" => "AWS X-Ray".into(),
+        other => other.into(),
+    }
+}
+
+/// The CSS class and the words for a source's state.
+fn state_words(state: &str) -> (&'static str, &'static str) {
+    match state {
+        "up" => ("state-up", "✓ Working"),
+        "down" => ("state-down", "✕ Not answering"),
+        _ => ("state-unknown", "? Not checked yet"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_sources_read_as_plain_words() {
+        assert_eq!(signal_words("traces"), "Traces");
+        assert_eq!(backend_words("amp"), "Amazon Managed Service for Prometheus");
+        assert_eq!(state_words("down"), ("state-down", "✕ Not answering"));
+    }
+
+    #[test]
+    fn unfamiliar_names_are_shown_as_they_are() {
+        assert_eq!(signal_words("profiles"), "profiles");
+        assert_eq!(backend_words("tempo"), "tempo");
+        assert_eq!(state_words("starting").0, "state-unknown");
+    }
+}

@@ -1,0 +1,142 @@
+//! The API error: one variant per kind of failure, each with a status, a stable code and a sentence.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use vitals_api::{ErrorBody, ErrorDetail};
+
+use crate::sources::SourceError;
+
+/// Everything a handler can answer instead of its data.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is wrong in a way the caller can fix; `code` is stable.
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Source(SourceError::BadQuery { .. }) => (StatusCode::BAD_REQUEST, "bad_query"),
+            Self::Source(SourceError::NotFound { .. }) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Source(SourceError::Unavailable { .. }) => {
+                (StatusCode::BAD_GATEWAY, "upstream_unavailable")
+            }
+            Self::Source(SourceError::Timeout { .. }) => (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout"),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(
+                "this endpoint takes JSON; send the body with content-type: application/json".into(),
+            ),
+            JsonRejection::BytesRejection(_) => Self::PayloadTooLarge(
+                "the request body is too large or could not be read; send a smaller body".into(),
+            ),
+            other => Self::bad_request(
+                "invalid_body",
+                format!(
+                    "the request body is not valid: {}",
+                    lowercase_first(&other.body_text())
+                ),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::warn!(code, error = %self, "request failed upstream");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: self.to_string(),
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Messages start lowercase, as every Vitals message does, whatever library produced them.
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_source_failure_maps_to_its_status() {
+        let cases = [
+            (
+                SourceError::BadQuery {
+                    source_name: "demo",
+                    reason: "x".into(),
+                },
+                StatusCode::BAD_REQUEST,
+            ),
+            (
+                SourceError::NotFound {
+                    source_name: "demo",
+                    what: "trace 1".into(),
+                },
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                SourceError::Unavailable {
+                    source_name: "Loki",
+                    reason: "refused".into(),
+                },
+                StatusCode::BAD_GATEWAY,
+            ),
+            (
+                SourceError::Timeout {
+                    source_name: "Loki",
+                    timeout_ms: 10,
+                },
+                StatusCode::GATEWAY_TIMEOUT,
+            ),
+        ];
+        for (error, status) in cases {
+            assert_eq!(ApiError::from(error).into_response().status(), status);
+        }
+    }
+
+    #[test]
+    fn messages_start_lowercase() {
+        assert_eq!(lowercase_first("Expected a value"), "expected a value");
+        assert_eq!(lowercase_first(""), "");
+    }
+}

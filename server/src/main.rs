@@ -1,0 +1,105 @@
+//! Starts the Vitals server: reads the configuration, then serves the public and admin listeners until stopped.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::net::TcpListener;
+use vitals_server::config::Config;
+use vitals_server::{admin_app, app, state_from_config, telemetry};
+
+/// The Vitals observability portal.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// The TOML configuration file (default: vitals.toml when present).
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let config = match Config::load(args.config.as_deref(), &env) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("vitals: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_logging(config.log_format);
+    match serve(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = state_from_config(&config);
+    let public = bind(config.listen, "`listen`, VITALS_LISTEN").await?;
+    let admin = bind(config.admin_listen, "`admin_listen`, VITALS_ADMIN_LISTEN").await?;
+    let public_address = public.local_addr()?;
+    tracing::info!(
+        public = %public_address,
+        admin = %admin.local_addr()?,
+        "vitals is serving the demo clinic; open http://{public_address}/"
+    );
+
+    // One signal stops both listeners; each finishes the requests it has in flight.
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = receiver.wait_for(|stop| *stop).await;
+    };
+    let public_server = axum::serve(
+        public,
+        app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopped(stop.subscribe()));
+    let admin_server = axum::serve(admin, admin_app(state).into_make_service())
+        .with_graceful_shutdown(stopped(stop.subscribe()));
+    let signal = async {
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing requests in flight");
+        let _ = stop.send(true);
+    };
+    let (public_result, admin_result, ()) = tokio::join!(public_server, admin_server, signal);
+    public_result.context("the public listener failed")?;
+    admin_result.context("the admin listener failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn bind(address: SocketAddr, setting: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).await.with_context(|| {
+        format!("cannot listen on {address} ({setting}); is another program using that port?")
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what ECS sends before stopping a task).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

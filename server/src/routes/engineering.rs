@@ -1,0 +1,245 @@
+//! The engineering API: logs, metrics, traces and the service map, over whichever sources are configured.
+
+use axum::Json;
+use axum::extract::{FromRequest, Path, Query, State};
+use serde::Deserialize;
+use vitals_api::{
+    LogQueryRequest, LogQueryResponse, MetricQueryRequest, MetricQueryResponse, NameList, ServiceMap, Trace,
+    TraceSearchRequest, TraceSearchResponse,
+};
+
+use crate::error::ApiError;
+use crate::sources::{LogQuery, TraceQuery};
+use crate::state::AppState;
+use crate::timespec::{resolve_range, resolve_step_ms};
+
+const HOUR_MS: i64 = 3_600_000;
+const DEFAULT_LOG_LIMIT: u32 = 100;
+const MAX_LOG_LIMIT: u32 = 5_000;
+const DEFAULT_TRACE_LIMIT: u32 = 50;
+const MAX_TRACE_LIMIT: u32 = 1_000;
+/// Prometheus' own cap on points per series.
+const MAX_POINTS: i64 = 11_000;
+
+/// JSON bodies whose errors come back in the API's error shape.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// `?from=&to=` on GET endpoints.
+#[derive(Debug, Deserialize)]
+pub struct RangeParams {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn check_limit(limit: Option<u32>, default: u32, max: u32, what: &str) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(0) => Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("`limit` is 0; ask for between 1 and {max} {what}"),
+        )),
+        Some(limit) if limit > max => Err(ApiError::bad_request(
+            "limit_too_high",
+            format!(
+                "`limit` is {limit}, above the most this server returns ({max} {what}); narrow the query or the time range"
+            ),
+        )),
+        Some(limit) => Ok(limit),
+    }
+}
+
+fn check_points(range_ms: i64, step_ms: i64) -> Result<(), ApiError> {
+    let points = range_ms / step_ms + 1;
+    if points > MAX_POINTS {
+        return Err(ApiError::bad_request(
+            "too_many_points",
+            format!(
+                "this range and step give {points} points per series, above the limit of {MAX_POINTS}; \
+                 use a larger step or a shorter range"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_query(query: &str) -> Result<(), ApiError> {
+    if query.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_query",
+            "the query is empty; write a query first",
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/logs/query`.
+pub async fn query_logs(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LogQueryRequest>,
+) -> Result<Json<LogQueryResponse>, ApiError> {
+    check_query(&request.query)?;
+    let range = resolve_range(
+        request.from.as_deref(),
+        request.to.as_deref(),
+        state.now_ms(),
+        HOUR_MS,
+    )?;
+    let limit = check_limit(request.limit, DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT, "lines")?;
+    let step_ms = resolve_step_ms(request.step.as_ref(), range)?;
+    check_points(range.duration_ms(), step_ms)?;
+    let query = LogQuery {
+        query: request.query,
+        range,
+        limit,
+        direction: request.direction,
+        step_ms,
+    };
+    Ok(Json(state.sources.logs.query(&query).await?))
+}
+
+/// `GET /api/v1/logs/labels`.
+pub async fn log_labels(
+    State(state): State<AppState>,
+    Query(params): Query<RangeParams>,
+) -> Result<Json<NameList>, ApiError> {
+    let range = resolve_range(
+        params.from.as_deref(),
+        params.to.as_deref(),
+        state.now_ms(),
+        HOUR_MS,
+    )?;
+    let names = state.sources.logs.labels(range).await?;
+    Ok(Json(NameList { names }))
+}
+
+/// `GET /api/v1/logs/labels/{name}/values`.
+pub async fn log_label_values(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(params): Query<RangeParams>,
+) -> Result<Json<NameList>, ApiError> {
+    let range = resolve_range(
+        params.from.as_deref(),
+        params.to.as_deref(),
+        state.now_ms(),
+        HOUR_MS,
+    )?;
+    let names = state.sources.logs.label_values(&name, range).await?;
+    Ok(Json(NameList { names }))
+}
+
+/// `POST /api/v1/metrics/query`: a range query, or an instant one when `from` is absent or equals `to`.
+pub async fn query_metrics(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<MetricQueryRequest>,
+) -> Result<Json<MetricQueryResponse>, ApiError> {
+    check_query(&request.query)?;
+    let now = state.now_ms();
+    let range = resolve_range(request.from.as_deref(), request.to.as_deref(), now, 0)?;
+    let metrics = &state.sources.metrics;
+    let answer = if range.duration_ms() == 0 {
+        metrics.query_instant(&request.query, range.end_ms).await?
+    } else {
+        let step_ms = resolve_step_ms(request.step.as_ref(), range)?;
+        check_points(range.duration_ms(), step_ms)?;
+        metrics.query_range(&request.query, range, step_ms).await?
+    };
+    Ok(Json(answer))
+}
+
+/// `GET /api/v1/metrics/names`.
+pub async fn metric_names(State(state): State<AppState>) -> Result<Json<NameList>, ApiError> {
+    let names = state.sources.metrics.metric_names().await?;
+    Ok(Json(NameList { names }))
+}
+
+/// `POST /api/v1/traces/search`.
+pub async fn search_traces(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<TraceSearchRequest>,
+) -> Result<Json<TraceSearchResponse>, ApiError> {
+    let range = resolve_range(
+        request.from.as_deref(),
+        request.to.as_deref(),
+        state.now_ms(),
+        HOUR_MS,
+    )?;
+    let limit = check_limit(request.limit, DEFAULT_TRACE_LIMIT, MAX_TRACE_LIMIT, "traces")?;
+    let query = TraceQuery {
+        filter: request.filter,
+        range,
+        limit,
+    };
+    let traces = state.sources.traces.search(&query).await?;
+    Ok(Json(TraceSearchResponse { traces }))
+}
+
+/// `GET /api/v1/traces/{id}`, the id in X-Ray or W3C form.
+pub async fn get_trace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Trace>, ApiError> {
+    if !is_trace_id(&id) {
+        return Err(ApiError::bad_request(
+            "invalid_trace_id",
+            format!("\"{id}\" is not a trace id; use the X-Ray form 1-xxxxxxxx-<24 hex> or 32 hex digits"),
+        ));
+    }
+    Ok(Json(state.sources.traces.trace(&id).await?))
+}
+
+/// `GET /api/v1/service-map?from=&to=`.
+pub async fn service_map(
+    State(state): State<AppState>,
+    Query(params): Query<RangeParams>,
+) -> Result<Json<ServiceMap>, ApiError> {
+    let range = resolve_range(
+        params.from.as_deref(),
+        params.to.as_deref(),
+        state.now_ms(),
+        HOUR_MS,
+    )?;
+    Ok(Json(state.sources.traces.service_map(range).await?))
+}
+
+/// Accepts `1-5f84c7a1-<24 hex>` (X-Ray) and 32 hex digits (W3C).
+fn is_trace_id(id: &str) -> bool {
+    let hex = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_hexdigit());
+    match id.split('-').collect::<Vec<_>>().as_slice() {
+        [w3c] => hex(w3c, 32),
+        ["1", epoch, unique] => hex(epoch, 8) && hex(unique, 24),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_trace_id_forms_are_accepted() {
+        assert!(is_trace_id("1-5f84c7a1-0123456789abcdef01234567"));
+        assert!(is_trace_id("0123456789abcdef0123456789abcdef"));
+        assert!(!is_trace_id("2-5f84c7a1-0123456789abcdef01234567"));
+        assert!(!is_trace_id("../../etc/passwd"));
+        assert!(!is_trace_id("0123"));
+    }
+
+    #[test]
+    fn limits_say_the_maximum() {
+        let err = check_limit(Some(10_000), 100, 5_000, "lines")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("5000") && err.contains("narrow"), "{err}");
+        assert_eq!(check_limit(None, 100, 5_000, "lines").unwrap(), 100);
+    }
+
+    #[test]
+    fn too_many_points_suggests_a_larger_step() {
+        let err = check_points(86_400_000, 1_000).unwrap_err().to_string();
+        assert!(err.contains("larger step"), "{err}");
+        assert!(check_points(86_400_000, 60_000).is_ok());
+    }
+}

@@ -1,0 +1,5 @@
+//! The HTTP surface: which path goes to which handler.
+
+pub mod dashboards;
+pub mod engineering;
+pub mod health;

@@ -1,0 +1,170 @@
+//! The embedded demo clinic: a deterministic simulation answering logs, metrics and traces.
+//!
+//! Every 30-second step's business events (registrations, appointments,
+//! doctor interactions, logins, record views) are derived from a hash of the
+//! seed and the step, so any range is produced on demand, nothing is stored,
+//! and the same seed gives the same clinic. Log lines, metric samples and
+//! traces are all rendered from those events, so they agree exactly: during
+//! the configured failure windows the failed logins counted in the logs, in
+//! `dynamodb_requests_total{status="ResourceNotFoundException"}` and in the
+//! traces are the same requests.
+//!
+//! Public for `cargo xtask bench` and for tests that fill real backends:
+//! [`DemoClinic::log_lines`] (a range of log lines, for Loki's push API),
+//! [`DemoClinic::raw_series`] and [`DemoClinic::openmetrics`] (raw samples,
+//! for `promtool tsdb create-blocks-from openmetrics`), [`DemoClinic::traces`]
+//! (every trace, for X-Ray) and [`DemoClinic::service_map_of`]; a day of each
+//! is what the bench times. The query entry points behind the traits are
+//! public too: [`DemoClinic::run_log_query`], [`DemoClinic::promql_range`],
+//! [`DemoClinic::promql_instant`], [`DemoClinic::search_traces`] and
+//! [`DemoClinic::trace_by_id`].
+
+mod logql;
+mod logs;
+mod metrics;
+mod people;
+mod promql;
+mod records;
+mod simulation;
+mod trace_filter;
+mod traces;
+
+use async_trait::async_trait;
+use vitals_api::{LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
+
+use self::metrics::Catalogue;
+use self::records::StreamTable;
+use self::simulation::Simulation;
+use super::{LogQuery, LogSource, MetricSource, SourceError, TimeRange, TraceQuery, TraceSource};
+use crate::config::DemoConfig;
+
+const BACKEND: &str = "demo";
+
+/// The simulated clinic behind all three signals.
+#[derive(Debug, Clone)]
+pub struct DemoClinic {
+    simulation: Simulation,
+    streams: StreamTable,
+    catalogue: Catalogue,
+}
+
+impl DemoClinic {
+    pub fn new(config: DemoConfig) -> Self {
+        let simulation = Simulation::new(&config);
+        Self {
+            streams: StreamTable::new(simulation.clinics()),
+            catalogue: Catalogue::new(simulation.clinics()),
+            simulation,
+        }
+    }
+
+    /// Whether the training failure (`GetItem` on `users` with key
+    /// `timestamp = "latest"`) is running at this instant.
+    pub fn failure_active(&self, t_ms: i64) -> bool {
+        self.simulation.failure_active(t_ms)
+    }
+
+    /// The stretches of the range during which the training failure runs,
+    /// merged where windows touch, each clipped to the range.
+    pub fn failure_windows_in(&self, range: TimeRange) -> Vec<TimeRange> {
+        let mut windows: Vec<TimeRange> = Vec::new();
+        if !self.simulation.has_failure_windows() {
+            return windows;
+        }
+        let minute = 60_000;
+        let mut t = range.start_ms.div_euclid(minute) * minute;
+        while t < range.end_ms {
+            if self.failure_active(t) {
+                let (start, end) = (t.max(range.start_ms), (t + minute).min(range.end_ms));
+                match windows.last_mut() {
+                    Some(last) if last.end_ms == start => last.end_ms = end,
+                    _ => windows.push(TimeRange::new(start, end)),
+                }
+            }
+            t += minute;
+        }
+        windows
+    }
+
+    /// The metric names Prometheus would list, sorted.
+    pub fn metric_names(&self) -> Vec<String> {
+        self.catalogue.metric_names()
+    }
+}
+
+#[async_trait]
+impl LogSource for DemoClinic {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
+        self.run_log_query(query)
+    }
+
+    async fn labels(&self, range: TimeRange) -> Result<Vec<String>, SourceError> {
+        Ok(self.log_label_names(range))
+    }
+
+    async fn label_values(&self, name: &str, range: TimeRange) -> Result<Vec<String>, SourceError> {
+        Ok(self.log_label_values(name, range))
+    }
+
+    async fn probe(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MetricSource for DemoClinic {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn query_range(
+        &self,
+        query: &str,
+        range: TimeRange,
+        step_ms: i64,
+    ) -> Result<MetricQueryResponse, SourceError> {
+        self.promql_range(query, range.start_ms, range.end_ms, step_ms)
+    }
+
+    async fn query_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, SourceError> {
+        self.promql_instant(query, at_ms)
+    }
+
+    async fn metric_names(&self) -> Result<Vec<String>, SourceError> {
+        Ok(DemoClinic::metric_names(self))
+    }
+
+    async fn probe(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TraceSource for DemoClinic {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {
+        self.search_traces(query)
+    }
+
+    async fn trace(&self, trace_id: &str) -> Result<Trace, SourceError> {
+        self.trace_by_id(trace_id)
+    }
+
+    async fn service_map(&self, range: TimeRange) -> Result<ServiceMap, SourceError> {
+        Ok(self.service_map_of(range))
+    }
+
+    async fn probe(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

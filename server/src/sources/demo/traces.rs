@@ -1,0 +1,548 @@
+//! The demo's traces: one per event (the service's server span, its own work and its AWS calls), with search, lookup by id and the service map.
+//!
+//! A ResourceNotFoundException from DynamoDB is an HTTP 400 from AWS, so,
+//! as X-Ray marks it, the `GetItem` subsegment ends in `error` (not
+//! `fault`), and the login page's 404 makes its root span an `error` too.
+//! On the service map the login-api → DynamoDB edge counts those calls as
+//! errors; the map's failure ratio includes errors, so the edge shows red.
+
+use std::collections::BTreeMap;
+
+use vitals_api::{CallStats, ServiceEdge, ServiceMap, ServiceNode, Span, SpanStatus, Trace, TraceSummary};
+
+use super::DemoClinic;
+use super::logs::bad_query;
+use super::people::Person;
+use super::simulation::{
+    AWS_REGION, AwsCall, AwsCallKind, Event, EventKind, Service, step_of_second, steps_of,
+};
+use super::trace_filter::{self, TraceFacts};
+use crate::sources::{SourceError, TimeRange, TraceQuery};
+
+const SOURCE: &str = "demo";
+const MS_TO_NS: i64 = 1_000_000;
+
+/// The account the clinic's queue lives in (an example account id).
+const AWS_ACCOUNT: &str = "123456789012";
+
+fn status_for_http(code: u16) -> SpanStatus {
+    match code {
+        429 => SpanStatus::Throttle,
+        500.. => SpanStatus::Fault,
+        400.. => SpanStatus::Error,
+        _ => SpanStatus::Ok,
+    }
+}
+
+fn call_status(call: &AwsCall) -> SpanStatus {
+    if call.failed {
+        SpanStatus::Error
+    } else {
+        SpanStatus::Ok
+    }
+}
+
+fn internal_status(event: &Event) -> SpanStatus {
+    if event.kind == (EventKind::Registration { accepted: false }) {
+        SpanStatus::Error
+    } else {
+        SpanStatus::Ok
+    }
+}
+
+/// The statuses of the event's spans, root first.
+fn span_statuses(event: &Event) -> impl Iterator<Item = SpanStatus> {
+    std::iter::once(status_for_http(event.http_status()))
+        .chain(event.internal.map(|_| internal_status(event)))
+        .chain(event.call.as_ref().map(call_status))
+}
+
+/// The worst outcome in a trace: a fault outweighs an error, which outweighs a throttle.
+fn trace_status(event: &Event) -> SpanStatus {
+    let rank = |status: SpanStatus| match status {
+        SpanStatus::Ok => 0,
+        SpanStatus::Throttle => 1,
+        SpanStatus::Error => 2,
+        SpanStatus::Fault => 3,
+    };
+    span_statuses(event)
+        .max_by_key(|s| rank(*s))
+        .unwrap_or(SpanStatus::Ok)
+}
+
+fn span_id(event: &Event, position: u64) -> String {
+    let id = super::simulation::derive(event.key, 0x5350_414e + position);
+    format!("{:016x}", id.max(1))
+}
+
+fn trace_id_text(event: &Event) -> String {
+    format!("{:032x}", event.trace_id)
+}
+
+fn attributes<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// The spans of one event's trace, parents before children.
+fn spans_of(event: &Event, clinics: &[String]) -> Vec<Span> {
+    let trace_id = trace_id_text(event);
+    let service = event.service().name();
+    let root_id = span_id(event, 0);
+    let route = event.route();
+    let (method, path) = route.split_once(' ').unwrap_or(("GET", route));
+    let person = Person::of_event(event.key);
+    let mut root_attributes = attributes([
+        ("http.method", method.to_owned()),
+        ("http.route", path.to_owned()),
+        ("http.status_code", event.http_status().to_string()),
+    ]);
+    if let Some(clinic) = event.clinic.and_then(|c| clinics.get(usize::from(c))) {
+        root_attributes.insert("clinic".into(), clinic.clone());
+    }
+    match event.kind {
+        EventKind::LoginAttempt { .. } => {
+            root_attributes.insert("enduser.id".into(), format!("u{}", person.user_id));
+        }
+        EventKind::RecordView if person.discloses(50) => {
+            root_attributes.insert("patient.mrn".into(), person.mrn.to_string());
+        }
+        _ => {}
+    }
+    let mut spans = vec![Span {
+        trace_id: trace_id.clone(),
+        span_id: root_id.clone(),
+        parent_id: None,
+        service: service.to_owned(),
+        name: route.to_owned(),
+        start: event.start_ms * MS_TO_NS,
+        duration: i64::from(event.duration_ms) * MS_TO_NS,
+        status: status_for_http(event.http_status()),
+        kind: "server".into(),
+        attributes: root_attributes,
+    }];
+    if let Some(work) = event.internal {
+        let mut work_attributes = BTreeMap::new();
+        match event.kind {
+            EventKind::DoctorInteraction { kind } => {
+                work_attributes.insert("interaction.kind".into(), kind.name().to_owned());
+            }
+            EventKind::Registration { accepted: false } => {
+                work_attributes.insert("error".into(), "registration failed validation".to_owned());
+            }
+            _ => {}
+        }
+        spans.push(Span {
+            trace_id: trace_id.clone(),
+            span_id: span_id(event, 1),
+            parent_id: Some(root_id.clone()),
+            service: service.to_owned(),
+            name: work.name.to_owned(),
+            start: (event.start_ms + i64::from(work.offset_ms)) * MS_TO_NS,
+            duration: i64::from(work.duration_ms) * MS_TO_NS,
+            status: internal_status(event),
+            kind: "internal".into(),
+            attributes: work_attributes,
+        });
+    }
+    if let Some(call) = event.call {
+        let mut call_attributes = attributes([
+            ("aws.operation", call.kind.operation().to_owned()),
+            ("aws.region", AWS_REGION.to_owned()),
+            ("peer.service", call.kind.target().to_owned()),
+            (
+                "http.status_code",
+                if call.failed { "400" } else { "200" }.to_owned(),
+            ),
+        ]);
+        if call.kind == AwsCallKind::SendReminder {
+            call_attributes.insert(
+                "aws.queue_url".into(),
+                format!(
+                    "https://sqs.{AWS_REGION}.amazonaws.com/{AWS_ACCOUNT}/{}",
+                    call.kind.resource()
+                ),
+            );
+        } else {
+            call_attributes.insert("aws.table_name".into(), call.kind.resource().to_owned());
+        }
+        if call.failed {
+            call_attributes.insert("error".into(), "ResourceNotFoundException".into());
+            call_attributes.insert("aws.dynamodb.key".into(), "timestamp = \"latest\"".into());
+            call_attributes.insert("exception.message".into(), "Requested resource not found".into());
+        }
+        spans.push(Span {
+            trace_id,
+            span_id: span_id(event, 2),
+            parent_id: Some(root_id),
+            service: service.to_owned(),
+            name: format!("{}.{}", call.kind.target(), call.kind.operation()),
+            start: (event.start_ms + i64::from(call.offset_ms)) * MS_TO_NS,
+            duration: i64::from(call.duration_ms) * MS_TO_NS,
+            status: call_status(&call),
+            kind: "client".into(),
+            attributes: call_attributes,
+        });
+    }
+    spans
+}
+
+/// The nodes a trace passes through: the service, then the AWS resource it calls.
+fn services_of(event: &Event) -> ([&'static str; 2], usize) {
+    match event.call {
+        Some(call) => ([event.service().name(), call.kind.target()], 2),
+        None => ([event.service().name(), ""], 1),
+    }
+}
+
+fn summary_of(event: &Event) -> TraceSummary {
+    let (services, count) = services_of(event);
+    TraceSummary {
+        trace_id: trace_id_text(event),
+        service: event.service().name().to_owned(),
+        name: event.route().to_owned(),
+        start: event.start_ms * MS_TO_NS,
+        duration: i64::from(event.duration_ms) * MS_TO_NS,
+        status: trace_status(event),
+        http_status: Some(event.http_status()),
+        services: services[..count].iter().map(|s| (*s).to_owned()).collect(),
+    }
+}
+
+/// Reads a W3C (32 hex) or X-Ray (`1-8hex-24hex`) trace id.
+pub(crate) fn parse_trace_id(text: &str) -> Result<u128, SourceError> {
+    let text = text.trim();
+    let hex = match text.split('-').collect::<Vec<_>>().as_slice() {
+        ["1", seconds, rest] if seconds.len() == 8 && rest.len() == 24 => format!("{seconds}{rest}"),
+        [whole] if whole.len() == 32 => (*whole).to_owned(),
+        _ => String::new(),
+    };
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad_query(format!(
+            "`{text}` is not a trace id; use 32 hex digits or the X-Ray form 1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx"
+        )));
+    }
+    u128::from_str_radix(&hex, 16).map_err(|_| bad_query(format!("`{text}` is not a trace id")))
+}
+
+/// Calls and outcomes of one node or edge, with every latency for the p95.
+#[derive(Debug, Default)]
+struct Tally {
+    stats: CallStats,
+    latencies_ms: Vec<u32>,
+}
+
+impl Tally {
+    fn add(&mut self, status: SpanStatus, duration_ms: u32) {
+        self.stats.requests += 1;
+        match status {
+            SpanStatus::Ok => {}
+            SpanStatus::Error => self.stats.errors += 1,
+            SpanStatus::Fault => self.stats.faults += 1,
+            SpanStatus::Throttle => self.stats.throttles += 1,
+        }
+        self.latencies_ms.push(duration_ms);
+    }
+
+    fn finish(mut self) -> CallStats {
+        if !self.latencies_ms.is_empty() {
+            let total: u64 = self.latencies_ms.iter().map(|&ms| u64::from(ms)).sum();
+            self.stats.latency_avg_ms = total as f64 / self.latencies_ms.len() as f64;
+            // Nearest rank: the smallest latency at least 95% of calls stay within.
+            let rank = (self.latencies_ms.len() * 95).div_ceil(100).max(1) - 1;
+            let (_, p95, _) = self.latencies_ms.select_nth_unstable(rank);
+            self.stats.latency_p95_ms = f64::from(*p95);
+        }
+        self.stats
+    }
+}
+
+impl DemoClinic {
+    /// Every trace starting in the range, oldest first: what a day of
+    /// traces costs, and what a test pushes into X-Ray.
+    pub fn traces(&self, range: TimeRange) -> Vec<Trace> {
+        let clinics = self.simulation.clinics();
+        let mut traces = Vec::new();
+        self.simulation.for_each_event(range, |event| {
+            traces.push(Trace {
+                trace_id: trace_id_text(event),
+                spans: spans_of(event, clinics),
+            });
+        });
+        traces
+    }
+
+    /// Trace summaries matching an X-Ray filter, newest first, at most `limit`.
+    pub fn search_traces(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {
+        let filter = trace_filter::parse(&query.filter).map_err(bad_query)?;
+        let limit = query.limit as usize;
+        let mut found = Vec::new();
+        if limit == 0 {
+            return Ok(found);
+        }
+        let range = query.range;
+        let mut events = Vec::new();
+        for step in steps_of(range).rev() {
+            self.simulation.events_in_step(step, &mut events);
+            for event in events.iter().rev() {
+                if event.start_ms < range.start_ms || event.start_ms >= range.end_ms {
+                    continue;
+                }
+                let (services, count) = services_of(event);
+                let statuses: Vec<SpanStatus> = span_statuses(event).collect();
+                let seconds = f64::from(event.duration_ms) / 1000.0;
+                let facts = TraceFacts {
+                    services: &services[..count],
+                    ok: statuses.iter().all(|s| *s == SpanStatus::Ok),
+                    error: statuses.contains(&SpanStatus::Error),
+                    fault: statuses.contains(&SpanStatus::Fault),
+                    throttle: statuses.contains(&SpanStatus::Throttle),
+                    response_time_seconds: seconds,
+                    // Every span lies within the root span.
+                    duration_seconds: seconds,
+                    http_status: Some(event.http_status()),
+                };
+                if filter.matches(&facts) {
+                    found.push(summary_of(event));
+                    if found.len() >= limit {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// One trace by id, regenerated from the step its id's first 32 bits name.
+    pub fn trace_by_id(&self, id: &str) -> Result<Trace, SourceError> {
+        let wanted = parse_trace_id(id)?;
+        let seconds = (wanted >> 96) as i64;
+        let mut events = Vec::new();
+        self.simulation
+            .events_in_step(step_of_second(seconds), &mut events);
+        events
+            .iter()
+            .find(|event| event.trace_id == wanted)
+            .map(|event| Trace {
+                trace_id: trace_id_text(event),
+                spans: spans_of(event, self.simulation.clinics()),
+            })
+            .ok_or_else(|| SourceError::NotFound {
+                source_name: SOURCE,
+                what: format!("trace {}", id.trim()),
+            })
+    }
+
+    /// The services, the AWS resources they call and the calls between them over the range.
+    pub fn service_map_of(&self, range: TimeRange) -> ServiceMap {
+        let mut services: BTreeMap<Service, Tally> = BTreeMap::new();
+        let mut resources: BTreeMap<&'static str, Tally> = BTreeMap::new();
+        let mut edges: BTreeMap<(Service, &'static str), Tally> = BTreeMap::new();
+        self.simulation.for_each_event(range, |event| {
+            let service = event.service();
+            services
+                .entry(service)
+                .or_default()
+                .add(status_for_http(event.http_status()), event.duration_ms);
+            if let Some(call) = event.call {
+                let target = call.kind.target();
+                resources
+                    .entry(target)
+                    .or_default()
+                    .add(call_status(&call), call.duration_ms);
+                edges
+                    .entry((service, target))
+                    .or_default()
+                    .add(call_status(&call), call.duration_ms);
+            }
+        });
+        let nodes = services
+            .into_iter()
+            .map(|(service, tally)| ServiceNode {
+                name: service.name().to_owned(),
+                kind: "service".into(),
+                stats: tally.finish(),
+            })
+            .chain(resources.into_iter().map(|(name, tally)| ServiceNode {
+                name: name.to_owned(),
+                kind: "aws".into(),
+                stats: tally.finish(),
+            }))
+            .collect();
+        let edges = edges
+            .into_iter()
+            .map(|((service, target), tally)| ServiceEdge {
+                source: service.name().to_owned(),
+                target: target.to_owned(),
+                stats: tally.finish(),
+            })
+            .collect();
+        ServiceMap { nodes, edges }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DemoConfig;
+
+    /// 2026-11-24 (a Tuesday) 00:00 UTC.
+    const TUESDAY: i64 = 1_795_478_400_000;
+    const HOUR: i64 = 3_600_000;
+
+    fn clinic() -> DemoClinic {
+        DemoClinic::new(DemoConfig::default())
+    }
+
+    fn search(clinic: &DemoClinic, filter: &str, range: TimeRange, limit: u32) -> Vec<TraceSummary> {
+        clinic
+            .search_traces(&TraceQuery {
+                filter: filter.into(),
+                range,
+                limit,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_trace_is_found_by_its_w3c_and_xray_ids() {
+        let clinic = clinic();
+        let range = TimeRange::new(TUESDAY + 10 * HOUR, TUESDAY + 10 * HOUR + 60_000);
+        let summary = search(&clinic, "", range, 1).remove(0);
+        let w3c = clinic.trace_by_id(&summary.trace_id).unwrap();
+        let xray_id = format!("1-{}-{}", &summary.trace_id[..8], &summary.trace_id[8..]);
+        let xray = clinic.trace_by_id(&xray_id).unwrap();
+        assert_eq!(w3c, xray);
+        assert_eq!(w3c.trace_id, summary.trace_id);
+        assert_eq!(w3c.spans[0].name, summary.name);
+        assert_eq!(w3c.spans[0].start, summary.start);
+        assert!(
+            w3c.spans[1..]
+                .iter()
+                .all(|s| s.parent_id.as_deref() == Some(w3c.spans[0].span_id.as_str()))
+        );
+    }
+
+    #[test]
+    fn unknown_or_malformed_trace_ids_are_refused() {
+        let clinic = clinic();
+        let unknown = format!("{:08x}{}", TUESDAY / 1000, "0".repeat(24));
+        assert!(matches!(
+            clinic.trace_by_id(&unknown),
+            Err(SourceError::NotFound { .. })
+        ));
+        assert!(matches!(
+            clinic.trace_by_id("1-abc-def"),
+            Err(SourceError::BadQuery { .. })
+        ));
+        assert!(matches!(
+            clinic.trace_by_id("zz"),
+            Err(SourceError::BadQuery { .. })
+        ));
+    }
+
+    #[test]
+    fn search_is_newest_first_limited_and_filtered() {
+        let clinic = clinic();
+        let range = TimeRange::new(TUESDAY + 10 * HOUR, TUESDAY + 11 * HOUR);
+        let newest = search(&clinic, "", range, 20);
+        assert_eq!(newest.len(), 20);
+        assert!(newest.windows(2).all(|pair| pair[0].start >= pair[1].start));
+        let slow = search(&clinic, "responsetime > 1", range, 1000);
+        assert!(!slow.is_empty());
+        assert!(
+            slow.iter()
+                .all(|t| t.duration > 1_000_000_000 && t.service == "appointments")
+        );
+        let logins = search(
+            &clinic,
+            r#"service("login-api") AND http.status = 200"#,
+            range,
+            1000,
+        );
+        assert!(
+            logins
+                .iter()
+                .all(|t| t.service == "login-api" && t.http_status == Some(200))
+        );
+        let queue = search(&clinic, r#"service("SQS")"#, range, 1000);
+        assert!(!queue.is_empty() && queue.iter().all(|t| t.name == "POST /appointments"));
+        assert!(matches!(
+            clinic.search_traces(&TraceQuery {
+                filter: "annotation.x = 1".into(),
+                range,
+                limit: 5,
+            }),
+            Err(SourceError::BadQuery { .. })
+        ));
+    }
+
+    #[test]
+    fn aws_calls_are_client_spans_of_the_calling_service() {
+        let clinic = clinic();
+        let traces = clinic.traces(TimeRange::new(TUESDAY + 10 * HOUR, TUESDAY + 10 * HOUR + 300_000));
+        let mut kinds = std::collections::BTreeSet::new();
+        for trace in &traces {
+            for span in &trace.spans[1..] {
+                kinds.insert(span.kind.clone());
+                assert_eq!(span.service, trace.spans[0].service);
+                assert!(span.start >= trace.spans[0].start);
+                assert!(span.start + span.duration <= trace.spans[0].start + trace.spans[0].duration);
+                if span.kind == "client" {
+                    assert!(span.attributes.contains_key("aws.operation"));
+                    assert!(
+                        span.attributes.contains_key("aws.table_name")
+                            || span.attributes.contains_key("aws.queue_url")
+                    );
+                    assert!(["DynamoDB", "SQS"].contains(&span.attributes["peer.service"].as_str()));
+                }
+            }
+        }
+        assert_eq!(kinds.into_iter().collect::<Vec<_>>(), vec!["client", "internal"]);
+    }
+
+    #[test]
+    fn service_map_links_services_to_aws_resources() {
+        let clinic = clinic();
+        let map = clinic.service_map_of(TimeRange::new(
+            TUESDAY + 10 * HOUR,
+            TUESDAY + 10 * HOUR + 30 * 60_000,
+        ));
+        let names: Vec<&str> = map.nodes.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "patient-registration",
+                "appointments",
+                "login-api",
+                "records",
+                "DynamoDB",
+                "SQS"
+            ]
+        );
+        let edge = |source: &str, target: &str| {
+            map.edges
+                .iter()
+                .find(|e| e.source == source && e.target == target)
+                .unwrap_or_else(|| panic!("no edge {source} -> {target}"))
+        };
+        assert!(edge("appointments", "SQS").stats.requests > 0);
+        let login = edge("login-api", "DynamoDB").stats;
+        assert_eq!(
+            login.errors + login.faults,
+            0,
+            "10:00–10:30 has no failure window"
+        );
+        assert!(login.latency_p95_ms >= login.latency_avg_ms * 0.5 && login.latency_p95_ms > 0.0);
+    }
+
+    #[test]
+    fn nearest_rank_p95_of_twenty_latencies_is_the_nineteenth() {
+        let mut tally = Tally::default();
+        for ms in 1..=20 {
+            tally.add(SpanStatus::Ok, ms);
+        }
+        let stats = tally.finish();
+        assert_eq!(stats.latency_p95_ms, 19.0);
+        assert_eq!(stats.latency_avg_ms, 10.5);
+    }
+}

@@ -1,0 +1,127 @@
+//! The seam between the API and the backends: one trait per signal, and the demo clinic behind them.
+
+pub mod demo;
+pub mod loki;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use vitals_api::{
+    Direction, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary,
+};
+
+/// A closed-open interval of time in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimeRange {
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl TimeRange {
+    pub fn new(start_ms: i64, end_ms: i64) -> Self {
+        Self { start_ms, end_ms }
+    }
+
+    pub fn duration_ms(&self) -> i64 {
+        self.end_ms - self.start_ms
+    }
+}
+
+/// A log query after the server has normalised times, limit and step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogQuery {
+    pub query: String,
+    pub range: TimeRange,
+    pub limit: u32,
+    pub direction: Direction,
+    /// Step between points of a metric (`count_over_time`, `rate`) query.
+    pub step_ms: i64,
+}
+
+/// A trace search after the server has normalised times and limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceQuery {
+    /// An X-Ray filter expression, or empty for every trace.
+    pub filter: String,
+    pub range: TimeRange,
+    pub limit: u32,
+}
+
+/// Why a source could not answer. Each variant says which source, so the
+/// person reading the error knows where to look.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SourceError {
+    /// The query is wrong or outside what the source supports: the user can fix it.
+    #[error("{source_name} cannot run this query: {reason}")]
+    BadQuery {
+        source_name: &'static str,
+        reason: String,
+    },
+    /// The thing asked for does not exist (a trace id, say).
+    #[error("{what} was not found in {source_name}")]
+    NotFound {
+        source_name: &'static str,
+        what: String,
+    },
+    /// The backend could not be reached or answered with a failure.
+    #[error("{source_name} is unavailable: {reason}")]
+    Unavailable {
+        source_name: &'static str,
+        reason: String,
+    },
+    /// The backend did not answer in time.
+    #[error("{source_name} did not answer within {timeout_ms} ms")]
+    Timeout {
+        source_name: &'static str,
+        timeout_ms: u64,
+    },
+}
+
+/// Where log lines come from: Loki, or the demo clinic.
+#[async_trait]
+pub trait LogSource: Send + Sync {
+    /// The backend's name as readiness and errors show it (`demo`, `loki`).
+    fn backend(&self) -> &'static str;
+    /// A log query (lines) or a metric query over logs (series).
+    async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError>;
+    async fn labels(&self, range: TimeRange) -> Result<Vec<String>, SourceError>;
+    async fn label_values(&self, name: &str, range: TimeRange) -> Result<Vec<String>, SourceError>;
+    /// Checks the backend can answer, for readiness.
+    async fn probe(&self) -> Result<(), SourceError>;
+}
+
+/// Where metrics come from: Prometheus, AMP, or the demo clinic.
+#[async_trait]
+pub trait MetricSource: Send + Sync {
+    fn backend(&self) -> &'static str;
+    async fn query_range(
+        &self,
+        query: &str,
+        range: TimeRange,
+        step_ms: i64,
+    ) -> Result<MetricQueryResponse, SourceError>;
+    async fn query_instant(&self, query: &str, at_ms: i64)
+    -> Result<MetricQueryResponse, SourceError>;
+    async fn metric_names(&self) -> Result<Vec<String>, SourceError>;
+    async fn probe(&self) -> Result<(), SourceError>;
+}
+
+/// Where traces and the service map come from: X-Ray, or the demo clinic.
+#[async_trait]
+pub trait TraceSource: Send + Sync {
+    fn backend(&self) -> &'static str;
+    /// Trace summaries in the range, newest first, at most `limit`.
+    async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError>;
+    /// One trace by id (X-Ray `1-xxxxxxxx-24hex` or W3C 32 hex form).
+    async fn trace(&self, trace_id: &str) -> Result<Trace, SourceError>;
+    async fn service_map(&self, range: TimeRange) -> Result<ServiceMap, SourceError>;
+    async fn probe(&self) -> Result<(), SourceError>;
+}
+
+/// The three sources the server answers from.
+#[derive(Clone)]
+pub struct Sources {
+    pub logs: Arc<dyn LogSource>,
+    pub metrics: Arc<dyn MetricSource>,
+    pub traces: Arc<dyn TraceSource>,
+}

@@ -1,0 +1,186 @@
+//! Serving the built browser app: index.html for the app's routes, hashed assets cached for good.
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The built app as the server found it at start.
+pub struct Spa {
+    dist_dir: PathBuf,
+    index_html: Option<String>,
+    content_security_policy: HeaderValue,
+}
+
+impl Spa {
+    /// Reads `index.html` from the dist folder and derives the page's Content-Security-Policy.
+    /// A missing build is not fatal: the API still works and the page says how to build.
+    pub fn load(dist_dir: &Path) -> Self {
+        let index_html = std::fs::read_to_string(dist_dir.join("index.html")).ok();
+        if index_html.is_none() {
+            tracing::warn!(
+                dist = %dist_dir.display(),
+                "the browser app is not built in this folder; run `cargo xtask run` to build and serve it"
+            );
+        }
+        let content_security_policy = content_security_policy(index_html.as_deref().unwrap_or(""));
+        Self {
+            dist_dir: dist_dir.to_owned(),
+            index_html,
+            content_security_policy,
+        }
+    }
+
+    pub fn content_security_policy(&self) -> HeaderValue {
+        self.content_security_policy.clone()
+    }
+
+    fn index(&self, status: StatusCode) -> Response {
+        match &self.index_html {
+            Some(html) => (
+                status,
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                html.clone(),
+            )
+                .into_response(),
+            None => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "the Vitals browser app is not built; run `cargo xtask run`, which builds it and starts the server\n",
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// The strict policy of the page: scripts only from this origin plus Trunk's inline loader, by its hash.
+fn content_security_policy(index_html: &str) -> HeaderValue {
+    let script_hashes: String = inline_scripts(index_html)
+        .map(|script| {
+            let digest = Sha256::digest(script.as_bytes());
+            format!(
+                " 'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            )
+        })
+        .collect();
+    let policy = format!(
+        "default-src 'self'; script-src 'self'{script_hashes} 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    );
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
+
+/// The bodies of `<script>` elements without a `src`.
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    html.match_indices("<script").filter_map(move |(start, _)| {
+        let open_end = start + html[start..].find('>')?;
+        let opening = &html[start..open_end];
+        if opening.contains("src=") {
+            return None;
+        }
+        let body_start = open_end + 1;
+        let body_end = body_start + html[body_start..].find("</script>")?;
+        Some(&html[body_start..body_end])
+    })
+}
+
+/// The app's own routes: each answers index.html and the app draws the page.
+pub async fn app_route(State(state): State<AppState>) -> Response {
+    state.spa.index(StatusCode::OK)
+}
+
+/// Everything no route matched: unknown API paths, assets, and unknown pages.
+pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    if path == "/api" || path.starts_with("/api/") {
+        return ApiError::NotFound(format!(
+            "there is no API endpoint {} {path}; check the path and method against the API reference in the README",
+            request.method()
+        ))
+        .into_response();
+    }
+    let last_segment = path.rsplit('/').next().unwrap_or_default();
+    if !last_segment.contains('.') {
+        // An unknown page: the app shows its own "page not found", with a real 404 status.
+        return state.spa.index(StatusCode::NOT_FOUND);
+    }
+    serve_asset(&state.spa.dist_dir, request, last_segment).await
+}
+
+async fn serve_asset(dist_dir: &Path, request: Request, file_name: &str) -> Response {
+    let immutable = is_hashed(file_name);
+    let served = ServeDir::new(dist_dir)
+        .precompressed_br()
+        .precompressed_gzip()
+        .oneshot(request)
+        .await;
+    let mut response = match served {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    };
+    if response.status() == StatusCode::NOT_FOUND {
+        return (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "not found\n",
+        )
+            .into_response();
+    }
+    let cache = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
+}
+
+/// Trunk names built assets `name-<16 hex>.ext` (and `name-<16 hex>_bg.wasm`); those never change.
+fn is_hashed(file_name: &str) -> bool {
+    let stem = file_name.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_asset_names_are_recognised() {
+        assert!(is_hashed("vitals-frontend-0123456789abcdef_bg.wasm"));
+        assert!(is_hashed("style-0123456789abcdef.css"));
+        assert!(!is_hashed("favicon.svg"));
+        assert!(!is_hashed("robots.txt"));
+        assert!(!is_hashed("my-file.js"));
+    }
+
+    #[test]
+    fn policy_allows_the_inline_loader_by_hash_only() {
+        let html = "<html><script src=\"/a.js\"></script><script type=\"module\">init()</script></html>";
+        let policy = content_security_policy(html);
+        let policy = policy.to_str().unwrap();
+        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(b"init()"));
+        assert!(policy.contains(&format!("'sha256-{expected}'")), "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert_eq!(policy.matches("sha256-").count(), 1);
+    }
+}

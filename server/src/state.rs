@@ -1,0 +1,49 @@
+//! What every handler shares: the sources, the built app, the clock and the server's own telemetry.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::sources::Sources;
+use crate::spa::Spa;
+use crate::telemetry::Telemetry;
+
+/// Where "now" comes from, so tests can fix it.
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> i64;
+}
+
+/// The wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_millis() as i64)
+            .unwrap_or_default()
+    }
+}
+
+/// A clock that always says the same time.
+pub struct FixedClock(pub i64);
+
+impl Clock for FixedClock {
+    fn now_ms(&self) -> i64 {
+        self.0
+    }
+}
+
+/// The state behind the router; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub sources: Sources,
+    pub spa: Arc<Spa>,
+    pub clock: Arc<dyn Clock>,
+    pub telemetry: Arc<Telemetry>,
+}
+
+impl AppState {
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}

@@ -1,0 +1,437 @@
+//! The public and admin routers, called in-process with `oneshot`: no port, no sleep.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use vitals_server::config::Config;
+use vitals_server::state::{AppState, FixedClock};
+use vitals_server::{admin_app, app, state_from_config};
+
+/// Tuesday 2026-11-24 10:20 UTC, in clinic hours.
+const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
+const INDEX_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/app.js'; init();</script></head><body></body></html>";
+const HASHED_WASM: &str = "vitals-frontend-0123456789abcdef_bg.wasm";
+
+/// A server over a small fake build of the app, with the clock fixed in clinic hours.
+struct TestApp {
+    state: AppState,
+    _dist: tempfile::TempDir,
+}
+
+impl TestApp {
+    fn new() -> Self {
+        let dist = tempfile::tempdir().unwrap();
+        std::fs::write(dist.path().join("index.html"), INDEX_HTML).unwrap();
+        std::fs::write(dist.path().join(HASHED_WASM), b"\0asm\x01\0\0\0").unwrap();
+        std::fs::write(dist.path().join("robots.txt"), "User-agent: *\nDisallow: /\n").unwrap();
+        Self::with_dist(dist)
+    }
+
+    fn with_dist(dist: tempfile::TempDir) -> Self {
+        let config = Config {
+            dist_dir: dist.path().to_owned(),
+            ..Config::default()
+        };
+        let mut state = state_from_config(&config);
+        state.clock = Arc::new(FixedClock(CLINIC_MORNING_MS));
+        Self { state, _dist: dist }
+    }
+
+    fn router(&self) -> Router {
+        app(self.state.clone())
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        send(self.router(), Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    async fn post_json(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, _, body) = send(self.router(), request).await;
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+}
+
+async fn send(router: Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, body)
+}
+
+fn json(body: &[u8]) -> Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {}", String::from_utf8_lossy(body)))
+}
+
+#[tokio::test]
+async fn client_routes_answer_the_app_with_200() {
+    let app = TestApp::new();
+    for path in [
+        "/",
+        "/business",
+        "/business/registrations",
+        "/engineering/traces/abc",
+        "/status",
+        "/admin",
+        "/admin/audit",
+        "/login",
+    ] {
+        let (status, headers, body) = app.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(body, INDEX_HTML.as_bytes(), "{path}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache", "{path}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_page_gets_the_app_with_a_real_404() {
+    let (status, _, body) = TestApp::new().get("/no-such-page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, INDEX_HTML.as_bytes());
+}
+
+#[tokio::test]
+async fn missing_asset_is_a_plain_404() {
+    let (status, headers, body) = TestApp::new()
+        .get("/vitals-frontend-ffffffffffffffff_bg.wasm")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_ne!(body, INDEX_HTML.as_bytes());
+}
+
+#[tokio::test]
+async fn hashed_wasm_is_immutable_and_typed_as_wasm() {
+    let (status, headers, _) = TestApp::new().get(&format!("/{HASHED_WASM}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+}
+
+#[tokio::test]
+async fn unhashed_file_must_be_revalidated() {
+    let (status, headers, _) = TestApp::new().get("/robots.txt").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+}
+
+#[tokio::test]
+async fn precompressed_asset_is_served_brotli_when_accepted() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), INDEX_HTML).unwrap();
+    std::fs::write(dist.path().join("style-0123456789abcdef.css"), "body{}").unwrap();
+    std::fs::write(dist.path().join("style-0123456789abcdef.css.br"), b"brotli bytes").unwrap();
+    let app = TestApp::with_dist(dist);
+    let request = Request::get("/style-0123456789abcdef.css")
+        .header(header::ACCEPT_ENCODING, "gzip, br")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = send(app.router(), request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+    assert_eq!(body, b"brotli bytes");
+}
+
+#[tokio::test]
+async fn traversal_does_not_leave_the_dist_folder() {
+    let app = TestApp::new();
+    for path in [
+        "/../Cargo.toml",
+        "/%2e%2e/Cargo.toml",
+        "/..%2fCargo.toml",
+        "/assets/%2e%2e%2f%2e%2e%2fetc/passwd.txt",
+    ] {
+        let (status, _, body) = app.get(path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!String::from_utf8_lossy(&body).contains("[workspace]"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_api_path_is_a_json_404() {
+    let (status, headers, body) = TestApp::new().get("/api/v1/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let body = json(&body);
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/nothing-here")
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::new();
+    for path in ["/", "/api/v1/dashboards", "/healthz"] {
+        let (_, headers, _) = app.get(path).await;
+        let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(policy.contains("script-src 'self' 'sha256-"), "{path}: {policy}");
+        assert!(!policy.contains("unsafe-inline"), "{path}: {policy}");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{path}");
+        assert!(headers.contains_key("x-request-id"), "{path}");
+    }
+    let (_, headers, _) = app.get("/api/v1/dashboards").await;
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn health_and_readiness_list_each_source() {
+    let app = TestApp::new();
+    let (status, _, body) = app.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"ok\n");
+    let (status, _, body) = app.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    let readiness = json(&body);
+    assert_eq!(readiness["status"], "ready");
+    let signals: Vec<&str> = readiness["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|source| {
+            assert_eq!(source["backend"], "demo");
+            assert_eq!(source["state"], "up");
+            source["signal"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(signals, ["logs", "metrics", "traces"]);
+}
+
+#[tokio::test]
+async fn admin_listener_exposes_metrics_of_the_public_one() {
+    let app = TestApp::new();
+    app.get("/healthz").await;
+    let (status, headers, body) = send(
+        admin_app(app.state.clone()),
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("openmetrics")
+    );
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("vitals_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"),
+        "{text}"
+    );
+    let (status, _, _) = send(
+        admin_app(app.state.clone()),
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn missing_build_says_how_to_build() {
+    let app = TestApp::with_dist(tempfile::tempdir().unwrap());
+    let (status, _, body) = app.get("/").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(String::from_utf8_lossy(&body).contains("cargo xtask run"));
+}
+
+#[tokio::test]
+async fn home_panels_answer_numbers_and_sentences() {
+    let app = TestApp::new();
+    let (status, _, body) = app
+        .get("/api/v1/dashboards/clinic-now/panels/registrations")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let panel = json(&body);
+    assert!(panel["value"].as_f64().unwrap() > 0.0, "{panel}");
+    assert!(
+        panel["sentence"]
+            .as_str()
+            .unwrap()
+            .contains("registered in the last hour"),
+        "{panel}"
+    );
+    assert!(
+        panel["series"].as_array().unwrap().len() >= 30,
+        "six hours at ten minutes: {panel}"
+    );
+    assert_eq!(panel["generated_at"], CLINIC_MORNING_MS);
+
+    let (status, _, body) = app
+        .get("/api/v1/dashboards/clinic-now/panels/login-success")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let panel = json(&body);
+    let ratio = panel["value"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&ratio), "{panel}");
+    assert_eq!(panel["unit"], "ratio");
+}
+
+#[tokio::test]
+async fn unknown_panel_is_a_json_404() {
+    let (status, _, body) = TestApp::new()
+        .get("/api/v1/dashboards/clinic-now/panels/nope")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(json(&body)["error"]["message"].as_str().unwrap().contains("nope"));
+}
+
+#[tokio::test]
+async fn unsupported_query_is_a_400_that_names_the_part() {
+    let app = TestApp::new();
+    let (status, body) = app
+        .post_json(
+            "/api/v1/metrics/query",
+            serde_json::json!({"query": "topk(3, login_attempts_total)"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "bad_query");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("topk"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn metric_query_over_the_demo_answers_a_matrix() {
+    let (status, body) = TestApp::new()
+        .post_json(
+            "/api/v1/metrics/query",
+            serde_json::json!({"query": "sum by (clinic) (increase(patient_registrations_total[1h]))",
+                               "from": "now-3h", "to": "now", "step": "30m"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result_type"], "matrix");
+    assert_eq!(body["step_seconds"], 1800.0);
+    let series = body["series"].as_array().unwrap();
+    assert_eq!(series.len(), 3, "one series per clinic: {body}");
+    assert!(
+        series.iter().all(|s| s["points"].as_array().unwrap().len() == 7),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn log_query_answers_lines_with_labels() {
+    let (status, body) = TestApp::new()
+        .post_json(
+            "/api/v1/logs/query",
+            serde_json::json!({"query": "{service=\"login-api\"}", "from": "now-15m", "limit": 20}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result_type"], "streams");
+    let lines = body["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 20);
+    assert!(lines.iter().all(|line| line["labels"]["service"] == "login-api"));
+}
+
+#[tokio::test]
+async fn bad_body_and_times_get_clear_errors() {
+    let app = TestApp::new();
+    let (status, body) = app
+        .post_json("/api/v1/logs/query", serde_json::json!({"qurey": "x"}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("query"),
+        "{body}"
+    );
+
+    let (status, body) = app
+        .post_json(
+            "/api/v1/logs/query",
+            serde_json::json!({"query": "{service=\"records\"}", "from": "last tuesday"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_time");
+
+    let request = Request::post("/api/v1/metrics/query")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("sum(up)"))
+        .unwrap();
+    let (status, _, body) = send(app.router(), request).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(json(&body)["error"]["code"], "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn traces_and_service_map_answer_from_the_demo() {
+    let app = TestApp::new();
+    let (status, body) = app
+        .post_json(
+            "/api/v1/traces/search",
+            serde_json::json!({"from": "now-10m", "limit": 5}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let traces = body["traces"].as_array().unwrap();
+    assert_eq!(traces.len(), 5);
+    let id = traces[0]["trace_id"].as_str().unwrap();
+    let (status, _, body) = app.get(&format!("/api/v1/traces/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let trace = json(&body);
+    assert_eq!(trace["trace_id"], id);
+    assert!(!trace["spans"].as_array().unwrap().is_empty());
+
+    let (status, _, body) = app.get("/api/v1/service-map?from=now-1h").await;
+    assert_eq!(status, StatusCode::OK);
+    let map = json(&body);
+    let nodes: Vec<&str> = map["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    for service in ["patient-registration", "appointments", "login-api", "records"] {
+        assert!(nodes.contains(&service), "{service} missing from {nodes:?}");
+    }
+}
+
+#[test]
+fn broken_config_file_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vitals.toml");
+    std::fs::write(
+        &path,
+        "listen = \"127.0.0.1:8080\"\n[demo]\nfailure_window = []\n",
+    )
+    .unwrap();
+    let err = Config::load(Some(Path::new(&path)), &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("failure_window"), "{err}");
+    assert!(err.contains(&path.display().to_string()), "{err}");
+}

@@ -1,0 +1,76 @@
+//! The app as a person sees it: headless Chromium against a real server on the demo clinic.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use fantoccini::Locator;
+use vitals_tests::{Browser, TestServer};
+
+/// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window.
+const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
+
+async fn stat_value(browser: &Browser, card: &str) -> Result<String> {
+    let selector = format!("[data-testid={card}] [data-testid=stat-value]");
+    let element = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(&selector))
+        .await?;
+    Ok(element.text().await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_page_shows_the_live_clinic_without_console_errors() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    browser.client.goto(&server.url("/")).await?;
+
+    let registrations = stat_value(&browser, "stat-registrations").await?;
+    assert!(
+        !registrations.is_empty() && registrations.chars().all(|c| c.is_ascii_digit() || c == ','),
+        "registrations should be a whole number, got {registrations:?}"
+    );
+    assert!(
+        registrations.replace(',', "").parse::<u64>()? > 0,
+        "a clinic morning has registrations"
+    );
+    let logins = stat_value(&browser, "stat-login-success").await?;
+    assert!(
+        logins.ends_with('%'),
+        "login success should be a percentage, got {logins:?}"
+    );
+
+    let nav = browser.client.find(Locator::Css("nav")).await?.text().await?;
+    for area in ["Business", "Engineering", "Status", "Admin"] {
+        assert!(nav.contains(area), "the top bar should offer {area}: {nav:?}");
+    }
+
+    let errors = browser.console_errors().await?;
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_page_lists_each_source_by_deep_link() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    browser.client.goto(&server.url("/status")).await?;
+    let page = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=source-list]"))
+        .await?
+        .text()
+        .await?;
+    for signal in ["logs", "metrics", "traces"] {
+        assert!(
+            page.to_lowercase().contains(signal),
+            "the status page should list {signal}: {page:?}"
+        );
+    }
+    let errors = browser.console_errors().await?;
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}

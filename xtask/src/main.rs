@@ -1,0 +1,122 @@
+//! `cargo xtask run | test | bench`: installs what is missing, builds, and runs Vitals.
+
+mod bench;
+mod frontend;
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run [-- SERVER-ARGS]   install what is missing, build the app and serve the demo clinic
+  test                   install what the tests need, then run fmt, clippy and every test
+  bench                  measure download size and demo generation speed against their targets";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(),
+        Some("bench") => bench::bench(),
+        Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root, whatever folder the command was started from.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Says what is about to happen, so a long install or build is never a silent wait.
+fn step(message: &str) {
+    println!("\n==> {message}");
+}
+
+/// Runs a command from the workspace root, failing with the command line if it fails.
+fn run_command(command: &mut Command) -> Result<()> {
+    let shown = format!("{command:?}");
+    let status = command
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("could not start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed ({status})");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(server_args: &[String]) -> Result<()> {
+    let server_args: Vec<&String> = server_args.iter().skip_while(|arg| *arg == "--").collect();
+    tools::ensure_wasm_toolchain()?;
+    frontend::build()?;
+    step("building the server");
+    run_command(cargo().args(["build", "-p", "vitals-server"]))?;
+    let root = root();
+    let listen = std::env::var("VITALS_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    step(&format!(
+        "starting Vitals on the demo clinic: open http://{listen}/ (Ctrl-C stops it)"
+    ));
+    let mut server = Command::new(root.join("target/debug/vitals-server"));
+    server
+        .args(server_args)
+        .env("VITALS_DIST_DIR", root.join("dist"))
+        .env_remove("CARGO_MANIFEST_DIR");
+    if std::env::var_os("VITALS_DATA_DIR").is_none() {
+        server.env("VITALS_DATA_DIR", root.join("data"));
+    }
+    run_command(&mut server)
+}
+
+fn test() -> Result<()> {
+    let root = root();
+    step("checking formatting (cargo fmt --check)");
+    run_command(cargo().args(["fmt", "--all", "--", "--check"]))
+        .context("the code is not formatted; run `cargo fmt --all` and commit the result")?;
+    tools::ensure_wasm_toolchain()?;
+    tools::ensure_test_packages()?;
+    frontend::build()?;
+    step("linting the server, tests and tools (clippy -D warnings)");
+    run_command(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    step("linting the browser app for WebAssembly (clippy -D warnings)");
+    run_command(cargo().args([
+        "clippy",
+        "-p",
+        "vitals-frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    step("running every test, browser tests included");
+    run_command(
+        cargo()
+            .args(["test", "--workspace"])
+            .env("VITALS_TEST_DIST", root.join("dist")),
+    )
+}

@@ -1,0 +1,173 @@
+//! Installs the tools the build and the tests need, each only when it is missing or of the wrong version.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{root, run_command, step};
+
+/// Trunk 0.22 needs a newer rustc than the workspace pins.
+const TRUNK_VERSION: &str = "0.21";
+/// wasm-opt from npm: Debian's binaryen is too old and breaks the module.
+const BINARYEN_VERSION: &str = "132";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// What the output of `program args` says, or `None` when it cannot run.
+fn output_of(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Where the project keeps tools that are not cargo binaries (wasm-opt), outside the clone
+/// so that every clone on the machine shares them.
+pub fn tools_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("VITALS_TOOLS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| root().join("target"), PathBuf::from);
+    home.join(".cache/vitals/tools")
+}
+
+/// The folder holding `wasm-opt`, to put first on `PATH` for Trunk.
+pub fn wasm_opt_dir() -> PathBuf {
+    tools_dir().join("node_modules/.bin")
+}
+
+/// The `wasm-bindgen` version in Cargo.lock; the CLI must match it exactly.
+pub fn locked_wasm_bindgen_version() -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("cannot read Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            let version = lines.next().unwrap_or_default();
+            if let Some(version) = version
+                .strip_prefix("version = \"")
+                .and_then(|v| v.strip_suffix('"'))
+            {
+                return Ok(version.to_owned());
+            }
+        }
+    }
+    bail!("Cargo.lock has no wasm-bindgen package; is the frontend still a workspace member?")
+}
+
+/// The wasm target, Trunk, wasm-bindgen-cli and wasm-opt, as TOOLCHAIN.md of the project describes.
+pub fn ensure_wasm_toolchain() -> Result<()> {
+    let targets = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !targets.lines().any(|target| target == WASM_TARGET) {
+        step("installing the Rust target wasm32-unknown-unknown");
+        run_command(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+    }
+
+    let trunk = output_of("trunk", &["--version"]).unwrap_or_default();
+    if !trunk.starts_with(&format!("trunk {TRUNK_VERSION}.")) {
+        step(&format!(
+            "installing Trunk {TRUNK_VERSION} (found: {}); this takes about 6 to 9 minutes, once",
+            if trunk.is_empty() { "none" } else { &trunk }
+        ));
+        run_command(Command::new("cargo").args([
+            "install",
+            "trunk",
+            "--version",
+            &format!("~{TRUNK_VERSION}"),
+            "--locked",
+        ]))?;
+    }
+
+    let wanted = locked_wasm_bindgen_version()?;
+    check_trunk_toml_pins(&wanted)?;
+    let found = output_of("wasm-bindgen", &["--version"]).unwrap_or_default();
+    if found != format!("wasm-bindgen {wanted}") {
+        step(&format!(
+            "installing wasm-bindgen-cli {wanted} to match Cargo.lock (found: {}); about 3 to 5 minutes, once",
+            if found.is_empty() { "none" } else { &found }
+        ));
+        // Without --locked: its lock file pins a crate version the registry mirror lacks.
+        run_command(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
+    }
+
+    let wasm_opt = wasm_opt_dir().join("wasm-opt");
+    let found = output_of(&wasm_opt.to_string_lossy(), &["--version"]).unwrap_or_default();
+    if !found.contains(&format!("version {BINARYEN_VERSION}")) {
+        step(&format!(
+            "installing wasm-opt (binaryen {BINARYEN_VERSION} from npm) into {}",
+            tools_dir().display()
+        ));
+        std::fs::create_dir_all(tools_dir())?;
+        run_command(Command::new("npm").args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            &tools_dir().to_string_lossy(),
+            &format!("binaryen@{BINARYEN_VERSION}"),
+        ]))
+        .context(
+            "npm could not install binaryen; is Node.js with npm installed (apt-get install nodejs npm)?",
+        )?;
+    }
+    Ok(())
+}
+
+/// Trunk downloads any tool whose version differs from its `[tools]` pins, which fails offline:
+/// catch a stale pin before Trunk does, with the fix spelled out.
+fn check_trunk_toml_pins(wasm_bindgen: &str) -> Result<()> {
+    let trunk_toml = std::fs::read_to_string(root().join("Trunk.toml")).context("cannot read Trunk.toml")?;
+    let pins = |key: &str, value: &str| {
+        trunk_toml
+            .lines()
+            .any(|line| line.starts_with(key) && line.contains(&format!("\"{value}\"")))
+    };
+    if !pins("wasm_bindgen", wasm_bindgen) {
+        bail!(
+            "Trunk.toml must pin wasm_bindgen = \"{wasm_bindgen}\" (the version in Cargo.lock); update [tools] in Trunk.toml"
+        );
+    }
+    if !pins("wasm_opt", &format!("version_{BINARYEN_VERSION}")) {
+        bail!("Trunk.toml must pin wasm_opt = \"version_{BINARYEN_VERSION}\"; update [tools] in Trunk.toml");
+    }
+    Ok(())
+}
+
+/// Debian's Chromium, ChromeDriver and Prometheus for the browser and metrics tests.
+pub fn ensure_test_packages() -> Result<()> {
+    let wanted = [
+        ("chromium", "chromium"),
+        ("chromedriver", "chromium-driver"),
+        ("prometheus", "prometheus"),
+        ("promtool", "prometheus"),
+    ];
+    let mut missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(program, _)| output_of("which", &[program]).is_none())
+        .map(|(_, package)| *package)
+        .collect();
+    missing.dedup();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    step(&format!(
+        "installing Debian packages for the tests: {}",
+        missing.join(" ")
+    ));
+    let as_root = output_of("id", &["-u"]).as_deref() == Some("0");
+    let apt = |args: &[&str]| -> Result<()> {
+        let mut command = if as_root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run_command(&mut command)
+    };
+    apt(&["update"])?;
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(missing.iter());
+    apt(&install).context("could not install the test packages; run the command above as root")
+}
