@@ -165,20 +165,16 @@ impl Browser {
             .collect())
     }
 
+    /// Ends the browser session; ChromeDriver itself stops when the `Browser` is dropped.
     pub async fn close(self) -> Result<()> {
-        let Self {
-            client, mut driver, ..
-        } = self;
-        let closed = client.close().await;
-        let _ = driver.kill();
-        let _ = driver.wait();
-        closed.context("closing the browser session failed")
+        self.client.clone().close().await.context("closing the browser session failed")
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }
 

@@ -74,3 +74,20 @@ async fn status_page_lists_each_source_by_deep_link() -> Result<()> {
     assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_error_check_catches_a_failing_page() -> Result<()> {
+    // The guard the other tests rely on must itself be able to fail.
+    let browser = Browser::start().await?;
+    browser
+        .client
+        .goto("data:text/html,<script>console.error('broken on purpose')</script><p id=done>done</p>")
+        .await?;
+    browser.client.wait().for_element(Locator::Id("done")).await?;
+    let errors = browser.console_errors().await?;
+    assert!(
+        errors.iter().any(|error| error.contains("broken on purpose")),
+        "the console error was not seen: {errors:#?}"
+    );
+    browser.close().await
+}

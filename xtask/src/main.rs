@@ -99,6 +99,7 @@ fn test() -> Result<()> {
         .context("the code is not formatted; run `cargo fmt --all` and commit the result")?;
     tools::ensure_wasm_toolchain()?;
     tools::ensure_test_packages()?;
+    tools::ensure_moto()?;
     frontend::build()?;
     step("linting the server, tests and tools (clippy -D warnings)");
     run_command(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
@@ -117,6 +118,7 @@ fn test() -> Result<()> {
     run_command(
         cargo()
             .args(["test", "--workspace"])
-            .env("VITALS_TEST_DIST", root.join("dist")),
+            .env("VITALS_TEST_DIST", root.join("dist"))
+            .env("VITALS_MOTO_VENV", tools::moto_venv()),
     )
 }

@@ -22,14 +22,15 @@ fn output_of(program: &str, args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
-/// Where the project keeps tools that are not cargo binaries (wasm-opt), outside the clone
-/// so that every clone on the machine shares them.
-pub fn tools_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("VITALS_TOOLS_DIR") {
-        return PathBuf::from(dir);
-    }
+/// Where the project keeps what is not a cargo binary (wasm-opt, the moto virtualenv),
+/// outside the clone so that every clone on the machine shares it.
+fn cache_dir() -> PathBuf {
     let home = std::env::var_os("HOME").map_or_else(|| root().join("target"), PathBuf::from);
-    home.join(".cache/vitals/tools")
+    home.join(".cache/vitals")
+}
+
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("VITALS_TOOLS_DIR").map_or_else(|| cache_dir().join("tools"), PathBuf::from)
 }
 
 /// The folder holding `wasm-opt`, to put first on `PATH` for Trunk.
@@ -170,4 +171,40 @@ pub fn ensure_test_packages() -> Result<()> {
     let mut install = vec!["install", "-y", "--no-install-recommends"];
     install.extend(missing.iter());
     apt(&install).context("could not install the test packages; run the command above as root")
+}
+
+/// The moto version the tests are written against (Cognito, X-Ray and DynamoDB doubles).
+const MOTO_VERSION: &str = "5.2.5";
+
+/// The virtualenv holding `moto_server`, shared by every clone on the machine.
+pub fn moto_venv() -> PathBuf {
+    std::env::var_os("VITALS_MOTO_VENV").map_or_else(|| cache_dir().join("moto-venv"), PathBuf::from)
+}
+
+/// A virtualenv with `moto[server]`, for the tests that stand in for AWS.
+pub fn ensure_moto() -> Result<()> {
+    let venv = moto_venv();
+    let python = venv.join("bin/python");
+    let installed = output_of(
+        &python.to_string_lossy(),
+        &["-c", "import importlib.metadata as m; print(m.version('moto'))"],
+    );
+    if installed.as_deref() == Some(MOTO_VERSION) && venv.join("bin/moto_server").exists() {
+        return Ok(());
+    }
+    step(&format!(
+        "creating a Python virtualenv with moto[server] {MOTO_VERSION} in {}",
+        venv.display()
+    ));
+    run_command(Command::new("python3").args(["-m", "venv", &venv.to_string_lossy()])).context(
+        "python3 could not create a virtualenv; install python3-venv (apt-get install python3-venv)",
+    )?;
+    run_command(Command::new(&python).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        &format!("moto[server]=={MOTO_VERSION}"),
+    ]))
 }

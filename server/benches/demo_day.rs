@@ -1,0 +1,58 @@
+//! Times a day of the demo clinic (logs, metrics, traces); `cargo xtask bench` reads the lines it prints.
+//!
+//! Each line is `what<TAB>median ms<TAB>target ms<TAB>ms`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use vitals_server::config::DemoConfig;
+use vitals_server::sources::TimeRange;
+use vitals_server::sources::demo::DemoClinic;
+
+/// Tuesday 2026-11-24, midnight to midnight UTC: a full weekday with failure windows.
+const DAY: TimeRange = TimeRange {
+    start_ms: 1_795_478_400_000,
+    end_ms: 1_795_564_800_000,
+};
+const RUNS: usize = 7;
+const TARGET_MS: f64 = 50.0;
+
+/// The median wall time of `RUNS` runs, in milliseconds, after one warm-up.
+fn median_ms<T>(mut work: impl FnMut() -> T) -> f64 {
+    black_box(work());
+    let mut times: Vec<f64> = (0..RUNS)
+        .map(|_| {
+            let started = Instant::now();
+            black_box(work());
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[RUNS / 2]
+}
+
+fn main() {
+    let clinic = DemoClinic::new(DemoConfig::default());
+    let lines = clinic.log_lines(DAY).len();
+    let series = clinic.raw_series(DAY);
+    let samples: usize = series.iter().map(|s| s.points.len()).sum();
+    let traces = clinic.traces(DAY);
+    let spans: usize = traces.iter().map(|t| t.spans.len()).sum();
+    let rows = [
+        (
+            format!("a day of demo logs ({lines} lines)"),
+            median_ms(|| clinic.log_lines(DAY)),
+        ),
+        (
+            format!("a day of demo metrics ({} series, {samples} samples)", series.len()),
+            median_ms(|| clinic.raw_series(DAY)),
+        ),
+        (
+            format!("a day of demo traces ({} traces, {spans} spans)", traces.len()),
+            median_ms(|| clinic.traces(DAY)),
+        ),
+    ];
+    for (what, ms) in rows {
+        println!("{what}\t{ms:.2}\t{TARGET_MS}\tms");
+    }
+}
