@@ -121,9 +121,48 @@ pub struct MetricQueryRequest {
     pub step: Option<Step>,
 }
 
-/// A value at a time: `[milliseconds since the epoch, value]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A value at a time: `[milliseconds since the epoch, value]`. JSON has no NaN or
+/// infinity, so those values travel as the strings Prometheus uses: `"NaN"`, `"+Inf"`, `"-Inf"`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point(pub i64, pub f64);
+
+/// A point's value on the wire: a number, or one of Prometheus' names for the non-finite ones.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum WireValue {
+    Number(f64),
+    Name(String),
+}
+
+impl Serialize for Point {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let value = match self.1 {
+            v if v.is_finite() => WireValue::Number(v),
+            v if v.is_nan() => WireValue::Name("NaN".into()),
+            v if v > 0.0 => WireValue::Name("+Inf".into()),
+            _ => WireValue::Name("-Inf".into()),
+        };
+        (self.0, value).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Point {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (time, value): (i64, WireValue) = Deserialize::deserialize(deserializer)?;
+        let value = match value {
+            WireValue::Number(v) => v,
+            WireValue::Name(name) if name == "NaN" => f64::NAN,
+            WireValue::Name(name) if name == "+Inf" || name == "Inf" => f64::INFINITY,
+            WireValue::Name(name) if name == "-Inf" => f64::NEG_INFINITY,
+            WireValue::Name(other) => {
+                return Err(serde::de::Error::custom(format!(
+                    "a point's value must be a number, \"NaN\", \"+Inf\" or \"-Inf\", not \"{other}\""
+                )));
+            }
+        };
+        Ok(Point(time, value))
+    }
+}
 
 /// One series of a metric answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -338,6 +377,18 @@ mod tests {
     fn point_is_a_compact_pair() {
         let json = serde_json::to_string(&Point(1_700_000_000_000, 2.5)).unwrap();
         assert_eq!(json, "[1700000000000,2.5]");
+    }
+
+    #[test]
+    fn non_finite_values_travel_as_prometheus_names() {
+        let points = [Point(1, f64::NAN), Point(2, f64::INFINITY), Point(3, f64::NEG_INFINITY)];
+        let json = serde_json::to_string(&points).unwrap();
+        assert_eq!(json, r#"[[1,"NaN"],[2,"+Inf"],[3,"-Inf"]]"#);
+        let back: Vec<Point> = serde_json::from_str(&json).unwrap();
+        assert!(back[0].1.is_nan());
+        assert_eq!(back[1].1, f64::INFINITY);
+        assert_eq!(back[2].1, f64::NEG_INFINITY);
+        assert!(serde_json::from_str::<Point>(r#"[1,"lots"]"#).is_err());
     }
 
     #[test]

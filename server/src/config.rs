@@ -41,6 +41,46 @@ pub struct Config {
     /// Log format: `text` for people, `json` for CloudWatch (`VITALS_LOG_FORMAT`).
     pub log_format: LogFormat,
     pub demo: DemoConfig,
+    /// Grafana Loki for logs; without it logs come from the demo clinic.
+    pub loki: Option<LokiSettings>,
+    /// Prometheus or AMP for metrics; without it metrics come from the demo clinic.
+    pub prometheus: Option<PrometheusSettings>,
+    /// AWS X-Ray for traces and the service map; without it they come from the demo clinic.
+    pub xray: Option<XRaySettings>,
+}
+
+/// `[loki]`: where Loki is and which tenant to read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LokiSettings {
+    /// Loki's base URL, such as `http://loki.internal:3100` (`VITALS_LOKI_URL`).
+    pub url: String,
+    /// Sent as `X-Scope-OrgID` (`VITALS_LOKI_TENANT`).
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+/// `[prometheus]`: a Prometheus server or an AMP workspace.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSettings {
+    /// The query URL: Prometheus' root, or `https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-…`
+    /// (`VITALS_PROMETHEUS_URL`).
+    pub url: String,
+    /// When set, requests are SigV4-signed for AMP in this region (`VITALS_AMP_REGION`).
+    #[serde(default)]
+    pub amp_region: Option<String>,
+}
+
+/// `[xray]`: the region to read traces from, and an endpoint override for tests.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XRaySettings {
+    /// `VITALS_XRAY_REGION`, or `AWS_REGION` when only the endpoint is set.
+    pub region: String,
+    /// `VITALS_XRAY_ENDPOINT`.
+    #[serde(default)]
+    pub endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -52,6 +92,9 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             log_format: LogFormat::Text,
             demo: DemoConfig::default(),
+            loki: None,
+            prometheus: None,
+            xray: None,
         }
     }
 }
@@ -162,10 +205,66 @@ impl Config {
                 }
             };
         }
+        self.apply_source_env(env)?;
         if let Some(value) = env.get("VITALS_DEMO_SEED") {
             self.demo.seed = value.parse().map_err(|_| {
                 ConfigError::invalid("VITALS_DEMO_SEED", format!("is \"{value}\"; use a whole number"))
             })?;
+        }
+        Ok(())
+    }
+
+    /// `VITALS_LOKI_*`, `VITALS_PROMETHEUS_URL`, `VITALS_AMP_REGION`, `VITALS_XRAY_*`.
+    fn apply_source_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+        let set = |key: &str| env.get(key).filter(|value| !value.is_empty()).cloned();
+        if let Some(url) = set("VITALS_LOKI_URL") {
+            let tenant = self.loki.take().and_then(|loki| loki.tenant);
+            self.loki = Some(LokiSettings { url, tenant });
+        }
+        if let Some(tenant) = set("VITALS_LOKI_TENANT") {
+            match &mut self.loki {
+                Some(loki) => loki.tenant = Some(tenant),
+                None => {
+                    return Err(ConfigError::invalid(
+                        "VITALS_LOKI_TENANT",
+                        "is set but Loki is not configured; set VITALS_LOKI_URL too",
+                    ));
+                }
+            }
+        }
+        if let Some(url) = set("VITALS_PROMETHEUS_URL") {
+            let amp_region = self
+                .prometheus
+                .take()
+                .and_then(|prometheus| prometheus.amp_region);
+            self.prometheus = Some(PrometheusSettings { url, amp_region });
+        }
+        if let Some(region) = set("VITALS_AMP_REGION") {
+            match &mut self.prometheus {
+                Some(prometheus) => prometheus.amp_region = Some(region),
+                None => {
+                    return Err(ConfigError::invalid(
+                        "VITALS_AMP_REGION",
+                        "is set but no metrics source is; set VITALS_PROMETHEUS_URL to the AMP workspace URL",
+                    ));
+                }
+            }
+        }
+        let endpoint = set("VITALS_XRAY_ENDPOINT");
+        let region = set("VITALS_XRAY_REGION");
+        if region.is_some() || endpoint.is_some() {
+            let current = self.xray.take();
+            let region = region
+                .or_else(|| current.as_ref().map(|xray| xray.region.clone()))
+                .or_else(|| set("AWS_REGION"))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "VITALS_XRAY_ENDPOINT",
+                        "is set but no region is; set VITALS_XRAY_REGION or AWS_REGION",
+                    )
+                })?;
+            let endpoint = endpoint.or_else(|| current.and_then(|xray| xray.endpoint));
+            self.xray = Some(XRaySettings { region, endpoint });
         }
         Ok(())
     }
@@ -210,6 +309,29 @@ impl Config {
                 ));
             }
         }
+        if let Some(loki) = &self.loki {
+            check_url("loki.url", &loki.url)?;
+            if let Some(tenant) = &loki.tenant
+                && (tenant.is_empty() || tenant.chars().any(|c| c.is_control()))
+            {
+                return Err(ConfigError::invalid(
+                    "loki.tenant",
+                    "is empty or has control characters; use the tenant id Loki expects in X-Scope-OrgID",
+                ));
+            }
+        }
+        if let Some(prometheus) = &self.prometheus {
+            check_url("prometheus.url", &prometheus.url)?;
+            if let Some(region) = &prometheus.amp_region {
+                check_region("prometheus.amp_region", region)?;
+            }
+        }
+        if let Some(xray) = &self.xray {
+            check_region("xray.region", &xray.region)?;
+            if let Some(endpoint) = &xray.endpoint {
+                check_url("xray.endpoint", endpoint)?;
+            }
+        }
         if !(-12..=14).contains(&self.demo.utc_offset_hours) {
             return Err(ConfigError::invalid(
                 "demo.utc_offset_hours",
@@ -221,6 +343,48 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// An upstream URL: http or https, a host, and no user or password in it.
+fn check_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    let url = url::Url::parse(value).map_err(|err| {
+        ConfigError::invalid(
+            key,
+            format!("is \"{value}\", not a URL ({err}); write it as http://host:port or https://host"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("is \"{value}\"; use an http:// or https:// URL with a host"),
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::invalid(
+            key,
+            "carries a user name or password; remove them from the URL (credentials come from the AWS chain or the tenant setting)",
+        ));
+    }
+    Ok(())
+}
+
+/// An AWS region name such as `eu-west-1`.
+fn check_region(key: &str, value: &str) -> Result<(), ConfigError> {
+    let parts: Vec<&str> = value.split('-').collect();
+    let valid = parts.len() >= 3
+        && parts.iter().all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|last| last.chars().all(|c| c.is_ascii_digit()));
+    if !valid {
+        return Err(ConfigError::invalid(
+            key,
+            format!("is \"{value}\"; use an AWS region name such as eu-west-1"),
+        ));
+    }
+    Ok(())
 }
 
 fn parse_address(key: &str, value: &str) -> Result<SocketAddr, ConfigError> {
@@ -298,6 +462,80 @@ mod tests {
             Config::from_toml("listen = \"127.0.0.1:9000\"\nadmin_listen = \"127.0.0.1:9000\"\n").unwrap();
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("admin_listen"), "{err}");
+    }
+
+    #[test]
+    fn source_variables_configure_each_source() {
+        let mut config = Config::default();
+        config
+            .apply_env(&env(&[
+                ("VITALS_LOKI_URL", "http://loki.internal:3100"),
+                ("VITALS_LOKI_TENANT", "clinic"),
+                (
+                    "VITALS_PROMETHEUS_URL",
+                    "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1",
+                ),
+                ("VITALS_AMP_REGION", "eu-west-1"),
+                ("VITALS_XRAY_ENDPOINT", "http://127.0.0.1:5000"),
+                ("AWS_REGION", "eu-west-2"),
+            ]))
+            .unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.loki.as_ref().unwrap().tenant.as_deref(), Some("clinic"));
+        assert_eq!(
+            config.prometheus.as_ref().unwrap().amp_region.as_deref(),
+            Some("eu-west-1")
+        );
+        let xray = config.xray.unwrap();
+        assert_eq!(xray.region, "eu-west-2", "the endpoint alone takes AWS_REGION");
+        assert_eq!(xray.endpoint.as_deref(), Some("http://127.0.0.1:5000"));
+    }
+
+    #[test]
+    fn amp_region_without_a_url_is_refused() {
+        let err = Config::default()
+            .apply_env(&env(&[("VITALS_AMP_REGION", "eu-west-1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("VITALS_AMP_REGION") && err.contains("VITALS_PROMETHEUS_URL"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn xray_endpoint_without_any_region_is_refused() {
+        let err = Config::default()
+            .apply_env(&env(&[("VITALS_XRAY_ENDPOINT", "http://127.0.0.1:5000")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("AWS_REGION"), "{err}");
+    }
+
+    #[test]
+    fn bad_source_urls_and_regions_name_their_key() {
+        let cases = [
+            ("[loki]\nurl = \"loki:3100\"\n", "loki.url"),
+            ("[loki]\nurl = \"http://user:secret@loki:3100\"\n", "loki.url"),
+            ("[prometheus]\nurl = \"ftp://prom\"\n", "prometheus.url"),
+            (
+                "[prometheus]\nurl = \"http://prom:9090\"\namp_region = \"Ireland\"\n",
+                "prometheus.amp_region",
+            ),
+            (
+                "[xray]\nregion = \"eu-west-1\"\nendpoint = \"nowhere\"\n",
+                "xray.endpoint",
+            ),
+        ];
+        for (toml, key) in cases {
+            let err = Config::from_toml(toml)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+            assert!(!err.contains("secret"), "a password must not be echoed: {err}");
+        }
     }
 
     #[test]

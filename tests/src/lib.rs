@@ -191,3 +191,4 @@ impl WebDriverCompatibleCommand for BrowserLog {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
     }
 }
+pub mod prometheus;

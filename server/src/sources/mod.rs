@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod loki;
+pub mod prometheus;
 
 use std::sync::Arc;
 

@@ -1,0 +1,174 @@
+//! Harness for a real Prometheus (Debian's package): filled from OpenMetrics text by `promtool`, served on a loopback port.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tempfile::TempDir;
+use vitals_server::config::Config;
+use vitals_server::sources::MetricSource;
+use vitals_server::state::AppState;
+
+use crate::{TestServer, free_port, wait_until};
+
+/// How long Prometheus may take to open its blocks and answer `/-/ready`.
+const READY_WITHIN: Duration = Duration::from_secs(60);
+
+/// A Prometheus process on its own data, listening on a loopback port; stopped when dropped.
+pub struct PrometheusServer {
+    pub address: SocketAddr,
+    process: Child,
+    dir: TempDir,
+}
+
+impl PrometheusServer {
+    /// Turns `text` (OpenMetrics, timestamps in seconds, ending `# EOF`) into TSDB
+    /// blocks with `promtool`, then starts Prometheus on them with a retention long
+    /// enough that blocks from the past are kept, and waits until it is ready.
+    pub async fn start_with_openmetrics(text: &str) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let samples = dir.path().join("samples.om");
+        let tsdb = dir.path().join("tsdb");
+        let config = dir.path().join("prometheus.yml");
+        fs::write(&samples, text)?;
+        // No scrape jobs: the data comes from the blocks alone.
+        fs::write(&config, "")?;
+
+        let backfill = Command::new("promtool")
+            .args(["tsdb", "create-blocks-from", "openmetrics"])
+            .arg(&samples)
+            .arg(&tsdb)
+            .output()
+            .map_err(|error| not_installed("promtool", error))?;
+        if !backfill.status.success() {
+            bail!(
+                "promtool could not turn the OpenMetrics text into blocks: {}",
+                String::from_utf8_lossy(&backfill.stderr).trim()
+            );
+        }
+
+        let address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let log = fs::File::create(dir.path().join("prometheus.log"))?;
+        let process = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", tsdb.display()))
+            .arg(format!("--web.listen-address={address}"))
+            .arg("--storage.tsdb.retention.time=100y")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|error| not_installed("prometheus", error))?;
+        let mut server = Self {
+            address,
+            process,
+            dir,
+        };
+        server.wait_until_ready().await?;
+        Ok(server)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Asks Prometheus itself (`POST /api/v1/<endpoint>`, form-encoded) and returns its `data`.
+    pub async fn api(&self, endpoint: &str, params: &[(&str, &str)]) -> Result<serde_json::Value> {
+        let response = reqwest::Client::new()
+            .post(self.url(&format!("/api/v1/{endpoint}")))
+            .form(params)
+            .send()
+            .await
+            .with_context(|| format!("Prometheus did not answer /api/v1/{endpoint}"))?;
+        let mut answer: serde_json::Value = response.json().await?;
+        if answer["status"] != "success" {
+            bail!("Prometheus refused /api/v1/{endpoint} {params:?}: {answer}");
+        }
+        Ok(answer["data"].take())
+    }
+
+    /// Waits for `/-/ready`, or fails at once with Prometheus' log if it exits first.
+    async fn wait_until_ready(&mut self) -> Result<()> {
+        let ready_url = self.url("/-/ready");
+        let mut exited = None;
+        let process = &mut self.process;
+        let waited = wait_until("Prometheus answers /-/ready", READY_WITHIN, || {
+            if exited.is_none() {
+                exited = process.try_wait().ok().flatten();
+            }
+            let gave_up = exited.is_some();
+            let ready_url = ready_url.clone();
+            async move {
+                gave_up
+                    || reqwest::get(&ready_url)
+                        .await
+                        .is_ok_and(|response| response.status().is_success())
+            }
+        })
+        .await;
+        match (waited, exited) {
+            (Ok(()), None) => Ok(()),
+            (Ok(()), Some(status)) => bail!(
+                "Prometheus exited with {status} before it was ready:\n{}",
+                self.log()
+            ),
+            (Err(error), _) => bail!("{error}; Prometheus' log:\n{}", self.log()),
+        }
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PrometheusServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn not_installed(tool: &str, error: std::io::Error) -> anyhow::Error {
+    if error.kind() == ErrorKind::NotFound {
+        anyhow::anyhow!(
+            "`{tool}` is not installed (Debian package prometheus); run the tests through \
+             `cargo xtask test`, which installs them"
+        )
+    } else {
+        anyhow::anyhow!("cannot run `{tool}`: {error}")
+    }
+}
+
+/// The default server state (demo logs and traces) with `metrics` as the metric source.
+pub fn state_with_metrics(metrics: Arc<dyn MetricSource>) -> AppState {
+    let mut state = vitals_server::state_from_config(&Config::default());
+    state.sources.metrics = metrics;
+    state
+}
+
+impl TestServer {
+    /// Starts the server on a state the test built, such as one with a real backend behind a source.
+    pub async fn start_with_state(state: AppState) -> Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let app = vitals_server::app(state);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let server = Self { address, task };
+        wait_until(
+            "the Vitals server answers /healthz",
+            Duration::from_secs(20),
+            || async {
+                reqwest::get(server.url("/healthz"))
+                    .await
+                    .is_ok_and(|response| response.status().is_success())
+            },
+        )
+        .await?;
+        Ok(server)
+    }
+}
