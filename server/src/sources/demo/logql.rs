@@ -131,7 +131,7 @@ const SUPPORTED_FUNCTIONS: &str = "use count_over_time or rate";
 const SUPPORTED_STAGES: &str =
     "the demo source supports line filters (|=, !=, |~, !~), | json, | logfmt and label filters";
 
-const UNSUPPORTED_RANGE_FUNCTIONS: [&str; 15] = [
+const UNSUPPORTED_RANGE_FUNCTIONS: [&str; 13] = [
     "bytes_over_time",
     "bytes_rate",
     "rate_counter",
@@ -145,11 +145,9 @@ const UNSUPPORTED_RANGE_FUNCTIONS: [&str; 15] = [
     "stddev_over_time",
     "quantile_over_time",
     "absent_over_time",
-    "count_values",
-    "approx_topk",
 ];
 
-const UNSUPPORTED_AGGREGATIONS: [&str; 10] = [
+const UNSUPPORTED_AGGREGATIONS: [&str; 12] = [
     "avg",
     "min",
     "max",
@@ -160,6 +158,8 @@ const UNSUPPORTED_AGGREGATIONS: [&str; 10] = [
     "stdvar",
     "sort",
     "sort_desc",
+    "count_values",
+    "approx_topk",
 ];
 
 const UNSUPPORTED_STAGES: [&str; 10] = [

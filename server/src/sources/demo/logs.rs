@@ -1,6 +1,7 @@
 //! The demo's log source: runs the LogQL subset over the lines the clinic's events write.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::ControlFlow;
 
 use vitals_api::{Direction, LogLine, LogQueryResponse, Point, Series};
 
@@ -178,29 +179,59 @@ impl DemoClinic {
         }
     }
 
-    /// Every line in the range, oldest first: what a day of logs costs, and
-    /// what a test pushes into a real Loki.
+    /// Every line in the range, oldest first.
     pub fn log_lines(&self, range: TimeRange) -> Vec<LogLine> {
+        let mut lines = Vec::new();
+        self.for_each_log_line(range, |line| lines.push(line));
+        lines
+    }
+
+    /// Hands every line in the range to `visit`, oldest first, without
+    /// holding them all: how a test pushes days of lines into a real Loki in
+    /// batches.
+    pub fn for_each_log_line(&self, range: TimeRange, mut visit: impl FnMut(LogLine)) {
+        let clinics = self.simulation.clinics();
+        self.walk_records(range, Direction::Forward, |record| {
+            visit(LogLine {
+                time: record.time_ns,
+                labels: self.streams.labels(record.stream).clone(),
+                line: record.text(clinics),
+                fields: record.field_map(clinics),
+            });
+            ControlFlow::Continue(())
+        });
+    }
+
+    /// Walks the lines whose times lie in the range, step by step in the
+    /// given direction, until `visit` breaks.
+    fn walk_records(
+        &self,
+        range: TimeRange,
+        direction: Direction,
+        mut visit: impl FnMut(&LogRecord) -> ControlFlow<()>,
+    ) {
+        let (start_ns, end_ns) = (range.start_ms * 1_000_000, range.end_ms * 1_000_000);
         let mut events = Vec::new();
         let mut records = Vec::new();
-        let mut lines = Vec::new();
-        let clinics = self.simulation.clinics();
-        let (start_ns, end_ns) = (range.start_ms * 1_000_000, range.end_ms * 1_000_000);
-        for step in steps_of(range) {
+        let steps = steps_of(range);
+        let ordered_steps: Box<dyn Iterator<Item = i64>> = match direction {
+            Direction::Forward => Box::new(steps),
+            Direction::Backward => Box::new(steps.rev()),
+        };
+        for step in ordered_steps {
             records_in_step(&self.simulation, &self.streams, step, &mut events, &mut records);
+            if direction == Direction::Backward {
+                records.reverse();
+            }
             for record in records
                 .iter()
                 .filter(|r| r.time_ns >= start_ns && r.time_ns < end_ns)
             {
-                lines.push(LogLine {
-                    time: record.time_ns,
-                    labels: self.streams.labels(record.stream).clone(),
-                    line: record.text(clinics),
-                    fields: record.field_map(clinics),
-                });
+                if visit(record).is_break() {
+                    return;
+                }
             }
         }
-        lines
     }
 
     fn matching_lines(
@@ -215,65 +246,30 @@ impl DemoClinic {
             return lines;
         }
         let clinics = self.simulation.clinics();
-        let selected = self.selected_streams(pipeline);
-        let (start_ns, end_ns) = (range.start_ms * 1_000_000, range.end_ms * 1_000_000);
-        let mut events = Vec::new();
-        let mut records = Vec::new();
-        let mut scratch = String::new();
-        let steps = steps_of(range);
-        let ordered_steps: Box<dyn Iterator<Item = i64>> = match direction {
-            Direction::Forward => Box::new(steps),
-            Direction::Backward => Box::new(steps.rev()),
-        };
-        for step in ordered_steps {
-            records_in_step(&self.simulation, &self.streams, step, &mut events, &mut records);
-            if direction == Direction::Backward {
-                records.reverse();
+        let mut run = PipelineRun::new(self, pipeline);
+        self.walk_records(range, direction, |record| {
+            let Some(mut view) = run.view(record) else {
+                return ControlFlow::Continue(());
+            };
+            let mut labels = view.stream_labels.clone();
+            if let Some(error) = view.error {
+                labels.insert("__error__".into(), error.into());
             }
-            for record in &records {
-                if record.time_ns < start_ns || record.time_ns >= end_ns || !selected[record.stream] {
-                    continue;
-                }
-                let mut view = LineView {
-                    record,
-                    stream_labels: self.streams.labels(record.stream),
-                    clinics,
-                    parsed: false,
-                    error: None,
-                    text: None,
-                };
-                if !view.passes(&pipeline.stages, &mut scratch) {
-                    continue;
-                }
-                let mut labels = view.stream_labels.clone();
-                if let Some(error) = view.error {
-                    labels.insert("__error__".into(), error.into());
-                }
-                lines.push(LogLine {
-                    time: record.time_ns,
-                    labels,
-                    line: view.text().to_owned(),
-                    fields: record.field_map(clinics),
-                });
-                if lines.len() >= limit {
-                    return lines;
-                }
+            // A line filter may have formatted the line already.
+            let line = view.text.take().unwrap_or_else(|| record.text(clinics));
+            lines.push(LogLine {
+                time: record.time_ns,
+                labels,
+                line,
+                fields: record.field_map(clinics),
+            });
+            if lines.len() >= limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
-        }
+        });
         lines
-    }
-
-    fn selected_streams(&self, pipeline: &Pipeline) -> Vec<bool> {
-        (0..self.streams.len())
-            .map(|index| {
-                let labels = self.streams.labels(index);
-                pipeline.selector.iter().all(|matcher| {
-                    matcher
-                        .matcher
-                        .is_match(labels.get(&matcher.name).map_or("", String::as_str))
-                })
-            })
-            .collect()
     }
 
     fn log_metric(
@@ -363,59 +359,51 @@ impl DemoClinic {
         window_ms: i64,
         grouping: Option<&Option<Grouping>>,
     ) -> Result<Vec<SeriesLines>, SourceError> {
-        let clinics = self.simulation.clinics();
-        let selected = self.selected_streams(pipeline);
         let first_ns = (range.start_ms - window_ms) * 1_000_000;
         let last_ns = range.end_ms * 1_000_000;
         let scan = TimeRange::new(range.start_ms - window_ms, range.end_ms + 1);
-        let mut events = Vec::new();
-        let mut records = Vec::new();
-        let mut scratch = String::new();
+        let mut run = PipelineRun::new(self, pipeline);
         let mut index_of: HashMap<BTreeMap<String, String>, usize> = HashMap::new();
         let mut series: Vec<SeriesLines> = Vec::new();
-        for step in steps_of(scan) {
-            records_in_step(&self.simulation, &self.streams, step, &mut events, &mut records);
-            for record in &records {
-                if record.time_ns <= first_ns || record.time_ns > last_ns || !selected[record.stream] {
-                    continue;
-                }
-                let mut view = LineView {
-                    record,
-                    stream_labels: self.streams.labels(record.stream),
-                    clinics,
-                    parsed: false,
-                    error: None,
-                    text: None,
-                };
-                if !view.passes(&pipeline.stages, &mut scratch) {
-                    continue;
-                }
-                let labels = view.all_labels();
-                if let Some(error) = view.error {
-                    return Err(pipeline_error(error, &labels));
-                }
-                let labels = match grouping {
-                    Some(grouping) => project(labels, grouping.as_ref()),
-                    None => labels,
-                };
-                let index = match index_of.get(&labels) {
-                    Some(&index) => index,
-                    None => {
-                        if series.len() >= MAX_SERIES {
-                            return Err(bad_query(format!(
-                                "maximum of series ({MAX_SERIES}) reached for a single query; aggregate with \
-                                 sum by (…) or narrow the selector"
-                            )));
-                        }
-                        index_of.insert(labels.clone(), series.len());
-                        series.push((labels, Vec::new()));
-                        series.len() - 1
-                    }
-                };
-                series[index].1.push(record.time_ns);
+        let mut failure = None;
+        self.walk_records(scan, Direction::Forward, |record| {
+            if record.time_ns <= first_ns || record.time_ns > last_ns {
+                return ControlFlow::Continue(());
             }
+            let Some(view) = run.view(record) else {
+                return ControlFlow::Continue(());
+            };
+            let labels = view.all_labels();
+            if let Some(error) = view.error {
+                failure = Some(pipeline_error(error, &labels));
+                return ControlFlow::Break(());
+            }
+            let labels = match grouping {
+                Some(grouping) => project(labels, grouping.as_ref()),
+                None => labels,
+            };
+            let index = match index_of.get(&labels) {
+                Some(&index) => index,
+                None if series.len() >= MAX_SERIES => {
+                    failure = Some(bad_query(format!(
+                        "maximum of series ({MAX_SERIES}) reached for a single query; aggregate with sum by (…) \
+                         or narrow the selector"
+                    )));
+                    return ControlFlow::Break(());
+                }
+                None => {
+                    index_of.insert(labels.clone(), series.len());
+                    series.push((labels, Vec::new()));
+                    series.len() - 1
+                }
+            };
+            series[index].1.push(record.time_ns);
+            ControlFlow::Continue(())
+        });
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(series),
         }
-        Ok(series)
     }
 
     /// Label names of the streams with lines in the range.
@@ -440,20 +428,62 @@ impl DemoClinic {
 
     fn streams_present(&self, range: TimeRange) -> Vec<usize> {
         let scan = TimeRange::new(range.start_ms.max(range.end_ms - LABEL_LOOKBACK_MS), range.end_ms);
-        let (start_ns, end_ns) = (scan.start_ms * 1_000_000, scan.end_ms * 1_000_000);
         let mut seen = vec![false; self.streams.len()];
-        let mut events = Vec::new();
-        let mut records = Vec::new();
-        for step in steps_of(scan) {
-            records_in_step(&self.simulation, &self.streams, step, &mut events, &mut records);
-            for record in records
-                .iter()
-                .filter(|r| r.time_ns >= start_ns && r.time_ns < end_ns)
-            {
-                seen[record.stream] = true;
-            }
-        }
+        self.walk_records(scan, Direction::Forward, |record| {
+            seen[record.stream] = true;
+            ControlFlow::Continue(())
+        });
         (0..seen.len()).filter(|&index| seen[index]).collect()
+    }
+}
+
+/// A log query's selector and stages, run line by line.
+struct PipelineRun<'a> {
+    clinic: &'a DemoClinic,
+    pipeline: &'a Pipeline,
+    /// Whether the selector picks each stream of the table.
+    selected: Vec<bool>,
+    scratch: String,
+}
+
+impl<'a> PipelineRun<'a> {
+    fn new(clinic: &'a DemoClinic, pipeline: &'a Pipeline) -> Self {
+        let selected = (0..clinic.streams.len())
+            .map(|index| {
+                let labels = clinic.streams.labels(index);
+                pipeline.selector.iter().all(|matcher| {
+                    matcher
+                        .matcher
+                        .is_match(labels.get(&matcher.name).map_or("", String::as_str))
+                })
+            })
+            .collect();
+        Self {
+            clinic,
+            pipeline,
+            selected,
+            scratch: String::new(),
+        }
+    }
+
+    /// The line as the stages leave it, or `None` when the selector or a stage drops it.
+    fn view<'r>(&mut self, record: &'r LogRecord) -> Option<LineView<'r>>
+    where
+        'a: 'r,
+    {
+        if !self.selected[record.stream] {
+            return None;
+        }
+        let mut view = LineView {
+            record,
+            stream_labels: self.clinic.streams.labels(record.stream),
+            clinics: self.clinic.simulation.clinics(),
+            parsed: false,
+            error: None,
+            text: None,
+        };
+        view.passes(&self.pipeline.stages, &mut self.scratch)
+            .then_some(view)
     }
 }
 
@@ -514,16 +544,8 @@ fn sum_series(series: Vec<Series>, grouping: Option<&Grouping>) -> Vec<Series> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DemoConfig;
     use crate::sources::demo::simulation::{EventKind, LoginResult};
-
-    /// 2026-11-24 (a Tuesday) 00:00 UTC.
-    const TUESDAY: i64 = 1_795_478_400_000;
-    const HOUR: i64 = 3_600_000;
-
-    fn clinic() -> DemoClinic {
-        DemoClinic::new(DemoConfig::default())
-    }
+    use crate::sources::demo::tests::{HOUR, TUESDAY, clinic};
 
     fn query(text: &str, range: TimeRange, step_ms: i64) -> LogQuery {
         LogQuery {

@@ -425,6 +425,7 @@ impl DemoClinic {
     /// The raw samples of the range as OpenMetrics text (timestamps in
     /// seconds, ending `# EOF`), for `promtool tsdb create-blocks-from openmetrics`.
     pub fn openmetrics(&self, range: TimeRange) -> String {
+        // The grid holds every series, so a catalogue index is also its row.
         let grid = self.samples_in(range);
         let series = &self.catalogue.series;
         let mut text = String::with_capacity(grid.rows.len() * grid.columns * 96 + 4096);
@@ -497,15 +498,7 @@ fn write_sample(text: &mut String, labels: &Labels, value: f64, t_ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DemoConfig;
-
-    /// 2026-11-24 (a Tuesday) 00:00 UTC.
-    const TUESDAY: i64 = 1_795_478_400_000;
-    const HOUR: i64 = 3_600_000;
-
-    fn clinic() -> DemoClinic {
-        DemoClinic::new(DemoConfig::default())
-    }
+    use crate::sources::demo::tests::{HOUR, TUESDAY, clinic};
 
     fn series_with<'a>(all: &'a [Series], name: &str, pairs: &[(&str, &str)]) -> &'a Series {
         all.iter()

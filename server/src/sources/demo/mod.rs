@@ -10,12 +10,15 @@
 //! traces are the same requests.
 //!
 //! Public for `cargo xtask bench` and for tests that fill real backends:
-//! [`DemoClinic::log_lines`] (a range of log lines, for Loki's push API),
-//! [`DemoClinic::raw_series`] and [`DemoClinic::openmetrics`] (raw samples,
-//! for `promtool tsdb create-blocks-from openmetrics`), [`DemoClinic::traces`]
-//! (every trace, for X-Ray) and [`DemoClinic::service_map_of`]; a day of each
-//! is what the bench times. The query entry points behind the traits are
-//! public too: [`DemoClinic::run_log_query`], [`DemoClinic::promql_range`],
+//! [`DemoClinic::for_each_log_line`] and [`DemoClinic::log_lines`] (a range of
+//! log lines, for Loki's push API), [`DemoClinic::raw_series`] and
+//! [`DemoClinic::openmetrics`] (raw samples, for `promtool tsdb
+//! create-blocks-from openmetrics`), [`DemoClinic::for_each_trace`] and
+//! [`DemoClinic::traces`] (every trace, for X-Ray) and
+//! [`DemoClinic::service_map_of`]. `server/benches/demo_day.rs` times a day
+//! of each through `log_lines`, `raw_series` and `traces`; the `for_each_*`
+//! forms stream a range without holding it in memory. The query entry points
+//! behind the traits are public too: [`DemoClinic::run_log_query`], [`DemoClinic::promql_range`],
 //! [`DemoClinic::promql_instant`], [`DemoClinic::search_traces`] and
 //! [`DemoClinic::trace_by_id`].
 
@@ -90,6 +93,23 @@ impl DemoClinic {
     pub fn metric_names(&self) -> Vec<String> {
         self.catalogue.metric_names()
     }
+
+    /// Runs a simulation off the async workers: a month-long query computes for
+    /// a tenth of a second or more, which must not stall other requests.
+    async fn off_the_runtime<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&DemoClinic) -> Result<T, SourceError> + Send + 'static,
+    ) -> Result<T, SourceError> {
+        let clinic = self.clone();
+        tokio::task::spawn_blocking(move || work(&clinic))
+            .await
+            .unwrap_or_else(|err| {
+                Err(SourceError::Unavailable {
+                    source_name: BACKEND,
+                    reason: format!("the simulation stopped unexpectedly ({err}); try again"),
+                })
+            })
+    }
 }
 
 #[async_trait]
@@ -99,7 +119,9 @@ impl LogSource for DemoClinic {
     }
 
     async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
-        self.run_log_query(query)
+        let query = query.clone();
+        self.off_the_runtime(move |clinic| clinic.run_log_query(&query))
+            .await
     }
 
     async fn labels(&self, range: TimeRange) -> Result<Vec<String>, SourceError> {
@@ -127,11 +149,15 @@ impl MetricSource for DemoClinic {
         range: TimeRange,
         step_ms: i64,
     ) -> Result<MetricQueryResponse, SourceError> {
-        self.promql_range(query, range.start_ms, range.end_ms, step_ms)
+        let query = query.to_owned();
+        self.off_the_runtime(move |clinic| clinic.promql_range(&query, range.start_ms, range.end_ms, step_ms))
+            .await
     }
 
     async fn query_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, SourceError> {
-        self.promql_instant(query, at_ms)
+        let query = query.to_owned();
+        self.off_the_runtime(move |clinic| clinic.promql_instant(&query, at_ms))
+            .await
     }
 
     async fn metric_names(&self) -> Result<Vec<String>, SourceError> {
@@ -150,7 +176,9 @@ impl TraceSource for DemoClinic {
     }
 
     async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {
-        self.search_traces(query)
+        let query = query.clone();
+        self.off_the_runtime(move |clinic| clinic.search_traces(&query))
+            .await
     }
 
     async fn trace(&self, trace_id: &str) -> Result<Trace, SourceError> {
@@ -158,7 +186,8 @@ impl TraceSource for DemoClinic {
     }
 
     async fn service_map(&self, range: TimeRange) -> Result<ServiceMap, SourceError> {
-        Ok(self.service_map_of(range))
+        self.off_the_runtime(move |clinic| Ok(clinic.service_map_of(range)))
+            .await
     }
 
     async fn probe(&self) -> Result<(), SourceError> {

@@ -23,7 +23,7 @@ use vitals_api::{Labels, MetricQueryResponse, Point, Series};
 use super::DemoClinic;
 use super::logs::bad_query;
 use super::metrics::SampleGrid;
-use super::simulation::STEP_MS;
+use super::simulation::{DAY_MS, STEP_MS};
 use crate::sources::SourceError;
 
 /// How far back an instant selector looks for the latest sample.
@@ -31,6 +31,10 @@ const LOOKBACK_MS: i64 = 300_000;
 
 /// Prometheus refuses range queries with more points per series than this.
 const MAX_POINTS: i64 = 11_000;
+
+/// The longest stretch of raw samples one query may read: it keeps a
+/// query's memory to a few tens of megabytes.
+const MAX_SAMPLE_SPAN_MS: i64 = 32 * DAY_MS;
 
 const NAME: &str = "__name__";
 
@@ -1061,6 +1065,11 @@ impl DemoClinic {
         let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
             return Ok(Value::Vector(Vec::new()));
         };
+        if last - first + planner.max_window_ms > MAX_SAMPLE_SPAN_MS {
+            return Err(bad_query(
+                "the demo source reads at most 32 days of samples per query; narrow the range or the range selectors",
+            ));
+        }
         let grid = if rows.is_empty() {
             SampleGrid::empty()
         } else {
@@ -1104,17 +1113,9 @@ fn sorted_series(streams: Vec<Stream>, times: &[i64]) -> Vec<Series> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DemoConfig;
     use crate::sources::TimeRange;
     use crate::sources::demo::simulation::{EventKind, LoginResult};
-
-    /// 2026-11-24 (a Tuesday) 00:00 UTC.
-    const TUESDAY: i64 = 1_795_478_400_000;
-    const HOUR: i64 = 3_600_000;
-
-    fn clinic() -> DemoClinic {
-        DemoClinic::new(DemoConfig::default())
-    }
+    use crate::sources::demo::tests::{HOUR, TUESDAY, clinic};
 
     fn instant(clinic: &DemoClinic, query: &str, at: i64) -> Vec<Series> {
         clinic.promql_instant(query, at).unwrap().series
@@ -1411,6 +1412,7 @@ mod tests {
         );
         assert!(reason(clinic.promql_instant("sum(login_attempts_total", at)).contains("does not parse"));
         assert!(reason(clinic.promql_range("login_attempts_total", at, at + 1, 0)).contains("step"));
+        assert!(reason(clinic.promql_instant("increase(login_attempts_total[40d])", at)).contains("32 days"));
     }
 
     #[test]

@@ -272,7 +272,7 @@ impl LogRecord {
         self.fields
             .iter()
             .map(|(key, field)| {
-                let mut value = String::new();
+                let mut value = String::with_capacity(24);
                 field.write_to(clinics, &mut value);
                 ((*key).to_owned(), value)
             })

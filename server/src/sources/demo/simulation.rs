@@ -637,13 +637,11 @@ pub(crate) fn step_of_second(epoch_seconds: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::demo::tests::TUESDAY;
 
     fn simulation() -> Simulation {
         Simulation::new(&DemoConfig::default())
     }
-
-    /// 2026-11-24 (a Tuesday) 00:00 UTC.
-    const TUESDAY: i64 = 1_795_478_400_000;
 
     #[test]
     fn every_event_fits_inside_its_step() {

@@ -6,10 +6,15 @@ use super::DemoClinic;
 use crate::config::DemoConfig;
 use crate::sources::{LogQuery, LogSource, MetricSource, SourceError, TimeRange, TraceQuery, TraceSource};
 
-/// 2026-11-24 (a Tuesday) 00:00 UTC.
-const TUESDAY: i64 = 1_795_478_400_000;
-const HOUR: i64 = 3_600_000;
+/// 2026-11-24 (a Tuesday) 00:00 UTC: the day the demo's tests look at.
+pub(super) const TUESDAY: i64 = 1_795_478_400_000;
+pub(super) const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
+
+/// The clinic as configured by default.
+pub(super) fn clinic() -> DemoClinic {
+    DemoClinic::new(DemoConfig::default())
+}
 
 fn clinic_with_seed(seed: u64) -> DemoClinic {
     DemoClinic::new(DemoConfig {
@@ -320,39 +325,34 @@ async fn the_three_traits_answer_from_the_simulation() {
 }
 
 #[test]
-fn zz_timing_probe() {
-    use std::time::Instant;
-    use super::records::records_in_step;
-    use super::simulation::steps_of;
-    let clinic = clinic_with_seed(20_261_125);
-    let day = TimeRange::new(TUESDAY + 7 * HOUR + 1234, TUESDAY + 7 * HOUR + 1234 + DAY);
-    for _ in 0..2 {
-        let t = Instant::now();
-        let mut n = 0;
-        clinic.simulation.for_each_event(day, |_| n += 1);
-        eprintln!("events {n} in {:?}", t.elapsed());
-        let t = Instant::now();
-        let (mut ev, mut recs) = (Vec::new(), Vec::new());
-        let mut n = 0;
-        for step in steps_of(day) { records_in_step(&clinic.simulation, &clinic.streams, step, &mut ev, &mut recs); n += recs.len(); }
-        eprintln!("records {n} in {:?}", t.elapsed());
-        let t = Instant::now();
-        let mut n = 0;
-        for step in steps_of(day) { records_in_step(&clinic.simulation, &clinic.streams, step, &mut ev, &mut recs); for r in &recs { n += r.text(clinic.simulation.clinics()).len(); } }
-        eprintln!("records+text {n} in {:?}", t.elapsed());
-        let t = Instant::now();
-        let mut n = 0;
-        for step in steps_of(day) { records_in_step(&clinic.simulation, &clinic.streams, step, &mut ev, &mut recs); for r in &recs { n += r.field_map(clinic.simulation.clinics()).len(); } }
-        eprintln!("records+fields {n} in {:?}", t.elapsed());
-        let t = Instant::now();
-        let mut n = 0;
-        for step in steps_of(day) { records_in_step(&clinic.simulation, &clinic.streams, step, &mut ev, &mut recs); for r in &recs { n += clinic.streams.labels(r.stream).clone().len(); } }
-        eprintln!("records+labels {n} in {:?}", t.elapsed());
-        let t = Instant::now();
-        let n = clinic.log_lines(day).len();
-        eprintln!("logs {n} in {:?}", t.elapsed());
-        let t = Instant::now();
-        let n = clinic.traces(day).len();
-        eprintln!("traces {n} in {:?}", t.elapsed());
+fn unsupported_log_queries_are_bad_queries_naming_the_part() {
+    let clinic = clinic_with_seed(5);
+    let range = TimeRange::new(TUESDAY + 10 * HOUR, TUESDAY + 11 * HOUR);
+    for (query, part) in [
+        (
+            r#"sum(bytes_over_time({env="prod"}[5m]))"#,
+            "`bytes_over_time` is not supported",
+        ),
+        (
+            r#"topk(3, count_over_time({env="prod"}[5m]))"#,
+            "`topk` is not supported",
+        ),
+        (
+            r#"label_replace(rate({env="prod"}[5m]), "a", "$1", "b", "(.*)")"#,
+            "`label_replace` is not supported",
+        ),
+        (
+            r#"{env="prod"} | pattern "<ip> <_>""#,
+            "`| pattern` is not supported",
+        ),
+        (r#"{service=~".*"}"#, "empty-compatible value"),
+    ] {
+        match clinic.run_log_query(&log_query(query, range)) {
+            Err(SourceError::BadQuery { source_name, reason }) => {
+                assert_eq!(source_name, "demo");
+                assert!(reason.contains(part), "{query}: {reason}");
+            }
+            other => panic!("{query} answered {other:?}"),
+        }
     }
 }

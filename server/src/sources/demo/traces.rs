@@ -108,7 +108,8 @@ fn spans_of(event: &Event, clinics: &[String]) -> Vec<Span> {
         }
         _ => {}
     }
-    let mut spans = vec![Span {
+    let mut spans = Vec::with_capacity(3);
+    spans.push(Span {
         trace_id: trace_id.clone(),
         span_id: root_id.clone(),
         parent_id: None,
@@ -119,7 +120,7 @@ fn spans_of(event: &Event, clinics: &[String]) -> Vec<Span> {
         status: status_for_http(event.http_status()),
         kind: "server".into(),
         attributes: root_attributes,
-    }];
+    });
     if let Some(work) = event.internal {
         let mut work_attributes = BTreeMap::new();
         match event.kind {
@@ -257,18 +258,24 @@ impl Tally {
 }
 
 impl DemoClinic {
-    /// Every trace starting in the range, oldest first: what a day of
-    /// traces costs, and what a test pushes into X-Ray.
+    /// Every trace starting in the range, oldest first.
     pub fn traces(&self, range: TimeRange) -> Vec<Trace> {
-        let clinics = self.simulation.clinics();
         let mut traces = Vec::new();
+        self.for_each_trace(range, |trace| traces.push(trace));
+        traces
+    }
+
+    /// Hands every trace starting in the range to `visit`, oldest first,
+    /// without holding them all: how a test pushes traces into X-Ray in
+    /// batches.
+    pub fn for_each_trace(&self, range: TimeRange, mut visit: impl FnMut(Trace)) {
+        let clinics = self.simulation.clinics();
         self.simulation.for_each_event(range, |event| {
-            traces.push(Trace {
+            visit(Trace {
                 trace_id: trace_id_text(event),
                 spans: spans_of(event, clinics),
             });
         });
-        traces
     }
 
     /// Trace summaries matching an X-Ray filter, newest first, at most `limit`.
@@ -383,15 +390,7 @@ impl DemoClinic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DemoConfig;
-
-    /// 2026-11-24 (a Tuesday) 00:00 UTC.
-    const TUESDAY: i64 = 1_795_478_400_000;
-    const HOUR: i64 = 3_600_000;
-
-    fn clinic() -> DemoClinic {
-        DemoClinic::new(DemoConfig::default())
-    }
+    use crate::sources::demo::tests::{HOUR, TUESDAY, clinic};
 
     fn search(clinic: &DemoClinic, filter: &str, range: TimeRange, limit: u32) -> Vec<TraceSummary> {
         clinic
