@@ -381,7 +381,11 @@ mod tests {
 
     #[test]
     fn non_finite_values_travel_as_prometheus_names() {
-        let points = [Point(1, f64::NAN), Point(2, f64::INFINITY), Point(3, f64::NEG_INFINITY)];
+        let points = [
+            Point(1, f64::NAN),
+            Point(2, f64::INFINITY),
+            Point(3, f64::NEG_INFINITY),
+        ];
         let json = serde_json::to_string(&points).unwrap();
         assert_eq!(json, r#"[[1,"NaN"],[2,"+Inf"],[3,"-Inf"]]"#);
         let back: Vec<Point> = serde_json::from_str(&json).unwrap();

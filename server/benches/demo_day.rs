@@ -44,7 +44,10 @@ fn main() {
             median_ms(|| clinic.log_lines(DAY)),
         ),
         (
-            format!("a day of demo metrics ({} series, {samples} samples)", series.len()),
+            format!(
+                "a day of demo metrics ({} series, {samples} samples)",
+                series.len()
+            ),
             median_ms(|| clinic.raw_series(DAY)),
         ),
         (

@@ -57,7 +57,10 @@ pub fn app(state: AppState) -> Router {
         .route("/dashboards/{id}/panels/{panel}", get(routes::dashboards::panel))
         .route("/logs/query", post(routes::engineering::query_logs))
         .route("/logs/labels", get(routes::engineering::log_labels))
-        .route("/logs/labels/{name}/values", get(routes::engineering::log_label_values))
+        .route(
+            "/logs/labels/{name}/values",
+            get(routes::engineering::log_label_values),
+        )
         .route("/metrics/query", post(routes::engineering::query_metrics))
         .route("/metrics/names", get(routes::engineering::metric_names))
         .route("/traces/search", post(routes::engineering::search_traces))
@@ -90,7 +93,10 @@ pub fn app(state: AppState) -> Router {
     let content_security_policy = state.spa.content_security_policy();
     router
         .fallback(spa::fallback)
-        .layer(middleware::from_fn_with_state(state.clone(), telemetry::record_request))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::record_request,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -167,7 +167,11 @@ impl Browser {
 
     /// Ends the browser session; ChromeDriver itself stops when the `Browser` is dropped.
     pub async fn close(self) -> Result<()> {
-        self.client.clone().close().await.context("closing the browser session failed")
+        self.client
+            .clone()
+            .close()
+            .await
+            .context("closing the browser session failed")
     }
 }
 

@@ -161,7 +161,11 @@ fn same_point(ours: &Value, theirs: &Value) -> Result<()> {
             ours[1]
         );
     } else {
-        ensure!(ours[1].as_str() == Some(text), "value {} vs {text} at {seconds}", ours[1]);
+        ensure!(
+            ours[1].as_str() == Some(text),
+            "value {} vs {text} at {seconds}",
+            ours[1]
+        );
     }
     Ok(())
 }

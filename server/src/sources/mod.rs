@@ -7,9 +7,7 @@ pub mod prometheus;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use vitals_api::{
-    Direction, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary,
-};
+use vitals_api::{Direction, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
 
 /// A closed-open interval of time in milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,10 +58,7 @@ pub enum SourceError {
     },
     /// The thing asked for does not exist (a trace id, say).
     #[error("{what} was not found in {source_name}")]
-    NotFound {
-        source_name: &'static str,
-        what: String,
-    },
+    NotFound { source_name: &'static str, what: String },
     /// The backend could not be reached or answered with a failure.
     #[error("{source_name} is unavailable: {reason}")]
     Unavailable {
@@ -101,8 +96,7 @@ pub trait MetricSource: Send + Sync {
         range: TimeRange,
         step_ms: i64,
     ) -> Result<MetricQueryResponse, SourceError>;
-    async fn query_instant(&self, query: &str, at_ms: i64)
-    -> Result<MetricQueryResponse, SourceError>;
+    async fn query_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, SourceError>;
     async fn metric_names(&self) -> Result<Vec<String>, SourceError>;
     async fn probe(&self) -> Result<(), SourceError>;
 }
