@@ -93,6 +93,14 @@ pub enum LogQueryResponse {
     Vector { series: Vec<Series> },
 }
 
+/// One WebSocket message of `GET /api/v1/logs/tail`: new lines, oldest first, or why the tail ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum TailMessage {
+    Lines { lines: Vec<LogLine> },
+    Error { error: ErrorDetail },
+}
+
 /// A list of names, for label names, label values and metric names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NameList {

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::sources::guard::GuardConfig;
+
 /// Why the configuration cannot be used. Every message names the key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,6 +49,8 @@ pub struct Config {
     pub prometheus: Option<PrometheusSettings>,
     /// AWS X-Ray for traces and the service map; without it they come from the demo clinic.
     pub xray: Option<XRaySettings>,
+    /// Timeouts, caps, caching and the circuit breaker in front of every source.
+    pub guard: GuardConfig,
 }
 
 /// `[loki]`: where Loki is and which tenant to read.
@@ -95,6 +99,7 @@ impl Default for Config {
             loki: None,
             prometheus: None,
             xray: None,
+            guard: GuardConfig::default(),
         }
     }
 }
@@ -309,6 +314,10 @@ impl Config {
                 ));
             }
         }
+        self.guard.validate().map_err(|invalid| ConfigError::Invalid {
+            key: invalid.key,
+            problem: invalid.problem,
+        })?;
         if let Some(loki) = &self.loki {
             check_url("loki.url", &loki.url)?;
             if let Some(tenant) = &loki.tenant
@@ -536,6 +545,16 @@ mod tests {
             assert!(err.contains(key), "{toml}: {err}");
             assert!(!err.contains("secret"), "a password must not be echoed: {err}");
         }
+    }
+
+    #[test]
+    fn a_bad_guard_setting_names_its_key() {
+        let err = Config::from_toml("[guard]\ntimeout_ms = 0\n")
+            .unwrap()
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("guard.timeout_ms"), "{err}");
     }
 
     #[test]

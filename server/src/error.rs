@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use vitals_api::{ErrorBody, ErrorDetail};
 
 use crate::sources::SourceError;
+use crate::sources::guard::is_breaker_open;
 
 /// Everything a handler can answer instead of its data.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,9 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Source(SourceError::BadQuery { .. }) => (StatusCode::BAD_REQUEST, "bad_query"),
             Self::Source(SourceError::NotFound { .. }) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Source(error) if is_breaker_open(error) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "source_resting")
+            }
             Self::Source(SourceError::Unavailable { .. }) => {
                 (StatusCode::BAD_GATEWAY, "upstream_unavailable")
             }
@@ -80,8 +84,27 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
             },
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::Source(SourceError::Unavailable { reason, .. }) = &self
+            && status == StatusCode::SERVICE_UNAVAILABLE
+        {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_seconds(reason)),
+            );
+        }
+        response
     }
+}
+
+/// The wait an open breaker names ("try again in 12 s"), or its usual cool-down.
+fn retry_after_seconds(reason: &str) -> u64 {
+    reason
+        .split("try again in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|seconds| seconds.parse().ok())
+        .unwrap_or(30)
 }
 
 /// Messages start lowercase, as every Vitals message does, whatever library produced them.
@@ -132,6 +155,21 @@ mod tests {
         for (error, status) in cases {
             assert_eq!(ApiError::from(error).into_response().status(), status);
         }
+    }
+
+    #[test]
+    fn an_open_breaker_is_a_503_with_retry_after() {
+        let reason = format!(
+            "{}, for 30 s to let it recover; try again in 12 s",
+            crate::sources::guard::BREAKER_OPEN_REASON
+        );
+        let response = ApiError::from(SourceError::Unavailable {
+            source_name: "Loki",
+            reason,
+        })
+        .into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "12");
     }
 
     #[test]

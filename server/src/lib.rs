@@ -11,6 +11,9 @@ pub mod telemetry;
 pub mod timespec;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -25,6 +28,10 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::sources::Sources;
 use crate::sources::demo::DemoClinic;
+use crate::sources::guard::{GuardedSources, Scope};
+use crate::sources::loki::{LokiConfig, LokiSource};
+use crate::sources::prometheus::{PrometheusConfig, PrometheusSource};
+use crate::sources::xray::{XRayConfig, XRaySource};
 use crate::spa::Spa;
 use crate::state::{AppState, SystemClock};
 use crate::telemetry::{RequestIds, Telemetry};
@@ -34,19 +41,69 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Builds the state for a configuration: sources, the built app and the wall clock.
-pub fn state_from_config(config: &Config) -> AppState {
+/// The demo clinic for every signal.
+pub fn demo_sources(config: &Config) -> Sources {
     let demo = Arc::new(DemoClinic::new(config.demo.clone()));
+    Sources {
+        logs: demo.clone(),
+        metrics: demo.clone(),
+        traces: demo,
+    }
+}
+
+/// The configured backend for each signal, the demo clinic for those not configured.
+pub async fn configured_sources(config: &Config) -> anyhow::Result<Sources> {
+    let mut sources = demo_sources(config);
+    let timeout = Duration::from_millis(config.guard.timeout_ms);
+    if let Some(loki) = &config.loki {
+        let base_url = url::Url::parse(&loki.url).context("`loki.url` is not a URL")?;
+        let source = LokiSource::new(LokiConfig {
+            base_url,
+            tenant: loki.tenant.clone(),
+            timeout,
+        })
+        .context("cannot set up Loki (`loki`, VITALS_LOKI_URL)")?;
+        sources.logs = Arc::new(source);
+    }
+    if let Some(prometheus) = &config.prometheus {
+        let source = PrometheusSource::new(PrometheusConfig {
+            base_url: prometheus.url.clone(),
+            amp_region: prometheus.amp_region.clone(),
+            timeout,
+        })
+        .await
+        .context("cannot set up the metrics source (`prometheus`, VITALS_PROMETHEUS_URL)")?;
+        sources.metrics = Arc::new(source);
+    }
+    if let Some(xray) = &config.xray {
+        let source = XRaySource::new(XRayConfig {
+            region: xray.region.clone(),
+            endpoint: xray.endpoint.clone(),
+            timeout,
+        })
+        .await
+        .context("cannot set up X-Ray (`xray`, VITALS_XRAY_REGION)")?;
+        sources.traces = Arc::new(source);
+    }
+    Ok(sources)
+}
+
+/// The state for a configuration and its sources: each source behind its guardrails,
+/// the built app, the wall clock and the server's own telemetry.
+pub fn build_state(config: &Config, sources: &Sources) -> AppState {
+    let guarded = GuardedSources::new(sources, &config.guard);
     AppState {
-        sources: Sources {
-            logs: demo.clone(),
-            metrics: demo.clone(),
-            traces: demo,
-        },
+        sources: guarded.for_scope(&Scope::server()),
+        telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()))),
+        guarded,
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock: Arc::new(SystemClock),
-        telemetry: Arc::new(Telemetry::new()),
     }
+}
+
+/// The state of a server on the demo clinic, as tests start it.
+pub fn demo_state(config: &Config) -> AppState {
+    build_state(config, &demo_sources(config))
 }
 
 /// The public listener: the browser app and the JSON API.
@@ -57,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .route("/dashboards/{id}/panels/{panel}", get(routes::dashboards::panel))
         .route("/logs/query", post(routes::engineering::query_logs))
         .route("/logs/labels", get(routes::engineering::log_labels))
+        .route("/logs/tail", get(routes::tail::tail_logs))
         .route(
             "/logs/labels/{name}/values",
             get(routes::engineering::log_label_values),

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
 use vitals_server::config::Config;
-use vitals_server::{admin_app, app, state_from_config, telemetry};
+use vitals_server::{admin_app, app, build_state, configured_sources, telemetry};
 
 /// The Vitals observability portal.
 #[derive(Parser)]
@@ -42,7 +42,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let state = state_from_config(&config);
+    let state = build_state(&config, &configured_sources(&config).await?);
     let public = bind(config.listen, "`listen`, VITALS_LISTEN").await?;
     let admin = bind(config.admin_listen, "`admin_listen`, VITALS_ADMIN_LISTEN").await?;
     let public_address = public.local_addr()?;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::sources::Sources;
+use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
 use crate::telemetry::Telemetry;
 
@@ -36,7 +37,10 @@ impl Clock for FixedClock {
 /// The state behind the router; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// The sources as the server itself asks them (status page, readiness, home panels).
     pub sources: Sources,
+    /// The same sources behind their guardrails, for per-caller scopes and statistics.
+    pub guarded: GuardedSources,
     pub spa: Arc<Spa>,
     pub clock: Arc<dyn Clock>,
     pub telemetry: Arc<Telemetry>,

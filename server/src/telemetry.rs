@@ -17,6 +17,7 @@ use prometheus_client::registry::Registry;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::config::LogFormat;
+use crate::sources::guard::GuardMetrics;
 use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,13 +51,17 @@ pub struct Telemetry {
 
 impl Default for Telemetry {
     fn default() -> Self {
-        Self::new()
+        Self::new(None)
     }
 }
 
 impl Telemetry {
-    pub fn new() -> Self {
+    /// The server's metrics, plus the guardrails' per-source figures when given.
+    pub fn new(sources: Option<GuardMetrics>) -> Self {
         let mut registry = Registry::with_prefix("vitals");
+        if let Some(sources) = sources {
+            registry.register_collector(Box::new(sources));
+        }
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -210,7 +215,7 @@ mod tests {
 
     #[test]
     fn exposition_counts_requests_by_route_and_status() {
-        let telemetry = Telemetry::new();
+        let telemetry = Telemetry::default();
         telemetry.observe_request("GET", "/healthz", 200, 0.001);
         telemetry.observe_request("GET", "/healthz", 200, 0.002);
         telemetry.set_source_up("logs", "demo", true);

@@ -11,7 +11,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 use vitals_server::config::Config;
 use vitals_server::state::{AppState, FixedClock};
-use vitals_server::{admin_app, app, state_from_config};
+use vitals_server::{admin_app, app, demo_state};
 
 /// Tuesday 2026-11-24 10:20 UTC, in clinic hours.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -38,7 +38,7 @@ impl TestApp {
             dist_dir: dist.path().to_owned(),
             ..Config::default()
         };
-        let mut state = state_from_config(&config);
+        let mut state = demo_state(&config);
         state.clock = Arc::new(FixedClock(CLINIC_MORNING_MS));
         Self { state, _dist: dist }
     }

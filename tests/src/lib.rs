@@ -39,7 +39,7 @@ impl TestServer {
             dist_dir: dist_dir()?,
             ..Config::default()
         };
-        let mut state = vitals_server::state_from_config(&config);
+        let mut state = vitals_server::demo_state(&config);
         state.clock = Arc::new(FixedClock(now_ms));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
@@ -195,4 +195,5 @@ impl WebDriverCompatibleCommand for BrowserLog {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
     }
 }
+pub mod moto;
 pub mod prometheus;

@@ -144,7 +144,7 @@ fn not_installed(tool: &str, error: std::io::Error) -> anyhow::Error {
 
 /// The default server state (demo logs and traces) with `metrics` as the metric source.
 pub fn state_with_metrics(metrics: Arc<dyn MetricSource>) -> AppState {
-    let mut state = vitals_server::state_from_config(&Config::default());
+    let mut state = vitals_server::demo_state(&Config::default());
     state.sources.metrics = metrics;
     state
 }

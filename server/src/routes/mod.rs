@@ -3,3 +3,4 @@
 pub mod dashboards;
 pub mod engineering;
 pub mod health;
+pub mod tail;

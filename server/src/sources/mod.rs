@@ -1,13 +1,18 @@
 //! The seam between the API and the backends: one trait per signal, and the demo clinic behind them.
 
 pub mod demo;
+pub mod guard;
 pub mod loki;
 pub mod prometheus;
+pub mod xray;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use vitals_api::{Direction, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
+use futures::stream::BoxStream;
+use vitals_api::{
+    Direction, LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary,
+};
 
 /// A closed-open interval of time in milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,6 +78,9 @@ pub enum SourceError {
     },
 }
 
+/// New log lines as they arrive, in batches, oldest first; ends when the source closes it.
+pub type LogTail = BoxStream<'static, Result<Vec<LogLine>, SourceError>>;
+
 /// Where log lines come from: Loki, or the demo clinic.
 #[async_trait]
 pub trait LogSource: Send + Sync {
@@ -82,6 +90,15 @@ pub trait LogSource: Send + Sync {
     async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError>;
     async fn labels(&self, range: TimeRange) -> Result<Vec<String>, SourceError>;
     async fn label_values(&self, name: &str, range: TimeRange) -> Result<Vec<String>, SourceError>;
+    /// Follows a log query live from `start_ns`, at most `limit` lines per batch.
+    async fn tail(&self, query: &str, start_ns: i64, limit: u32) -> Result<LogTail, SourceError> {
+        let _ = (query, start_ns, limit);
+        Err(SourceError::BadQuery {
+            source_name: self.backend(),
+            reason: "live tail is not available from this source; run the query over a recent range instead"
+                .into(),
+        })
+    }
     /// Checks the backend can answer, for readiness.
     async fn probe(&self) -> Result<(), SourceError>;
 }

@@ -2,6 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;
+use std::time::Duration;
+
+use futures::StreamExt;
 
 use vitals_api::{Direction, LogLine, LogQueryResponse, Point, Series};
 
@@ -9,7 +12,8 @@ use super::DemoClinic;
 use super::logql::{self, Grouping, LogQl, MetricExpr, Pipeline, RangeFunction, Stage};
 use super::records::{LineFormat, LogRecord, records_in_step};
 use super::simulation::{DAY_MS, steps_of};
-use crate::sources::{LogQuery, SourceError, TimeRange};
+use crate::sources::{LogQuery, LogTail, SourceError, TimeRange};
+use crate::state::{Clock, SystemClock};
 
 const SOURCE: &str = "demo";
 
@@ -166,6 +170,54 @@ impl<'a> LineView<'a> {
 }
 
 impl DemoClinic {
+    /// Follows a log query as wall-clock time passes: every `poll`, the lines the
+    /// simulation wrote since the last batch. Lines have whole milliseconds, so
+    /// each batch covers `[last end, now)` and none is sent twice.
+    pub fn tail_lines(
+        &self,
+        query: &str,
+        start_ns: i64,
+        limit: u32,
+        poll: Duration,
+    ) -> Result<LogTail, SourceError> {
+        let pipeline = match logql::parse(query).map_err(bad_query)? {
+            LogQl::Log(pipeline) => pipeline,
+            LogQl::Metric(_) => {
+                return Err(bad_query(
+                    "live tail follows log lines; tail the log query inside the metric function instead",
+                ));
+            }
+        };
+        let clinic = self.clone();
+        let first = start_ns.div_euclid(1_000_000);
+        let ticker = tokio::time::interval(poll);
+        let batches = futures::stream::unfold((first, ticker), move |(from_ms, mut ticker)| {
+            let clinic = clinic.clone();
+            let pipeline = pipeline.clone();
+            async move {
+                ticker.tick().await;
+                let now_ms = SystemClock.now_ms().max(from_ms);
+                let lines = clinic.matching_lines(
+                    &pipeline,
+                    TimeRange::new(from_ms, now_ms),
+                    limit as usize,
+                    Direction::Forward,
+                );
+                // A full batch may have left lines behind: continue right after the last one sent.
+                let next_ms = match lines.last() {
+                    Some(last) if lines.len() >= limit as usize => last.time.div_euclid(1_000_000) + 1,
+                    _ => now_ms,
+                };
+                Some((lines, (next_ms, ticker)))
+            }
+        });
+        Ok(Box::pin(
+            batches
+                .filter(|lines| std::future::ready(!lines.is_empty()))
+                .map(Ok),
+        ))
+    }
+
     /// Answers a LogQL query (lines or a metric over lines).
     pub fn run_log_query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
         match logql::parse(&query.query).map_err(bad_query)? {
@@ -782,5 +834,49 @@ mod tests {
             vec!["east", "north", "south"]
         );
         assert!(clinic.log_label_values("nope", range).is_empty());
+    }
+
+    #[tokio::test]
+    async fn tail_sends_each_new_line_once_in_order() {
+        let clinic = clinic();
+        let start_ns = (SystemClock.now_ms() - 10 * 60_000) * 1_000_000;
+        let mut tail = clinic
+            .tail_lines("{env=\"prod\"}", start_ns, 25, Duration::from_millis(1))
+            .unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let batch = tokio::time::timeout(Duration::from_secs(10), tail.next())
+                .await
+                .expect("a batch within 10 s")
+                .expect("the tail goes on")
+                .unwrap();
+            assert!(batch.len() <= 25);
+            seen.extend(batch);
+        }
+        assert!(
+            seen.len() >= 50,
+            "ten minutes of a clinic give full batches: {}",
+            seen.len()
+        );
+        assert!(
+            seen.windows(2).all(|pair| pair[0].time <= pair[1].time),
+            "oldest first"
+        );
+        let mut keys: Vec<(i64, &str)> = seen.iter().map(|line| (line.time, line.line.as_str())).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), seen.len(), "no line twice");
+    }
+
+    #[test]
+    fn tail_of_a_metric_query_says_what_to_tail() {
+        let Err(err) = clinic().tail_lines(
+            "count_over_time({env=\"prod\"}[5m])",
+            0,
+            10,
+            Duration::from_secs(1),
+        ) else {
+            panic!("a metric query cannot be tailed");
+        };
+        assert!(err.to_string().contains("live tail follows log lines"), "{err}");
     }
 }

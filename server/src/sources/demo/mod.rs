@@ -38,10 +38,12 @@ use vitals_api::{LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, Trace
 use self::metrics::Catalogue;
 use self::records::StreamTable;
 use self::simulation::Simulation;
-use super::{LogQuery, LogSource, MetricSource, SourceError, TimeRange, TraceQuery, TraceSource};
+use super::{LogQuery, LogSource, LogTail, MetricSource, SourceError, TimeRange, TraceQuery, TraceSource};
 use crate::config::DemoConfig;
 
 const BACKEND: &str = "demo";
+/// How often the live tail looks for new lines; Loki pushes about as often.
+const TAIL_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The simulated clinic behind all three signals.
 #[derive(Debug, Clone)]
@@ -130,6 +132,10 @@ impl LogSource for DemoClinic {
 
     async fn label_values(&self, name: &str, range: TimeRange) -> Result<Vec<String>, SourceError> {
         Ok(self.log_label_values(name, range))
+    }
+
+    async fn tail(&self, query: &str, start_ns: i64, limit: u32) -> Result<LogTail, SourceError> {
+        self.tail_lines(query, start_ns, limit, TAIL_POLL)
     }
 
     async fn probe(&self) -> Result<(), SourceError> {

@@ -22,7 +22,7 @@ use vitals_api::{Direction, Labels, LogLine, LogQueryResponse};
 
 use self::http::{Endpoint, LokiHttp};
 pub use self::translate::{BuildInfo, IndexStats};
-use super::{LogQuery, LogSource, SourceError, TimeRange};
+use super::{LogQuery, LogSource, LogTail, SourceError, TimeRange};
 
 /// How errors and readiness name this source.
 pub const SOURCE_NAME: &str = "Loki";
@@ -185,6 +185,10 @@ impl LogSource for LokiSource {
     }
 
     /// Loki is up when `/ready` answers 200; while it starts it answers 503 with the reason.
+    async fn tail(&self, query: &str, start_ns: i64, limit: u32) -> Result<LogTail, SourceError> {
+        Ok(Box::pin(LokiSource::tail(self, query, start_ns, limit).await?))
+    }
+
     async fn probe(&self) -> Result<(), SourceError> {
         self.http.get(READY, &[]).await.map(drop)
     }

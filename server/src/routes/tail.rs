@@ -1,0 +1,111 @@
+//! `GET /api/v1/logs/tail`: a live log query relayed over a WebSocket, one JSON message per batch.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use vitals_api::{ErrorDetail, TailMessage};
+
+use crate::error::ApiError;
+use crate::sources::LogTail;
+use crate::state::AppState;
+use crate::timespec::parse_time_ms;
+
+const DEFAULT_TAIL_LIMIT: u32 = 100;
+const MAX_TAIL_LIMIT: u32 = 1_000;
+/// A browser that cannot take a batch within this long is too slow to follow the tail;
+/// waiting longer would only pile lines up in memory.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Browsers send nothing but control frames on this socket.
+const MAX_INCOMING_BYTES: usize = 4 * 1024;
+
+/// `?query=&from=&limit=`.
+#[derive(Debug, Deserialize)]
+pub struct TailParams {
+    query: String,
+    from: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Opens the upstream tail before upgrading, so a wrong query is an ordinary 400.
+pub async fn tail_logs(
+    State(state): State<AppState>,
+    Query(params): Query<TailParams>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    if params.query.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_query",
+            "the query is empty; write a log query to follow",
+        ));
+    }
+    let now_ms = state.now_ms();
+    let start_ms = match params.from.as_deref() {
+        Some(from) => parse_time_ms("from", from, now_ms)?,
+        None => now_ms,
+    };
+    let limit = match params.limit {
+        None => DEFAULT_TAIL_LIMIT,
+        Some(limit @ 1..=MAX_TAIL_LIMIT) => limit,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_limit",
+                format!("`limit` is {other}; ask for between 1 and {MAX_TAIL_LIMIT} lines per batch"),
+            ));
+        }
+    };
+    let tail = state
+        .sources
+        .logs
+        .tail(&params.query, start_ms * 1_000_000, limit)
+        .await?;
+    Ok(upgrade
+        .max_message_size(MAX_INCOMING_BYTES)
+        .on_upgrade(move |socket| relay(socket, tail)))
+}
+
+/// Forwards batches until the browser leaves, the source ends, or the browser stops keeping up.
+async fn relay(socket: WebSocket, mut tail: LogTail) {
+    let (mut to_browser, mut from_browser) = socket.split();
+    let close = loop {
+        tokio::select! {
+            incoming = from_browser.next() => match incoming {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => continue,
+            },
+            batch = tail.next() => {
+                let (message, ending) = match batch {
+                    Some(Ok(lines)) => (TailMessage::Lines { lines }, None),
+                    Some(Err(error)) => {
+                        let message = TailMessage::Error {
+                            error: ErrorDetail { code: "tail_ended".into(), message: error.to_string() },
+                        };
+                        (message, Some((close_code::ERROR, "the log source ended the tail")))
+                    }
+                    None => break Some((close_code::NORMAL, "the log source closed the tail")),
+                };
+                let Ok(text) = serde_json::to_string(&message) else {
+                    break Some((close_code::ERROR, "a batch could not be encoded"));
+                };
+                match tokio::time::timeout(SEND_TIMEOUT, to_browser.send(Message::Text(text.into()))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return,
+                    Err(_) => break Some((close_code::POLICY, "the browser did not keep up with the tail")),
+                }
+                if ending.is_some() {
+                    break ending;
+                }
+            }
+        }
+    };
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(SEND_TIMEOUT, to_browser.send(Message::Close(Some(frame)))).await;
+    }
+}

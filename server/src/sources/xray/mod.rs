@@ -1,0 +1,297 @@
+//! AWS X-Ray as the trace source behind the `TraceSource` trait: search, one trace, and the service map.
+//!
+//! `client` is the thin SDK adapter (its config sets each call's timeout);
+//! the rest is pure translation: `filter` builds and checks filter
+//! expressions, `ids` converts trace ids between the X-Ray and W3C forms,
+//! `spans` reads segment documents into spans, `segments` writes them (how
+//! tests fill X-Ray, or moto, from the demo clinic), `summaries` makes the
+//! search list and `service_map` the map, from GetServiceGraph or, when X-Ray
+//! has no graph for the range, from the traces themselves.
+
+mod client;
+mod document;
+mod filter;
+mod ids;
+mod segments;
+mod service_map;
+mod spans;
+mod summaries;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use futures::{StreamExt, TryStreamExt};
+use vitals_api::{ServiceMap, Trace, TraceSummary};
+
+use self::client::{MAX_DOCUMENTS_PER_PUT, XRayClient};
+pub use self::filter::{FilterError, MAX_FILTER_CHARS, TraceFilter, filter_expression};
+pub use self::ids::{BadTraceId, IdForm, TraceId};
+pub use self::segments::segment_documents;
+pub use self::service_map::service_map_from_traces;
+pub use self::spans::{BadDocument, spans_from_documents};
+pub use self::summaries::summary_of_trace;
+use super::{SourceError, TimeRange, TraceQuery, TraceSource};
+
+/// The name errors give this source.
+const SOURCE_NAME: &str = "X-Ray";
+const BACKEND: &str = "xray";
+/// BatchGetTraces takes at most five trace ids per call.
+const TRACES_PER_BATCH: usize = 5;
+/// Calls in flight at once when reading or writing many traces.
+const CONCURRENT_CALLS: usize = 4;
+/// The most traces the map is built from when X-Ray has no service graph.
+const MAX_MAP_TRACES: usize = 1_000;
+/// How far back readiness looks.
+const PROBE_WINDOW_MS: i64 = 60_000;
+
+/// Where the traces are (`VITALS_XRAY_REGION`, `VITALS_XRAY_ENDPOINT`) and how long a call may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XRayConfig {
+    pub region: String,
+    /// An endpoint override, such as moto's address in tests.
+    pub endpoint: Option<String>,
+    /// How long one call may take, retries included.
+    pub timeout: Duration,
+}
+
+/// Why an `XRayConfig` cannot be used. Each message names the setting to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XRayConfigError {
+    #[error("VITALS_XRAY_REGION is \"{0}\", which is not an AWS region name such as eu-west-1")]
+    InvalidRegion(String),
+    #[error("VITALS_XRAY_ENDPOINT is \"{0}\"; use an http:// or https:// URL such as http://127.0.0.1:5000")]
+    InvalidEndpoint(String),
+    #[error("the X-Ray timeout must be longer than zero")]
+    ZeroTimeout,
+}
+
+/// Traces and the service map from X-Ray; share it behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct XRaySource {
+    client: XRayClient,
+}
+
+impl XRaySource {
+    /// A source using the default AWS credential chain (environment,
+    /// profile, ECS task role); credentials are fetched at the first call.
+    pub async fn new(config: XRayConfig) -> Result<Self, XRayConfigError> {
+        Self::build(config, None).await
+    }
+
+    /// A source with credentials from `provider` rather than the default
+    /// chain: a role assumed by the caller, or fixed keys for moto in tests.
+    pub async fn with_credentials_provider(
+        config: XRayConfig,
+        provider: SharedCredentialsProvider,
+    ) -> Result<Self, XRayConfigError> {
+        Self::build(config, Some(provider)).await
+    }
+
+    async fn build(
+        config: XRayConfig,
+        provider: Option<SharedCredentialsProvider>,
+    ) -> Result<Self, XRayConfigError> {
+        check_config(&config)?;
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(config.region.clone()))
+            .timeout_config(TimeoutConfig::builder().operation_timeout(config.timeout).build());
+        if let Some(endpoint) = &config.endpoint {
+            loader = loader.endpoint_url(endpoint.trim_end_matches('/'));
+        }
+        if let Some(provider) = provider {
+            loader = loader.credentials_provider(provider);
+        }
+        let sdk_config = loader.load().await;
+        Ok(Self {
+            client: XRayClient::new(aws_sdk_xray::Client::new(&sdk_config), config.timeout),
+        })
+    }
+
+    /// Sends the traces' segment documents (see [`segment_documents`]) with
+    /// PutTraceSegments, fifty to a call.
+    pub async fn put_traces(&self, traces: &[Trace]) -> Result<(), SourceError> {
+        let documents: Vec<String> = traces.iter().flat_map(segment_documents).collect();
+        futures::stream::iter(documents.chunks(MAX_DOCUMENTS_PER_PUT))
+            .map(|batch| self.client.put_segments(batch.to_vec()))
+            .buffer_unordered(CONCURRENT_CALLS)
+            .try_collect::<()>()
+            .await
+    }
+
+    /// The traces with these ids that X-Ray has, their ids in `form`; five to a BatchGetTraces call.
+    async fn read_traces(&self, ids: &[TraceId], form: IdForm) -> Result<Vec<Trace>, SourceError> {
+        let batches: Vec<Vec<String>> = ids
+            .chunks(TRACES_PER_BATCH)
+            .map(|batch| batch.iter().map(TraceId::xray).collect())
+            .collect();
+        let found: Vec<_> = futures::stream::iter(batches)
+            .map(|batch| async move { self.client.segment_documents(&batch).await })
+            .buffer_unordered(CONCURRENT_CALLS)
+            .try_collect()
+            .await?;
+        let mut traces = Vec::new();
+        for (id, documents) in found.into_iter().flatten() {
+            let Ok((id, _)) = TraceId::parse(&id) else {
+                continue;
+            };
+            let trace_id = id.in_form(form);
+            let spans =
+                spans_from_documents(&trace_id, &documents).map_err(|error| SourceError::Unavailable {
+                    source_name: SOURCE_NAME,
+                    reason: error.to_string(),
+                })?;
+            if !spans.is_empty() {
+                traces.push(Trace { trace_id, spans });
+            }
+        }
+        Ok(traces)
+    }
+}
+
+fn check_config(config: &XRayConfig) -> Result<(), XRayConfigError> {
+    let region = &config.region;
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(XRayConfigError::InvalidRegion(region.clone()));
+    }
+    if let Some(endpoint) = &config.endpoint {
+        let parsed =
+            url::Url::parse(endpoint).map_err(|_| XRayConfigError::InvalidEndpoint(endpoint.clone()))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(XRayConfigError::InvalidEndpoint(endpoint.clone()));
+        }
+    }
+    if config.timeout.is_zero() {
+        return Err(XRayConfigError::ZeroTimeout);
+    }
+    Ok(())
+}
+
+fn bad_query(reason: impl ToString) -> SourceError {
+    SourceError::BadQuery {
+        source_name: SOURCE_NAME,
+        reason: reason.to_string(),
+    }
+}
+
+/// The `limit` newest of `starts` (start in ns, index), newest first. When a
+/// start is only known to the second (moto gives no StartTime, so the id's
+/// second is all there is), everything in the second at the cut is kept, so
+/// that the exact starts read later decide.
+fn newest_first(mut starts: Vec<(i64, usize)>, limit: usize, to_the_second: bool) -> Vec<usize> {
+    starts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let keep = match starts.get(limit.saturating_sub(1)) {
+        Some(&(cut, _)) if to_the_second && limit > 0 => {
+            starts.iter().take_while(|(start, _)| *start >= cut).count()
+        }
+        _ => limit.min(starts.len()),
+    };
+    starts.into_iter().take(keep).map(|(_, index)| index).collect()
+}
+
+#[async_trait]
+impl TraceSource for XRaySource {
+    fn backend(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {
+        let filter = filter_expression(&query.filter).map_err(bad_query)?;
+        let limit = query.limit as usize;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let found = self
+            .client
+            .trace_summaries(query.range, filter.as_deref(), limit)
+            .await?;
+        let mut seen = HashSet::new();
+        let found: Vec<_> = found
+            .iter()
+            .filter_map(|summary| Some((summaries::summary_id(summary)?, summary)))
+            .filter(|(id, _)| seen.insert(id.clone()))
+            .collect();
+        let to_the_second = found.iter().any(|(_, summary)| summary.start_time().is_none());
+        let starts = found
+            .iter()
+            .enumerate()
+            .map(|(index, (id, summary))| (summaries::summary_start_ns(summary, id), index))
+            .collect();
+        let kept: Vec<_> = newest_first(starts, limit, to_the_second)
+            .into_iter()
+            .map(|index| &found[index])
+            .collect();
+        // Without the services in the summary (moto), the list would be blank: read the traces.
+        let bare: Vec<TraceId> = kept
+            .iter()
+            .filter(|(_, summary)| summaries::lacks_services(summary))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut read: HashMap<String, Trace> = self
+            .read_traces(&bare, IdForm::W3c)
+            .await?
+            .into_iter()
+            .map(|trace| (trace.trace_id.clone(), trace))
+            .collect();
+        let mut results: Vec<TraceSummary> = kept
+            .iter()
+            .map(|(id, summary)| {
+                read.remove(&id.w3c())
+                    .and_then(|trace| summary_of_trace(&trace))
+                    .unwrap_or_else(|| summaries::summary_from_xray(summary, id))
+            })
+            .collect();
+        results.sort_by_key(|summary| std::cmp::Reverse(summary.start));
+        results.truncate(limit);
+        Ok(results)
+    }
+
+    async fn trace(&self, trace_id: &str) -> Result<Trace, SourceError> {
+        let (id, form) = TraceId::parse(trace_id).map_err(bad_query)?;
+        self.read_traces(std::slice::from_ref(&id), form)
+            .await?
+            .pop()
+            .ok_or_else(|| SourceError::NotFound {
+                source_name: SOURCE_NAME,
+                what: format!("trace {}", trace_id.trim()),
+            })
+    }
+
+    async fn service_map(&self, range: TimeRange) -> Result<ServiceMap, SourceError> {
+        let graph = service_map::service_map_from_graph(&self.client.service_graph(range).await?);
+        if !graph.nodes.is_empty() {
+            return Ok(graph);
+        }
+        let found = self.client.trace_summaries(range, None, MAX_MAP_TRACES).await?;
+        let mut seen = HashSet::new();
+        let ids: Vec<TraceId> = found
+            .iter()
+            .filter_map(summaries::summary_id)
+            .filter(|id| seen.insert(id.clone()))
+            .take(MAX_MAP_TRACES)
+            .collect();
+        let traces = self.read_traces(&ids, IdForm::W3c).await?;
+        Ok(service_map_from_traces(&traces))
+    }
+
+    async fn probe(&self) -> Result<(), SourceError> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_millis() as i64)
+            .unwrap_or_default();
+        self.client
+            .trace_summaries(TimeRange::new(now_ms - PROBE_WINDOW_MS, now_ms), None, 1)
+            .await
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,196 @@
+//! Harness for moto (`moto[server]` from PyPI): a local stand-in for AWS X-Ray on a loopback port, and an X-Ray source pointed at it.
+//!
+//! moto 5.2.5 answers GetTraceSummaries with `"Users": {}` where AWS answers
+//! a list; boto3 lets that pass, the Rust SDK refuses the whole answer. So
+//! the harness puts a small relay in front of moto that corrects that one
+//! field and passes everything else through unchanged; the product is not
+//! bent to suit the double.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use tempfile::TempDir;
+use vitals_server::sources::xray::{XRayConfig, XRaySource};
+
+use crate::{free_port, wait_until};
+
+/// How long moto may take to import its services and answer.
+const READY_WITHIN: Duration = Duration::from_secs(60);
+/// The region the X-Ray source asks moto for; moto keeps data per region.
+pub const MOTO_REGION: &str = "eu-west-1";
+
+/// A `moto_server` process on a loopback port behind the correcting relay; both stop when dropped.
+pub struct MotoServer {
+    /// Where moto itself listens.
+    pub address: SocketAddr,
+    /// Where the relay listens: what clients should use.
+    pub relay_address: SocketAddr,
+    process: Child,
+    relay: tokio::task::JoinHandle<()>,
+    dir: TempDir,
+}
+
+impl MotoServer {
+    /// Starts `moto_server` from the virtualenv (`VITALS_MOTO_VENV`, else
+    /// `~/.cache/vitals/moto-venv`) and waits until it answers `/moto-api/`.
+    pub async fn start() -> Result<Self> {
+        let moto_server = venv()?.join("bin").join("moto_server");
+        if !moto_server.exists() {
+            bail!(
+                "moto is not installed at {}; run the tests through `cargo xtask test`, which creates it",
+                moto_server.display()
+            );
+        }
+        let dir = tempfile::tempdir()?;
+        let log = fs::File::create(dir.path().join("moto.log"))?;
+        let address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let process = Command::new(&moto_server)
+            .args(["-H", "127.0.0.1", "-p", &address.port().to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("cannot start {}", moto_server.display()))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let relay_address = listener.local_addr()?;
+        let relay = tokio::spawn(relay(listener, format!("http://{address}")));
+        let mut server = Self {
+            address,
+            relay_address,
+            process,
+            relay,
+            dir,
+        };
+        server.wait_until_ready().await?;
+        Ok(server)
+    }
+
+    /// The relay's address, through which clients reach moto.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.relay_address)
+    }
+
+    /// An X-Ray source on this moto, with the dummy credentials moto accepts
+    /// (given to the client, not the process environment, as tests run in parallel).
+    pub async fn xray_source(&self) -> Result<XRaySource> {
+        let config = XRayConfig {
+            region: MOTO_REGION.to_owned(),
+            endpoint: Some(self.url()),
+            timeout: Duration::from_secs(30),
+        };
+        let credentials = Credentials::new("testing", "testing", None, None, "test");
+        Ok(
+            XRaySource::with_credentials_provider(config, SharedCredentialsProvider::new(credentials))
+                .await?,
+        )
+    }
+
+    /// Waits for `/moto-api/`, or fails at once with moto's log if it exits first.
+    async fn wait_until_ready(&mut self) -> Result<()> {
+        let ready_url = format!("http://{}/moto-api/", self.address);
+        let mut exited = None;
+        let process = &mut self.process;
+        let waited = wait_until("moto answers /moto-api/", READY_WITHIN, || {
+            if exited.is_none() {
+                exited = process.try_wait().ok().flatten();
+            }
+            let gave_up = exited.is_some();
+            let ready_url = ready_url.clone();
+            async move {
+                gave_up
+                    || reqwest::get(&ready_url)
+                        .await
+                        .is_ok_and(|response| response.status().is_success())
+            }
+        })
+        .await;
+        match (waited, exited) {
+            (Ok(()), None) => Ok(()),
+            (Ok(()), Some(status)) => bail!("moto exited with {status} before it was ready:\n{}", self.log()),
+            (Err(error), _) => bail!("{error}; moto's log:\n{}", self.log()),
+        }
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        self.relay.abort();
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Serves the relay on `listener`, forwarding every request to `moto`.
+async fn relay(listener: tokio::net::TcpListener, moto: String) {
+    let app = axum::Router::new()
+        .fallback(forward)
+        .with_state((reqwest::Client::new(), moto));
+    let _ = axum::serve(listener, app).await;
+}
+
+/// Passes a request to moto and its answer back, with `"Users": {}` in trace summaries made a list.
+async fn forward(
+    State((client, moto)): State<(reqwest::Client, String)>,
+    method: Method,
+    uri: Uri,
+    mut headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    headers.remove(header::HOST);
+    headers.remove(header::CONTENT_LENGTH);
+    let path = uri.path_and_query().map_or("/", |path| path.as_str());
+    let answer = match client
+        .request(method, format!("{moto}{path}"))
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(answer) => answer,
+        Err(error) => {
+            return (StatusCode::BAD_GATEWAY, format!("moto did not answer: {error}")).into_response();
+        }
+    };
+    let status = answer.status();
+    let mut headers = answer.headers().clone();
+    let Ok(body) = answer.bytes().await else {
+        return (StatusCode::BAD_GATEWAY, "moto's answer could not be read").into_response();
+    };
+    let body = if uri.path() == "/TraceSummaries" {
+        Bytes::from(String::from_utf8_lossy(&body).replace(r#""Users": {}"#, r#""Users": []"#))
+    } else {
+        body
+    };
+    for hop in [
+        header::CONTENT_LENGTH,
+        header::TRANSFER_ENCODING,
+        header::CONNECTION,
+    ] {
+        headers.remove(hop);
+    }
+    (status, headers, body).into_response()
+}
+
+/// The virtualenv moto runs from.
+fn venv() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("VITALS_MOTO_VENV") {
+        return Ok(PathBuf::from(path));
+    }
+    let home = std::env::var_os("HOME")
+        .context("neither VITALS_MOTO_VENV nor HOME is set, so the moto virtualenv cannot be found")?;
+    Ok(PathBuf::from(home).join(".cache/vitals/moto-venv"))
+}
