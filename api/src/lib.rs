@@ -43,6 +43,11 @@ pub struct SourceStatus {
     pub state: String,
     /// A short sentence on the last check, for people reading the page.
     pub detail: String,
+    /// Milliseconds since the epoch: when the check ran.
+    pub checked_at: i64,
+    /// The circuit breaker in front of the source: `closed` (queries go through),
+    /// `open` (resting after failures) or `half-open` (one test query running).
+    pub breaker: String,
 }
 
 /// Direction of a log query: newest first (`backward`) or oldest first.
@@ -377,9 +382,168 @@ pub struct PanelData {
     pub generated_at: i64,
 }
 
+/// What a person may do in Vitals, from their Cognito groups. `admin` may do everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Clinician,
+    Operations,
+    Engineer,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Clinician, Role::Operations, Role::Engineer, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Clinician => "clinician",
+            Role::Operations => "operations",
+            Role::Engineer => "engineer",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role of a Cognito group name, if it is one of Vitals' groups.
+    pub fn from_group(group: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == group)
+    }
+}
+
+/// `POST /api/v1/session`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
+/// A further step Cognito asks for before the session starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChallengeKind {
+    #[serde(rename = "NEW_PASSWORD_REQUIRED")]
+    NewPasswordRequired,
+    #[serde(rename = "SOFTWARE_TOKEN_MFA")]
+    SoftwareTokenMfa,
+}
+
+/// The answer to a login or a challenge: a session, or the next step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Challenge { challenge: ChallengeKind },
+    Session(SessionInfo),
+}
+
+/// `POST /api/v1/session/challenge`: the new password or the MFA code.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChallengeRequest {
+    pub challenge: ChallengeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+impl std::fmt::Debug for ChallengeRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChallengeRequest")
+            .field("challenge", &self.challenge)
+            .field("new_password", &self.new_password.as_ref().map(|_| "<hidden>"))
+            .field("code", &self.code.as_ref().map(|_| "<hidden>"))
+            .finish()
+    }
+}
+
+/// `GET /api/v1/session`: who is logged in, and when the session ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user: String,
+    pub roles: Vec<Role>,
+    /// Milliseconds since the epoch: the session ends then unless used again.
+    pub idle_expires_at: i64,
+    /// Milliseconds since the epoch: the session ends then whatever happens.
+    pub expires_at: i64,
+}
+
+impl SessionInfo {
+    /// Whether this person may use what `role` may; admins may use everything.
+    pub fn may(&self, role: Role) -> bool {
+        self.roles
+            .iter()
+            .any(|held| *held == role || *held == Role::Admin)
+    }
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    /// The username, or the one tried for a failed login.
+    pub user: String,
+    /// `login`, `login_failed`, `login_challenge`, `logout`, `session_expired`, `logs_query`, …
+    pub action: String,
+    /// What was asked, without secrets or patient data (a query, a trace id).
+    pub target: String,
+    /// `ok`, `denied`, `error` and the like.
+    pub outcome: String,
+    pub client: String,
+}
+
+/// `GET /api/v1/audit?user=&action=&from=&to=&limit=`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn login_answers_are_a_challenge_or_a_session() {
+        let challenge: LoginResponse = serde_json::from_str(r#"{"challenge":"SOFTWARE_TOKEN_MFA"}"#).unwrap();
+        assert_eq!(
+            challenge,
+            LoginResponse::Challenge {
+                challenge: ChallengeKind::SoftwareTokenMfa
+            }
+        );
+        let session = SessionInfo {
+            user: "ana".into(),
+            roles: vec![Role::Engineer],
+            idle_expires_at: 1,
+            expires_at: 2,
+        };
+        let json = serde_json::to_value(LoginResponse::Session(session.clone())).unwrap();
+        assert_eq!(json["roles"][0], "engineer");
+        assert!(session.may(Role::Engineer) && !session.may(Role::Admin));
+    }
+
+    #[test]
+    fn passwords_never_show_in_debug_output() {
+        let login = LoginRequest {
+            username: "ana".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{login:?}").contains("hunter2"));
+        let challenge = ChallengeRequest {
+            challenge: ChallengeKind::NewPasswordRequired,
+            new_password: Some("s3cret!".into()),
+            code: None,
+        };
+        assert!(!format!("{challenge:?}").contains("s3cret"));
+    }
 
     #[test]
     fn point_is_a_compact_pair() {

@@ -1,20 +1,37 @@
 //! The one HTTP client of the app: every call to the Vitals server goes through here.
 
+use std::cell::Cell;
 use std::fmt;
+use std::time::Duration;
 
-use gloo_net::http::Request;
-use leptos::prelude::{LocalStorage, StoredValue, WithValue, on_cleanup};
+use gloo_net::http::{Method, RequestBuilder};
+use leptos::prelude::{Callable, Callback, LocalStorage, Owner, StoredValue, WithValue, on_cleanup, set_timeout};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use vitals_api::{ErrorBody, PanelData, Readiness};
+use vitals_api::{ChallengeRequest, ErrorBody, LoginRequest, LoginResponse, PanelData, Readiness, SessionInfo};
 use web_sys::{AbortController, AbortSignal};
+
+/// The header the server asks of every state-changing request: a cross-site
+/// form cannot set it, so its presence shows the request came from this app.
+const CSRF_HEADER: (&str, &str) = ("X-Vitals-Csrf", "1");
 
 /// Why a call to the server did not give the app what it asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
     /// The request never got an answer: the network or the server is down.
     Network,
-    /// The server answered with an error status; `message` is for people.
-    Server { status: u16, message: String },
+    /// 401: nobody is logged in, the session ended, or a login was refused;
+    /// `code` says which (`unauthenticated`, `session_expired`, `invalid_credentials`, …).
+    Unauthorized { code: String, message: String },
+    /// 403: the server refuses this person or request; `code` says why (`no_role`, …).
+    Forbidden { code: String, message: String },
+    /// 429: too many attempts; `retry_after_secs` comes from the `Retry-After` header.
+    TooManyAttempts {
+        retry_after_secs: Option<u64>,
+        message: String,
+    },
+    /// Any other error status; `message` is for people.
+    Server { status: u16, code: String, message: String },
     /// The answer arrived but is not what this version of the app expects.
     Decode(String),
 }
@@ -25,7 +42,10 @@ impl fmt::Display for ApiError {
             Self::Network => f.write_str(
                 "the Vitals server could not be reached; check the network connection, then try again",
             ),
-            Self::Server { message, .. } => f.write_str(message),
+            Self::Unauthorized { message, .. }
+            | Self::Forbidden { message, .. }
+            | Self::TooManyAttempts { message, .. }
+            | Self::Server { message, .. } => f.write_str(message),
             Self::Decode(detail) => write!(
                 f,
                 "the server's answer could not be read ({detail}); reload the page to get the current version of Vitals",
@@ -36,15 +56,68 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+thread_local! {
+    /// Told when a call that needs a session is refused with 401 (see [`on_session_end`]).
+    static SESSION_END_HOOK: Cell<Option<Callback<()>>> = const { Cell::new(None) };
+}
+
+/// Registers what runs when any call that needs a session answers 401: the
+/// session ended (idle or absolute limit) while the page was open.
+pub fn on_session_end(hook: Callback<()>) {
+    SESSION_END_HOOK.set(Some(hook));
+}
+
+/// What a 401 answer means for the call that got it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unauthorized {
+    /// The call needs a session, so a 401 means it ended: tell the app.
+    EndsSession,
+    /// The caller reads the 401 itself (a refused login, the session check).
+    IsTheAnswer,
+}
+
+/// `GET /api/v1/session`: who is logged in and when the session ends; also
+/// counts as activity, so it restarts the server's idle timer.
+pub async fn session() -> Result<SessionInfo, ApiError> {
+    call(Method::GET, "/api/v1/session", None, Unauthorized::IsTheAnswer).await
+}
+
+/// `POST /api/v1/session`: logs in; the server sets the session cookie itself.
+pub async fn login(request: &LoginRequest) -> Result<LoginResponse, ApiError> {
+    let body = json_body(request)?;
+    call(Method::POST, "/api/v1/session", Some(body), Unauthorized::IsTheAnswer).await
+}
+
+/// `POST /api/v1/session/challenge`: the new password or the one-time code a login asked for.
+pub async fn answer_challenge(request: &ChallengeRequest) -> Result<LoginResponse, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        "/api/v1/session/challenge",
+        Some(body),
+        Unauthorized::IsTheAnswer,
+    )
+    .await
+}
+
+/// `DELETE /api/v1/session`: logs out; the server ends the session and clears the cookie.
+pub async fn logout() -> Result<(), ApiError> {
+    let answer = send(Method::DELETE, "/api/v1/session", None).await?;
+    if answer.is_success() {
+        Ok(())
+    } else {
+        Err(answer.error())
+    }
+}
+
 /// `GET /api/v1/dashboards/{dashboard}/panels/{panel}`: a panel's number, sentence and chart.
 pub async fn panel(dashboard: &str, panel: &str) -> Result<PanelData, ApiError> {
     let url = format!(
         "/api/v1/dashboards/{}/panels/{}",
-        path_segment(dashboard),
-        path_segment(panel)
+        percent_encode(dashboard),
+        percent_encode(panel)
     );
-    let (status, body) = get(&url).await?;
-    decode(status, &body)
+    call(Method::GET, &url, None, Unauthorized::EndsSession).await
 }
 
 /// `GET /readyz`: whether each source behind the server can answer.
@@ -52,34 +125,133 @@ pub async fn panel(dashboard: &str, panel: &str) -> Result<PanelData, ApiError> 
 /// A degraded server answers 503 with the same body, which is exactly what
 /// the status page wants to show, so that answer counts as a success here.
 pub async fn readiness() -> Result<Readiness, ApiError> {
-    let (status, body) = get("/readyz").await?;
-    if status == 503
-        && let Ok(readiness) = serde_json::from_str::<Readiness>(&body)
+    let answer = send(Method::GET, "/readyz", None).await?;
+    if answer.status == 503
+        && let Ok(readiness) = serde_json::from_str::<Readiness>(&answer.body)
     {
         return Ok(readiness);
     }
-    decode(status, &body)
+    answer.decode()
 }
 
-/// Sends a GET and returns the status and body text.
+/// A request and its decoded answer; a 401 on a call that needs a session
+/// also tells the app the session ended.
+async fn call<T: DeserializeOwned>(
+    method: Method,
+    url: &str,
+    json: Option<String>,
+    unauthorized: Unauthorized,
+) -> Result<T, ApiError> {
+    let result = send(method, url, json).await?.decode();
+    if unauthorized == Unauthorized::EndsSession
+        && matches!(result, Err(ApiError::Unauthorized { .. }))
+        && let Some(hook) = SESSION_END_HOOK.get()
+    {
+        // After this answer has reached the resource that asked and been
+        // shown: ending the session unmounts the page, and a resource
+        // unmounted while delivering its answer panics when read.
+        set_timeout(move || hook.run(()), Duration::ZERO);
+    }
+    result
+}
+
+fn json_body<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|error| ApiError::Decode(error.to_string()))
+}
+
+/// What the server answered, read in full.
+#[derive(Debug, Clone, PartialEq)]
+struct Answer {
+    status: u16,
+    /// The `Retry-After` header, when the server sent one.
+    retry_after: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The expected type on success, the server's error otherwise.
+    fn decode<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.is_success() {
+            serde_json::from_str(&self.body).map_err(|error| ApiError::Decode(error.to_string()))
+        } else {
+            Err(self.error())
+        }
+    }
+
+    /// The error an unsuccessful answer stands for, with the server's code and sentence.
+    fn error(&self) -> ApiError {
+        let status = self.status;
+        let (code, message) = match serde_json::from_str::<ErrorBody>(&self.body) {
+            Ok(error_body) => (error_body.error.code, error_body.error.message),
+            Err(_) => (
+                String::new(),
+                format!("the Vitals server answered with an error (status {status}); try again in a moment"),
+            ),
+        };
+        match status {
+            401 => ApiError::Unauthorized { code, message },
+            403 => ApiError::Forbidden { code, message },
+            429 => ApiError::TooManyAttempts {
+                retry_after_secs: self.retry_after.as_deref().and_then(parse_retry_after),
+                message,
+            },
+            _ => ApiError::Server { status, code, message },
+        }
+    }
+}
+
+/// Seconds to wait from a `Retry-After` header; the HTTP-date form is not
+/// used by the Vitals server, so it reads as unknown.
+fn parse_retry_after(value: &str) -> Option<u64> {
+    value.trim().parse().ok()
+}
+
+/// The header a request of `method` must carry besides `Accept`: the CSRF
+/// header on everything that changes state.
+fn csrf_header(method: &Method) -> Option<(&'static str, &'static str)> {
+    let reads_only = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    (!reads_only).then_some(CSRF_HEADER)
+}
+
+/// Sends a request (with a JSON body, if any) and reads the whole answer.
 ///
-/// The request is aborted when the reactive owner that started it is cleaned
-/// up: when a resource runs again or its page goes away, its old request
-/// stops using the network.
-async fn get(url: &str) -> Result<(u16, String), ApiError> {
-    let signal = abort_on_cleanup();
-    let response = Request::get(url)
-        .header("Accept", "application/json")
-        .abort_signal(signal.as_ref())
-        .send()
-        .await
-        .map_err(|_| ApiError::Network)?;
+/// A GET is aborted when the reactive owner that started it is cleaned up:
+/// when a resource runs again or its page goes away, its old request stops
+/// using the network. A request that changes state is never aborted halfway,
+/// since the server may already have acted on it.
+async fn send(method: Method, url: &str, json: Option<String>) -> Result<Answer, ApiError> {
+    let mut builder = RequestBuilder::new(url)
+        .method(method.clone())
+        .header("Accept", "application/json");
+    if let Some((name, value)) = csrf_header(&method) {
+        builder = builder.header(name, value);
+    }
+    if method == Method::GET {
+        builder = builder.abort_signal(abort_on_cleanup().as_ref());
+    }
+    let request = match json {
+        Some(json) => builder.header("Content-Type", "application/json").body(json),
+        None => builder.build(),
+    }
+    .map_err(|_| ApiError::Network)?;
+    let response = request.send().await.map_err(|_| ApiError::Network)?;
+    let retry_after = response.headers().get("Retry-After");
     let body = response.text().await.map_err(|_| ApiError::Network)?;
-    Ok((response.status(), body))
+    Ok(Answer {
+        status: response.status(),
+        retry_after,
+        body,
+    })
 }
 
-/// An abort signal fired by the cleanup of the current reactive owner.
+/// An abort signal fired by the cleanup of the current reactive owner; none
+/// outside one (a task started from an event handler), where nothing would clean it up.
 fn abort_on_cleanup() -> Option<AbortSignal> {
+    let _owner = Owner::current()?;
     let controller = AbortController::new().ok()?;
     let signal = controller.signal();
     // The controller is a JS object (not `Send`); the owner's arena keeps it
@@ -91,22 +263,9 @@ fn abort_on_cleanup() -> Option<AbortSignal> {
     Some(signal)
 }
 
-/// Reads an answer: the expected type on success, the server's error sentence otherwise.
-fn decode<T: DeserializeOwned>(status: u16, body: &str) -> Result<T, ApiError> {
-    if (200..300).contains(&status) {
-        return serde_json::from_str(body).map_err(|error| ApiError::Decode(error.to_string()));
-    }
-    let message = match serde_json::from_str::<ErrorBody>(body) {
-        Ok(error_body) => error_body.error.message,
-        Err(_) => {
-            format!("the Vitals server answered with an error (status {status}); try again in a moment")
-        }
-    };
-    Err(ApiError::Server { status, message })
-}
-
-/// Percent-encodes anything outside the unreserved URL characters.
-fn path_segment(text: &str) -> String {
+/// Percent-encodes anything outside the unreserved URL characters, for a
+/// path segment or a query value.
+pub fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -120,27 +279,36 @@ fn path_segment(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vitals_api::{Health, Unit};
+    use vitals_api::{ChallengeKind, Health, Role, Unit};
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            retry_after: None,
+            body: body.into(),
+        }
+    }
 
     #[test]
     fn successful_answer_is_decoded_into_the_contract_type() {
         let body = r#"{"id":"registrations","title":"Registrations","value":42.0,"unit":"count",
             "health":"good","sentence":"42 patients registered in the last hour.",
             "series":[[1700000000000,3.0]],"as_of":1700000000000,"generated_at":1700000005000}"#;
-        let panel: PanelData = decode(200, body).unwrap();
+        let panel: PanelData = answer(200, body).decode().unwrap();
         assert_eq!(panel.unit, Unit::Count);
         assert_eq!(panel.health, Health::Good);
         assert_eq!(panel.value, Some(42.0));
     }
 
     #[test]
-    fn server_error_carries_the_servers_sentence() {
+    fn server_error_carries_the_servers_code_and_sentence() {
         let body = r#"{"error":{"code":"not_found","message":"there is no panel named nope"}}"#;
-        let error = decode::<PanelData>(404, body).unwrap_err();
+        let error = answer(404, body).decode::<PanelData>().unwrap_err();
         assert_eq!(
             error,
             ApiError::Server {
                 status: 404,
+                code: "not_found".into(),
                 message: "there is no panel named nope".into()
             }
         );
@@ -148,14 +316,52 @@ mod tests {
     }
 
     #[test]
+    fn unauthorized_forbidden_and_throttled_answers_are_told_apart() {
+        let body = |code: &str| format!(r#"{{"error":{{"code":"{code}","message":"m"}}}}"#);
+        assert_eq!(
+            answer(401, &body("session_expired")).error(),
+            ApiError::Unauthorized {
+                code: "session_expired".into(),
+                message: "m".into()
+            }
+        );
+        assert_eq!(
+            answer(403, &body("no_role")).error(),
+            ApiError::Forbidden {
+                code: "no_role".into(),
+                message: "m".into()
+            }
+        );
+        let throttled = Answer {
+            retry_after: Some("240".into()),
+            ..answer(429, &body("too_many_attempts"))
+        };
+        assert_eq!(
+            throttled.error(),
+            ApiError::TooManyAttempts {
+                retry_after_secs: Some(240),
+                message: "m".into()
+            }
+        );
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_only() {
+        assert_eq!(parse_retry_after("30"), Some(30));
+        assert_eq!(parse_retry_after(" 240 "), Some(240));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-5"), None);
+    }
+
+    #[test]
     fn error_without_json_body_still_reads_as_a_sentence() {
-        let error = decode::<PanelData>(502, "<html>Bad Gateway</html>").unwrap_err();
+        let error = answer(502, "<html>Bad Gateway</html>").decode::<PanelData>().unwrap_err();
         assert!(error.to_string().contains("status 502"), "{error}");
     }
 
     #[test]
     fn unexpected_success_body_is_a_decode_error() {
-        let error = decode::<PanelData>(200, r#"{"id":"x"}"#).unwrap_err();
+        let error = answer(200, r#"{"id":"x"}"#).decode::<PanelData>().unwrap_err();
         assert!(matches!(error, ApiError::Decode(_)));
         assert!(
             error
@@ -165,8 +371,36 @@ mod tests {
     }
 
     #[test]
+    fn login_answer_is_a_session_or_a_challenge() {
+        let session: LoginResponse = answer(
+            200,
+            r#"{"user":"ana","roles":["engineer"],"idle_expires_at":1,"expires_at":2}"#,
+        )
+        .decode()
+        .unwrap();
+        assert!(matches!(session, LoginResponse::Session(info) if info.roles == [Role::Engineer]));
+        let challenge: LoginResponse = answer(200, r#"{"challenge":"NEW_PASSWORD_REQUIRED"}"#)
+            .decode()
+            .unwrap();
+        assert_eq!(
+            challenge,
+            LoginResponse::Challenge {
+                challenge: ChallengeKind::NewPasswordRequired
+            }
+        );
+    }
+
+    #[test]
+    fn state_changing_requests_carry_the_csrf_header_and_reads_do_not() {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert_eq!(csrf_header(&method), Some(("X-Vitals-Csrf", "1")), "{method}");
+        }
+        assert_eq!(csrf_header(&Method::GET), None);
+    }
+
+    #[test]
     fn path_segments_are_percent_encoded() {
-        assert_eq!(path_segment("clinic-now"), "clinic-now");
-        assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
+        assert_eq!(percent_encode("clinic-now"), "clinic-now");
+        assert_eq!(percent_encode("a b/c"), "a%20b%2Fc");
     }
 }

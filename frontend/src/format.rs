@@ -58,12 +58,39 @@ pub fn duration_words(ms: i64) -> String {
     plural(ms / DAY_MS, "day")
 }
 
+/// How long to wait, rounded up so the wait is never understated: whole
+/// seconds under a minute (`30 seconds`), whole minutes above (`4 minutes`).
+pub fn wait_words(seconds: u64) -> String {
+    let seconds = i64::try_from(seconds.max(1)).unwrap_or(i64::MAX / SECOND_MS);
+    let rounded = if seconds < 60 {
+        seconds
+    } else {
+        (seconds + 59) / 60 * 60
+    };
+    duration_words(rounded.saturating_mul(SECOND_MS))
+}
+
 fn plural(count: i64, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")
     } else {
         format!("{count} {noun}s")
     }
+}
+
+/// A message as a sentence: a capital first letter and a full stop. The
+/// server's messages start lowercase so that they can also follow a colon.
+pub fn as_sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let mut sentence: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !sentence.ends_with(['.', '!', '?']) {
+        sentence.push('.');
+    }
+    sentence
 }
 
 /// A time of day on a 24-hour clock: `14:05`.
@@ -140,6 +167,28 @@ mod tests {
         assert_eq!(duration_words(HOUR_MS + 30 * MINUTE_MS), "1 hour 30 minutes");
         assert_eq!(duration_words(3 * DAY_MS + HOUR_MS), "3 days");
         assert_eq!(duration_words(-5), "0 seconds");
+    }
+
+    #[test]
+    fn waits_are_rounded_up_to_whole_minutes_past_one_minute() {
+        assert_eq!(wait_words(240), "4 minutes");
+        assert_eq!(wait_words(30), "30 seconds");
+        assert_eq!(wait_words(1), "1 second");
+        assert_eq!(wait_words(0), "1 second");
+        assert_eq!(wait_words(60), "1 minute");
+        assert_eq!(wait_words(61), "2 minutes");
+        assert_eq!(wait_words(230), "4 minutes");
+        assert_eq!(wait_words(3_600), "1 hour");
+    }
+
+    #[test]
+    fn server_messages_become_sentences() {
+        assert_eq!(
+            as_sentence("the password must have at least 12 characters"),
+            "The password must have at least 12 characters."
+        );
+        assert_eq!(as_sentence("Already one."), "Already one.");
+        assert_eq!(as_sentence("  "), "");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Keeps a resource current by fetching it again at a steady pace.
+//! Keeps things current by running them again at a steady pace while the page is visible.
 
 use std::time::Duration;
 
@@ -10,14 +10,20 @@ pub const LIVE_REFRESH: Duration = Duration::from_secs(15);
 /// Refetches `resource` every `period` while the page is visible, until the
 /// calling component goes away.
 pub fn refresh_every<T: 'static>(resource: LocalResource<T>, period: Duration) {
+    every_while_visible(period, move || resource.refetch());
+}
+
+/// Runs `tick` every `period` while the page is visible, until the calling
+/// component (or the app, when called there) goes away.
+pub fn every_while_visible(period: Duration, tick: impl Fn() + 'static) {
     let tick = move || {
         // A hidden tab has no reader; it catches up at the next tick once shown.
         if !document().hidden() {
-            resource.refetch();
+            tick();
         }
     };
     match set_interval_with_handle(tick, period) {
         Ok(handle) => on_cleanup(move || handle.clear()),
-        Err(error) => leptos::logging::warn!("live refresh is off: the browser refused a timer ({error:?})"),
+        Err(error) => leptos::logging::warn!("a timer is off: the browser refused it ({error:?})"),
     }
 }

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::auth::identity::{check_demo_allowed, check_one_identity_provider};
 use crate::sources::guard::GuardConfig;
+use crate::store::SessionPolicy;
 
 /// Why the configuration cannot be used. Every message names the key.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +53,102 @@ pub struct Config {
     pub xray: Option<XRaySettings>,
     /// Timeouts, caps, caching and the circuit breaker in front of every source.
     pub guard: GuardConfig,
+    /// `[session]`: idle and absolute session lifetimes.
+    pub session: SessionPolicy,
+    /// `[cognito]`: the user pool people log in with.
+    pub cognito: Option<CognitoSettings>,
+    /// `[dynamodb]`: keep sessions in DynamoDB, for several replicas; SQLite in `data_dir` otherwise.
+    pub dynamodb: Option<DynamoSettings>,
+    /// The demo users' password (`VITALS_DEMO_PASSWORD`); demo mode only, loopback only.
+    pub demo_password: Option<Secret>,
+    /// Take the client address from the load balancer's `X-Forwarded-For` (`VITALS_TRUST_FORWARDED_FOR`).
+    pub trust_forwarded_for: bool,
+    /// `[limits]`: failed logins and API requests.
+    pub limits: LimitSettings,
+}
+
+/// `[limits]`: how often people may fail to log in, and how fast one person may call the API.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitSettings {
+    /// Failed logins of one username in 15 minutes before it must wait.
+    pub failed_logins_per_username: u32,
+    /// Failed logins from one client address in 15 minutes before it must wait.
+    pub failed_logins_per_client: u32,
+    /// API requests per second one person may make, steadily.
+    pub api_requests_per_second: u32,
+    /// API requests one person may make at once (a dashboard loading all its panels).
+    pub api_burst: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            failed_logins_per_username: 5,
+            failed_logins_per_client: 20,
+            api_requests_per_second: 20,
+            api_burst: 60,
+        }
+    }
+}
+
+/// A setting that must never be printed, such as a password.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+/// `[cognito]`: the user pool and app client.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CognitoSettings {
+    /// `VITALS_COGNITO_USER_POOL_ID`, such as `eu-west-1_AbC123def`.
+    pub user_pool_id: String,
+    /// `VITALS_COGNITO_CLIENT_ID`.
+    pub client_id: String,
+    /// `VITALS_COGNITO_CLIENT_SECRET`, when the app client has one.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// `VITALS_COGNITO_ENDPOINT`, for tests.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+}
+
+impl std::fmt::Debug for CognitoSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CognitoSettings")
+            .field("user_pool_id", &self.user_pool_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<hidden>"))
+            .field("endpoint", &self.endpoint)
+            .finish()
+    }
+}
+
+impl CognitoSettings {
+    /// The region a user pool id starts with.
+    pub fn region(&self) -> Option<&str> {
+        self.user_pool_id.split_once('_').map(|(region, _)| region)
+    }
+}
+
+/// `[dynamodb]`: the session table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamoSettings {
+    /// `VITALS_SESSION_TABLE`.
+    pub table: String,
+    /// Defaults to `AWS_REGION`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// `VITALS_DYNAMODB_ENDPOINT`, for tests.
+    #[serde(default)]
+    pub endpoint: Option<String>,
 }
 
 /// `[loki]`: where Loki is and which tenant to read.
@@ -100,6 +198,12 @@ impl Default for Config {
             prometheus: None,
             xray: None,
             guard: GuardConfig::default(),
+            session: SessionPolicy::default(),
+            cognito: None,
+            dynamodb: None,
+            demo_password: None,
+            trust_forwarded_for: false,
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -255,6 +359,7 @@ impl Config {
                 }
             }
         }
+        self.apply_auth_env(env)?;
         let endpoint = set("VITALS_XRAY_ENDPOINT");
         let region = set("VITALS_XRAY_REGION");
         if region.is_some() || endpoint.is_some() {
@@ -270,6 +375,70 @@ impl Config {
                 })?;
             let endpoint = endpoint.or_else(|| current.and_then(|xray| xray.endpoint));
             self.xray = Some(XRaySettings { region, endpoint });
+        }
+        Ok(())
+    }
+
+    /// `VITALS_COGNITO_*`, `VITALS_DEMO_PASSWORD`, `VITALS_SESSION_TABLE`, `VITALS_TRUST_FORWARDED_FOR`.
+    fn apply_auth_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+        let set = |key: &str| env.get(key).filter(|value| !value.is_empty()).cloned();
+        if let Some(user_pool_id) = set("VITALS_COGNITO_USER_POOL_ID") {
+            let client_id = set("VITALS_COGNITO_CLIENT_ID")
+                .or_else(|| self.cognito.as_ref().map(|cognito| cognito.client_id.clone()))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "VITALS_COGNITO_CLIENT_ID",
+                        "is missing; set the app client id of the user pool",
+                    )
+                })?;
+            let previous = self.cognito.take();
+            self.cognito = Some(CognitoSettings {
+                user_pool_id,
+                client_id,
+                client_secret: previous
+                    .as_ref()
+                    .and_then(|cognito| cognito.client_secret.clone()),
+                endpoint: previous.and_then(|cognito| cognito.endpoint),
+            });
+        }
+        if let Some(cognito) = &mut self.cognito {
+            if let Some(secret) = set("VITALS_COGNITO_CLIENT_SECRET") {
+                cognito.client_secret = Some(secret);
+            }
+            if let Some(endpoint) = set("VITALS_COGNITO_ENDPOINT") {
+                cognito.endpoint = Some(endpoint);
+            }
+        }
+        if let Some(password) = set("VITALS_DEMO_PASSWORD") {
+            self.demo_password = Some(Secret(password));
+        }
+        if let Some(table) = set("VITALS_SESSION_TABLE") {
+            let previous = self.dynamodb.take();
+            self.dynamodb = Some(DynamoSettings {
+                table,
+                region: previous.as_ref().and_then(|dynamo| dynamo.region.clone()),
+                endpoint: previous.and_then(|dynamo| dynamo.endpoint),
+            });
+        }
+        if let Some(dynamo) = &mut self.dynamodb {
+            if let Some(endpoint) = set("VITALS_DYNAMODB_ENDPOINT") {
+                dynamo.endpoint = Some(endpoint);
+            }
+            if dynamo.region.is_none() {
+                dynamo.region = set("AWS_REGION");
+            }
+        }
+        if let Some(value) = set("VITALS_TRUST_FORWARDED_FOR") {
+            self.trust_forwarded_for = match value.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                other => {
+                    return Err(ConfigError::invalid(
+                        "VITALS_TRUST_FORWARDED_FOR",
+                        format!("is \"{other}\"; use true or false"),
+                    ));
+                }
+            };
         }
         Ok(())
     }
@@ -314,10 +483,74 @@ impl Config {
                 ));
             }
         }
+        self.session.validate().map_err(|invalid| ConfigError::Invalid {
+            key: invalid.key,
+            problem: invalid.problem,
+        })?;
+        check_one_identity_provider(self.demo_password.is_some(), self.cognito.is_some())
+            .map_err(|problem| ConfigError::invalid("VITALS_DEMO_PASSWORD", problem))?;
+        if self.demo_password.is_some() {
+            check_demo_allowed(self.listen)
+                .map_err(|problem| ConfigError::invalid("VITALS_DEMO_PASSWORD", problem))?;
+        }
+        if let Some(cognito) = &self.cognito {
+            let region = cognito.region().unwrap_or_default();
+            check_region("cognito.user_pool_id", region).map_err(|_| {
+                ConfigError::invalid(
+                    "cognito.user_pool_id",
+                    format!(
+                        "is \"{}\"; use the pool id as AWS shows it, such as eu-west-1_AbC123def",
+                        cognito.user_pool_id
+                    ),
+                )
+            })?;
+            if let Some(endpoint) = &cognito.endpoint {
+                check_url("cognito.endpoint", endpoint)?;
+            }
+        }
+        if let Some(dynamo) = &self.dynamodb {
+            if dynamo.table.is_empty() {
+                return Err(ConfigError::invalid(
+                    "dynamodb.table",
+                    "is empty; name the session table",
+                ));
+            }
+            match &dynamo.region {
+                Some(region) => check_region("dynamodb.region", region)?,
+                None => {
+                    return Err(ConfigError::invalid(
+                        "dynamodb.region",
+                        "is not set; set it or AWS_REGION",
+                    ));
+                }
+            }
+            if let Some(endpoint) = &dynamo.endpoint {
+                check_url("dynamodb.endpoint", endpoint)?;
+            }
+        }
         self.guard.validate().map_err(|invalid| ConfigError::Invalid {
             key: invalid.key,
             problem: invalid.problem,
         })?;
+        for (key, value) in [
+            (
+                "limits.failed_logins_per_username",
+                self.limits.failed_logins_per_username,
+            ),
+            (
+                "limits.failed_logins_per_client",
+                self.limits.failed_logins_per_client,
+            ),
+            (
+                "limits.api_requests_per_second",
+                self.limits.api_requests_per_second,
+            ),
+            ("limits.api_burst", self.limits.api_burst),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(key, "is 0; use a positive number"));
+            }
+        }
         if let Some(loki) = &self.loki {
             check_url("loki.url", &loki.url)?;
             if let Some(tenant) = &loki.tenant
@@ -555,6 +788,58 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("guard.timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn demo_users_only_on_loopback_and_never_beside_cognito() {
+        let mut config = Config::default();
+        config
+            .apply_env(&env(&[("VITALS_DEMO_PASSWORD", "demo")]))
+            .unwrap();
+        config.validate().unwrap();
+        config.listen = "0.0.0.0:8080".parse().unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("VITALS_DEMO_PASSWORD"), "{err}");
+
+        let mut both = Config::default();
+        both.apply_env(&env(&[
+            ("VITALS_DEMO_PASSWORD", "demo"),
+            ("VITALS_COGNITO_USER_POOL_ID", "eu-west-1_AbC123def"),
+            ("VITALS_COGNITO_CLIENT_ID", "client"),
+        ]))
+        .unwrap();
+        let err = both.validate().unwrap_err().to_string();
+        assert!(err.contains("set only one"), "{err}");
+    }
+
+    #[test]
+    fn cognito_needs_a_client_id_and_a_pool_id_with_its_region() {
+        let err = Config::default()
+            .apply_env(&env(&[("VITALS_COGNITO_USER_POOL_ID", "eu-west-1_AbC123def")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("VITALS_COGNITO_CLIENT_ID"), "{err}");
+        let config = Config::from_toml("[cognito]\nuser_pool_id = \"pool\"\nclient_id = \"c\"\n").unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("cognito.user_pool_id"), "{err}");
+    }
+
+    #[test]
+    fn client_secret_never_shows_in_debug_output() {
+        let mut config = Config::default();
+        config
+            .apply_env(&env(&[
+                ("VITALS_COGNITO_USER_POOL_ID", "eu-west-1_AbC123def"),
+                ("VITALS_COGNITO_CLIENT_ID", "client"),
+                ("VITALS_COGNITO_CLIENT_SECRET", "very-secret"),
+            ]))
+            .unwrap();
+        config.demo_password = Some(Secret("demo-secret".into()));
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("very-secret") && !shown.contains("demo-secret"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -23,6 +23,24 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// No session, or it ended: log in (again).
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// Logged in, but without the role this needs, or a request that failed the CSRF checks.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_seconds: u64,
+    },
+    /// The session store or audit trail cannot be used; the message says which and what to check.
+    #[error("{0}")]
+    StoreUnavailable(String),
+    /// A bug: logged in full, answered with a generic sentence.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -33,8 +51,33 @@ impl ApiError {
         }
     }
 
+    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthenticated {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The session store failed: the operator sees why in the log, the person a sentence.
+    pub fn store(error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, "the session store failed");
+        Self::StoreUnavailable("sessions cannot be read or written right now; try again in a moment".into())
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
+            Self::Unauthenticated { code, .. } => (StatusCode::UNAUTHORIZED, code),
+            Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
+            Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
+            Self::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
@@ -78,13 +121,29 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::warn!(code, error = %self, "request failed upstream");
         }
+        let message = match &self {
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                "something went wrong inside Vitals; try again, and tell the platform team if it keeps happening"
+                    .to_owned()
+            }
+            other => other.to_string(),
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_owned(),
-                message: self.to_string(),
+                message,
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let Self::TooManyRequests {
+            retry_after_seconds, ..
+        } = &self
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
         if let Self::Source(SourceError::Unavailable { reason, .. }) = &self
             && status == StatusCode::SERVICE_UNAVAILABLE
         {

@@ -1,12 +1,16 @@
 //! Vitals server: the backend-for-frontend behind the browser app.
 
+pub mod auth;
 pub mod config;
 pub mod dashboards;
+pub mod envelope;
 pub mod error;
+pub mod otel;
 pub mod routes;
 pub mod sources;
 pub mod spa;
 pub mod state;
+pub mod store;
 pub mod telemetry;
 pub mod timespec;
 
@@ -16,7 +20,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware;
 use axum::routing::{get, post};
@@ -25,6 +29,11 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use vitals_api::Role;
+
+use crate::auth::identity::{CognitoConfig, CognitoProvider, DemoProvider, IdentityProvider};
+use crate::auth::limits::{ApiLimiter, LoginLimiter};
+use crate::auth::session::{Auth, require_role};
 use crate::config::Config;
 use crate::sources::Sources;
 use crate::sources::demo::DemoClinic;
@@ -34,6 +43,7 @@ use crate::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use crate::sources::xray::{XRayConfig, XRaySource};
 use crate::spa::Spa;
 use crate::state::{AppState, SystemClock};
+use crate::store::{DynamoConfig, DynamoSessionStore, SqliteStore};
 use crate::telemetry::{RequestIds, Telemetry};
 
 /// Largest request body any endpoint accepts.
@@ -88,30 +98,103 @@ pub async fn configured_sources(config: &Config) -> anyhow::Result<Sources> {
     Ok(sources)
 }
 
-/// The state for a configuration and its sources: each source behind its guardrails,
-/// the built app, the wall clock and the server's own telemetry.
-pub fn build_state(config: &Config, sources: &Sources) -> AppState {
+/// Sessions and the audit trail in SQLite under `data_dir`, and the demo users when configured.
+fn local_auth(config: &Config) -> anyhow::Result<Auth> {
+    let store = Arc::new(SqliteStore::open(&config.data_dir).with_context(|| {
+        format!(
+            "cannot open the session store in {} (`data_dir`, VITALS_DATA_DIR)",
+            config.data_dir.display()
+        )
+    })?);
+    let provider = config
+        .demo_password
+        .as_ref()
+        .map(|password| Arc::new(DemoProvider::new(password.0.clone())) as Arc<dyn IdentityProvider>);
+    Ok(Auth {
+        provider,
+        sessions: store.clone(),
+        audit: store,
+        policy: config.session.clone(),
+        login_limiter: LoginLimiter::new(
+            config.limits.failed_logins_per_username,
+            config.limits.failed_logins_per_client,
+        ),
+        api_limiter: ApiLimiter::new(config.limits.api_requests_per_second, config.limits.api_burst),
+        trust_forwarded_for: config.trust_forwarded_for,
+    })
+}
+
+/// How people log in and where sessions live, as configured: Cognito and DynamoDB when set.
+pub async fn configured_auth(config: &Config) -> anyhow::Result<Auth> {
+    let mut auth = local_auth(config)?;
+    let timeout = Duration::from_millis(config.guard.timeout_ms);
+    if let Some(cognito) = &config.cognito {
+        let provider = CognitoProvider::new(CognitoConfig {
+            user_pool_id: cognito.user_pool_id.clone(),
+            client_id: cognito.client_id.clone(),
+            client_secret: cognito.client_secret.clone(),
+            region: cognito.region().unwrap_or_default().to_owned(),
+            endpoint: cognito.endpoint.clone(),
+            timeout,
+        })
+        .await
+        .context("cannot set up Cognito (`cognito`, VITALS_COGNITO_*)")?;
+        auth.provider = Some(Arc::new(provider));
+    }
+    if let Some(dynamo) = &config.dynamodb {
+        let store = DynamoSessionStore::new(DynamoConfig {
+            table: dynamo.table.clone(),
+            region: dynamo.region.clone().unwrap_or_default(),
+            endpoint: dynamo.endpoint.clone(),
+            timeout,
+        })
+        .await
+        .context("cannot set up the DynamoDB session table (`dynamodb`, VITALS_SESSION_TABLE)")?;
+        auth.sessions = Arc::new(store);
+    }
+    Ok(auth)
+}
+
+/// The state for a configuration, its sources and its way of logging in: each source behind
+/// its guardrails, the built app, the wall clock and the server's own telemetry.
+pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth) -> AppState {
     let guarded = GuardedSources::new(sources, &config.guard);
     AppState {
         sources: guarded.for_scope(&Scope::server()),
         telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()))),
         guarded,
+        auth: Arc::new(auth),
+        max_range_ms: config.guard.max_range_ms(),
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock: Arc::new(SystemClock),
     }
 }
 
+/// The state for a configuration and its sources, with sessions in SQLite and the demo users
+/// when configured: what tests and `cargo xtask run` use.
+pub fn build_state(config: &Config, sources: &Sources) -> anyhow::Result<AppState> {
+    Ok(state_with_auth(config, sources, local_auth(config)?))
+}
+
 /// The state of a server on the demo clinic, as tests start it.
-pub fn demo_state(config: &Config) -> AppState {
+pub fn demo_state(config: &Config) -> anyhow::Result<AppState> {
     build_state(config, &demo_sources(config))
 }
 
 /// The public listener: the browser app and the JSON API.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
+    let gate = |roles: &'static [Role]| {
+        middleware::from_fn_with_state(
+            state.clone(),
+            move |State(state): State<AppState>, request, next| require_role(state, roles, request, next),
+        )
+    };
+    let business = Router::new()
         .route("/dashboards", get(routes::dashboards::list))
         .route("/dashboards/{id}", get(routes::dashboards::get))
         .route("/dashboards/{id}/panels/{panel}", get(routes::dashboards::panel))
+        .route_layer(gate(&[Role::Operations, Role::Engineer]));
+    let engineering = Router::new()
         .route("/logs/query", post(routes::engineering::query_logs))
         .route("/logs/labels", get(routes::engineering::log_labels))
         .route("/logs/tail", get(routes::tail::tail_logs))
@@ -124,6 +207,21 @@ pub fn app(state: AppState) -> Router {
         .route("/traces/search", post(routes::engineering::search_traces))
         .route("/traces/{id}", get(routes::engineering::get_trace))
         .route("/service-map", get(routes::engineering::service_map))
+        .route_layer(gate(&[Role::Engineer]));
+    let admin = Router::new()
+        .route("/audit", get(routes::audit::list))
+        .route_layer(gate(&[Role::Admin]));
+    let api = Router::new()
+        .route(
+            "/session",
+            post(routes::session::login)
+                .get(routes::session::get)
+                .delete(routes::session::logout),
+        )
+        .route("/session/challenge", post(routes::session::answer_challenge))
+        .merge(business)
+        .merge(engineering)
+        .merge(admin)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -156,6 +254,8 @@ pub fn app(state: AppState) -> Router {
             telemetry::record_request,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(envelope::csrf))
+        .layer(middleware::from_fn(envelope::hsts))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             content_security_policy,

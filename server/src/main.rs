@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
 use vitals_server::config::Config;
-use vitals_server::{admin_app, app, build_state, configured_sources, telemetry};
+use vitals_server::{admin_app, app, configured_auth, configured_sources, otel, state_with_auth, telemetry};
 
 /// The Vitals observability portal.
 #[derive(Parser)]
@@ -31,8 +31,22 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init_logging(config.log_format);
-    match serve(config).await {
+    let trace_export = match otel::TraceExport::from_env(&env) {
+        Ok(trace_export) => trace_export,
+        Err(error) => {
+            eprintln!("vitals: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_logging_and_traces(config.log_format, trace_export.as_ref());
+    if let Some(trace_export) = &trace_export {
+        tracing::info!("exporting traces to {trace_export}");
+    }
+    let served = serve(config, trace_export.is_some()).await;
+    if let Some(trace_export) = trace_export {
+        trace_export.shutdown().await;
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");
@@ -41,8 +55,17 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let state = build_state(&config, &configured_sources(&config).await?);
+async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
+    let state = state_with_auth(
+        &config,
+        &configured_sources(&config).await?,
+        configured_auth(&config).await?,
+    );
+    let mut public_app = app(state.clone());
+    if continue_traces {
+        // Outside the request span, so that span is made in the caller's trace.
+        public_app = public_app.layer(otel::ContinueTraceLayer);
+    }
     let public = bind(config.listen, "`listen`, VITALS_LISTEN").await?;
     let admin = bind(config.admin_listen, "`admin_listen`, VITALS_ADMIN_LISTEN").await?;
     let public_address = public.local_addr()?;
@@ -59,7 +82,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let public_server = axum::serve(
         public,
-        app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        public_app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(stopped(stop.subscribe()));
     let admin_server = axum::serve(admin, admin_app(state).into_make_service())

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::auth::session::Auth;
 use crate::sources::Sources;
 use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
@@ -34,6 +35,26 @@ impl Clock for FixedClock {
     }
 }
 
+/// A clock a test moves by hand, to pass idle and absolute session limits without waiting.
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn new(now_ms: i64) -> Self {
+        Self(std::sync::atomic::AtomicI64::new(now_ms))
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        self.0
+            .fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// The state behind the router; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -41,6 +62,10 @@ pub struct AppState {
     pub sources: Sources,
     /// The same sources behind their guardrails, for per-caller scopes and statistics.
     pub guarded: GuardedSources,
+    /// Logging in, sessions and the audit trail.
+    pub auth: Arc<Auth>,
+    /// The longest time range a query may cover, in milliseconds.
+    pub max_range_ms: i64,
     pub spa: Arc<Spa>,
     pub clock: Arc<dyn Clock>,
     pub telemetry: Arc<Telemetry>,

@@ -15,8 +15,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tower_http::request_id::{MakeRequestId, RequestId};
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::LogFormat;
+use crate::otel::TraceExport;
 use crate::sources::guard::GuardMetrics;
 use crate::state::AppState;
 
@@ -197,16 +201,25 @@ impl MakeRequestId for RequestIds {
 
 /// Sets up structured logs; `RUST_LOG` refines the level (default `info`).
 pub fn init_logging(format: LogFormat) {
+    init_logging_and_traces(format, None);
+}
+
+/// Sets up structured logs and, when given, the export of the spans they are grouped by.
+pub fn init_logging_and_traces(format: LogFormat, traces: Option<&TraceExport>) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let output = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
-    match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-        LogFormat::Text => builder.compact().init(),
-    }
+    let output = match format {
+        LogFormat::Json => output.json().flatten_event(true).boxed(),
+        LogFormat::Text => output.compact().boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(output)
+        .with(traces.map(TraceExport::layer))
+        .init();
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use vitals_server::config::Config;
+use vitals_server::config::{Config, Secret};
 use vitals_server::state::{AppState, FixedClock};
 use vitals_server::{admin_app, app, demo_state};
 
@@ -18,29 +18,55 @@ const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 const INDEX_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/app.js'; init();</script></head><body></body></html>";
 const HASHED_WASM: &str = "vitals-frontend-0123456789abcdef_bg.wasm";
 
-/// A server over a small fake build of the app, with the clock fixed in clinic hours.
+/// A server over a small fake build of the app, with the clock fixed in clinic hours,
+/// and an engineer logged in: every request it sends carries that session.
 struct TestApp {
     state: AppState,
+    cookie: String,
     _dist: tempfile::TempDir,
 }
 
+const DEMO_PASSWORD: &str = "router-test-password";
+
 impl TestApp {
-    fn new() -> Self {
+    async fn new() -> Self {
         let dist = tempfile::tempdir().unwrap();
         std::fs::write(dist.path().join("index.html"), INDEX_HTML).unwrap();
         std::fs::write(dist.path().join(HASHED_WASM), b"\0asm\x01\0\0\0").unwrap();
         std::fs::write(dist.path().join("robots.txt"), "User-agent: *\nDisallow: /\n").unwrap();
-        Self::with_dist(dist)
+        Self::with_dist(dist).await
     }
 
-    fn with_dist(dist: tempfile::TempDir) -> Self {
+    async fn with_dist(dist: tempfile::TempDir) -> Self {
         let config = Config {
             dist_dir: dist.path().to_owned(),
+            data_dir: dist.path().join("data"),
+            demo_password: Some(Secret(DEMO_PASSWORD.into())),
             ..Config::default()
         };
-        let mut state = demo_state(&config);
+        let mut state = demo_state(&config).unwrap();
         state.clock = Arc::new(FixedClock(CLINIC_MORNING_MS));
-        Self { state, _dist: dist }
+        let login = Request::post("/api/v1/session")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-vitals-csrf", "1")
+            .body(Body::from(
+                serde_json::json!({"username": "engineer", "password": DEMO_PASSWORD}).to_string(),
+            ))
+            .unwrap();
+        let (status, headers, _) = send(app(state.clone()), login).await;
+        assert_eq!(status, StatusCode::OK);
+        let cookie = headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        Self {
+            state,
+            cookie,
+            _dist: dist,
+        }
     }
 
     fn router(&self) -> Router {
@@ -48,12 +74,18 @@ impl TestApp {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        send(self.router(), Request::get(path).body(Body::empty()).unwrap()).await
+        let request = Request::get(path)
+            .header(header::COOKIE, &self.cookie)
+            .body(Body::empty())
+            .unwrap();
+        send(self.router(), request).await
     }
 
     async fn post_json(&self, path: &str, body: Value) -> (StatusCode, Value) {
         let request = Request::post(path)
             .header(header::CONTENT_TYPE, "application/json")
+            .header(header::COOKIE, &self.cookie)
+            .header("x-vitals-csrf", "1")
             .body(Body::from(body.to_string()))
             .unwrap();
         let (status, _, body) = send(self.router(), request).await;
@@ -76,7 +108,7 @@ fn json(body: &[u8]) -> Value {
 
 #[tokio::test]
 async fn client_routes_answer_the_app_with_200() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for path in [
         "/",
         "/business",
@@ -103,7 +135,7 @@ async fn client_routes_answer_the_app_with_200() {
 
 #[tokio::test]
 async fn unknown_page_gets_the_app_with_a_real_404() {
-    let (status, _, body) = TestApp::new().get("/no-such-page").await;
+    let (status, _, body) = TestApp::new().await.get("/no-such-page").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body, INDEX_HTML.as_bytes());
 }
@@ -111,6 +143,7 @@ async fn unknown_page_gets_the_app_with_a_real_404() {
 #[tokio::test]
 async fn missing_asset_is_a_plain_404() {
     let (status, headers, body) = TestApp::new()
+        .await
         .get("/vitals-frontend-ffffffffffffffff_bg.wasm")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -125,7 +158,7 @@ async fn missing_asset_is_a_plain_404() {
 
 #[tokio::test]
 async fn hashed_wasm_is_immutable_and_typed_as_wasm() {
-    let (status, headers, _) = TestApp::new().get(&format!("/{HASHED_WASM}")).await;
+    let (status, headers, _) = TestApp::new().await.get(&format!("/{HASHED_WASM}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
     assert_eq!(
@@ -136,7 +169,7 @@ async fn hashed_wasm_is_immutable_and_typed_as_wasm() {
 
 #[tokio::test]
 async fn unhashed_file_must_be_revalidated() {
-    let (status, headers, _) = TestApp::new().get("/robots.txt").await;
+    let (status, headers, _) = TestApp::new().await.get("/robots.txt").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
 }
@@ -147,7 +180,7 @@ async fn precompressed_asset_is_served_brotli_when_accepted() {
     std::fs::write(dist.path().join("index.html"), INDEX_HTML).unwrap();
     std::fs::write(dist.path().join("style-0123456789abcdef.css"), "body{}").unwrap();
     std::fs::write(dist.path().join("style-0123456789abcdef.css.br"), b"brotli bytes").unwrap();
-    let app = TestApp::with_dist(dist);
+    let app = TestApp::with_dist(dist).await;
     let request = Request::get("/style-0123456789abcdef.css")
         .header(header::ACCEPT_ENCODING, "gzip, br")
         .body(Body::empty())
@@ -160,7 +193,7 @@ async fn precompressed_asset_is_served_brotli_when_accepted() {
 
 #[tokio::test]
 async fn traversal_does_not_leave_the_dist_folder() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for path in [
         "/../Cargo.toml",
         "/%2e%2e/Cargo.toml",
@@ -175,7 +208,7 @@ async fn traversal_does_not_leave_the_dist_folder() {
 
 #[tokio::test]
 async fn unknown_api_path_is_a_json_404() {
-    let (status, headers, body) = TestApp::new().get("/api/v1/nothing-here").await;
+    let (status, headers, body) = TestApp::new().await.get("/api/v1/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
     let body = json(&body);
@@ -190,7 +223,7 @@ async fn unknown_api_path_is_a_json_404() {
 
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for path in ["/", "/api/v1/dashboards", "/healthz"] {
         let (_, headers, _) = app.get(path).await;
         let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
@@ -206,7 +239,7 @@ async fn every_answer_carries_the_security_headers() {
 
 #[tokio::test]
 async fn health_and_readiness_list_each_source() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (status, _, body) = app.get("/healthz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, b"ok\n");
@@ -229,7 +262,7 @@ async fn health_and_readiness_list_each_source() {
 
 #[tokio::test]
 async fn admin_listener_exposes_metrics_of_the_public_one() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     app.get("/healthz").await;
     let (status, headers, body) = send(
         admin_app(app.state.clone()),
@@ -258,7 +291,7 @@ async fn admin_listener_exposes_metrics_of_the_public_one() {
 
 #[tokio::test]
 async fn missing_build_says_how_to_build() {
-    let app = TestApp::with_dist(tempfile::tempdir().unwrap());
+    let app = TestApp::with_dist(tempfile::tempdir().unwrap()).await;
     let (status, _, body) = app.get("/").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(String::from_utf8_lossy(&body).contains("cargo xtask run"));
@@ -266,7 +299,7 @@ async fn missing_build_says_how_to_build() {
 
 #[tokio::test]
 async fn home_panels_answer_numbers_and_sentences() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (status, _, body) = app
         .get("/api/v1/dashboards/clinic-now/panels/registrations")
         .await;
@@ -299,6 +332,7 @@ async fn home_panels_answer_numbers_and_sentences() {
 #[tokio::test]
 async fn unknown_panel_is_a_json_404() {
     let (status, _, body) = TestApp::new()
+        .await
         .get("/api/v1/dashboards/clinic-now/panels/nope")
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -307,7 +341,7 @@ async fn unknown_panel_is_a_json_404() {
 
 #[tokio::test]
 async fn unsupported_query_is_a_400_that_names_the_part() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (status, body) = app
         .post_json(
             "/api/v1/metrics/query",
@@ -325,6 +359,7 @@ async fn unsupported_query_is_a_400_that_names_the_part() {
 #[tokio::test]
 async fn metric_query_over_the_demo_answers_a_matrix() {
     let (status, body) = TestApp::new()
+        .await
         .post_json(
             "/api/v1/metrics/query",
             serde_json::json!({"query": "sum by (clinic) (increase(patient_registrations_total[1h]))",
@@ -345,6 +380,7 @@ async fn metric_query_over_the_demo_answers_a_matrix() {
 #[tokio::test]
 async fn log_query_answers_lines_with_labels() {
     let (status, body) = TestApp::new()
+        .await
         .post_json(
             "/api/v1/logs/query",
             serde_json::json!({"query": "{service=\"login-api\"}", "from": "now-15m", "limit": 20}),
@@ -359,7 +395,7 @@ async fn log_query_answers_lines_with_labels() {
 
 #[tokio::test]
 async fn bad_body_and_times_get_clear_errors() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (status, body) = app
         .post_json("/api/v1/logs/query", serde_json::json!({"qurey": "x"}))
         .await;
@@ -380,6 +416,8 @@ async fn bad_body_and_times_get_clear_errors() {
 
     let request = Request::post("/api/v1/metrics/query")
         .header(header::CONTENT_TYPE, "text/plain")
+        .header(header::COOKIE, &app.cookie)
+        .header("x-vitals-csrf", "1")
         .body(Body::from("sum(up)"))
         .unwrap();
     let (status, _, body) = send(app.router(), request).await;
@@ -389,7 +427,7 @@ async fn bad_body_and_times_get_clear_errors() {
 
 #[tokio::test]
 async fn traces_and_service_map_answer_from_the_demo() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let (status, body) = app
         .post_json(
             "/api/v1/traces/search",

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder};
-use vitals_server::config::Config;
+use vitals_server::config::{Config, LimitSettings, Secret};
+use vitals_server::sources::Sources;
+use vitals_server::state::AppState;
 use vitals_server::state::FixedClock;
 
 /// The built browser app: `cargo xtask test` builds it and says where.
@@ -26,28 +28,61 @@ pub fn dist_dir() -> Result<PathBuf> {
     Ok(dist)
 }
 
-/// A Vitals server on the demo clinic, listening on a loopback ephemeral port; stops when dropped.
+/// The demo users' password in every test server.
+pub const DEMO_PASSWORD: &str = "vitals-test-password";
+
+/// The state of a test server: the demo users, sessions in a fresh folder (kept alive by the
+/// returned `TempDir`), the built app when there is one, and `sources` or the demo clinic.
+pub fn test_state(sources: Option<&Sources>) -> Result<(AppState, tempfile::TempDir)> {
+    let data = tempfile::tempdir()?;
+    let config = Config {
+        dist_dir: dist_dir().unwrap_or_else(|_| data.path().join("no-app-built")),
+        data_dir: data.path().to_owned(),
+        demo_password: Some(Secret(DEMO_PASSWORD.into())),
+        // These tests read hundreds of traces as fast as they can; the limit itself has its own tests.
+        limits: LimitSettings {
+            api_requests_per_second: 10_000,
+            api_burst: 10_000,
+            ..LimitSettings::default()
+        },
+        ..Config::default()
+    };
+    let state = match sources {
+        Some(sources) => vitals_server::build_state(&config, sources)?,
+        None => vitals_server::demo_state(&config)?,
+    };
+    Ok((state, data))
+}
+
+/// A Vitals server listening on a loopback ephemeral port; stops when dropped.
 pub struct TestServer {
     pub address: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    _data: tempfile::TempDir,
 }
 
 impl TestServer {
-    /// Starts the server with its clock fixed at `now_ms`, so the demo clinic shows known data.
+    /// Starts the server on the demo clinic with its clock fixed at `now_ms`, so it shows known data.
     pub async fn start_at(now_ms: i64) -> Result<Self> {
-        let config = Config {
-            dist_dir: dist_dir()?,
-            ..Config::default()
-        };
-        let mut state = vitals_server::demo_state(&config);
+        dist_dir()?;
+        let (mut state, data) = test_state(None)?;
         state.clock = Arc::new(FixedClock(now_ms));
+        Self::start_with_state(state, data).await
+    }
+
+    /// Starts a server on a prepared state (see [`test_state`]).
+    pub async fn start_with_state(state: AppState, data: tempfile::TempDir) -> Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
-        let app = vitals_server::app(state);
+        let app = vitals_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let server = Self { address, task };
+        let server = Self {
+            address,
+            task,
+            _data: data,
+        };
         wait_until(
             "the Vitals server answers /healthz",
             Duration::from_secs(20),
@@ -63,6 +98,34 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
+    }
+
+    /// An HTTP client logged in as a demo user: every request carries the session and the CSRF header.
+    pub async fn client_as(&self, user: &str) -> Result<reqwest::Client> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, self.login(user).await?.parse()?);
+        headers.insert("x-vitals-csrf", reqwest::header::HeaderValue::from_static("1"));
+        Ok(reqwest::Client::builder().default_headers(headers).build()?)
+    }
+
+    /// Logs a demo user in and returns the `Cookie` header value of the session.
+    pub async fn login(&self, user: &str) -> Result<String> {
+        let response = reqwest::Client::new()
+            .post(self.url("/api/v1/session"))
+            .header("x-vitals-csrf", "1")
+            .json(&serde_json::json!({"username": user, "password": DEMO_PASSWORD}))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("logging in as {user} answered {}", response.status());
+        }
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .context("the login set no cookie")?;
+        Ok(cookie.to_owned())
     }
 }
 

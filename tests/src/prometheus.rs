@@ -10,10 +10,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 use vitals_server::config::Config;
-use vitals_server::sources::MetricSource;
+use vitals_server::sources::{MetricSource, Sources};
 use vitals_server::state::AppState;
 
-use crate::{TestServer, free_port, wait_until};
+use crate::{free_port, test_state, wait_until};
 
 /// How long Prometheus may take to open its blocks and answer `/-/ready`.
 const READY_WITHIN: Duration = Duration::from_secs(60);
@@ -142,33 +142,9 @@ fn not_installed(tool: &str, error: std::io::Error) -> anyhow::Error {
     }
 }
 
-/// The default server state (demo logs and traces) with `metrics` as the metric source.
-pub fn state_with_metrics(metrics: Arc<dyn MetricSource>) -> AppState {
-    let mut state = vitals_server::demo_state(&Config::default());
-    state.sources.metrics = metrics;
-    state
-}
-
-impl TestServer {
-    /// Starts the server on a state the test built, such as one with a real backend behind a source.
-    pub async fn start_with_state(state: AppState) -> Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        let app = vitals_server::app(state);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        let server = Self { address, task };
-        wait_until(
-            "the Vitals server answers /healthz",
-            Duration::from_secs(20),
-            || async {
-                reqwest::get(server.url("/healthz"))
-                    .await
-                    .is_ok_and(|response| response.status().is_success())
-            },
-        )
-        .await?;
-        Ok(server)
-    }
+/// A test server's state (demo logs and traces) with `metrics` as the metric source,
+/// behind the same guardrails as in production.
+pub fn state_with_metrics(metrics: Arc<dyn MetricSource>) -> Result<(AppState, tempfile::TempDir)> {
+    let demo = vitals_server::demo_sources(&Config::default());
+    test_state(Some(&Sources { metrics, ..demo }))
 }

@@ -41,11 +41,13 @@ impl Setup {
             timeout: Duration::from_secs(20),
         })
         .await?;
-        let vitals = TestServer::start_with_state(state_with_metrics(Arc::new(source))).await?;
+        let (state, data) = state_with_metrics(Arc::new(source))?;
+        let vitals = TestServer::start_with_state(state, data).await?;
+        let client = vitals.client_as("engineer").await?;
         Ok(Self {
             prometheus,
             vitals,
-            client: reqwest::Client::new(),
+            client,
         })
     }
 

@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use vitals_api::{ServiceMap, SpanStatus, Trace, TraceSearchResponse, TraceSummary};
 use vitals_server::config::{Config, DemoConfig};
+use vitals_server::sources::Sources;
 use vitals_server::sources::demo::DemoClinic;
 use vitals_server::sources::xray::segment_documents;
 use vitals_server::sources::{TimeRange, TraceQuery};
@@ -45,13 +46,17 @@ impl Setup {
             .put_traces(&traces)
             .await
             .context("putting the clinic's traces into moto failed")?;
-        let mut state = vitals_server::demo_state(&Config::default());
-        state.sources.traces = Arc::new(source);
-        let vitals = TestServer::start_with_state(state).await?;
+        let demo = vitals_server::demo_sources(&Config::default());
+        let (state, data) = vitals_tests::test_state(Some(&Sources {
+            traces: Arc::new(source),
+            ..demo
+        }))?;
+        let vitals = TestServer::start_with_state(state, data).await?;
+        let client = vitals.client_as("engineer").await?;
         Ok(Self {
             _moto: moto,
             vitals,
-            client: reqwest::Client::new(),
+            client,
             clinic,
             traces,
         })
@@ -188,6 +193,35 @@ async fn a_trace_reads_back_with_the_clinics_spans_by_either_id() -> Result<()> 
     assert_eq!(get_item.attributes["peer.service"], "DynamoDB");
     assert_eq!(get_item.attributes["aws.table_name"], "users");
     assert_eq!(get_item.status, SpanStatus::Error);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_filter_is_passed_to_x_ray_and_a_broken_one_refused_first() -> Result<()> {
+    let setup = Setup::start().await?;
+    let search = |filter: &'static str| {
+        setup
+            .client
+            .post(setup.vitals.url("/api/v1/traces/search"))
+            .header("x-vitals-csrf", "1")
+            .json(&json!({"filter": filter, "from": ASK_FROM, "to": ASK_TO}))
+            .send()
+    };
+    // moto answers any FilterExpression with InternalFailure "Not implemented
+    // yet": its answer shows the filter reached X-Ray's API as sent.
+    let response = search(r#"service("login-api") AND error"#).await?;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let body: serde_json::Value = response.json().await?;
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("X-Ray is unavailable") && message.contains("Not implemented"),
+        "{body}"
+    );
+
+    let response = search("fault\u{7}").await?;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "bad_query", "{body}");
     Ok(())
 }
 

@@ -11,13 +11,60 @@ struct Row {
     measured: f64,
     target: f64,
     unit: &'static str,
+    /// For throughputs the target is a floor; for sizes and times, a ceiling.
+    higher_is_better: bool,
+}
+
+impl Row {
+    /// Reads a benchmark's `what<TAB>measured<TAB>target<TAB>unit` line; microseconds become milliseconds.
+    fn parse(line: &str) -> Option<Self> {
+        let [what, measured, target, unit] = line.split('\t').collect::<Vec<_>>()[..] else {
+            return None;
+        };
+        let (unit, scale, higher_is_better) = match unit {
+            "ms" => ("ms", 1.0, false),
+            "µs" => ("ms", 0.001, false),
+            "req/s" => ("req/s", 1.0, true),
+            _ => return None,
+        };
+        Some(Self {
+            what: what.to_owned(),
+            measured: measured.parse::<f64>().ok()? * scale,
+            target: target.parse::<f64>().ok()? * scale,
+            unit,
+            higher_is_better,
+        })
+    }
+
+    fn verdict(&self) -> &'static str {
+        let met = if self.higher_is_better {
+            self.measured >= self.target
+        } else {
+            self.measured <= self.target
+        };
+        match (met, self.higher_is_better) {
+            (true, _) => "ok",
+            (false, true) => "UNDER TARGET",
+            (false, false) => "OVER TARGET",
+        }
+    }
 }
 
 pub fn bench() -> Result<()> {
     tools::ensure_wasm_toolchain()?;
+    tools::ensure_test_packages()?;
     crate::frontend::build()?;
     let mut rows = vec![download_size()?];
-    rows.extend(server_benches()?);
+    rows.extend(bench_binary(
+        "timing the demo clinic",
+        "vitals-server",
+        "demo_day",
+    )?);
+    rows.extend(bench_binary(
+        "timing the BFF in front of a real Prometheus",
+        "vitals-tests",
+        "bff_overhead",
+    )?);
     print_table(&rows);
     Ok(())
 }
@@ -36,60 +83,68 @@ fn download_size() -> Result<Row> {
         measured: total as f64 / 1000.0,
         target: 300.0,
         unit: "KB",
+        higher_is_better: false,
     })
 }
 
-/// Runs the server's benchmark binary (release build) and reads its `name<TAB>value<TAB>target<TAB>unit` lines.
-fn server_benches() -> Result<Vec<Row>> {
-    step("timing the demo clinic (release build)");
+/// Runs one benchmark binary (a release build) and reads the figures it prints.
+fn bench_binary(what: &str, package: &str, bench: &str) -> Result<Vec<Row>> {
+    step(&format!("{what} (release build)"));
     let output = cargo()
-        .args(["bench", "-p", "vitals-server", "--bench", "demo_day"])
+        .args(["bench", "-p", package, "--bench", bench])
         .current_dir(root())
         .output()
-        .context("could not run cargo bench")?;
+        .with_context(|| format!("could not run cargo bench --bench {bench}"))?;
     if !output.status.success() {
         bail!(
-            "the server benchmark failed:\n{}",
+            "the {bench} benchmark failed:\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let rows = stdout
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            match fields.as_slice() {
-                [what, measured, target, "ms"] => Some(Row {
-                    what: (*what).to_owned(),
-                    measured: measured.parse().ok()?,
-                    target: target.parse().ok()?,
-                    unit: "ms",
-                }),
-                _ => None,
-            }
-        })
-        .collect::<Vec<_>>();
+    let rows = stdout.lines().filter_map(Row::parse).collect::<Vec<_>>();
     if rows.is_empty() {
-        bail!("the server benchmark printed no figures:\n{stdout}");
+        bail!("the {bench} benchmark printed no figures:\n{stdout}");
     }
     Ok(rows)
 }
 
 fn print_table(rows: &[Row]) {
-    let width = rows.iter().map(|row| row.what.len()).max().unwrap_or(10);
-    println!(
-        "\n{:width$}  {:>10}  {:>10}  verdict",
-        "what", "measured", "target"
-    );
-    for row in rows {
-        let verdict = if row.measured <= row.target {
-            "ok"
-        } else {
-            "OVER TARGET"
-        };
-        println!(
-            "{:width$}  {:>7.1} {:<2}  {:>7.1} {:<2}  {verdict}",
-            row.what, row.measured, row.unit, row.target, row.unit
-        );
+    let unit_width = rows.iter().map(|row| row.unit.len()).max().unwrap_or(0);
+    let cell = |value: f64, unit: &str| format!("{} {unit:<unit_width$}", figure(value));
+    let header = ["what", "measured", "target", "verdict"].map(String::from);
+    let lines: Vec<[String; 4]> = rows
+        .iter()
+        .map(|row| {
+            [
+                row.what.clone(),
+                cell(row.measured, row.unit),
+                cell(row.target, row.unit),
+                row.verdict().to_owned(),
+            ]
+        })
+        .collect();
+    let width = |column: usize| {
+        lines
+            .iter()
+            .chain([&header])
+            .map(|line| line[column].len())
+            .max()
+            .unwrap_or(0)
+    };
+    let (what_width, measured_width, target_width) = (width(0), width(1), width(2));
+    println!();
+    for [what, measured, target, verdict] in std::iter::once(&header).chain(&lines) {
+        println!("{what:what_width$}  {measured:>measured_width$}  {target:>target_width$}  {verdict}");
     }
+}
+
+/// A figure with the decimals its size needs: 25000, 287.3, 0.123.
+fn figure(value: f64) -> String {
+    let decimals = match value.abs() {
+        size if size >= 1000.0 => 0,
+        size if size >= 1.0 => 1,
+        _ => 3,
+    };
+    format!("{value:.decimals$}")
 }

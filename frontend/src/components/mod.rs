@@ -2,6 +2,8 @@
 
 pub mod area_placeholder;
 pub mod error_message;
+pub mod require_session;
+pub mod session_banner;
 pub mod skeleton;
 pub mod sparkline;
 pub mod stat_card;

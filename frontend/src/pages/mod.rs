@@ -5,6 +5,7 @@ pub mod business;
 pub mod engineering;
 pub mod home;
 pub mod login;
+pub mod no_access;
 pub mod not_found;
 pub mod status;
 

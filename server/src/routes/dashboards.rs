@@ -1,11 +1,12 @@
 //! Dashboards and their panels, as the business views read them.
 
-use axum::Json;
 use axum::extract::{Path, State};
+use axum::{Extension, Json};
 use vitals_api::{DashboardList, DashboardSummary, PanelData};
 
 use crate::dashboards::{self, CLINIC_NOW, ClinicNowPanel};
 use crate::error::ApiError;
+use crate::sources::Sources;
 use crate::state::AppState;
 
 /// `GET /api/v1/dashboards`.
@@ -31,12 +32,13 @@ pub async fn get(Path(id): Path<String>) -> Result<Json<DashboardSummary>, ApiEr
 /// `GET /api/v1/dashboards/{id}/panels/{panel}`.
 pub async fn panel(
     State(state): State<AppState>,
+    Extension(sources): Extension<Sources>,
     Path((id, panel)): Path<(String, String)>,
 ) -> Result<Json<PanelData>, ApiError> {
     let panel = (id == CLINIC_NOW)
         .then(|| ClinicNowPanel::from_id(&panel))
         .flatten()
         .ok_or_else(|| ApiError::NotFound(format!("dashboard \"{id}\" has no panel \"{panel}\"")))?;
-    let data = dashboards::clinic_now_panel(&state.sources.metrics, panel, state.now_ms()).await?;
+    let data = dashboards::clinic_now_panel(&sources.metrics, panel, state.now_ms()).await?;
     Ok(Json(data))
 }

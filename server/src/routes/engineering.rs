@@ -1,7 +1,7 @@
 //! The engineering API: logs, metrics, traces and the service map, over whichever sources are configured.
 
-use axum::Json;
 use axum::extract::{FromRequest, Path, Query, State};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use vitals_api::{
     LogQueryRequest, LogQueryResponse, MetricQueryRequest, MetricQueryResponse, NameList, ServiceMap, Trace,
@@ -9,7 +9,7 @@ use vitals_api::{
 };
 
 use crate::error::ApiError;
-use crate::sources::{LogQuery, TraceQuery};
+use crate::sources::{LogQuery, Sources, TimeRange, TraceQuery};
 use crate::state::AppState;
 use crate::timespec::{resolve_range, resolve_step_ms};
 
@@ -64,6 +64,27 @@ fn check_points(range_ms: i64, step_ms: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The request's range, refused when longer than the server allows.
+fn request_range(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+    default_span_ms: i64,
+) -> Result<TimeRange, ApiError> {
+    let range = resolve_range(from, to, state.now_ms(), default_span_ms)?;
+    if range.duration_ms() > state.max_range_ms {
+        return Err(ApiError::bad_request(
+            "range_too_long",
+            format!(
+                "the time range covers {:.1} days, above the limit of {} days; pick a shorter range",
+                range.duration_ms() as f64 / 86_400_000.0,
+                state.max_range_ms / 86_400_000
+            ),
+        ));
+    }
+    Ok(range)
+}
+
 fn check_query(query: &str) -> Result<(), ApiError> {
     if query.trim().is_empty() {
         return Err(ApiError::bad_request(
@@ -77,15 +98,11 @@ fn check_query(query: &str) -> Result<(), ApiError> {
 /// `POST /api/v1/logs/query`.
 pub async fn query_logs(
     State(state): State<AppState>,
+    Extension(sources): Extension<Sources>,
     ApiJson(request): ApiJson<LogQueryRequest>,
 ) -> Result<Json<LogQueryResponse>, ApiError> {
     check_query(&request.query)?;
-    let range = resolve_range(
-        request.from.as_deref(),
-        request.to.as_deref(),
-        state.now_ms(),
-        HOUR_MS,
-    )?;
+    let range = request_range(&state, request.from.as_deref(), request.to.as_deref(), HOUR_MS)?;
     let limit = check_limit(request.limit, DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT, "lines")?;
     let step_ms = resolve_step_ms(request.step.as_ref(), range)?;
     check_points(range.duration_ms(), step_ms)?;
@@ -96,49 +113,41 @@ pub async fn query_logs(
         direction: request.direction,
         step_ms,
     };
-    Ok(Json(state.sources.logs.query(&query).await?))
+    Ok(Json(sources.logs.query(&query).await?))
 }
 
 /// `GET /api/v1/logs/labels`.
 pub async fn log_labels(
     State(state): State<AppState>,
+    Extension(sources): Extension<Sources>,
     Query(params): Query<RangeParams>,
 ) -> Result<Json<NameList>, ApiError> {
-    let range = resolve_range(
-        params.from.as_deref(),
-        params.to.as_deref(),
-        state.now_ms(),
-        HOUR_MS,
-    )?;
-    let names = state.sources.logs.labels(range).await?;
+    let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
+    let names = sources.logs.labels(range).await?;
     Ok(Json(NameList { names }))
 }
 
 /// `GET /api/v1/logs/labels/{name}/values`.
 pub async fn log_label_values(
     State(state): State<AppState>,
+    Extension(sources): Extension<Sources>,
     Path(name): Path<String>,
     Query(params): Query<RangeParams>,
 ) -> Result<Json<NameList>, ApiError> {
-    let range = resolve_range(
-        params.from.as_deref(),
-        params.to.as_deref(),
-        state.now_ms(),
-        HOUR_MS,
-    )?;
-    let names = state.sources.logs.label_values(&name, range).await?;
+    let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
+    let names = sources.logs.label_values(&name, range).await?;
     Ok(Json(NameList { names }))
 }
 
 /// `POST /api/v1/metrics/query`: a range query, or an instant one when `from` is absent or equals `to`.
 pub async fn query_metrics(
     State(state): State<AppState>,
+    Extension(sources): Extension<Sources>,
     ApiJson(request): ApiJson<MetricQueryRequest>,
 ) -> Result<Json<MetricQueryResponse>, ApiError> {
     check_query(&request.query)?;
-    let now = state.now_ms();
-    let range = resolve_range(request.from.as_deref(), request.to.as_deref(), now, 0)?;
-    let metrics = &state.sources.metrics;
+    let range = request_range(&state, request.from.as_deref(), request.to.as_deref(), 0)?;
+    let metrics = &sources.metrics;
     let answer = if range.duration_ms() == 0 {
         metrics.query_instant(&request.query, range.end_ms).await?
     } else {
@@ -150,35 +159,31 @@ pub async fn query_metrics(
 }
 
 /// `GET /api/v1/metrics/names`.
-pub async fn metric_names(State(state): State<AppState>) -> Result<Json<NameList>, ApiError> {
-    let names = state.sources.metrics.metric_names().await?;
+pub async fn metric_names(Extension(sources): Extension<Sources>) -> Result<Json<NameList>, ApiError> {
+    let names = sources.metrics.metric_names().await?;
     Ok(Json(NameList { names }))
 }
 
 /// `POST /api/v1/traces/search`.
 pub async fn search_traces(
     State(state): State<AppState>,
+    Extension(sources): Extension<Sources>,
     ApiJson(request): ApiJson<TraceSearchRequest>,
 ) -> Result<Json<TraceSearchResponse>, ApiError> {
-    let range = resolve_range(
-        request.from.as_deref(),
-        request.to.as_deref(),
-        state.now_ms(),
-        HOUR_MS,
-    )?;
+    let range = request_range(&state, request.from.as_deref(), request.to.as_deref(), HOUR_MS)?;
     let limit = check_limit(request.limit, DEFAULT_TRACE_LIMIT, MAX_TRACE_LIMIT, "traces")?;
     let query = TraceQuery {
         filter: request.filter,
         range,
         limit,
     };
-    let traces = state.sources.traces.search(&query).await?;
+    let traces = sources.traces.search(&query).await?;
     Ok(Json(TraceSearchResponse { traces }))
 }
 
 /// `GET /api/v1/traces/{id}`, the id in X-Ray or W3C form.
 pub async fn get_trace(
-    State(state): State<AppState>,
+    Extension(sources): Extension<Sources>,
     Path(id): Path<String>,
 ) -> Result<Json<Trace>, ApiError> {
     if !is_trace_id(&id) {
@@ -187,21 +192,17 @@ pub async fn get_trace(
             format!("\"{id}\" is not a trace id; use the X-Ray form 1-xxxxxxxx-<24 hex> or 32 hex digits"),
         ));
     }
-    Ok(Json(state.sources.traces.trace(&id).await?))
+    Ok(Json(sources.traces.trace(&id).await?))
 }
 
 /// `GET /api/v1/service-map?from=&to=`.
 pub async fn service_map(
     State(state): State<AppState>,
+    Extension(sources): Extension<Sources>,
     Query(params): Query<RangeParams>,
 ) -> Result<Json<ServiceMap>, ApiError> {
-    let range = resolve_range(
-        params.from.as_deref(),
-        params.to.as_deref(),
-        state.now_ms(),
-        HOUR_MS,
-    )?;
-    Ok(Json(state.sources.traces.service_map(range).await?))
+    let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
+    Ok(Json(sources.traces.service_map(range).await?))
 }
 
 /// Accepts `1-5f84c7a1-<24 hex>` (X-Ray) and 32 hex digits (W3C).

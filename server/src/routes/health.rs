@@ -7,7 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use vitals_api::{Readiness, SourceStatus};
 
-use crate::sources::SourceError;
+use crate::sources::guard::BreakerState;
+use crate::sources::{LogSource, MetricSource, SourceError, TraceSource};
 use crate::state::AppState;
 
 /// How long one source's probe may take before readiness calls it down.
@@ -22,13 +23,30 @@ pub async fn healthz() -> &'static str {
 /// server `degraded` but still 200: Vitals keeps serving and shows what is broken,
 /// rather than the load balancer taking the portal away with the backend.
 pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
-    let sources = &state.sources;
+    let guarded = &state.guarded;
     let (logs, metrics, traces) = tokio::join!(
-        probe("logs", sources.logs.backend(), sources.logs.probe()),
-        probe("metrics", sources.metrics.backend(), sources.metrics.probe()),
-        probe("traces", sources.traces.backend(), sources.traces.probe()),
+        probe("logs", guarded.logs.backend(), guarded.logs.probe()),
+        probe("metrics", guarded.metrics.backend(), guarded.metrics.probe()),
+        probe("traces", guarded.traces.backend(), guarded.traces.probe()),
     );
-    let sources = vec![logs, metrics, traces];
+    let checked_at = state.now_ms();
+    let breakers = [
+        guarded.logs.breaker_state(),
+        guarded.metrics.breaker_state(),
+        guarded.traces.breaker_state(),
+    ];
+    let sources: Vec<SourceStatus> = [logs, metrics, traces]
+        .into_iter()
+        .zip(breakers)
+        .map(|((signal, backend, state, detail), breaker)| SourceStatus {
+            signal: signal.to_owned(),
+            backend: backend.to_owned(),
+            state: state.to_owned(),
+            detail,
+            checked_at,
+            breaker: breaker_words(breaker).to_owned(),
+        })
+        .collect();
     for source in &sources {
         state
             .telemetry
@@ -46,23 +64,28 @@ pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
     })
 }
 
-async fn probe(
-    signal: &str,
-    backend: &str,
+/// The breaker's state as readiness shows it.
+fn breaker_words(state: BreakerState) -> &'static str {
+    match state {
+        BreakerState::Closed => "closed",
+        BreakerState::Open { .. } => "open",
+        BreakerState::HalfOpen => "half-open",
+    }
+}
+
+/// Runs one source's probe: its signal, backend, `up`/`down` and a sentence.
+async fn probe<'a>(
+    signal: &'a str,
+    backend: &'a str,
     check: impl Future<Output = Result<(), SourceError>>,
-) -> SourceStatus {
+) -> (&'a str, &'a str, &'static str, String) {
     let (state, detail) = match tokio::time::timeout(PROBE_TIMEOUT, check).await {
-        Ok(Ok(())) => ("up", format!("{backend} answers")),
+        Ok(Ok(())) => ("up", format!("{backend} answered the last check")),
         Ok(Err(error)) => ("down", error.to_string()),
         Err(_) => (
             "down",
             format!("{backend} did not answer within {} s", PROBE_TIMEOUT.as_secs()),
         ),
     };
-    SourceStatus {
-        signal: signal.to_owned(),
-        backend: backend.to_owned(),
-        state: state.to_owned(),
-        detail,
-    }
+    (signal, backend, state, detail)
 }

@@ -1,6 +1,8 @@
 //! The HTTP surface: which path goes to which handler.
 
+pub mod audit;
 pub mod dashboards;
 pub mod engineering;
 pub mod health;
+pub mod session;
 pub mod tail;

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -10,7 +11,7 @@ use serde::Deserialize;
 use vitals_api::{ErrorDetail, TailMessage};
 
 use crate::error::ApiError;
-use crate::sources::LogTail;
+use crate::sources::{LogTail, Sources};
 use crate::state::AppState;
 use crate::timespec::parse_time_ms;
 
@@ -33,6 +34,7 @@ pub struct TailParams {
 /// Opens the upstream tail before upgrading, so a wrong query is an ordinary 400.
 pub async fn tail_logs(
     State(state): State<AppState>,
+    Extension(sources): Extension<Sources>,
     Query(params): Query<TailParams>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
@@ -57,8 +59,7 @@ pub async fn tail_logs(
             ));
         }
     };
-    let tail = state
-        .sources
+    let tail = sources
         .logs
         .tail(&params.query, start_ms * 1_000_000, limit)
         .await?;

@@ -81,6 +81,18 @@ pub enum SourceError {
 /// New log lines as they arrive, in batches, oldest first; ends when the source closes it.
 pub type LogTail = BoxStream<'static, Result<Vec<LogLine>, SourceError>>;
 
+/// A backend's name as people read it in errors: `loki` is "Loki", `xray` is "X-Ray".
+pub fn display_name(backend: &'static str) -> &'static str {
+    match backend {
+        "loki" => "Loki",
+        "prometheus" => "Prometheus",
+        "amp" => "AMP",
+        "xray" => "X-Ray",
+        "demo" => "the demo clinic",
+        other => other,
+    }
+}
+
 /// Where log lines come from: Loki, or the demo clinic.
 #[async_trait]
 pub trait LogSource: Send + Sync {

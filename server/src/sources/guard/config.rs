@@ -27,6 +27,8 @@ pub struct GuardConfig {
     pub max_points_per_series: usize,
     /// Approximate size of one answer as JSON.
     pub max_answer_mb: u64,
+    /// The longest time range one query may cover.
+    pub max_range_days: u64,
 }
 
 impl Default for GuardConfig {
@@ -41,6 +43,7 @@ impl Default for GuardConfig {
             max_series: 500,
             max_points_per_series: 11_000,
             max_answer_mb: 20,
+            max_range_days: 31,
         }
     }
 }
@@ -56,6 +59,11 @@ pub struct InvalidSetting {
 const MEGABYTE: u64 = 1024 * 1024;
 
 impl GuardConfig {
+    /// `max_range_days` in milliseconds.
+    pub fn max_range_ms(&self) -> i64 {
+        (self.max_range_days as i64).saturating_mul(86_400_000)
+    }
+
     /// Checks what types alone cannot; each error names the key under `[guard]`.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         check_range("timeout_ms", self.timeout_ms, 100, 600_000, "milliseconds")?;
@@ -74,6 +82,7 @@ impl GuardConfig {
             "milliseconds",
         )?;
         check_range("cache_ttl_ms", self.cache_ttl_ms, 0, 3_600_000, "milliseconds")?;
+        check_range("max_range_days", self.max_range_days, 1, 3_650, "days")?;
         check_range("cache_max_mb", self.cache_max_mb, 1, 4_096, "megabytes")?;
         check_range("max_log_lines", self.max_log_lines as u64, 1, 1_000_000, "lines")?;
         check_range("max_series", self.max_series as u64, 1, 1_000_000, "series")?;

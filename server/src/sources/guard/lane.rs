@@ -8,6 +8,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use moka::future::Cache;
 use tokio::time::{Duration, Instant};
+use tracing::Instrument;
 
 use super::config::GuardConfig;
 use super::key::CallKey;
@@ -99,6 +100,12 @@ impl<T: Answer> Lane<T> {
         if let Some(running) = in_flight.get(&key) {
             return (running.clone(), true);
         }
+        // Made here, under the caller's request span, so the call on its own task is its child.
+        let call = call.instrument(tracing::info_span!(
+            "upstream",
+            signal = upstream.signal,
+            backend = upstream.backend
+        ));
         let lane = Arc::clone(self);
         let task_upstream = Arc::clone(upstream);
         let task_key = key.clone();
@@ -120,7 +127,7 @@ impl<T: Answer> Lane<T> {
             }
             Ok(measured.answer)
         });
-        let source_name = upstream.backend;
+        let source_name = crate::sources::display_name(upstream.backend);
         let running = async move {
             task.await.unwrap_or_else(|_| {
                 Err(SourceError::Unavailable {

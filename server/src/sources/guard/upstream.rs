@@ -50,7 +50,7 @@ impl Upstream {
         let bytes = self.limits.check(&answer).map_err(|reason| {
             bump(&self.stats.oversize);
             SourceError::BadQuery {
-                source_name: self.backend,
+                source_name: crate::sources::display_name(self.backend),
                 reason,
             }
         })?;
@@ -74,7 +74,7 @@ impl Upstream {
         let permit = self.breaker.admit().map_err(|reason| {
             bump(&self.stats.breaker_refusals);
             SourceError::Unavailable {
-                source_name: self.backend,
+                source_name: crate::sources::display_name(self.backend),
                 reason,
             }
         })?;
@@ -84,7 +84,7 @@ impl Upstream {
             .await
             .unwrap_or_else(|_| {
                 Err(SourceError::Timeout {
-                    source_name: self.backend,
+                    source_name: crate::sources::display_name(self.backend),
                     timeout_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
                 })
             });

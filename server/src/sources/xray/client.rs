@@ -72,7 +72,7 @@ impl XRayClient {
 
     /// The segment documents of each trace X-Ray has among `ids` (X-Ray
     /// form), by trace id; ids it does not know are left out.
-    pub(crate) async fn segment_documents(
+    pub(crate) async fn batch_get_traces(
         &self,
         ids: &[String],
     ) -> Result<BTreeMap<String, Vec<String>>, SourceError> {

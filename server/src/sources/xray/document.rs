@@ -91,6 +91,9 @@ pub(crate) const PEER_SERVICE: &str = "peer.service";
 /// OpenTelemetry's route attribute: with the method, it names an HTTP server span.
 pub(crate) const HTTP_ROUTE: &str = "http.route";
 
+/// Where the `origin` field (the resource type) goes among the attributes.
+pub(crate) const ORIGIN: &str = "xray.origin";
+
 pub(crate) const NAMESPACE_AWS: &str = "aws";
 pub(crate) const NAMESPACE_REMOTE: &str = "remote";
 

@@ -24,6 +24,7 @@ use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_xray::types::TraceSummary as XRaySummary;
 use futures::{StreamExt, TryStreamExt};
 use vitals_api::{ServiceMap, Trace, TraceSummary};
 
@@ -129,7 +130,7 @@ impl XRaySource {
             .map(|batch| batch.iter().map(TraceId::xray).collect())
             .collect();
         let found: Vec<_> = futures::stream::iter(batches)
-            .map(|batch| async move { self.client.segment_documents(&batch).await })
+            .map(|batch| async move { self.client.batch_get_traces(&batch).await })
             .buffer_unordered(CONCURRENT_CALLS)
             .try_collect()
             .await?;
@@ -181,6 +182,16 @@ fn bad_query(reason: impl ToString) -> SourceError {
     }
 }
 
+/// Each summary with a readable trace id, once per trace (pages may repeat one).
+fn by_trace_id(found: &[XRaySummary]) -> Vec<(TraceId, &XRaySummary)> {
+    let mut seen = HashSet::new();
+    found
+        .iter()
+        .filter_map(|summary| Some((summaries::summary_id(summary)?, summary)))
+        .filter(|(id, _)| seen.insert(id.clone()))
+        .collect()
+}
+
 /// The `limit` newest of `starts` (start in ns, index), newest first. When a
 /// start is only known to the second (moto gives no StartTime, so the id's
 /// second is all there is), everything in the second at the cut is kept, so
@@ -212,12 +223,7 @@ impl TraceSource for XRaySource {
             .client
             .trace_summaries(query.range, filter.as_deref(), limit)
             .await?;
-        let mut seen = HashSet::new();
-        let found: Vec<_> = found
-            .iter()
-            .filter_map(|summary| Some((summaries::summary_id(summary)?, summary)))
-            .filter(|(id, _)| seen.insert(id.clone()))
-            .collect();
+        let found = by_trace_id(&found);
         let to_the_second = found.iter().any(|(_, summary)| summary.start_time().is_none());
         let starts = found
             .iter()
@@ -270,11 +276,9 @@ impl TraceSource for XRaySource {
             return Ok(graph);
         }
         let found = self.client.trace_summaries(range, None, MAX_MAP_TRACES).await?;
-        let mut seen = HashSet::new();
-        let ids: Vec<TraceId> = found
-            .iter()
-            .filter_map(summaries::summary_id)
-            .filter(|id| seen.insert(id.clone()))
+        let ids: Vec<TraceId> = by_trace_id(&found)
+            .into_iter()
+            .map(|(id, _)| id)
             .take(MAX_MAP_TRACES)
             .collect();
         let traces = self.read_traces(&ids, IdForm::W3c).await?;

@@ -17,7 +17,7 @@ use vitals_api::{Span, SpanStatus, Trace};
 
 use super::document::{
     AWS_FIELDS, DEFAULT_NAMESPACE, Document, EXCEPTION_MESSAGE, EXCEPTION_TYPE, HTTP_FIELDS, NAMESPACE_AWS,
-    NAMESPACE_REMOTE, PEER_SERVICE, ns_to_seconds, origin_of,
+    NAMESPACE_REMOTE, ORIGIN, PEER_SERVICE, ns_to_seconds, origin_of,
 };
 use super::filter::is_annotation_key;
 use super::ids::to_xray_form;
@@ -126,6 +126,7 @@ impl<'a> Writer<'a> {
         let http = take_http(&mut attributes);
         let aws = take_aws(&mut attributes);
         let cause = take_cause(&mut attributes, &span.span_id);
+        let origin = attributes.remove(ORIGIN).map(str::to_owned);
         let (annotations, metadata) = annotations_and_metadata(attributes);
         let (error, throttle, fault) = flags(span.status);
         Document {
@@ -134,6 +135,7 @@ impl<'a> Writer<'a> {
             start_time: ns_to_seconds(span.start),
             end_time: Some(ns_to_seconds(span.start + span.duration)),
             namespace: namespace.map(str::to_owned),
+            origin,
             error,
             throttle,
             fault,
@@ -301,6 +303,7 @@ mod tests {
                 ("http.route", "/login"),
                 ("http.status_code", "404"),
                 ("enduser.id", "u42"),
+                ("xray.origin", "AWS::ECS::Container"),
             ],
         );
         root.status = SpanStatus::Error;
@@ -362,6 +365,7 @@ mod tests {
         assert_eq!(segment["trace_id"], XRAY);
         assert_eq!(segment["start_time"], 1_795_516_200.1);
         assert_eq!(segment["error"], true);
+        assert_eq!(segment["origin"], "AWS::ECS::Container");
         assert!(segment.get("fault").is_none() && segment.get("throttle").is_none());
         assert_eq!(
             segment["http"],

@@ -10,7 +10,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_xray::types::{HistogramEntry, Service};
+use aws_sdk_xray::types::{
+    EdgeStatistics, ErrorStatistics, FaultStatistics, HistogramEntry, Service, ServiceStatistics,
+};
 use vitals_api::{CallStats, ServiceEdge, ServiceMap, ServiceNode, Span, SpanStatus, Trace};
 
 use super::document::PEER_SERVICE;
@@ -170,62 +172,71 @@ pub(crate) fn service_map_from_graph(services: &[Service]) -> ServiceMap {
             continue;
         }
         let resource = node_type.starts_with("AWS::") && !COMPUTE_TYPES.contains(&node_type);
-        let stats = service.summary_statistics().map(|s| {
-            graph_stats(
-                s.total_count(),
-                s.error_statistics()
-                    .map(|e| (e.other_count(), e.throttle_count())),
-                s.fault_statistics().and_then(|f| f.total_count()),
-                s.total_response_time(),
-                service.response_time_histogram(),
-            )
-        });
+        let stats = graph_stats(service.summary_statistics(), service.response_time_histogram());
         nodes.push(ServiceNode {
             name: name.to_owned(),
             kind: if resource { KIND_AWS } else { KIND_SERVICE }.to_owned(),
-            stats: stats.unwrap_or_default(),
+            stats,
         });
         for edge in service.edges() {
             let Some(target) = edge.reference_id().and_then(|id| names.get(&id)) else {
                 continue;
             };
-            let stats = edge.summary_statistics().map(|s| {
-                graph_stats(
-                    s.total_count(),
-                    s.error_statistics()
-                        .map(|e| (e.other_count(), e.throttle_count())),
-                    s.fault_statistics().and_then(|f| f.total_count()),
-                    s.total_response_time(),
-                    edge.response_time_histogram(),
-                )
-            });
             edges.push(ServiceEdge {
                 source: name.to_owned(),
                 target: (*target).to_owned(),
-                stats: stats.unwrap_or_default(),
+                stats: graph_stats(edge.summary_statistics(), edge.response_time_histogram()),
             });
         }
     }
     ServiceMap { nodes, edges }
 }
 
+/// What X-Ray counts for a node (`ServiceStatistics`) and an edge (`EdgeStatistics`) alike.
+trait GraphCounts {
+    fn total_count(&self) -> Option<i64>;
+    fn error_statistics(&self) -> Option<&ErrorStatistics>;
+    fn fault_statistics(&self) -> Option<&FaultStatistics>;
+    /// Seconds, summed over the requests.
+    fn total_response_time(&self) -> Option<f64>;
+}
+
+macro_rules! graph_counts {
+    ($statistics:ty) => {
+        impl GraphCounts for $statistics {
+            fn total_count(&self) -> Option<i64> {
+                self.total_count
+            }
+            fn error_statistics(&self) -> Option<&ErrorStatistics> {
+                self.error_statistics.as_ref()
+            }
+            fn fault_statistics(&self) -> Option<&FaultStatistics> {
+                self.fault_statistics.as_ref()
+            }
+            fn total_response_time(&self) -> Option<f64> {
+                self.total_response_time
+            }
+        }
+    };
+}
+
+graph_counts!(ServiceStatistics);
+graph_counts!(EdgeStatistics);
+
 /// X-Ray's counts (errors split into other and throttle) and response times (seconds) as `CallStats`.
-fn graph_stats(
-    total: Option<i64>,
-    errors: Option<(Option<i64>, Option<i64>)>,
-    faults: Option<i64>,
-    total_response_time_s: Option<f64>,
-    histogram: &[HistogramEntry],
-) -> CallStats {
+fn graph_stats(statistics: Option<&impl GraphCounts>, histogram: &[HistogramEntry]) -> CallStats {
+    let Some(statistics) = statistics else {
+        return CallStats::default();
+    };
     let count = |value: Option<i64>| value.and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
-    let requests = count(total);
-    let (other_errors, throttles) = errors.unwrap_or_default();
+    let errors = statistics.error_statistics();
+    let requests = count(statistics.total_count());
     CallStats {
         requests,
-        errors: count(other_errors),
-        faults: count(faults),
-        throttles: count(throttles),
-        latency_avg_ms: match (requests, total_response_time_s) {
+        errors: count(errors.and_then(|e| e.other_count())),
+        faults: count(statistics.fault_statistics().and_then(|f| f.total_count())),
+        throttles: count(errors.and_then(|e| e.throttle_count())),
+        latency_avg_ms: match (requests, statistics.total_response_time()) {
             (1.., Some(seconds)) => seconds * MS_PER_SECOND / requests as f64,
             _ => 0.0,
         },
@@ -258,7 +269,7 @@ fn histogram_p95_s(histogram: &[HistogramEntry]) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use aws_sdk_xray::types::{Edge, EdgeStatistics, ErrorStatistics, FaultStatistics, ServiceStatistics};
+    use aws_sdk_xray::types::Edge;
 
     use super::*;
 

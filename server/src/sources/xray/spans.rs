@@ -16,11 +16,10 @@ use vitals_api::{Span, SpanStatus};
 
 use super::document::{
     DEFAULT_NAMESPACE, Document, EXCEPTION_MESSAGE, EXCEPTION_TYPE, HTTP_FIELDS, HTTP_ROUTE, NAMESPACE_AWS,
-    NAMESPACE_REMOTE, PEER_SERVICE, http_span_name, seconds_to_ns,
+    NAMESPACE_REMOTE, ORIGIN, PEER_SERVICE, http_span_name, seconds_to_ns,
 };
 
-/// Attributes the translation adds from X-Ray's own fields.
-const ORIGIN: &str = "xray.origin";
+/// Attributes the translation adds from X-Ray's own state.
 const INFERRED: &str = "xray.inferred";
 const IN_PROGRESS: &str = "xray.in_progress";
 
@@ -83,36 +82,25 @@ fn span_of(
     parent_id: Option<String>,
     segment: bool,
 ) -> Span {
-    let attributes = attributes_of(document);
-    let calls_out = !segment
-        && matches!(
-            document.namespace.as_deref(),
-            Some(NAMESPACE_AWS | NAMESPACE_REMOTE)
-        );
+    let mut attributes = attributes_of(document);
     let http_name = || {
         attributes.get("http.method").map(|method| {
             let route = attributes.get(HTTP_ROUTE).or_else(|| attributes.get("http.url"));
             http_span_name(method, route.map(String::as_str))
         })
     };
-    let name = match document.namespace.as_deref() {
-        _ if segment => http_name().unwrap_or_else(|| document.name.clone()),
+    let (name, kind) = match document.namespace.as_deref() {
+        _ if segment => (http_name().unwrap_or_else(|| document.name.clone()), "server"),
         Some(NAMESPACE_AWS) => match attributes.get("aws.operation") {
-            Some(operation) => format!("{}.{operation}", document.name),
-            None => document.name.clone(),
+            Some(operation) => (format!("{}.{operation}", document.name), "client"),
+            None => (document.name.clone(), "client"),
         },
-        Some(NAMESPACE_REMOTE) => http_name().unwrap_or_else(|| document.name.clone()),
-        _ => document.name.clone(),
+        Some(NAMESPACE_REMOTE) => (http_name().unwrap_or_else(|| document.name.clone()), "client"),
+        _ => (document.name.clone(), "internal"),
     };
-    let mut attributes = attributes;
-    let kind = if segment {
-        "server"
-    } else if calls_out {
+    if kind == "client" {
         attributes.insert(PEER_SERVICE.to_owned(), document.name.clone());
-        "client"
-    } else {
-        "internal"
-    };
+    }
     let start = seconds_to_ns(document.start_time);
     let duration = match document.end_time {
         Some(end) => (seconds_to_ns(end) - start).max(0),

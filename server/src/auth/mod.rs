@@ -1,0 +1,5 @@
+//! Who a request comes from: identity providers, sessions, roles and the audit trail.
+
+pub mod identity;
+pub mod limits;
+pub mod session;

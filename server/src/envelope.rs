@@ -1,0 +1,120 @@
+//! The envelope around every request: CSRF checks on state changes, and HSTS behind a TLS load balancer.
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+
+/// The header every state-changing request from the app carries. A page on another site
+/// cannot add it without a CORS preflight, which Vitals never grants.
+pub const CSRF_HEADER: &str = "x-vitals-csrf";
+
+/// Refuses POST, PUT, PATCH and DELETE without the CSRF header or from another origin.
+pub async fn csrf(request: Request, next: Next) -> Response {
+    let changes_state = matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    if changes_state && let Err(problem) = same_origin_request(request.headers()) {
+        return ApiError::forbidden("csrf", problem).into_response();
+    }
+    next.run(request).await
+}
+
+fn same_origin_request(headers: &HeaderMap) -> Result<(), String> {
+    if headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) != Some("1") {
+        return Err(
+            "this request must come from the Vitals page itself (the X-Vitals-Csrf header is missing)".into(),
+        );
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+    {
+        return Err(format!(
+            "this request came from another site ({site}); open Vitals directly"
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        if origin_host != host {
+            return Err("this request came from another origin; open Vitals directly".into());
+        }
+    }
+    Ok(())
+}
+
+/// Strict-Transport-Security when the request reached the load balancer over TLS.
+pub async fn hsts(request: Request, next: Next) -> Response {
+    let over_tls = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    let mut response = next.run(request).await;
+    if over_tls {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                (
+                    header::HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn csrf_needs_the_header_and_the_same_origin() {
+        assert!(same_origin_request(&headers(&[])).is_err());
+        assert!(same_origin_request(&headers(&[("x-vitals-csrf", "1")])).is_ok());
+        assert!(
+            same_origin_request(&headers(&[
+                ("x-vitals-csrf", "1"),
+                ("sec-fetch-site", "cross-site")
+            ]))
+            .is_err()
+        );
+        assert!(
+            same_origin_request(&headers(&[
+                ("x-vitals-csrf", "1"),
+                ("sec-fetch-site", "same-origin")
+            ]))
+            .is_ok()
+        );
+        assert!(
+            same_origin_request(&headers(&[
+                ("x-vitals-csrf", "1"),
+                ("origin", "https://evil.example"),
+                ("host", "vitals.internal")
+            ]))
+            .is_err()
+        );
+        assert!(
+            same_origin_request(&headers(&[
+                ("x-vitals-csrf", "1"),
+                ("origin", "https://vitals.internal"),
+                ("host", "vitals.internal")
+            ]))
+            .is_ok()
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Logging in through the login page in headless Chromium: what each role sees, where a deep link lands, and logging out.
+
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use fantoccini::{Client, Locator};
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, wait_until};
+
+/// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window.
+const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The areas the top bar may link to (home is the brand link), by their `data-testid` suffix.
+const AREAS: [&str; 4] = ["business", "engineering", "status", "admin"];
+
+/// Each demo user (named after its one role), the roles as the top bar words
+/// them, where the login lands without a deep link, and the areas it offers.
+const DEMO_USERS: [(&str, &str, &str, &[&str]); 4] = [
+    ("clinician", "Clinician", "/status", &["status"]),
+    ("operations", "Operations", "/", &["business", "status"]),
+    ("engineer", "Engineer", "/", &["engineering", "status"]),
+    (
+        "admin",
+        "Admin",
+        "/",
+        &["business", "engineering", "status", "admin"],
+    ),
+];
+
+/// Fills the login form and sends it.
+async fn log_in(client: &Client, username: &str, password: &str) -> Result<()> {
+    let username_field = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("username"))
+        .await?;
+    username_field.send_keys(username).await?;
+    client
+        .find(Locator::Id("password"))
+        .await?
+        .send_keys(password)
+        .await?;
+    client.find(Locator::Id("login-submit")).await?.click().await?;
+    Ok(())
+}
+
+/// The text of the element with `data-testid=test_id`, once it is there.
+async fn text_of(client: &Client, test_id: &str) -> Result<String> {
+    let element = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&format!("[data-testid={test_id}]")))
+        .await?;
+    Ok(element.text().await?)
+}
+
+/// Waits until the page's address has `path` and, if given, `query`.
+async fn wait_for_address(client: &Client, path: &str, query: Option<&str>) -> Result<()> {
+    let result = wait_until(&format!("the page is at {path}"), WAIT, || async move {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|url| url.path() == path && (query.is_none() || url.query() == query))
+    })
+    .await;
+    if result.is_err() {
+        let at = client.current_url().await?;
+        anyhow::bail!("the page should be at {path} (query {query:?}) but stayed at {at}");
+    }
+    Ok(())
+}
+
+/// Console errors other than Chromium's note on a 401 from `/api/v1/session`,
+/// which is how the app learns nobody is logged in (and how a wrong password
+/// is refused); every other error counts.
+fn unexpected_errors(server: &TestServer, errors: Vec<String>) -> Vec<String> {
+    let expected = format!(
+        "{} - Failed to load resource: the server responded with a status of 401",
+        server.url("/api/v1/session")
+    );
+    errors
+        .into_iter()
+        .filter(|error| !error.starts_with(&expected))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_sees_only_its_areas_and_logs_out() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    client.goto(&server.url("/login")).await?;
+
+    for (user, roles, landing, offered) in DEMO_USERS {
+        log_in(client, user, DEMO_PASSWORD).await?;
+        let shown_user = text_of(client, "session-user").await?;
+        ensure!(
+            shown_user == user,
+            "the top bar should name {user}, not {shown_user:?}"
+        );
+        let shown_roles = text_of(client, "session-roles").await?;
+        ensure!(
+            shown_roles == roles,
+            "{user}'s roles should read {roles:?}, not {shown_roles:?}"
+        );
+        wait_for_address(client, landing, None).await?;
+
+        for area in AREAS {
+            let links = client
+                .find_all(Locator::Css(&format!("[data-testid=area-{area}]")))
+                .await?;
+            let expected = offered.contains(&area);
+            ensure!(
+                links.len() == usize::from(expected),
+                "{user} should {}see the {area} area in the top bar, found {} links",
+                if expected { "" } else { "not " },
+                links.len()
+            );
+        }
+
+        if user == "engineer" {
+            client.goto(&server.url("/admin")).await?;
+            let refusal = text_of(client, "no-access").await?;
+            ensure!(
+                refusal.contains("You don't have access to this area"),
+                "an engineer opening /admin should see the no-access page: {refusal:?}"
+            );
+            wait_for_address(client, "/admin", None).await?;
+        }
+
+        client
+            .find(Locator::Css("[data-testid=logout]"))
+            .await?
+            .click()
+            .await?;
+        wait_for_address(client, "/login", None).await?;
+        client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Id("username"))
+            .await?;
+        ensure!(
+            client
+                .find_all(Locator::Css("[data-testid=session-user]"))
+                .await?
+                .is_empty(),
+            "after {user} logged out the top bar should name nobody"
+        );
+    }
+
+    let errors = unexpected_errors(&server, browser.console_errors().await?);
+    ensure!(errors.is_empty(), "the pages logged errors: {errors:#?}");
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_is_refused_with_a_message() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    client.goto(&server.url("/login")).await?;
+
+    log_in(client, "engineer", "not-the-demo-password").await?;
+    let message = text_of(client, "login-error").await?;
+    ensure!(
+        message.contains("The username or password is wrong"),
+        "a wrong password should say so: {message:?}"
+    );
+    let focused = client.active_element().await?.attr("id").await?;
+    ensure!(
+        focused.as_deref() == Some("login-error"),
+        "focus should move to the error, not {focused:?}"
+    );
+    wait_for_address(client, "/login", None).await?;
+    ensure!(
+        client
+            .find_all(Locator::Css("[data-testid=session-user]"))
+            .await?
+            .is_empty(),
+        "nobody should be logged in after a wrong password"
+    );
+
+    let errors = unexpected_errors(&server, browser.console_errors().await?);
+    ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deep_link_survives_the_login() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    client.goto(&server.url("/status")).await?;
+
+    wait_for_address(client, "/login", Some("next=%2Fstatus")).await?;
+    log_in(client, "clinician", DEMO_PASSWORD).await?;
+    wait_for_address(client, "/status", None).await?;
+    let sources = text_of(client, "source-list").await?;
+    ensure!(
+        sources.to_lowercase().contains("logs"),
+        "the status page should list its sources after the login: {sources:?}"
+    );
+
+    let errors = unexpected_errors(&server, browser.console_errors().await?);
+    ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}
