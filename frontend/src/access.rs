@@ -159,7 +159,10 @@ mod tests {
     #[test]
     fn roles_read_as_a_short_list() {
         assert_eq!(roles_words(&[Role::Engineer]), "Engineer");
-        assert_eq!(roles_words(&[Role::Admin, Role::Operations]), "Operations and admin");
+        assert_eq!(
+            roles_words(&[Role::Admin, Role::Operations]),
+            "Operations and admin"
+        );
         assert_eq!(
             roles_words(&[Role::Engineer, Role::Clinician, Role::Operations, Role::Engineer]),
             "Clinician, operations and engineer"

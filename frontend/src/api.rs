@@ -5,10 +5,14 @@ use std::fmt;
 use std::time::Duration;
 
 use gloo_net::http::{Method, RequestBuilder};
-use leptos::prelude::{Callable, Callback, LocalStorage, Owner, StoredValue, WithValue, on_cleanup, set_timeout};
+use leptos::prelude::{
+    Callable, Callback, LocalStorage, Owner, StoredValue, WithValue, on_cleanup, set_timeout,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use vitals_api::{ChallengeRequest, ErrorBody, LoginRequest, LoginResponse, PanelData, Readiness, SessionInfo};
+use vitals_api::{
+    ChallengeRequest, ErrorBody, LoginRequest, LoginResponse, PanelData, Readiness, SessionInfo,
+};
 use web_sys::{AbortController, AbortSignal};
 
 /// The header the server asks of every state-changing request: a cross-site
@@ -31,7 +35,11 @@ pub enum ApiError {
         message: String,
     },
     /// Any other error status; `message` is for people.
-    Server { status: u16, code: String, message: String },
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// The answer arrived but is not what this version of the app expects.
     Decode(String),
 }
@@ -85,7 +93,13 @@ pub async fn session() -> Result<SessionInfo, ApiError> {
 /// `POST /api/v1/session`: logs in; the server sets the session cookie itself.
 pub async fn login(request: &LoginRequest) -> Result<LoginResponse, ApiError> {
     let body = json_body(request)?;
-    call(Method::POST, "/api/v1/session", Some(body), Unauthorized::IsTheAnswer).await
+    call(
+        Method::POST,
+        "/api/v1/session",
+        Some(body),
+        Unauthorized::IsTheAnswer,
+    )
+    .await
 }
 
 /// `POST /api/v1/session/challenge`: the new password or the one-time code a login asked for.
@@ -199,7 +213,11 @@ impl Answer {
                 retry_after_secs: self.retry_after.as_deref().and_then(parse_retry_after),
                 message,
             },
-            _ => ApiError::Server { status, code, message },
+            _ => ApiError::Server {
+                status,
+                code,
+                message,
+            },
         }
     }
 }
@@ -355,7 +373,9 @@ mod tests {
 
     #[test]
     fn error_without_json_body_still_reads_as_a_sentence() {
-        let error = answer(502, "<html>Bad Gateway</html>").decode::<PanelData>().unwrap_err();
+        let error = answer(502, "<html>Bad Gateway</html>")
+            .decode::<PanelData>()
+            .unwrap_err();
         assert!(error.to_string().contains("status 502"), "{error}");
     }
 

@@ -96,11 +96,13 @@ impl Session {
             (_, Current::LoggedOut) => {}
             (Ok(info), _) => self.logged_in(info),
             (Err(ApiError::Unauthorized { .. }), Current::LoggedIn) => self.end(LoggedOut::Ended),
-            (Err(ApiError::Unauthorized { code, .. }), Current::Unknown) => self.end(if code == "session_expired" {
-                LoggedOut::Ended
-            } else {
-                LoggedOut::NotYet
-            }),
+            (Err(ApiError::Unauthorized { code, .. }), Current::Unknown) => {
+                self.end(if code == "session_expired" {
+                    LoggedOut::Ended
+                } else {
+                    LoggedOut::NotYet
+                })
+            }
             // A network blip does not end a session the server may still hold.
             (Err(_), Current::LoggedIn) => {}
             (Err(error), Current::Unknown) => self.state.set(SessionState::Unreachable(error.to_string())),
@@ -202,7 +204,10 @@ pub enum ExpiryWarning {
     Nothing,
     /// The session ends in `seconds_left`; `renewable` when it is the idle
     /// limit, which any activity pushes back, rather than the absolute one.
-    Warn { seconds_left: i64, renewable: bool },
+    Warn {
+        seconds_left: i64,
+        renewable: bool,
+    },
     Expired,
 }
 

@@ -47,7 +47,7 @@ use crate::store::{DynamoConfig, DynamoSessionStore, SqliteStore};
 use crate::telemetry::{RequestIds, Telemetry};
 
 /// Largest request body any endpoint accepts.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -49,7 +49,10 @@ pub enum TraceExportError {
         "`{variable}` is {value:?}; use `grpc` (the collector's port 4317) or `http/protobuf` (port 4318)"
     )]
     UnsupportedProtocol { variable: &'static str, value: String },
-    #[error("cannot export traces to `{ENDPOINT}`: {0}")]
+    #[error(
+        "cannot set up trace export: {0}; check the OTEL_EXPORTER_OTLP_* variables \
+         (the collector's plain http:// address, such as `{ENDPOINT}=http://localhost:4317`)"
+    )]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
 }
 

@@ -3,6 +3,7 @@
 //! `traceparent`; an unreachable collector said once; nothing sent without an endpoint.
 
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -228,7 +229,26 @@ async fn eventually<T>(mut check: impl FnMut() -> Option<T>) -> Option<T> {
     }
 }
 
-/// The server binary on ephemeral loopback ports, its log lines collected as it prints them.
+/// The server binary on ephemeral loopback ports, working in `data`, with `env` as its only
+/// `OTEL_*` variables.
+fn server_command(data: &Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(SERVER);
+    command
+        .current_dir(data)
+        .env("VITALS_LISTEN", "127.0.0.1:0")
+        .env("VITALS_ADMIN_LISTEN", "127.0.0.1:0")
+        .env("VITALS_DIST_DIR", data)
+        .env("VITALS_DATA_DIR", data)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info");
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("OTEL_")) {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+/// The running server binary, its log lines collected as it prints them.
 struct Server {
     child: Child,
     address: String,
@@ -241,22 +261,11 @@ impl Server {
     /// Starts the server with `env` as its only `OTEL_*` variables.
     async fn start(env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let mut command = Command::new(SERVER);
-        command
-            .current_dir(data.path())
-            .env("VITALS_LISTEN", "127.0.0.1:0")
-            .env("VITALS_ADMIN_LISTEN", "127.0.0.1:0")
-            .env("VITALS_DIST_DIR", data.path())
-            .env("VITALS_DATA_DIR", data.path())
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
+        let mut child = server_command(data.path(), env)
             .stdout(Stdio::piped())
-            .kill_on_drop(true);
-        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("OTEL_")) {
-            command.env_remove(name);
-        }
-        command.envs(env.iter().copied());
-        let mut child = command.spawn().unwrap();
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         // The start line names the address; wait for it rather than for a fixed time.
@@ -497,4 +506,20 @@ async fn nothing_is_exported_without_an_endpoint() {
         "{log:?}"
     );
     assert_eq!(collector.export_count(), 0);
+}
+
+#[tokio::test]
+async fn an_unusable_export_setting_stops_the_start_naming_the_variable() {
+    let data = tempfile::tempdir().unwrap();
+    for (variable, value) in [
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url"),
+    ] {
+        let mut env = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317")];
+        env.push((variable, value));
+        let output = server_command(data.path(), &env).output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(variable), "{stderr}");
+    }
 }

@@ -102,25 +102,22 @@ async fn dynamo_writes_are_conditional_so_replicas_cannot_clobber_each_other() -
     ensure!(matches!(collision, Err(StoreError::Conflict)), "{collision:?}");
     ensure!(active(&store, &id, LOGIN_MS).await?.user == "ana");
 
-    // Two replicas loaded the same version and both refresh the tokens.
+    // Two replicas loaded the same version and both refresh the tokens. They write one
+    // after the other: moto checks a condition and writes without a lock, so two writes
+    // at the same instant can both pass there, where DynamoDB lets exactly one through.
     let mut first = active(&store, &id, LOGIN_MS + MINUTE_MS).await?;
     let mut second = first.clone();
     first.identity_json = r#"{"refresh_token":"first"}"#.into();
     second.identity_json = r#"{"refresh_token":"second"}"#.into();
-    let (first_result, second_result) = tokio::join!(store.update(&id, &first), store.update(&id, &second));
-    let outcomes = [first_result.is_ok(), second_result.is_ok()];
-    ensure!(
-        outcomes.iter().filter(|won| **won).count() == 1,
-        "one wins: {outcomes:?}"
-    );
-    let loser = if outcomes[0] { second_result } else { first_result };
-    ensure!(matches!(loser, Err(StoreError::Conflict)), "{loser:?}");
+    store.update(&id, &first).await?;
+    let lost = store.update(&id, &second).await;
+    ensure!(matches!(lost, Err(StoreError::Conflict)), "the stale write loses: {lost:?}");
     let stored = active(&store, &id, LOGIN_MS + MINUTE_MS).await?;
-    let winner = if outcomes[0] { &first } else { &second };
-    ensure!(
-        stored.version == 1 && stored.identity_json == winner.identity_json,
-        "{stored:?}"
-    );
+    ensure!(stored.version == 1 && stored.identity_json == first.identity_json, "{stored:?}");
+    second.version = stored.version;
+    store.update(&id, &second).await?;
+    let stored = active(&store, &id, LOGIN_MS + MINUTE_MS).await?;
+    ensure!(stored.version == 2 && stored.identity_json == second.identity_json, "after reloading it wins: {stored:?}");
 
     store.delete(&id).await?;
     let gone = store.update(&id, &stored).await;

@@ -22,7 +22,9 @@ enum Access {
     Redirect(String),
     Allowed,
     /// Logged in, but no role of theirs may use the area.
-    Denied { landing: &'static str },
+    Denied {
+        landing: &'static str,
+    },
 }
 
 /// The gate's decision for `area` (`None`: any logged-in person) at the address `here`.
@@ -124,7 +126,11 @@ mod tests {
     #[test]
     fn nobody_logged_in_is_sent_to_log_in_and_back() {
         assert_eq!(
-            access(&SessionState::LoggedOut(LoggedOut::NotYet), Some(Area::Status), "/status"),
+            access(
+                &SessionState::LoggedOut(LoggedOut::NotYet),
+                Some(Area::Status),
+                "/status"
+            ),
             Access::Redirect("/login?next=%2Fstatus".into())
         );
         assert_eq!(
@@ -136,14 +142,21 @@ mod tests {
     #[test]
     fn logging_out_leads_to_the_plain_login_page() {
         assert_eq!(
-            access(&SessionState::LoggedOut(LoggedOut::ByChoice), Some(Area::Admin), "/admin"),
+            access(
+                &SessionState::LoggedOut(LoggedOut::ByChoice),
+                Some(Area::Admin),
+                "/admin"
+            ),
             Access::Redirect("/login".into())
         );
     }
 
     #[test]
     fn the_page_waits_for_the_first_session_check() {
-        assert_eq!(access(&SessionState::Checking, Some(Area::Home), "/"), Access::Wait);
+        assert_eq!(
+            access(&SessionState::Checking, Some(Area::Home), "/"),
+            Access::Wait
+        );
     }
 
     #[test]
@@ -176,6 +189,9 @@ mod tests {
             access(&logged_in(&[Role::Operations]), Some(Area::Business), "/business"),
             Access::Allowed
         );
-        assert_eq!(access(&logged_in(&[Role::Clinician]), None, "/nowhere"), Access::Allowed);
+        assert_eq!(
+            access(&logged_in(&[Role::Clinician]), None, "/nowhere"),
+            Access::Allowed
+        );
     }
 }

@@ -33,7 +33,8 @@ pub fn TopBar() -> impl IntoView {
             _ => None,
         })
     });
-    let home = move || person.with(|person| person.as_ref().map_or("/", |person| landing_path(&person.areas)));
+    let home =
+        move || person.with(|person| person.as_ref().map_or("/", |person| landing_path(&person.areas)));
     view! {
         <header class="top-bar">
             <a class="skip-link" href="#main">"Skip to content"</a>

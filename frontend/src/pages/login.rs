@@ -427,7 +427,9 @@ fn login_error_words(error: &ApiError) -> String {
             retry_after_secs: Some(seconds),
             ..
         } => format!("Too many attempts. Try again in {}.", wait_words(*seconds)),
-        ApiError::TooManyAttempts { .. } => "Too many attempts. Wait a few minutes, then try again.".to_owned(),
+        ApiError::TooManyAttempts { .. } => {
+            "Too many attempts. Wait a few minutes, then try again.".to_owned()
+        }
         ApiError::Forbidden { code, .. } if code == "no_role" => {
             "Your account has no role in Vitals yet. Ask a Vitals admin to add you to a group.".to_owned()
         }
@@ -448,14 +450,22 @@ mod tests {
         match status {
             401 => ApiError::Unauthorized { code, message },
             403 => ApiError::Forbidden { code, message },
-            _ => ApiError::Server { status, code, message },
+            _ => ApiError::Server {
+                status,
+                code,
+                message,
+            },
         }
     }
 
     #[test]
     fn wrong_credentials_read_the_same_for_a_wrong_name_or_password() {
         assert_eq!(
-            login_error_words(&error(401, "invalid_credentials", "the username or password is wrong")),
+            login_error_words(&error(
+                401,
+                "invalid_credentials",
+                "the username or password is wrong"
+            )),
             "The username or password is wrong. Check both, then try again."
         );
     }

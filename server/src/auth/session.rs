@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vitals_api::{Role, SessionInfo};
 
@@ -288,10 +288,18 @@ pub async fn require_role(
 /// Runs an engineering request and writes who asked what, and how it went, to the audit trail.
 async fn audited_engineering(state: AppState, user: CurrentUser, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    // The body is at most the server's 1 MB limit; read it to note the query it carries.
-    let bytes = axum::body::to_bytes(body, 1024 * 1024).await.unwrap_or_default();
-    let asked = engineering_target(parts.uri.path(), parts.uri.query(), &bytes);
-    let action = engineering_action(parts.uri.path());
+    // Read the body (at most the server's limit) to note the query it carries.
+    let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await else {
+        return ApiError::PayloadTooLarge("the request body is larger than 1 MB; send a smaller body".into())
+            .into_response();
+    };
+    // Inside the nested API router the path lacks its `/api/v1` prefix; the audit shows the original.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
+    let asked = engineering_target(uri.path(), uri.query(), &bytes);
+    let action = engineering_action(uri.path());
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let outcome = if response.status().is_success() {
         "ok".to_owned()
@@ -314,7 +322,7 @@ async fn audited_engineering(state: AppState, user: CurrentUser, request: Reques
 
 /// The audit action of an engineering path.
 fn engineering_action(path: &str) -> &'static str {
-    let rest = path.strip_prefix("/api/v1/").unwrap_or(path);
+    let rest = path.strip_prefix("/api/v1").unwrap_or(path).trim_start_matches('/');
     match rest.split('/').next().unwrap_or_default() {
         "logs" if rest.ends_with("/tail") => "logs_tail",
         "logs" => "logs_query",
