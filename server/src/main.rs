@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use tokio::net::TcpListener;
+use vitals_server::auth::session::sweep_expired_sessions;
 use vitals_server::config::Config;
 use vitals_server::{admin_app, app, configured_auth, configured_sources, otel, state_with_auth, telemetry};
 
@@ -72,8 +73,12 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
     tracing::info!(
         public = %public_address,
         admin = %admin.local_addr()?,
-        "vitals is serving the demo clinic; open http://{public_address}/"
+        logs = state.sources.logs.backend(),
+        metrics = state.sources.metrics.backend(),
+        traces = state.sources.traces.backend(),
+        "vitals is serving; open http://{public_address}/"
     );
+    let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
 
     // One signal stops both listeners; each finishes the requests it has in flight.
     let (stop, _) = tokio::sync::watch::channel(false);
@@ -93,6 +98,7 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
         let _ = stop.send(true);
     };
     let (public_result, admin_result, ()) = tokio::join!(public_server, admin_server, signal);
+    sweeper.abort();
     public_result.context("the public listener failed")?;
     admin_result.context("the admin listener failed")?;
     tracing::info!("stopped");

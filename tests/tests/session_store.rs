@@ -111,13 +111,22 @@ async fn dynamo_writes_are_conditional_so_replicas_cannot_clobber_each_other() -
     second.identity_json = r#"{"refresh_token":"second"}"#.into();
     store.update(&id, &first).await?;
     let lost = store.update(&id, &second).await;
-    ensure!(matches!(lost, Err(StoreError::Conflict)), "the stale write loses: {lost:?}");
+    ensure!(
+        matches!(lost, Err(StoreError::Conflict)),
+        "the stale write loses: {lost:?}"
+    );
     let stored = active(&store, &id, LOGIN_MS + MINUTE_MS).await?;
-    ensure!(stored.version == 1 && stored.identity_json == first.identity_json, "{stored:?}");
+    ensure!(
+        stored.version == 1 && stored.identity_json == first.identity_json,
+        "{stored:?}"
+    );
     second.version = stored.version;
     store.update(&id, &second).await?;
     let stored = active(&store, &id, LOGIN_MS + MINUTE_MS).await?;
-    ensure!(stored.version == 2 && stored.identity_json == second.identity_json, "after reloading it wins: {stored:?}");
+    ensure!(
+        stored.version == 2 && stored.identity_json == second.identity_json,
+        "after reloading it wins: {stored:?}"
+    );
 
     store.delete(&id).await?;
     let gone = store.update(&id, &stored).await;

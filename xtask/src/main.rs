@@ -66,6 +66,10 @@ fn run_command(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// The demo users' password `cargo xtask run` sets when none is given; the server accepts
+/// demo users only while it listens on loopback.
+const DEMO_PASSWORD: &str = "vitals-demo";
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
@@ -78,9 +82,6 @@ fn run(server_args: &[String]) -> Result<()> {
     run_command(cargo().args(["build", "-p", "vitals-server"]))?;
     let root = root();
     let listen = std::env::var("VITALS_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    step(&format!(
-        "starting Vitals on the demo clinic: open http://{listen}/ (Ctrl-C stops it)"
-    ));
     let mut server = Command::new(root.join("target/debug/vitals-server"));
     server
         .args(server_args)
@@ -89,6 +90,17 @@ fn run(server_args: &[String]) -> Result<()> {
     if std::env::var_os("VITALS_DATA_DIR").is_none() {
         server.env("VITALS_DATA_DIR", root.join("data"));
     }
+    let mut login = String::new();
+    if std::env::var_os("VITALS_DEMO_PASSWORD").is_none()
+        && std::env::var_os("VITALS_COGNITO_USER_POOL_ID").is_none()
+    {
+        server.env("VITALS_DEMO_PASSWORD", DEMO_PASSWORD);
+        login =
+            format!("; log in as clinician, operations, engineer or admin with the password {DEMO_PASSWORD}");
+    }
+    step(&format!(
+        "starting Vitals: open http://{listen}/{login} (Ctrl-C stops it)"
+    ));
     run_command(&mut server)
 }
 

@@ -90,6 +90,37 @@ impl Auth {
     }
 }
 
+/// How often sessions nobody came back to are removed (and their end audited).
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Removes expired sessions every few minutes and notes each in the audit trail, so an
+/// expiry is recorded even when the person never returns.
+pub async fn sweep_expired_sessions(state: AppState) {
+    let mut ticker = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        ticker.tick().await;
+        let now = state.now_ms();
+        match state.auth.sessions.sweep(now, &state.auth.policy).await {
+            Ok(expired) => {
+                for record in expired.into_iter().filter(|record| !record.roles.is_empty()) {
+                    state
+                        .auth
+                        .record(NewAuditEvent {
+                            at_ms: now,
+                            user: record.user,
+                            action: "session_expired".into(),
+                            target: String::new(),
+                            outcome: "ended".into(),
+                            client: "-".into(),
+                        })
+                        .await;
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "could not remove expired sessions; trying again later"),
+        }
+    }
+}
+
 /// The address a request came from, as the audit trail and the login limits see it.
 pub struct ClientAddress(pub String);
 
@@ -322,7 +353,10 @@ async fn audited_engineering(state: AppState, user: CurrentUser, request: Reques
 
 /// The audit action of an engineering path.
 fn engineering_action(path: &str) -> &'static str {
-    let rest = path.strip_prefix("/api/v1").unwrap_or(path).trim_start_matches('/');
+    let rest = path
+        .strip_prefix("/api/v1")
+        .unwrap_or(path)
+        .trim_start_matches('/');
     match rest.split('/').next().unwrap_or_default() {
         "logs" if rest.ends_with("/tail") => "logs_tail",
         "logs" => "logs_query",
