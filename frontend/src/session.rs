@@ -15,9 +15,9 @@ use crate::api::{self, ApiError};
 use crate::refresh::every_while_visible;
 
 /// How often the app asks the server about the session while the page is visible.
-pub const CHECK_EVERY: Duration = Duration::from_secs(60);
+const CHECK_EVERY: Duration = Duration::from_secs(60);
 /// How long before the session ends the app warns about it.
-pub const WARN_BEFORE_MS: i64 = 2 * 60 * 1000;
+const WARN_BEFORE_MS: i64 = 2 * 60 * 1000;
 /// How often the app looks at the clock against the session's end.
 const CLOCK_TICK: Duration = Duration::from_secs(1);
 /// The server's idle limit unless configured otherwise, and its longest

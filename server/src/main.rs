@@ -97,7 +97,9 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
         tracing::info!("stopping: finishing requests in flight");
         let _ = stop.send(true);
     };
-    let (public_result, admin_result, ()) = tokio::join!(public_server, admin_server, signal);
+    // The signal first: its handler is then installed before the first connection is accepted,
+    // so a SIGTERM right after an answer still stops the server gracefully.
+    let ((), public_result, admin_result) = tokio::join!(signal, public_server, admin_server);
     sweeper.abort();
     public_result.context("the public listener failed")?;
     admin_result.context("the admin listener failed")?;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use fantoccini::wd::WebDriverCompatibleCommand;
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use vitals_server::config::{Config, LimitSettings, Secret};
 use vitals_server::sources::Sources;
 use vitals_server::state::AppState;
@@ -214,6 +214,45 @@ impl Browser {
             driver,
             _profile: profile,
         })
+    }
+
+    /// Fills the login form and sends it.
+    pub async fn log_in(&self, username: &str, password: &str) -> Result<()> {
+        let wait = Duration::from_secs(30);
+        let username_field = self
+            .client
+            .wait()
+            .at_most(wait)
+            .for_element(Locator::Id("username"))
+            .await?;
+        username_field.send_keys(username).await?;
+        self.client
+            .find(Locator::Id("password"))
+            .await?
+            .send_keys(password)
+            .await?;
+        self.client
+            .find(Locator::Id("login-submit"))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// Console errors since the last call, less Chromium's note on a 401 from
+    /// `/api/v1/session`: that is how the app learns nobody is logged in (and how a
+    /// wrong password is refused). Every other error counts.
+    pub async fn unexpected_console_errors(&self, server: &TestServer) -> Result<Vec<String>> {
+        let expected = format!(
+            "{} - Failed to load resource: the server responded with a status of 401",
+            server.url("/api/v1/session")
+        );
+        Ok(self
+            .console_errors()
+            .await?
+            .into_iter()
+            .filter(|error| !error.starts_with(&expected))
+            .collect())
     }
 
     /// Console messages of level SEVERE (errors) since the last call.

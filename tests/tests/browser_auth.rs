@@ -27,23 +27,6 @@ const DEMO_USERS: [(&str, &str, &str, &[&str]); 4] = [
     ),
 ];
 
-/// Fills the login form and sends it.
-async fn log_in(client: &Client, username: &str, password: &str) -> Result<()> {
-    let username_field = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("username"))
-        .await?;
-    username_field.send_keys(username).await?;
-    client
-        .find(Locator::Id("password"))
-        .await?
-        .send_keys(password)
-        .await?;
-    client.find(Locator::Id("login-submit")).await?.click().await?;
-    Ok(())
-}
-
 /// The text of the element with `data-testid=test_id`, once it is there.
 async fn text_of(client: &Client, test_id: &str) -> Result<String> {
     let element = client
@@ -70,20 +53,6 @@ async fn wait_for_address(client: &Client, path: &str, query: Option<&str>) -> R
     Ok(())
 }
 
-/// Console errors other than Chromium's note on a 401 from `/api/v1/session`,
-/// which is how the app learns nobody is logged in (and how a wrong password
-/// is refused); every other error counts.
-fn unexpected_errors(server: &TestServer, errors: Vec<String>) -> Vec<String> {
-    let expected = format!(
-        "{} - Failed to load resource: the server responded with a status of 401",
-        server.url("/api/v1/session")
-    );
-    errors
-        .into_iter()
-        .filter(|error| !error.starts_with(&expected))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_sees_only_its_areas_and_logs_out() -> Result<()> {
     let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
@@ -92,7 +61,7 @@ async fn each_role_sees_only_its_areas_and_logs_out() -> Result<()> {
     client.goto(&server.url("/login")).await?;
 
     for (user, roles, landing, offered) in DEMO_USERS {
-        log_in(client, user, DEMO_PASSWORD).await?;
+        browser.log_in(user, DEMO_PASSWORD).await?;
         let shown_user = text_of(client, "session-user").await?;
         ensure!(
             shown_user == user,
@@ -148,7 +117,7 @@ async fn each_role_sees_only_its_areas_and_logs_out() -> Result<()> {
         );
     }
 
-    let errors = unexpected_errors(&server, browser.console_errors().await?);
+    let errors = browser.unexpected_console_errors(&server).await?;
     ensure!(errors.is_empty(), "the pages logged errors: {errors:#?}");
     browser.close().await
 }
@@ -160,7 +129,7 @@ async fn wrong_password_is_refused_with_a_message() -> Result<()> {
     let client = &browser.client;
     client.goto(&server.url("/login")).await?;
 
-    log_in(client, "engineer", "not-the-demo-password").await?;
+    browser.log_in("engineer", "not-the-demo-password").await?;
     let message = text_of(client, "login-error").await?;
     ensure!(
         message.contains("The username or password is wrong"),
@@ -180,7 +149,7 @@ async fn wrong_password_is_refused_with_a_message() -> Result<()> {
         "nobody should be logged in after a wrong password"
     );
 
-    let errors = unexpected_errors(&server, browser.console_errors().await?);
+    let errors = browser.unexpected_console_errors(&server).await?;
     ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
     browser.close().await
 }
@@ -193,7 +162,7 @@ async fn deep_link_survives_the_login() -> Result<()> {
     client.goto(&server.url("/status")).await?;
 
     wait_for_address(client, "/login", Some("next=%2Fstatus")).await?;
-    log_in(client, "clinician", DEMO_PASSWORD).await?;
+    browser.log_in("clinician", DEMO_PASSWORD).await?;
     wait_for_address(client, "/status", None).await?;
     let sources = text_of(client, "source-list").await?;
     ensure!(
@@ -201,7 +170,7 @@ async fn deep_link_survives_the_login() -> Result<()> {
         "the status page should list its sources after the login: {sources:?}"
     );
 
-    let errors = unexpected_errors(&server, browser.console_errors().await?);
+    let errors = browser.unexpected_console_errors(&server).await?;
     ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
     browser.close().await
 }
