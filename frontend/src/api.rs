@@ -84,10 +84,41 @@ enum Unauthorized {
     IsTheAnswer,
 }
 
-/// `GET /api/v1/session`: who is logged in and when the session ends; also
-/// counts as activity, so it restarts the server's idle timer.
+/// Whether a request is the person doing something (which restarts the server's
+/// idle timer) or the page refreshing itself (which must not keep an unattended
+/// session alive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Activity {
+    Person,
+    Background,
+}
+
+/// The header that marks a request the page made on its own.
+const BACKGROUND_HEADER: (&str, &str) = ("X-Vitals-Background", "1");
+
+/// `GET /api/v1/session` because the person asked ("Stay logged in"): restarts the idle timer.
 pub async fn session() -> Result<SessionInfo, ApiError> {
-    call(Method::GET, "/api/v1/session", None, Unauthorized::IsTheAnswer).await
+    call(
+        Method::GET,
+        "/api/v1/session",
+        None,
+        Unauthorized::IsTheAnswer,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `GET /api/v1/session` on the page's own schedule: who is logged in, without
+/// counting as activity.
+pub async fn session_check() -> Result<SessionInfo, ApiError> {
+    call(
+        Method::GET,
+        "/api/v1/session",
+        None,
+        Unauthorized::IsTheAnswer,
+        Activity::Background,
+    )
+    .await
 }
 
 /// `POST /api/v1/session`: logs in; the server sets the session cookie itself.
@@ -98,6 +129,7 @@ pub async fn login(request: &LoginRequest) -> Result<LoginResponse, ApiError> {
         "/api/v1/session",
         Some(body),
         Unauthorized::IsTheAnswer,
+        Activity::Person,
     )
     .await
 }
@@ -110,13 +142,14 @@ pub async fn answer_challenge(request: &ChallengeRequest) -> Result<LoginRespons
         "/api/v1/session/challenge",
         Some(body),
         Unauthorized::IsTheAnswer,
+        Activity::Person,
     )
     .await
 }
 
 /// `DELETE /api/v1/session`: logs out; the server ends the session and clears the cookie.
 pub async fn logout() -> Result<(), ApiError> {
-    let answer = send(Method::DELETE, "/api/v1/session", None).await?;
+    let answer = send(Method::DELETE, "/api/v1/session", None, Activity::Person).await?;
     if answer.is_success() {
         Ok(())
     } else {
@@ -131,7 +164,15 @@ pub async fn panel(dashboard: &str, panel: &str) -> Result<PanelData, ApiError> 
         percent_encode(dashboard),
         percent_encode(panel)
     );
-    call(Method::GET, &url, None, Unauthorized::EndsSession).await
+    // Panels refresh themselves every few seconds: that is not the person at work.
+    call(
+        Method::GET,
+        &url,
+        None,
+        Unauthorized::EndsSession,
+        Activity::Background,
+    )
+    .await
 }
 
 /// `GET /readyz`: whether each source behind the server can answer.
@@ -139,7 +180,7 @@ pub async fn panel(dashboard: &str, panel: &str) -> Result<PanelData, ApiError> 
 /// A degraded server answers 503 with the same body, which is exactly what
 /// the status page wants to show, so that answer counts as a success here.
 pub async fn readiness() -> Result<Readiness, ApiError> {
-    let answer = send(Method::GET, "/readyz", None).await?;
+    let answer = send(Method::GET, "/readyz", None, Activity::Background).await?;
     if answer.status == 503
         && let Ok(readiness) = serde_json::from_str::<Readiness>(&answer.body)
     {
@@ -155,8 +196,9 @@ async fn call<T: DeserializeOwned>(
     url: &str,
     json: Option<String>,
     unauthorized: Unauthorized,
+    activity: Activity,
 ) -> Result<T, ApiError> {
-    let result = send(method, url, json).await?.decode();
+    let result = send(method, url, json, activity).await?.decode();
     if unauthorized == Unauthorized::EndsSession
         && matches!(result, Err(ApiError::Unauthorized { .. }))
         && let Some(hook) = SESSION_END_HOOK.get()
@@ -241,10 +283,18 @@ fn csrf_header(method: &Method) -> Option<(&'static str, &'static str)> {
 /// when a resource runs again or its page goes away, its old request stops
 /// using the network. A request that changes state is never aborted halfway,
 /// since the server may already have acted on it.
-async fn send(method: Method, url: &str, json: Option<String>) -> Result<Answer, ApiError> {
+async fn send(
+    method: Method,
+    url: &str,
+    json: Option<String>,
+    activity: Activity,
+) -> Result<Answer, ApiError> {
     let mut builder = RequestBuilder::new(url)
         .method(method.clone())
         .header("Accept", "application/json");
+    if activity == Activity::Background {
+        builder = builder.header(BACKGROUND_HEADER.0, BACKGROUND_HEADER.1);
+    }
     if let Some((name, value)) = csrf_header(&method) {
         builder = builder.header(name, value);
     }

@@ -83,9 +83,17 @@ impl Session {
         self.state.set(SessionState::LoggedOut(why));
     }
 
-    /// Asks the server about the session (which also restarts its idle timer) and keeps the answer.
+    /// Asks the server about the session, on the page's own schedule (not activity), and keeps the answer.
     pub async fn check(self) {
-        let answer = api::session().await;
+        self.keep(api::session_check().await);
+    }
+
+    /// The person asked to stay logged in: a session check that restarts the idle timer.
+    pub async fn renew(self) {
+        self.keep(api::session().await);
+    }
+
+    fn keep(self, answer: Result<vitals_api::SessionInfo, ApiError>) {
         let current = self.state.with_untracked(|state| match state {
             SessionState::LoggedIn(_) => Current::LoggedIn,
             SessionState::LoggedOut(_) => Current::LoggedOut,

@@ -261,6 +261,26 @@ async fn an_idle_session_ends_after_fifteen_minutes() {
 }
 
 #[tokio::test]
+async fn a_page_refreshing_itself_does_not_keep_the_session_alive() {
+    let app = TestApp::new();
+    let cookie = app.login("operations").await;
+    for _ in 0..4 {
+        app.clock.advance(Duration::from_secs(4 * 60));
+        let request = Request::get("/api/v1/dashboards/clinic-now/panels/registrations")
+            .header(header::COOKIE, &cookie)
+            .header("x-vitals-background", "1")
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, body) = app.send(request).await;
+        if status != StatusCode::OK {
+            assert_eq!(body["error"]["code"], "session_expired", "{body}");
+            return;
+        }
+    }
+    panic!("sixteen minutes of background refreshes kept an unattended session alive");
+}
+
+#[tokio::test]
 async fn a_busy_session_still_ends_after_twelve_hours() {
     let app = TestApp::new();
     let cookie = app.login("engineer").await;

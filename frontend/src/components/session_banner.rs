@@ -34,7 +34,7 @@ pub fn SessionBanner() -> impl IntoView {
         }
         set_busy.set(true);
         spawn_local(async move {
-            session.check().await;
+            session.renew().await;
             set_busy.set(false);
         });
     };

@@ -187,6 +187,15 @@ pub fn clear_cookie() -> HeaderValue {
     HeaderValue::from_static("__Host-vitals=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0")
 }
 
+/// The header the page sets on requests it makes on its own (refreshing panels, checking the
+/// session): those must not keep an unattended session alive.
+pub const BACKGROUND_HEADER: &str = "x-vitals-background";
+
+/// Whether a request is the person at work, rather than the page refreshing itself.
+fn is_activity(headers: &HeaderMap) -> bool {
+    headers.get(BACKGROUND_HEADER).and_then(|v| v.to_str().ok()) != Some("1")
+}
+
 /// Loads the session of a request: refreshes its tokens when they are about to expire and
 /// notes the request for the idle timeout. Expired and unknown sessions are a 401.
 pub async fn current_user(
@@ -260,8 +269,11 @@ pub async fn current_user(
             }
         }
     }
-    if changed || record.needs_touch(now) {
-        record.last_seen_ms = now;
+    let touch = is_activity(headers) && record.needs_touch(now);
+    if changed || touch {
+        if touch {
+            record.last_seen_ms = now;
+        }
         match auth.sessions.update(&session_id, &record).await {
             Ok(()) => record.version += 1,
             // Another request of the same person touched it first; theirs counts.
