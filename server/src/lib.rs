@@ -1,6 +1,7 @@
 //! Vitals server: the backend-for-frontend behind the browser app.
 
 pub mod auth;
+pub mod aws;
 pub mod config;
 pub mod dashboards;
 pub mod envelope;

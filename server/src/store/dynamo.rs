@@ -1,15 +1,13 @@
 //! Sessions in a DynamoDB table, for several replicas behind a load balancer: every write is conditional, so replicas never overwrite each other.
 
+use crate::aws::{Credentials, sdk_config};
 use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_config::BehaviorVersion;
-use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
-use aws_sdk_dynamodb::config::Region;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
@@ -90,16 +88,14 @@ impl DynamoSessionStore {
                 config.table
             )));
         }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(config.region.clone()))
-            .timeout_config(TimeoutConfig::builder().operation_timeout(config.timeout).build());
-        if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint.trim_end_matches('/'));
-        }
-        if let Some(provider) = provider {
-            loader = loader.credentials_provider(provider);
-        }
-        let sdk_config = loader.load().await;
+        let credentials = provider.map_or(Credentials::DefaultChain, Credentials::Provider);
+        let sdk_config = sdk_config(
+            &config.region,
+            config.timeout,
+            config.endpoint.as_deref(),
+            credentials,
+        )
+        .await;
         Ok(Self {
             client: Client::new(&sdk_config),
             table: config.table,

@@ -1,11 +1,10 @@
 //! Amazon Cognito through the BFF: `USER_PASSWORD_AUTH` logins, their challenges, `REFRESH_TOKEN_AUTH` and sign-out, each answer's tokens verified before anyone is let in.
 
+use crate::aws::{Credentials, sdk_config};
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::config::http::HttpResponse;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -198,14 +197,13 @@ impl CognitoProvider {
         config.check()?;
         let verifier = TokenVerifier::new(config.verifier_config()?)
             .map_err(|error| CognitoConfigError::HttpClient(error.to_string()))?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(config.region.clone()))
-            .no_credentials()
-            .timeout_config(TimeoutConfig::builder().operation_timeout(config.timeout).build());
-        if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint.trim_end_matches('/'));
-        }
-        let sdk_config = loader.load().await;
+        let sdk_config = sdk_config(
+            &config.region,
+            config.timeout,
+            config.endpoint.as_deref(),
+            Credentials::Unsigned,
+        )
+        .await;
         Ok(Self {
             client: Client::new(&sdk_config),
             config,

@@ -337,35 +337,9 @@ fn read_quoted(chars: &[char], start: usize) -> Result<(String, usize), String> 
     ))
 }
 
-/// A Prometheus-style duration (`5m`, `1h30m`, `500ms`) in milliseconds.
+/// A positive Prometheus-style duration (`5m`, `1h30m`, `500ms`) in milliseconds.
 pub(crate) fn parse_duration_ms(text: &str) -> Option<i64> {
-    let mut total: i64 = 0;
-    let mut rest = text;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let number: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit_ms = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return None,
-        };
-        total = total.checked_add(number.checked_mul(unit_ms)?)?;
-        rest = &rest[unit_len..];
-    }
-    (total > 0).then_some(total)
+    crate::timespec::parse_duration_ms(text).filter(|ms| *ms > 0)
 }
 
 struct Parser {

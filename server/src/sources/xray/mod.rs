@@ -17,12 +17,11 @@ mod service_map;
 mod spans;
 mod summaries;
 
+use crate::aws::{Credentials, sdk_config};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_xray::types::TraceSummary as XRaySummary;
 use futures::{StreamExt, TryStreamExt};
@@ -97,16 +96,14 @@ impl XRaySource {
         provider: Option<SharedCredentialsProvider>,
     ) -> Result<Self, XRayConfigError> {
         check_config(&config)?;
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(config.region.clone()))
-            .timeout_config(TimeoutConfig::builder().operation_timeout(config.timeout).build());
-        if let Some(endpoint) = &config.endpoint {
-            loader = loader.endpoint_url(endpoint.trim_end_matches('/'));
-        }
-        if let Some(provider) = provider {
-            loader = loader.credentials_provider(provider);
-        }
-        let sdk_config = loader.load().await;
+        let credentials = provider.map_or(Credentials::DefaultChain, Credentials::Provider);
+        let sdk_config = sdk_config(
+            &config.region,
+            config.timeout,
+            config.endpoint.as_deref(),
+            credentials,
+        )
+        .await;
         Ok(Self {
             client: XRayClient::new(aws_sdk_xray::Client::new(&sdk_config), config.timeout),
         })
