@@ -1,13 +1,15 @@
 //! Times the BFF's cached metric answers beside the same queries asked of Prometheus itself; `cargo xtask bench` reads the lines it prints.
 //!
 //! A real Prometheus holds eight hours of the demo clinic; the Vitals server reads
-//! it through `PrometheusSource` and serves on one thread with a single-threaded
-//! runtime, so its throughput is what one core serves. The load comes from
-//! another thread. Each figure is a line `what<TAB>measured<TAB>target<TAB>unit`.
+//! it through `PrometheusSource`, with a logged-in engineer asking, and runs its
+//! async work on one thread with a single-threaded runtime. The load comes from
+//! another thread. Throughput per core is counted against the CPU time of the
+//! server's threads (its runtime and the blocking pool its session store uses).
+//! Each figure is a line `what<TAB>measured<TAB>target<TAB>unit`.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,14 +23,14 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use vitals_server::config::{Config, DemoConfig};
+use vitals_server::config::{Config, DemoConfig, LimitSettings, Secret};
 use vitals_server::sources::demo::DemoClinic;
 use vitals_server::sources::guard::{GuardConfig, Guarded};
 use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use vitals_server::sources::{MetricSource, TimeRange};
 use vitals_server::state::{AppState, FixedClock};
 use vitals_tests::prometheus::PrometheusServer;
-use vitals_tests::wait_until;
+use vitals_tests::{DEMO_PASSWORD, wait_until};
 
 /// 2026-11-24 04:00Z to just past 12:00Z: enough for the home panel's six-hour chart at [`NOW_MS`].
 const DATA: TimeRange = TimeRange {
@@ -44,12 +46,16 @@ const CHART_STEP_SECONDS: i64 = 600;
 const REGISTERED: &str = r#"sum(increase(patient_registrations_total{result="success"}[1h]))"#;
 const TURNED_AWAY: &str = r#"sum(increase(patient_registrations_total{result!="success"}[1h]))"#;
 const REGISTRATIONS_CHART: &str = r#"sum(increase(patient_registrations_total{result="success"}[10m]))"#;
+const PANEL_PATH: &str = "/api/v1/dashboards/clinic-now/panels/registrations";
 
 /// What Chromium sends, so both servers compress as they would for the browser app.
 const BROWSER_ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 
 /// Long enough that no measured request misses the cache: the targets are for cached answers.
 const CACHE_TTL_MS: u64 = 600_000;
+
+/// The name of every thread the Vitals server runs on, so their CPU time can be added up.
+const SERVER_THREADS: &str = "vitals-server";
 
 /// Keep-alive connections hammering at once in the throughput runs.
 const CONNECTIONS: usize = 32;
@@ -94,11 +100,9 @@ async fn run() -> Result<()> {
     vitals_server::telemetry::init_logging(Config::default().log_format);
     let samples = DemoClinic::new(DemoConfig::default()).openmetrics(DATA);
     let prometheus = PrometheusServer::start_with_openmetrics(&samples).await?;
-    let (vitals, guarded_metrics) = start_vitals(&prometheus).await?;
-    check_same_answer(&prometheus, &vitals).await?;
+    let vitals = Vitals::start(&prometheus).await?;
 
-    let direct = Requests::new(prometheus.address)?;
-    let through_vitals = Requests::new(vitals.address)?;
+    let direct = Requests::new(prometheus.address, HeaderMap::new())?;
     let at = (NOW_MS / 1000).to_string();
     let direct_query = direct.get(&prometheus_query(
         "query",
@@ -120,43 +124,45 @@ async fn run() -> Result<()> {
             ],
         ))?,
     ];
-    let cached_query =
-        through_vitals.post_json("/api/v1/metrics/query", &json!({ "query": REGISTERED, "to": at }))?;
-    let cached_panel = through_vitals.get("/api/v1/dashboards/clinic-now/panels/registrations")?;
+    let cached_query = vitals
+        .requests
+        .post_json("/api/v1/metrics/query", &json!({ "query": REGISTERED, "to": at }))?;
+    // The page marks its panels' refreshes as background requests.
+    let mut cached_panel = vitals.requests.get(PANEL_PATH)?;
+    cached_panel
+        .headers
+        .insert("x-vitals-background", HeaderValue::from_static("1"));
 
-    // The first call of each fills the cache; from here on nothing may reach Prometheus.
-    for call in [&cached_query, &cached_panel] {
-        Connection::open(vitals.address).await?.send(call).await?;
-    }
-    let upstream_calls_before = guarded_metrics.stats().upstream_calls;
+    check_same_answer(&prometheus, &vitals, &cached_query).await?;
+    // Fills the cache; from here on nothing may reach Prometheus.
+    Connection::open(vitals.server.address)
+        .await?
+        .send(&cached_panel)
+        .await?;
+    let upstream_calls_before = vitals.metrics.stats().upstream_calls;
 
+    let vitals_address = vitals.server.address;
+    let query = std::slice::from_ref(&cached_query);
+    let panel = std::slice::from_ref(&cached_panel);
+    let direct_one = std::slice::from_ref(&direct_query);
     progress("latency: one query straight to Prometheus");
-    let direct_query_latency = latency(prometheus.address, std::slice::from_ref(&direct_query)).await?;
+    let direct_query_latency = latency(prometheus.address, direct_one).await?;
     progress("latency: the same query, cached, through Vitals");
-    let cached_query_latency = latency(vitals.address, std::slice::from_ref(&cached_query)).await?;
+    let cached_query_latency = latency(vitals_address, query).await?;
     progress("latency: the registrations panel's three queries straight to Prometheus");
     let direct_panel_latency = latency(prometheus.address, &direct_panel).await?;
     progress("latency: the registrations panel, cached, through Vitals");
-    let cached_panel_latency = latency(vitals.address, std::slice::from_ref(&cached_panel)).await?;
+    let cached_panel_latency = latency(vitals_address, panel).await?;
     progress("throughput: one query straight to Prometheus");
-    let direct_throughput = Load::warmed_up(prometheus.address, &direct_query)
-        .await?
-        .run(&direct_query)
-        .await?
-        .per_second(None);
-    progress("throughput: the same query, cached, through Vitals on one core");
-    let mut load = Load::warmed_up(vitals.address, &cached_query).await?;
-    let cpu_before = vitals.cpu_used()?;
-    let answered = load.run(&cached_query).await?;
-    let server_cpu = vitals.cpu_used()? - cpu_before;
-    let cached_throughput = answered.per_second(Some(server_cpu));
-    progress(&format!(
-        "the server thread was on a core {:.0}% of the run and answered {:.0} requests a second",
-        100.0 * server_cpu.as_secs_f64() / answered.wall.as_secs_f64(),
-        answered.per_second(None)
-    ));
+    let direct_query_throughput = throughput(prometheus.address, direct_one).await?;
+    progress("throughput: the same query, cached, through Vitals");
+    let cached_query_throughput = throughput(vitals_address, query).await?;
+    progress("throughput: the registrations panel's three queries straight to Prometheus");
+    let direct_panel_throughput = throughput(prometheus.address, &direct_panel).await?;
+    progress("throughput: the registrations panel, cached, through Vitals");
+    let cached_panel_throughput = throughput(vitals_address, panel).await?;
 
-    let upstream_calls = guarded_metrics.stats().upstream_calls - upstream_calls_before;
+    let upstream_calls = vitals.metrics.stats().upstream_calls - upstream_calls_before;
     ensure!(
         upstream_calls == 0,
         "{upstream_calls} measured requests reached Prometheus, so the figures are not for cached answers"
@@ -185,11 +191,30 @@ async fn run() -> Result<()> {
             direct.p99_ms, cached.p99_ms
         ));
     }
-    lines.push(format!(
-        "BFF cached metric query throughput per core, by its thread's CPU time \
-         (direct Prometheus, all cores: {direct_throughput:.0} req/s)\t\
-         {cached_throughput:.0}\t{CACHED_THROUGHPUT_TARGET}\treq/s"
-    ));
+    for (what, cached, direct) in [
+        (
+            "BFF cached metric query",
+            &cached_query_throughput,
+            &direct_query_throughput,
+        ),
+        (
+            "BFF cached registrations panel",
+            &cached_panel_throughput,
+            &direct_panel_throughput,
+        ),
+    ] {
+        progress(&format!(
+            "{what}: {:.0} req/s on the wall clock, the server's threads busy {:.2} cores",
+            cached.per_second(),
+            cached.server_cores()
+        ));
+        lines.push(format!(
+            "{what} throughput per core of the server's CPU time \
+             (direct Prometheus, all cores: {:.0} answers/s)\t{:.0}\t{CACHED_THROUGHPUT_TARGET}\treq/s",
+            direct.per_second(),
+            cached.per_server_cpu_second()
+        ));
+    }
     for line in lines {
         println!("{line}");
     }
@@ -200,58 +225,108 @@ fn progress(what: &str) {
     eprintln!("bff_overhead: {what}");
 }
 
-/// Starts Vitals on its own thread, reading metrics from `prometheus`; also returns
-/// the guarded metric source, whose counters show whether a request reached Prometheus.
-async fn start_vitals(prometheus: &PrometheusServer) -> Result<(OneCoreServer, Guarded<dyn MetricSource>)> {
-    let config = Config {
-        dist_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"),
-        guard: GuardConfig {
-            cache_ttl_ms: CACHE_TTL_MS,
-            ..GuardConfig::default()
-        },
-        ..Config::default()
-    };
-    let source = PrometheusSource::new(PrometheusConfig {
-        base_url: prometheus.url(""),
-        amp_region: None,
-        timeout: Duration::from_millis(config.guard.timeout_ms),
-    })
-    .await?;
-    let mut sources = vitals_server::demo_sources(&config);
-    sources.metrics = Arc::new(source);
-    let mut state = vitals_server::build_state(&config, &sources);
-    state.clock = Arc::new(FixedClock(NOW_MS));
-    let guarded_metrics = state.guarded.metrics.clone();
-    let server = OneCoreServer::start(state)?;
-    let healthz = format!("http://{}/healthz", server.address);
-    wait_until(
-        "the Vitals server answers /healthz",
-        Duration::from_secs(20),
-        || async {
-            reqwest::get(&healthz)
-                .await
-                .is_ok_and(|response| response.status().is_success())
-        },
-    )
-    .await?;
-    Ok((server, guarded_metrics))
+/// The Vitals server reading `prometheus`, an engineer's session on it, and its data folder.
+struct Vitals {
+    server: ServerThread,
+    /// Requests carrying the engineer's session cookie.
+    requests: Requests,
+    /// The guarded metric source, whose counters show whether a request reached Prometheus.
+    metrics: Guarded<dyn MetricSource>,
+    _data: tempfile::TempDir,
+}
+
+impl Vitals {
+    async fn start(prometheus: &PrometheusServer) -> Result<Self> {
+        let data = tempfile::tempdir()?;
+        let config = Config {
+            dist_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"),
+            data_dir: data.path().to_owned(),
+            demo_password: Some(Secret(DEMO_PASSWORD.into())),
+            // The clock is fixed, so a person's request budget would never refill: the
+            // limiter still runs on every request, but never refuses one here.
+            limits: LimitSettings {
+                api_requests_per_second: u32::MAX,
+                api_burst: u32::MAX,
+                ..LimitSettings::default()
+            },
+            guard: GuardConfig {
+                cache_ttl_ms: CACHE_TTL_MS,
+                ..GuardConfig::default()
+            },
+            ..Config::default()
+        };
+        let source = PrometheusSource::new(PrometheusConfig {
+            base_url: prometheus.url(""),
+            amp_region: None,
+            timeout: Duration::from_millis(config.guard.timeout_ms),
+        })
+        .await?;
+        let mut sources = vitals_server::demo_sources(&config);
+        sources.metrics = Arc::new(source);
+        let mut state = vitals_server::build_state(&config, &sources)?;
+        state.clock = Arc::new(FixedClock(NOW_MS));
+        let metrics = state.guarded.metrics.clone();
+        let server = ServerThread::start(state)?;
+        let base = format!("http://{}", server.address);
+        wait_until(
+            "the Vitals server answers /healthz",
+            Duration::from_secs(20),
+            || async {
+                reqwest::get(format!("{base}/healthz"))
+                    .await
+                    .is_ok_and(|response| response.status().is_success())
+            },
+        )
+        .await?;
+        let mut session = HeaderMap::new();
+        session.insert(header::COOKIE, login(&base, "engineer").await?);
+        Ok(Self {
+            requests: Requests::new(server.address, session)?,
+            server,
+            metrics,
+            _data: data,
+        })
+    }
+}
+
+/// Logs a demo user in; returns the session cookie as a `Cookie` header value.
+async fn login(base: &str, user: &str) -> Result<HeaderValue> {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/session"))
+        .header("x-vitals-csrf", "1")
+        .json(&json!({ "username": user, "password": DEMO_PASSWORD }))
+        .send()
+        .await?
+        .error_for_status()
+        .with_context(|| format!("logging in as {user} failed"))?;
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .context("the login set no cookie")?;
+    Ok(HeaderValue::from_str(cookie)?)
 }
 
 /// Proves that the query the bench times answers the same through Vitals as from Prometheus, and that it has data.
-async fn check_same_answer(prometheus: &PrometheusServer, vitals: &OneCoreServer) -> Result<()> {
+async fn check_same_answer(
+    prometheus: &PrometheusServer,
+    vitals: &Vitals,
+    cached_query: &Call,
+) -> Result<()> {
     let at = (NOW_MS / 1000).to_string();
     let direct = prometheus
         .api("query", &[("query", REGISTERED), ("time", &at)])
         .await?;
-    let through_vitals: Value = reqwest::Client::new()
-        .post(format!("http://{}/api/v1/metrics/query", vitals.address))
-        .header("x-vitals-csrf", "1")
-        .json(&json!({ "query": REGISTERED, "to": at }))
-        .send()
+    let mut identity = cached_query.clone();
+    identity
+        .headers
+        .insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+    let body = Connection::open(vitals.server.address)
         .await?
-        .error_for_status()?
-        .json()
+        .send(&identity)
         .await?;
+    let through_vitals: Value = serde_json::from_slice(&body)?;
     let direct_value: f64 = direct["result"][0]["value"][1]
         .as_str()
         .and_then(|text| text.parse().ok())
@@ -274,19 +349,21 @@ fn prometheus_query(endpoint: &str, params: &[(&str, &str)]) -> String {
     format!("/api/v1/{endpoint}?{query}")
 }
 
-/// The Vitals server on one OS thread with a single-threaded runtime; stops when dropped.
-struct OneCoreServer {
+/// The Vitals server with its async work on one thread (a single-threaded runtime),
+/// all its threads named [`SERVER_THREADS`]; stops when dropped.
+struct ServerThread {
     address: SocketAddr,
-    /// The thread's `schedstat` in /proc, whose first field is its time on a CPU in nanoseconds.
-    schedstat: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl OneCoreServer {
+impl ServerThread {
     fn start(state: AppState) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .thread_name(SERVER_THREADS)
+            // A blocking thread that ended mid-run would take its CPU time out of the count.
+            .thread_keep_alive(Duration::from_secs(3600))
             .build()?;
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         listener.set_nonblocking(true)?;
@@ -296,12 +373,10 @@ impl OneCoreServer {
             tokio::net::TcpListener::from_std(listener)?
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let (task_sender, task) = std::sync::mpsc::channel();
         let app = vitals_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
         let thread = std::thread::Builder::new()
-            .name("vitals-server".into())
+            .name(SERVER_THREADS.into())
             .spawn(move || {
-                let _ = task_sender.send(std::fs::read_link("/proc/thread-self"));
                 runtime.block_on(async move {
                     // Dropping the runtime after this ends every connection still open.
                     tokio::select! {
@@ -310,30 +385,15 @@ impl OneCoreServer {
                     }
                 });
             })?;
-        let task = task
-            .recv()?
-            .context("cannot find the server thread in /proc; the throughput per core needs Linux")?;
         Ok(Self {
             address,
-            schedstat: Path::new("/proc").join(task).join("schedstat"),
             stop: Some(stop),
             thread: Some(thread),
         })
     }
-
-    /// The CPU time the server thread has used so far.
-    fn cpu_used(&self) -> Result<Duration> {
-        let schedstat = std::fs::read_to_string(&self.schedstat)?;
-        let nanoseconds = schedstat
-            .split_whitespace()
-            .next()
-            .and_then(|field| field.parse().ok())
-            .with_context(|| format!("{} reads {schedstat:?}", self.schedstat.display()))?;
-        Ok(Duration::from_nanos(nanoseconds))
-    }
 }
 
-impl Drop for OneCoreServer {
+impl Drop for ServerThread {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -344,16 +404,44 @@ impl Drop for OneCoreServer {
     }
 }
 
-/// Builds the requests the bench repeats for one server, with the headers a browser would send.
+/// The CPU time the server's threads have used so far, from each thread's
+/// `schedstat` in /proc, whose first field is its time on a CPU in nanoseconds.
+fn server_cpu_used() -> Result<Duration> {
+    let tasks = std::fs::read_dir("/proc/self/task")
+        .context("cannot list this process' threads in /proc; the throughput per core needs Linux")?;
+    let mut nanoseconds = 0;
+    for task in tasks {
+        let task = task?.path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if name.trim_end() != SERVER_THREADS {
+            continue;
+        }
+        let schedstat = std::fs::read_to_string(task.join("schedstat"))?;
+        nanoseconds += schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|field| field.parse::<u64>().ok())
+            .with_context(|| format!("{} reads {schedstat:?}", task.display()))?;
+    }
+    Ok(Duration::from_nanos(nanoseconds))
+}
+
+/// Builds the requests the bench repeats for one server, with the headers the browser app sends.
 struct Requests {
-    host: HeaderValue,
+    headers: HeaderMap,
 }
 
 impl Requests {
-    fn new(address: SocketAddr) -> Result<Self> {
-        Ok(Self {
-            host: HeaderValue::try_from(address.to_string())?,
-        })
+    /// Requests to `address` that also carry `extra` headers, such as a session cookie.
+    fn new(address: SocketAddr, extra: HeaderMap) -> Result<Self> {
+        let mut headers = extra;
+        headers.insert(header::HOST, HeaderValue::try_from(address.to_string())?);
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static(BROWSER_ACCEPT_ENCODING),
+        );
+        Ok(Self { headers })
     }
 
     fn get(&self, path: &str) -> Result<Call> {
@@ -370,16 +458,10 @@ impl Requests {
     }
 
     fn call(&self, method: Method, path: &str, body: Bytes) -> Result<Call> {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::HOST, self.host.clone());
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static(BROWSER_ACCEPT_ENCODING),
-        );
         Ok(Call {
             method,
             uri: path.parse()?,
-            headers,
+            headers: self.headers.clone(),
             body,
         })
     }
@@ -421,7 +503,7 @@ impl Connection {
     }
 
     /// Sends `call` and reads the whole answer, which must be a 200.
-    async fn send(&mut self, call: &Call) -> Result<()> {
+    async fn send(&mut self, call: &Call) -> Result<Bytes> {
         self.sender.ready().await?;
         let response = self.sender.send_request(call.request()).await?;
         let status = response.status();
@@ -433,6 +515,14 @@ impl Connection {
             call.uri,
             String::from_utf8_lossy(&body)
         );
+        Ok(body)
+    }
+
+    /// Sends each call of `round` in turn.
+    async fn send_round(&mut self, round: &[Call]) -> Result<()> {
+        for call in round {
+            self.send(call).await?;
+        }
         Ok(())
     }
 }
@@ -443,12 +533,12 @@ struct Latency {
     p99_ms: f64,
 }
 
-/// Sends `calls` in turn on one connection, round after round: a warm-up, then
-/// timed rounds; each round's time is one sample.
-async fn latency(address: SocketAddr, calls: &[Call]) -> Result<Latency> {
+/// Sends `round` on one connection again and again: a warm-up, then timed rounds,
+/// each round's time one sample.
+async fn latency(address: SocketAddr, round: &[Call]) -> Result<Latency> {
     let mut connection = Connection::open(address).await?;
-    timed_rounds(&mut connection, calls, LATENCY_WARM_UP).await?;
-    let mut samples = timed_rounds(&mut connection, calls, LATENCY_RUN).await?;
+    timed_rounds(&mut connection, round, LATENCY_WARM_UP).await?;
+    let mut samples = timed_rounds(&mut connection, round, LATENCY_RUN).await?;
     samples.sort_unstable();
     Ok(Latency {
         p50_ms: percentile_ms(&samples, 0.50),
@@ -456,14 +546,12 @@ async fn latency(address: SocketAddr, calls: &[Call]) -> Result<Latency> {
     })
 }
 
-async fn timed_rounds(connection: &mut Connection, calls: &[Call], bound: Bound) -> Result<Vec<Duration>> {
+async fn timed_rounds(connection: &mut Connection, round: &[Call], bound: Bound) -> Result<Vec<Duration>> {
     let deadline = Instant::now() + bound.time;
     let mut samples = Vec::with_capacity(bound.count);
     while samples.len() < bound.count && Instant::now() < deadline {
         let started = Instant::now();
-        for call in calls {
-            connection.send(call).await?;
-        }
+        connection.send_round(round).await?;
         samples.push(started.elapsed());
     }
     Ok(samples)
@@ -477,62 +565,61 @@ fn percentile_ms(sorted: &[Duration], fraction: f64) -> f64 {
         .map_or(f64::NAN, |sample| sample.as_secs_f64() * 1000.0)
 }
 
-/// Many keep-alive connections to one server, each sending its next request as soon as the last is answered.
-struct Load {
-    connections: Vec<Connection>,
-}
-
-/// How many requests a run answered, and over how long.
-struct Answered {
-    count: usize,
+/// How many rounds a throughput run answered, over how long, and the CPU time the Vitals server spent meanwhile.
+struct Throughput {
+    rounds: usize,
     wall: Duration,
+    server_cpu: Duration,
 }
 
-impl Answered {
-    /// Requests per second of `time`: the wall clock, or the CPU time the server spent.
-    fn per_second(&self, time: Option<Duration>) -> f64 {
-        self.count as f64 / time.unwrap_or(self.wall).as_secs_f64()
+impl Throughput {
+    fn per_second(&self) -> f64 {
+        self.rounds as f64 / self.wall.as_secs_f64()
+    }
+
+    fn per_server_cpu_second(&self) -> f64 {
+        self.rounds as f64 / self.server_cpu.as_secs_f64()
+    }
+
+    fn server_cores(&self) -> f64 {
+        self.server_cpu.as_secs_f64() / self.wall.as_secs_f64()
     }
 }
 
-impl Load {
-    /// Opens [`CONNECTIONS`] connections to `address` and sends `call` on them for a while.
-    async fn warmed_up(address: SocketAddr, call: &Call) -> Result<Self> {
-        let connections = try_join_all((0..CONNECTIONS).map(|_| Connection::open(address))).await?;
-        let mut load = Self { connections };
-        load.send_until(call, THROUGHPUT_WARM_UP).await?;
-        Ok(load)
-    }
+/// Sends `round` on [`CONNECTIONS`] keep-alive connections at once, each starting
+/// its next round as soon as the last is answered: a warm-up, then a measured run.
+async fn throughput(address: SocketAddr, round: &[Call]) -> Result<Throughput> {
+    let mut connections = try_join_all((0..CONNECTIONS).map(|_| Connection::open(address))).await?;
+    rounds_until(&mut connections, round, THROUGHPUT_WARM_UP).await?;
+    let cpu_before = server_cpu_used()?;
+    let started = Instant::now();
+    let rounds = rounds_until(&mut connections, round, THROUGHPUT_RUN).await?;
+    Ok(Throughput {
+        rounds,
+        wall: started.elapsed(),
+        server_cpu: server_cpu_used()? - cpu_before,
+    })
+}
 
-    async fn run(&mut self, call: &Call) -> Result<Answered> {
-        let started = Instant::now();
-        let count = self.send_until(call, THROUGHPUT_RUN).await?;
-        Ok(Answered {
-            count,
-            wall: started.elapsed(),
-        })
-    }
-
-    /// Sends `call` on every connection until `bound`; returns how many were answered.
-    async fn send_until(&mut self, call: &Call, bound: Bound) -> Result<usize> {
-        let deadline = Instant::now() + bound.time;
-        let left = Cell::new(bound.count);
-        let take_one = || {
-            let more = left.get() > 0 && Instant::now() < deadline;
-            if more {
-                left.set(left.get() - 1);
-            }
-            more
-        };
-        let answered = try_join_all(self.connections.iter_mut().map(|connection| async move {
-            let mut answered = 0;
-            while take_one() {
-                connection.send(call).await?;
-                answered += 1;
-            }
-            anyhow::Ok(answered)
-        }))
-        .await?;
-        Ok(answered.iter().sum())
-    }
+/// Sends `round` on every connection until `bound`; returns how many rounds were answered.
+async fn rounds_until(connections: &mut [Connection], round: &[Call], bound: Bound) -> Result<usize> {
+    let deadline = Instant::now() + bound.time;
+    let left = Cell::new(bound.count);
+    let take_one = || {
+        let more = left.get() > 0 && Instant::now() < deadline;
+        if more {
+            left.set(left.get() - 1);
+        }
+        more
+    };
+    let answered = try_join_all(connections.iter_mut().map(|connection| async move {
+        let mut answered = 0;
+        while take_one() {
+            connection.send_round(round).await?;
+            answered += 1;
+        }
+        anyhow::Ok(answered)
+    }))
+    .await?;
+    Ok(answered.iter().sum())
 }
