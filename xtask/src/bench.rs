@@ -139,11 +139,12 @@ fn print_table(rows: &[Row]) {
     }
 }
 
-/// A figure with the decimals its size needs: 25000, 287.3, 0.123.
+/// A figure with the decimals its size needs: 25000, 287.3, 1.02, 0.123.
 fn figure(value: f64) -> String {
     let decimals = match value.abs() {
         size if size >= 1000.0 => 0,
-        size if size >= 1.0 => 1,
+        size if size >= 100.0 => 1,
+        size if size >= 1.0 => 2,
         _ => 3,
     };
     format!("{value:.decimals$}")
