@@ -151,12 +151,17 @@ async fn serve_asset(dist_dir: &Path, request: Request, file_name: &str) -> Resp
     response
 }
 
-/// Trunk names built assets `name-<16 hex>.ext` (and `name-<16 hex>_bg.wasm`); those never change.
+/// Trunk names built assets `name-<hash>.ext` (and `name-<hash>_bg.wasm`), the hash 16 hex
+/// digits, or fewer when it starts with zeros; those files never change.
 fn is_hashed(file_name: &str) -> bool {
     let stem = file_name.split('.').next().unwrap_or_default();
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (12..=16).contains(&hash.len())
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 #[cfg(test)]
@@ -167,6 +172,11 @@ mod tests {
     fn hashed_asset_names_are_recognised() {
         assert!(is_hashed("vitals-frontend-0123456789abcdef_bg.wasm"));
         assert!(is_hashed("style-0123456789abcdef.css"));
+        assert!(
+            is_hashed("style-873b377aa6722aa.css"),
+            "a hash with its leading zero dropped"
+        );
+        assert!(!is_hashed("patient-registration.css"));
         assert!(!is_hashed("favicon.svg"));
         assert!(!is_hashed("robots.txt"));
         assert!(!is_hashed("my-file.js"));

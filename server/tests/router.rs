@@ -473,3 +473,33 @@ fn broken_config_file_names_its_key() {
     assert!(err.contains("failure_window"), "{err}");
     assert!(err.contains(&path.display().to_string()), "{err}");
 }
+
+#[tokio::test]
+async fn large_api_answers_are_compressed_and_small_ones_are_not() {
+    let app = TestApp::new().await;
+    let logs = Request::post("/api/v1/logs/query")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, &app.cookie)
+        .header(header::ACCEPT_ENCODING, "br, gzip")
+        .header("x-vitals-csrf", "1")
+        .body(Body::from(
+            serde_json::json!({"query": "{env=\"prod\"}", "from": "now-1h", "limit": 200}).to_string(),
+        ))
+        .unwrap();
+    let (status, headers, _) = send(app.router(), logs).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+
+    let small = Request::get("/api/v1/dashboards")
+        .header(header::COOKIE, &app.cookie)
+        .header(header::ACCEPT_ENCODING, "br, gzip")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, body) = send(app.router(), small).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !headers.contains_key(header::CONTENT_ENCODING),
+        "{} bytes",
+        body.len()
+    );
+}
