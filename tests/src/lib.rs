@@ -153,6 +153,37 @@ where
     bail!("timed out after {limit:?} waiting until {what}")
 }
 
+/// Waits until `ready_url` answers 2xx, or fails at once when `process` exits first;
+/// either failure carries the process's log, so a broken start explains itself.
+pub async fn wait_for_process(
+    name: &str,
+    process: &mut Child,
+    ready_url: &str,
+    limit: Duration,
+    log_file: &std::path::Path,
+) -> Result<()> {
+    let mut exited = None;
+    let waited = wait_until(&format!("{name} answers {ready_url}"), limit, || {
+        if exited.is_none() {
+            exited = process.try_wait().ok().flatten();
+        }
+        let gave_up = exited.is_some();
+        async move {
+            gave_up
+                || reqwest::get(ready_url)
+                    .await
+                    .is_ok_and(|response| response.status().is_success())
+        }
+    })
+    .await;
+    let log = || std::fs::read_to_string(log_file).unwrap_or_default();
+    match (waited, exited) {
+        (Ok(()), None) => Ok(()),
+        (Ok(()), Some(status)) => bail!("{name} exited with {status} before it was ready:\n{}", log()),
+        (Err(error), _) => bail!("{error}; {name}'s log:\n{}", log()),
+    }
+}
+
 /// A free loopback port; ChromeDriver cannot be told to pick one itself.
 fn free_port() -> Result<u16> {
     Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())

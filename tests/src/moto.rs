@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use tempfile::TempDir;
 use vitals_server::sources::xray::{XRayConfig, XRaySource};
 
-use crate::{free_port, wait_until};
+use crate::{free_port, wait_for_process};
 
 /// How long moto may take to import its services and answer.
 const READY_WITHIN: Duration = Duration::from_secs(60);
@@ -95,34 +95,11 @@ impl MotoServer {
         )
     }
 
-    /// Waits for `/moto-api/`, or fails at once with moto's log if it exits first.
+    /// Waits until moto is ready, or fails with its log if it exits first.
     async fn wait_until_ready(&mut self) -> Result<()> {
         let ready_url = format!("http://{}/moto-api/", self.address);
-        let mut exited = None;
-        let process = &mut self.process;
-        let waited = wait_until("moto answers /moto-api/", READY_WITHIN, || {
-            if exited.is_none() {
-                exited = process.try_wait().ok().flatten();
-            }
-            let gave_up = exited.is_some();
-            let ready_url = ready_url.clone();
-            async move {
-                gave_up
-                    || reqwest::get(&ready_url)
-                        .await
-                        .is_ok_and(|response| response.status().is_success())
-            }
-        })
-        .await;
-        match (waited, exited) {
-            (Ok(()), None) => Ok(()),
-            (Ok(()), Some(status)) => bail!("moto exited with {status} before it was ready:\n{}", self.log()),
-            (Err(error), _) => bail!("{error}; moto's log:\n{}", self.log()),
-        }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("moto.log")).unwrap_or_default()
+        let log_file = self.dir.path().join("moto.log");
+        wait_for_process("moto", &mut self.process, &ready_url, READY_WITHIN, &log_file).await
     }
 }
 

@@ -13,7 +13,7 @@ use vitals_server::config::Config;
 use vitals_server::sources::{MetricSource, Sources};
 use vitals_server::state::AppState;
 
-use crate::{free_port, test_state, wait_until};
+use crate::{free_port, test_state, wait_for_process};
 
 /// How long Prometheus may take to open its blocks and answer `/-/ready`.
 const READY_WITHIN: Duration = Duration::from_secs(60);
@@ -90,37 +90,18 @@ impl PrometheusServer {
         Ok(answer["data"].take())
     }
 
-    /// Waits for `/-/ready`, or fails at once with Prometheus' log if it exits first.
+    /// Waits until Prometheus is ready, or fails with its log if it exits first.
     async fn wait_until_ready(&mut self) -> Result<()> {
         let ready_url = self.url("/-/ready");
-        let mut exited = None;
-        let process = &mut self.process;
-        let waited = wait_until("Prometheus answers /-/ready", READY_WITHIN, || {
-            if exited.is_none() {
-                exited = process.try_wait().ok().flatten();
-            }
-            let gave_up = exited.is_some();
-            let ready_url = ready_url.clone();
-            async move {
-                gave_up
-                    || reqwest::get(&ready_url)
-                        .await
-                        .is_ok_and(|response| response.status().is_success())
-            }
-        })
-        .await;
-        match (waited, exited) {
-            (Ok(()), None) => Ok(()),
-            (Ok(()), Some(status)) => bail!(
-                "Prometheus exited with {status} before it was ready:\n{}",
-                self.log()
-            ),
-            (Err(error), _) => bail!("{error}; Prometheus' log:\n{}", self.log()),
-        }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+        let log_file = self.dir.path().join("prometheus.log");
+        wait_for_process(
+            "Prometheus",
+            &mut self.process,
+            &ready_url,
+            READY_WITHIN,
+            &log_file,
+        )
+        .await
     }
 }
 
