@@ -1,5 +1,7 @@
 //! Logging in, sessions, roles and the envelope, as a browser and an attacker meet them.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,9 +75,7 @@ impl TestApp {
 
     /// Logs a demo user in; the `Cookie` value of the new session.
     async fn login(&self, username: &str) -> String {
-        let (status, headers, body) = self.login_attempt(username, PASSWORD).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        cookie_of(&headers)
+        common::login(&self.router(), username, PASSWORD).await
     }
 
     async fn call(&self, method: Method, path: &str, cookie: Option<&str>) -> (StatusCode, HeaderMap, Value) {
@@ -104,16 +104,6 @@ impl TestApp {
         assert_eq!(status, StatusCode::OK, "{body}");
         body["events"].as_array().unwrap().clone()
     }
-}
-
-fn cookie_of(headers: &HeaderMap) -> String {
-    headers[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 /// Every API route behind login, and the roles that may use it (admin may use all).
@@ -204,7 +194,7 @@ async fn login_sets_a_strict_host_only_cookie_with_a_new_id_each_time() {
     ] {
         assert!(set_cookie.contains(flag), "{set_cookie}");
     }
-    let id = cookie_of(&headers);
+    let id = common::cookie_of(&headers);
     assert!(id.len() > "__Host-vitals=".len() + 22, "at least 128 bits: {id}");
     let again = app.login("engineer").await;
     assert_ne!(id, again, "a new id at every login");

@@ -1,5 +1,7 @@
 //! The guardrails as a browser meets them: Vitals in front of a recorded Loki that hangs, dies, fails or floods.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -44,22 +46,7 @@ async fn vitals_in_front_of(loki_url: &str, tune: impl FnOnce(&mut Config)) -> V
     config.validate().unwrap();
     let sources = configured_sources(&config).await.unwrap();
     let router = app(build_state(&config, &sources).unwrap());
-    let login = Request::post("/api/v1/session")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header("x-vitals-csrf", "1")
-        .body(Body::from(
-            serde_json::json!({"username": "engineer", "password": DEMO_PASSWORD}).to_string(),
-        ))
-        .unwrap();
-    let response = router.clone().oneshot(login).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let cookie = response.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = common::login(&router, "engineer", DEMO_PASSWORD).await;
     Vitals {
         router,
         cookie,

@@ -1,5 +1,7 @@
 //! The public and admin routers, called in-process with `oneshot`: no port, no sleep.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -46,22 +48,7 @@ impl TestApp {
         };
         let mut state = demo_state(&config).unwrap();
         state.clock = Arc::new(FixedClock(CLINIC_MORNING_MS));
-        let login = Request::post("/api/v1/session")
-            .header(header::CONTENT_TYPE, "application/json")
-            .header("x-vitals-csrf", "1")
-            .body(Body::from(
-                serde_json::json!({"username": "engineer", "password": DEMO_PASSWORD}).to_string(),
-            ))
-            .unwrap();
-        let (status, headers, _) = send(app(state.clone()), login).await;
-        assert_eq!(status, StatusCode::OK);
-        let cookie = headers[header::SET_COOKIE]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let cookie = common::login(&app(state.clone()), "engineer", DEMO_PASSWORD).await;
         Self {
             state,
             cookie,
