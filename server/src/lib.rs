@@ -45,7 +45,7 @@ use crate::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use crate::sources::xray::{XRayConfig, XRaySource};
 use crate::spa::Spa;
 use crate::state::{AppState, SystemClock};
-use crate::store::{DynamoConfig, DynamoSessionStore, SqliteStore};
+use crate::store::{BatchedAudit, CachedSessions, DynamoConfig, DynamoSessionStore, SqliteStore};
 use crate::telemetry::{RequestIds, Telemetry};
 
 /// Largest request body any endpoint accepts.
@@ -100,6 +100,13 @@ pub async fn configured_sources(config: &Config) -> anyhow::Result<Sources> {
     Ok(sources)
 }
 
+/// How long a session read from SQLite is remembered: only this server writes that file, and
+/// every change it makes updates what it remembers.
+const LOCAL_SESSION_MEMORY: Duration = Duration::from_secs(60);
+/// How long a session read from DynamoDB is remembered: another replica's logout is seen at
+/// most this late.
+const SHARED_SESSION_MEMORY: Duration = Duration::from_secs(2);
+
 /// Sessions and the audit trail in SQLite under `data_dir`, and the demo users when configured.
 fn local_auth(config: &Config) -> anyhow::Result<Auth> {
     let store = Arc::new(SqliteStore::open(&config.data_dir).with_context(|| {
@@ -114,8 +121,8 @@ fn local_auth(config: &Config) -> anyhow::Result<Auth> {
         .map(|password| Arc::new(DemoProvider::new(password.0.clone())) as Arc<dyn IdentityProvider>);
     Ok(Auth {
         provider,
-        sessions: store.clone(),
-        audit: store,
+        sessions: Arc::new(CachedSessions::new(store.clone(), LOCAL_SESSION_MEMORY)),
+        audit: Arc::new(BatchedAudit::new(store)),
         policy: config.session.clone(),
         login_limiter: LoginLimiter::new(
             config.limits.failed_logins_per_username,
@@ -152,7 +159,7 @@ pub async fn configured_auth(config: &Config) -> anyhow::Result<Auth> {
         })
         .await
         .context("cannot set up the DynamoDB session table (`dynamodb`, VITALS_SESSION_TABLE)")?;
-        auth.sessions = Arc::new(store);
+        auth.sessions = Arc::new(CachedSessions::new(Arc::new(store), SHARED_SESSION_MEMORY));
     }
     Ok(auth)
 }

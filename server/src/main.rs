@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
@@ -79,6 +80,7 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
         "vitals is serving; open http://{public_address}/"
     );
     let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
+    let audit = Arc::clone(&state.auth.audit);
 
     // One signal stops both listeners; each finishes the requests it has in flight.
     let (stop, _) = tokio::sync::watch::channel(false);
@@ -101,6 +103,8 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
     // so a SIGTERM right after an answer still stops the server gracefully.
     let ((), public_result, admin_result) = tokio::join!(signal, public_server, admin_server);
     sweeper.abort();
+    // Entries still queued for the audit trail are written before the process ends.
+    audit.flush().await;
     public_result.context("the public listener failed")?;
     admin_result.context("the admin listener failed")?;
     tracing::info!("stopped");

@@ -102,6 +102,18 @@ pub trait AuditLog: Send + Sync {
     /// Appends the entry after [`NewAuditEvent::scrubbed`].
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError>;
 
+    /// Appends the entries in order; a store that can write them in one go does so.
+    async fn append_many(&self, events: Vec<NewAuditEvent>) -> Result<(), StoreError> {
+        for event in events {
+            self.append(event).await?;
+        }
+        Ok(())
+    }
+
+    /// Returns once every entry appended before the call is stored; a store that writes
+    /// as it appends has nothing to wait for.
+    async fn flush(&self) {}
+
     /// The entries matching `filter`, newest first, at most [`AuditFilter::capped_limit`].
     async fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
 }

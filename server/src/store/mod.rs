@@ -4,6 +4,8 @@
 //! several replicas behind a load balancer can share sessions in DynamoDB.
 
 mod audit;
+mod batched_audit;
+mod cached_sessions;
 mod dynamo;
 mod scrub;
 mod session;
@@ -12,6 +14,8 @@ mod sqlite;
 use async_trait::async_trait;
 
 pub use audit::{AuditFilter, AuditLog, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, NewAuditEvent};
+pub use batched_audit::BatchedAudit;
+pub use cached_sessions::CachedSessions;
 pub use dynamo::{DynamoConfig, DynamoSessionStore};
 pub use scrub::scrub;
 pub use session::{

@@ -26,7 +26,7 @@ pub const TOUCH_INTERVAL_MS: i64 = 30_000;
 /// tag derived from its hash, so logs can follow a session without being able to use it.
 /// Stores key sessions by [`SessionId::store_key`], the SHA-256 of the id, so a copy of
 /// the store does not hold live cookies.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SessionId(String);
 
 impl SessionId {

@@ -337,19 +337,29 @@ impl SessionStore for SqliteStore {
 #[async_trait]
 impl AuditLog for SqliteStore {
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        let event = event.scrubbed();
+        self.append_many(vec![event]).await
+    }
+
+    async fn append_many(&self, events: Vec<NewAuditEvent>) -> Result<(), StoreError> {
         self.run("append to the audit trail", move |connection| {
-            connection.execute(
-                "INSERT INTO audit (at_ms, user, action, target, outcome, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    event.at_ms,
-                    event.user,
-                    event.action,
-                    event.target,
-                    event.outcome,
-                    event.client
-                ],
-            )?;
+            let transaction = connection.transaction()?;
+            {
+                let mut insert = transaction.prepare_cached(
+                    "INSERT INTO audit (at_ms, user, action, target, outcome, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for event in events {
+                    let event = event.scrubbed();
+                    insert.execute(params![
+                        event.at_ms,
+                        event.user,
+                        event.action,
+                        event.target,
+                        event.outcome,
+                        event.client
+                    ])?;
+                }
+            }
+            transaction.commit()?;
             Ok(())
         })
         .await

@@ -433,3 +433,23 @@ async fn audit_append_stores_no_secret_or_patient_data() {
     let stored = store.query(&AuditFilter::default()).await.unwrap();
     assert_eq!(stored[0].target, "reveal token=[redacted] of [email] dob [date]");
 }
+
+#[tokio::test]
+async fn a_batch_is_appended_in_order_and_scrubbed() {
+    let (_dir, store) = open();
+    store
+        .append_many(vec![
+            event(1_000, "ana", "login"),
+            NewAuditEvent {
+                target: "patient jane@mail.example".into(),
+                ..event(1_000, "ana", "logs_query")
+            },
+            event(2_000, "ana", "logout"),
+        ])
+        .await
+        .unwrap();
+    let stored = store.query(&AuditFilter::default()).await.unwrap();
+    let actions: Vec<&str> = stored.iter().map(|event| event.action.as_str()).collect();
+    assert_eq!(actions, ["logout", "logs_query", "login"]);
+    assert_eq!(stored[1].target, "patient [email]");
+}
