@@ -44,7 +44,7 @@ use crate::sources::loki::{LokiConfig, LokiSource};
 use crate::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use crate::sources::xray::{XRayConfig, XRaySource};
 use crate::spa::Spa;
-use crate::state::{AppState, SystemClock};
+use crate::state::{AppState, Shared, SystemClock};
 use crate::store::{BatchedAudit, CachedSessions, DynamoConfig, DynamoSessionStore, SqliteStore};
 use crate::telemetry::{RequestIds, Telemetry};
 
@@ -168,7 +168,7 @@ pub async fn configured_auth(config: &Config) -> anyhow::Result<Auth> {
 /// its guardrails, the built app, the wall clock and the server's own telemetry.
 pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth) -> AppState {
     let guarded = GuardedSources::new(sources, &config.guard);
-    AppState {
+    AppState::new(Shared {
         sources: guarded.for_scope(&Scope::server()),
         telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()))),
         guarded,
@@ -176,7 +176,7 @@ pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth) -> AppSta
         max_range_ms: config.guard.max_range_ms(),
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock: Arc::new(SystemClock),
-    }
+    })
 }
 
 /// The state for a configuration and its sources, with sessions in SQLite and the demo users

@@ -1,5 +1,6 @@
 //! What every handler shares: the sources, the built app, the clock and the server's own telemetry.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -55,9 +56,14 @@ impl Clock for ManualClock {
     }
 }
 
-/// The state behind the router; cheap to clone.
+/// The state behind the router: one allocation shared by every request, so cloning it per
+/// layer costs one reference count. Changing a field (tests fix the clock) copies it first.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] holds.
+#[derive(Clone)]
+pub struct Shared {
     /// The sources as the server itself asks them (status page, readiness, home panels).
     pub sources: Sources,
     /// The same sources behind their guardrails, for per-caller scopes and statistics.
@@ -72,7 +78,25 @@ pub struct AppState {
 }
 
 impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
     }
 }

@@ -103,9 +103,9 @@ pub trait AuditLog: Send + Sync {
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError>;
 
     /// Appends the entries in order; a store that can write them in one go does so.
-    async fn append_many(&self, events: Vec<NewAuditEvent>) -> Result<(), StoreError> {
+    async fn append_many(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
         for event in events {
-            self.append(event).await?;
+            self.append(event.clone()).await?;
         }
         Ok(())
     }

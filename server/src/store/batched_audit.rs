@@ -15,6 +15,9 @@ use super::{AuditFilter, AuditLog, NewAuditEvent, StoreError};
 const QUEUE_LENGTH: usize = 4_096;
 /// Entries one write takes at most.
 const MAX_BATCH: usize = 512;
+/// How long the writer lets entries gather after the first one arrives, so a busy server
+/// commits many requests' entries at once. A read of the trail does not wait for it.
+const GATHER: Duration = Duration::from_millis(20);
 /// The waits before writing a failed batch again; after the last, the batch is reported lost.
 const RETRY_WAITS: [Duration; 3] = [
     Duration::from_millis(100),
@@ -72,9 +75,9 @@ impl AuditLog for BatchedAudit {
         }
     }
 
-    async fn append_many(&self, events: Vec<NewAuditEvent>) -> Result<(), StoreError> {
+    async fn append_many(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
         for event in events {
-            self.append(event).await?;
+            self.append(event.clone()).await?;
         }
         Ok(())
     }
@@ -95,11 +98,21 @@ impl AuditLog for BatchedAudit {
     }
 }
 
-/// The writer task: takes what is queued, up to [`MAX_BATCH`] at a time, writes it in one
-/// go, then answers the flushes queued among it. Ends when every sender is gone.
+/// The writer task: takes what is queued, up to [`MAX_BATCH`] at a time (waiting [`GATHER`]
+/// for more unless someone is waiting for a flush), writes it in one go, then answers the
+/// flushes queued among it. Ends when every sender is gone.
 async fn write_batches(store: Arc<dyn AuditLog>, mut queue: mpsc::Receiver<Message>) {
     let mut messages = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut messages, MAX_BATCH).await > 0 {
+        let flush_waiting = |messages: &[Message]| messages.iter().any(|m| matches!(m, Message::Flush(_)));
+        if messages.len() < MAX_BATCH && !flush_waiting(&messages) {
+            tokio::time::sleep(GATHER).await;
+            while messages.len() < MAX_BATCH
+                && let Ok(message) = queue.try_recv()
+            {
+                messages.push(message);
+            }
+        }
         let mut events = Vec::with_capacity(messages.len());
         let mut flushes = Vec::new();
         for message in messages.drain(..) {
@@ -122,7 +135,7 @@ async fn write_batches(store: Arc<dyn AuditLog>, mut queue: mpsc::Receiver<Messa
 async fn write_with_retries(store: &dyn AuditLog, events: Vec<NewAuditEvent>) {
     let mut waits = RETRY_WAITS.iter();
     loop {
-        let error = match store.append_many(events.clone()).await {
+        let error = match store.append_many(&events).await {
             Ok(()) => return,
             Err(error) => error,
         };
@@ -162,17 +175,17 @@ mod tests {
     #[async_trait]
     impl AuditLog for Memory {
         async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-            self.append_many(vec![event]).await
+            self.append_many(&[event]).await
         }
 
-        async fn append_many(&self, events: Vec<NewAuditEvent>) -> Result<(), StoreError> {
+        async fn append_many(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
             self.writes.fetch_add(1, Ordering::SeqCst);
             let failures_left = self.failures.load(Ordering::SeqCst);
             if failures_left > 0 {
                 self.failures.store(failures_left - 1, Ordering::SeqCst);
                 return Err(StoreError::Unavailable("the disk is full".into()));
             }
-            self.entries.lock().unwrap().extend(events);
+            self.entries.lock().unwrap().extend_from_slice(events);
             Ok(())
         }
 

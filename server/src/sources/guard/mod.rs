@@ -24,8 +24,9 @@ mod upstream;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 pub use breaker::{BREAKER_OPEN_REASON, BreakerState, is_breaker_open};
 pub use config::{GuardConfig, InvalidSetting};
@@ -120,7 +121,12 @@ pub struct GuardedSources {
     pub logs: Guarded<dyn LogSource>,
     pub metrics: Guarded<dyn MetricSource>,
     pub traces: Guarded<dyn TraceSource>,
+    /// The handles [`GuardedSources::for_scope`] made, one per scope, so a request reuses them.
+    scoped: Arc<RwLock<HashMap<Scope, Sources>>>,
 }
+
+/// Scopes whose handles are kept: a few role sets in practice. Past this, handles are made per call.
+const MAX_KEPT_SCOPES: usize = 64;
 
 impl GuardedSources {
     /// Wraps each source; `config` must have passed [`GuardConfig::validate`].
@@ -129,17 +135,32 @@ impl GuardedSources {
             logs: Guarded::new(Arc::clone(&sources.logs), config),
             metrics: Guarded::new(Arc::clone(&sources.metrics), config),
             traces: Guarded::new(Arc::clone(&sources.traces), config),
+            scoped: Arc::default(),
         }
     }
 
     /// The sources as one request's handlers use them: guarded, and sharing
     /// cached answers only with callers of the same `scope`.
     pub fn for_scope(&self, scope: &Scope) -> Sources {
-        Sources {
+        let kept = self.scoped.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sources) = kept.get(scope) {
+            return sources.clone();
+        }
+        let room = kept.len() < MAX_KEPT_SCOPES;
+        drop(kept);
+        let sources = Sources {
             logs: Arc::new(self.logs.for_scope(scope)),
             metrics: Arc::new(self.metrics.for_scope(scope)),
             traces: Arc::new(self.traces.for_scope(scope)),
+        };
+        if room {
+            self.scoped
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(scope.clone())
+                .or_insert_with(|| sources.clone());
         }
+        sources
     }
 
     pub fn stats(&self) -> [GuardStatsSnapshot; 3] {

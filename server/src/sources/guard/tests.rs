@@ -591,6 +591,31 @@ async fn every_trait_method_is_cached_by_its_own_arguments() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn one_scope_gets_the_same_handles_and_another_scope_its_own_answers() {
+    let backend = FakeBackend::new();
+    let sources = Sources {
+        logs: Arc::clone(&backend) as Arc<dyn LogSource>,
+        metrics: Arc::clone(&backend) as Arc<dyn MetricSource>,
+        traces: Arc::clone(&backend) as Arc<dyn TraceSource>,
+    };
+    let guarded = GuardedSources::new(&sources, &config());
+    let engineer = Scope::new("roles:engineer");
+    let first = guarded.for_scope(&engineer);
+    let again = guarded.for_scope(&engineer);
+    assert!(Arc::ptr_eq(&first.metrics, &again.metrics));
+    let operations = guarded.for_scope(&Scope::new("roles:operations"));
+    assert!(!Arc::ptr_eq(&first.metrics, &operations.metrics));
+    first.metrics.metric_names().await.unwrap();
+    again.metrics.metric_names().await.unwrap();
+    operations.metrics.metric_names().await.unwrap();
+    assert_eq!(
+        backend.calls(),
+        2,
+        "the kept handle shares its scope's cache, and only its scope's"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn counters_reach_the_prometheus_registry_by_signal_and_backend() {
     let backend = FakeBackend::new();
     let sources = Sources {

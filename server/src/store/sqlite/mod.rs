@@ -337,10 +337,11 @@ impl SessionStore for SqliteStore {
 #[async_trait]
 impl AuditLog for SqliteStore {
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        self.append_many(vec![event]).await
+        self.append_many(std::slice::from_ref(&event)).await
     }
 
-    async fn append_many(&self, events: Vec<NewAuditEvent>) -> Result<(), StoreError> {
+    async fn append_many(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
+        let events: Vec<NewAuditEvent> = events.iter().map(NewAuditEvent::scrubbed).collect();
         self.run("append to the audit trail", move |connection| {
             let transaction = connection.transaction()?;
             {
@@ -348,7 +349,6 @@ impl AuditLog for SqliteStore {
                     "INSERT INTO audit (at_ms, user, action, target, outcome, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
                 for event in events {
-                    let event = event.scrubbed();
                     insert.execute(params![
                         event.at_ms,
                         event.user,

@@ -438,7 +438,7 @@ async fn audit_append_stores_no_secret_or_patient_data() {
 async fn a_batch_is_appended_in_order_and_scrubbed() {
     let (_dir, store) = open();
     store
-        .append_many(vec![
+        .append_many(&[
             event(1_000, "ana", "login"),
             NewAuditEvent {
                 target: "patient jane@mail.example".into(),
