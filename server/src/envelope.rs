@@ -1,6 +1,9 @@
-//! The envelope around every request: CSRF checks on state changes, and HSTS behind a TLS load balancer.
+//! The envelope around every request: CSRF checks on state changes, and the security headers
+//! of every answer (CSP, nosniff, no referrer, and HSTS behind a TLS load balancer).
 
-use axum::extract::Request;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -11,16 +14,44 @@ use crate::error::ApiError;
 /// cannot add it without a CORS preflight, which Vitals never grants.
 pub const CSRF_HEADER: &str = "x-vitals-csrf";
 
-/// Refuses POST, PUT, PATCH and DELETE without the CSRF header or from another origin.
-pub async fn csrf(request: Request, next: Next) -> Response {
+/// What the envelope adds to answers, built once at start.
+pub struct Envelope {
+    /// The app's Content-Security-Policy, for answers that set none of their own.
+    pub content_security_policy: HeaderValue,
+}
+
+/// One layer for the whole envelope: refuses POST, PUT, PATCH and DELETE without the CSRF
+/// header or from another origin, then adds the security headers to the answer, refusals included.
+pub async fn envelope(State(envelope): State<Arc<Envelope>>, request: Request, next: Next) -> Response {
     let changes_state = matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
-    if changes_state && let Err(problem) = same_origin_request(request.headers()) {
-        return ApiError::forbidden("csrf", problem).into_response();
+    let over_tls = request
+        .headers()
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    let mut response = match changes_state.then(|| same_origin_request(request.headers())) {
+        Some(Err(problem)) => ApiError::forbidden("csrf", problem).into_response(),
+        _ => next.run(request).await,
+    };
+    let headers = response.headers_mut();
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert_with(|| envelope.content_security_policy.clone());
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if over_tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
     }
-    next.run(request).await
+    response
 }
 
 fn same_origin_request(headers: &HeaderMap) -> Result<(), String> {
@@ -47,23 +78,6 @@ fn same_origin_request(headers: &HeaderMap) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Strict-Transport-Security when the request reached the load balancer over TLS.
-pub async fn hsts(request: Request, next: Next) -> Response {
-    let over_tls = request
-        .headers()
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
-    let mut response = next.run(request).await;
-    if over_tls {
-        response.headers_mut().insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-        );
-    }
-    response
 }
 
 #[cfg(test)]

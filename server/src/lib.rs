@@ -15,6 +15,11 @@ pub mod store;
 pub mod telemetry;
 pub mod timespec;
 
+/// The memory allocator the server runs with: the binary and the benchmarks that time the
+/// server declare it as their global allocator. Many small, short-lived allocations per
+/// request (headers, JSON, futures) are faster here than with the system's.
+pub use mimalloc::MiMalloc as Allocator;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +42,7 @@ use crate::auth::identity::{CognitoConfig, CognitoProvider, DemoProvider, Identi
 use crate::auth::limits::{ApiLimiter, LoginLimiter};
 use crate::auth::session::{Auth, require_role};
 use crate::config::Config;
+use crate::envelope::Envelope;
 use crate::sources::Sources;
 use crate::sources::demo::DemoClinic;
 use crate::sources::guard::{GuardedSources, Scope};
@@ -260,7 +266,9 @@ pub fn app(state: AppState) -> Router {
     for path in app_routes {
         router = router.route(path, get(spa::app_route));
     }
-    let content_security_policy = state.spa.content_security_policy();
+    let envelope = Arc::new(Envelope {
+        content_security_policy: state.spa.content_security_policy(),
+    });
     router
         .fallback(spa::fallback)
         .layer(middleware::from_fn_with_state(
@@ -268,20 +276,7 @@ pub fn app(state: AppState) -> Router {
             telemetry::record_request,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(envelope::csrf))
-        .layer(middleware::from_fn(envelope::hsts))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            content_security_policy,
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
+        .layer(middleware::from_fn_with_state(envelope, envelope::envelope))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(request_tracing())
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), RequestIds::default()))

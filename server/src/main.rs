@@ -13,6 +13,9 @@ use vitals_server::auth::session::sweep_expired_sessions;
 use vitals_server::config::Config;
 use vitals_server::{admin_app, app, configured_auth, configured_sources, otel, state_with_auth, telemetry};
 
+#[global_allocator]
+static ALLOCATOR: vitals_server::Allocator = vitals_server::Allocator;
+
 /// The Vitals observability portal.
 #[derive(Parser)]
 #[command(version, about)]

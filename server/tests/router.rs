@@ -225,6 +225,22 @@ async fn every_answer_carries_the_security_headers() {
 }
 
 #[tokio::test]
+async fn a_refused_cross_site_request_carries_the_security_headers_too() {
+    let app = TestApp::new().await;
+    let request = Request::post("/api/v1/metrics/query")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, &app.cookie)
+        .body(Body::from(r#"{"query": "up"}"#))
+        .unwrap();
+    let (status, headers, body) = send(app.router(), request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(json(&body)["error"]["code"], "csrf");
+    assert!(headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+}
+
+#[tokio::test]
 async fn health_and_readiness_list_each_source() {
     let app = TestApp::new().await;
     let (status, _, body) = app.get("/healthz").await;

@@ -32,6 +32,10 @@ use vitals_server::state::{AppState, FixedClock};
 use vitals_tests::prometheus::PrometheusServer;
 use vitals_tests::{DEMO_PASSWORD, wait_until};
 
+/// The server's allocator, as its binary runs with it.
+#[global_allocator]
+static ALLOCATOR: vitals_server::Allocator = vitals_server::Allocator;
+
 /// 2026-11-24 04:00Z to just past 12:00Z: enough for the home panel's six-hour chart at [`NOW_MS`].
 const DATA: TimeRange = TimeRange {
     start_ms: 1_795_492_800_000,
