@@ -137,12 +137,16 @@ impl CognitoSettings {
     }
 }
 
-/// `[dynamodb]`: the session table.
+/// `[dynamodb]`: the session table, and the audit table the replicas share.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DynamoSettings {
     /// `VITALS_SESSION_TABLE`.
     pub table: String,
+    /// `VITALS_AUDIT_TABLE`: the audit trail every replica appends to; without it each
+    /// replica keeps its own in `data_dir`.
+    #[serde(default)]
+    pub audit_table: Option<String>,
     /// Defaults to `AWS_REGION`.
     #[serde(default)]
     pub region: Option<String>,
@@ -379,7 +383,7 @@ impl Config {
         Ok(())
     }
 
-    /// `VITALS_COGNITO_*`, `VITALS_DEMO_PASSWORD`, `VITALS_SESSION_TABLE`, `VITALS_TRUST_FORWARDED_FOR`.
+    /// `VITALS_COGNITO_*`, `VITALS_DEMO_PASSWORD`, `VITALS_SESSION_TABLE`, `VITALS_AUDIT_TABLE`, `VITALS_TRUST_FORWARDED_FOR`.
     fn apply_auth_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         let set = |key: &str| env.get(key).filter(|value| !value.is_empty()).cloned();
         if let Some(user_pool_id) = set("VITALS_COGNITO_USER_POOL_ID") {
@@ -416,9 +420,20 @@ impl Config {
             let previous = self.dynamodb.take();
             self.dynamodb = Some(DynamoSettings {
                 table,
+                audit_table: previous.as_ref().and_then(|dynamo| dynamo.audit_table.clone()),
                 region: previous.as_ref().and_then(|dynamo| dynamo.region.clone()),
                 endpoint: previous.and_then(|dynamo| dynamo.endpoint),
             });
+        }
+        if let Some(audit_table) = set("VITALS_AUDIT_TABLE") {
+            let Some(dynamo) = &mut self.dynamodb else {
+                return Err(ConfigError::invalid(
+                    "VITALS_AUDIT_TABLE",
+                    "is set without a session table; set VITALS_SESSION_TABLE (`dynamodb.table`) too, \
+                     as replicas share an audit trail when they share sessions",
+                ));
+            };
+            dynamo.audit_table = Some(audit_table);
         }
         if let Some(dynamo) = &mut self.dynamodb {
             if let Some(endpoint) = set("VITALS_DYNAMODB_ENDPOINT") {
@@ -526,6 +541,21 @@ impl Config {
             }
             if let Some(endpoint) = &dynamo.endpoint {
                 check_url("dynamodb.endpoint", endpoint)?;
+            }
+            match dynamo.audit_table.as_deref() {
+                Some("") => {
+                    return Err(ConfigError::invalid(
+                        "dynamodb.audit_table",
+                        "is empty; name the audit table, or leave the key out to keep the trail in `data_dir`",
+                    ));
+                }
+                Some(audit_table) if audit_table == dynamo.table => {
+                    return Err(ConfigError::invalid(
+                        "dynamodb.audit_table",
+                        "names the session table; give the audit trail a table of its own",
+                    ));
+                }
+                _ => {}
             }
         }
         self.guard.validate().map_err(|invalid| ConfigError::Invalid {
@@ -678,6 +708,37 @@ mod tests {
             .unwrap();
         assert_eq!(config.listen.port(), 2000);
         assert_eq!(config.demo.seed, 7);
+    }
+
+    #[test]
+    fn the_audit_table_comes_with_the_session_table_and_is_another_table() {
+        let mut config = Config::default();
+        config
+            .apply_env(&env(&[
+                ("VITALS_SESSION_TABLE", "vitals-sessions"),
+                ("VITALS_AUDIT_TABLE", "vitals-audit"),
+                ("AWS_REGION", "eu-west-2"),
+            ]))
+            .unwrap();
+        let dynamo = config.dynamodb.clone().unwrap();
+        assert_eq!(dynamo.audit_table.as_deref(), Some("vitals-audit"));
+        assert_eq!(config.validate().map_err(|err| err.to_string()), Ok(()));
+
+        let alone = Config::default()
+            .apply_env(&env(&[("VITALS_AUDIT_TABLE", "vitals-audit")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            alone.contains("VITALS_AUDIT_TABLE") && alone.contains("VITALS_SESSION_TABLE"),
+            "{alone}"
+        );
+
+        let same: Config = Config::from_toml(
+            "[dynamodb]\ntable = \"vitals\"\naudit_table = \"vitals\"\nregion = \"eu-west-2\"\n",
+        )
+        .unwrap();
+        let error = same.validate().unwrap_err().to_string();
+        assert!(error.contains("dynamodb.audit_table"), "{error}");
     }
 
     #[test]

@@ -51,7 +51,9 @@ use crate::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use crate::sources::xray::{XRayConfig, XRaySource};
 use crate::spa::Spa;
 use crate::state::{AppState, Shared, SystemClock};
-use crate::store::{BatchedAudit, CachedSessions, DynamoConfig, DynamoSessionStore, SqliteStore};
+use crate::store::{
+    BatchedAudit, CachedSessions, DynamoAuditLog, DynamoConfig, DynamoSessionStore, SqliteStore,
+};
 use crate::telemetry::{RequestIds, Telemetry};
 
 /// Largest request body any endpoint accepts.
@@ -114,7 +116,7 @@ const LOCAL_SESSION_MEMORY: Duration = Duration::from_secs(60);
 const SHARED_SESSION_MEMORY: Duration = Duration::from_secs(2);
 
 /// Sessions and the audit trail in SQLite under `data_dir`, and the demo users when configured.
-fn local_auth(config: &Config) -> anyhow::Result<Auth> {
+pub fn local_auth(config: &Config) -> anyhow::Result<Auth> {
     let store = Arc::new(SqliteStore::open(&config.data_dir).with_context(|| {
         format!(
             "cannot open the session store in {} (`data_dir`, VITALS_DATA_DIR)",
@@ -157,17 +159,37 @@ pub async fn configured_auth(config: &Config) -> anyhow::Result<Auth> {
         auth.provider = Some(Arc::new(provider));
     }
     if let Some(dynamo) = &config.dynamodb {
-        let store = DynamoSessionStore::new(DynamoConfig {
-            table: dynamo.table.clone(),
+        let table = |table: &str| DynamoConfig {
+            table: table.to_owned(),
             region: dynamo.region.clone().unwrap_or_default(),
             endpoint: dynamo.endpoint.clone(),
             timeout,
-        })
-        .await
-        .context("cannot set up the DynamoDB session table (`dynamodb`, VITALS_SESSION_TABLE)")?;
-        auth.sessions = Arc::new(CachedSessions::new(Arc::new(store), SHARED_SESSION_MEMORY));
+        };
+        let sessions = DynamoSessionStore::new(table(&dynamo.table))
+            .await
+            .context("cannot set up the DynamoDB session table (`dynamodb`, VITALS_SESSION_TABLE)")?;
+        let audit = match &dynamo.audit_table {
+            Some(audit_table) => Some(DynamoAuditLog::new(table(audit_table)).await.context(
+                "cannot set up the DynamoDB audit table (`dynamodb.audit_table`, VITALS_AUDIT_TABLE)",
+            )?),
+            None => None,
+        };
+        share_stores(&mut auth, sessions, audit);
     }
     Ok(auth)
+}
+
+/// Puts sessions, and the audit trail when it has a table, in DynamoDB, shared by every
+/// replica. Without an audit table each replica keeps its own trail on its disk, and says so.
+pub fn share_stores(auth: &mut Auth, sessions: DynamoSessionStore, audit: Option<DynamoAuditLog>) {
+    auth.sessions = Arc::new(CachedSessions::new(Arc::new(sessions), SHARED_SESSION_MEMORY));
+    match audit {
+        Some(audit) => auth.audit = Arc::new(BatchedAudit::new(Arc::new(audit))),
+        None => tracing::warn!(
+            "sessions are shared in DynamoDB but the audit trail stays on this replica's disk; \
+             set `dynamodb.audit_table` (VITALS_AUDIT_TABLE) so admins see every replica's entries"
+        ),
+    }
 }
 
 /// The state for a configuration, its sources and its way of logging in: each source behind

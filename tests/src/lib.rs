@@ -31,13 +31,12 @@ pub fn dist_dir() -> Result<PathBuf> {
 /// The demo users' password in every test server.
 pub const DEMO_PASSWORD: &str = "vitals-test-password";
 
-/// The state of a test server: the demo users, sessions in a fresh folder (kept alive by the
-/// returned `TempDir`), the built app when there is one, and `sources` or the demo clinic.
-pub fn test_state(sources: Option<&Sources>) -> Result<(AppState, tempfile::TempDir)> {
-    let data = tempfile::tempdir()?;
-    let config = Config {
-        dist_dir: dist_dir().unwrap_or_else(|_| data.path().join("no-app-built")),
-        data_dir: data.path().to_owned(),
+/// The configuration of a test server keeping its data in `data`: the demo users, the built
+/// app when there is one, and request limits no test reaches by accident.
+pub fn test_config(data: &std::path::Path) -> Config {
+    Config {
+        dist_dir: dist_dir().unwrap_or_else(|_| data.join("no-app-built")),
+        data_dir: data.to_owned(),
         demo_password: Some(Secret(DEMO_PASSWORD.into())),
         // These tests read hundreds of traces as fast as they can; the limit itself has its own tests.
         limits: LimitSettings {
@@ -46,7 +45,14 @@ pub fn test_state(sources: Option<&Sources>) -> Result<(AppState, tempfile::Temp
             ..LimitSettings::default()
         },
         ..Config::default()
-    };
+    }
+}
+
+/// The state of a test server: the demo users, sessions in a fresh folder (kept alive by the
+/// returned `TempDir`), the built app when there is one, and `sources` or the demo clinic.
+pub fn test_state(sources: Option<&Sources>) -> Result<(AppState, tempfile::TempDir)> {
+    let data = tempfile::tempdir()?;
+    let config = test_config(data.path());
     let state = match sources {
         Some(sources) => vitals_server::build_state(&config, sources)?,
         None => vitals_server::demo_state(&config)?,

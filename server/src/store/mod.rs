@@ -16,7 +16,7 @@ use async_trait::async_trait;
 pub use audit::{AuditFilter, AuditLog, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, NewAuditEvent};
 pub use batched_audit::BatchedAudit;
 pub use cached_sessions::CachedSessions;
-pub use dynamo::{DynamoConfig, DynamoSessionStore};
+pub use dynamo::{DynamoAuditLog, DynamoConfig, DynamoSessionStore};
 pub use scrub::scrub;
 pub use session::{
     MAX_ABSOLUTE_TIMEOUT, SessionId, SessionLookup, SessionPolicy, SessionRecord, TOUCH_INTERVAL_MS,

@@ -1,22 +1,19 @@
 //! Sessions in a DynamoDB table, for several replicas behind a load balancer: every write is conditional, so replicas never overwrite each other.
 
-use crate::aws::{Credentials, sdk_config};
 use std::collections::HashMap;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::client::Waiters;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
 };
 use vitals_api::Role;
 
-use super::session::MAX_ABSOLUTE_TIMEOUT;
-use super::{SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore, StoreError};
+use super::DynamoConfig;
+use super::table::{Layout, Table, number};
+use crate::store::session::MAX_ABSOLUTE_TIMEOUT;
+use crate::store::{SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore, StoreError};
 
 /// The partition key: the SHA-256 of the session id, never the id itself.
 const ID_HASH: &str = "id_hash";
@@ -31,23 +28,12 @@ const TTL: &str = "ttl";
 
 /// Scan pages one sweep reads at most (1 MB each), whatever the table keeps offering.
 const MAX_SCAN_PAGES: usize = 1_000;
-/// How long `ensure_table` waits for a new table to become active.
-const TABLE_ACTIVE_WITHIN: Duration = Duration::from_secs(120);
 
-const PERMISSIONS: &str =
-    "dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem and dynamodb:Scan";
-
-/// Where the session table is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DynamoConfig {
-    /// The table, such as `vitals-sessions`: partition key `id_hash` (string), TTL on `ttl`.
-    pub table: String,
-    pub region: String,
-    /// An endpoint override, for tests against a local stand-in.
-    pub endpoint: Option<String>,
-    /// How long one call may take.
-    pub timeout: Duration,
-}
+static LAYOUT: Layout = Layout {
+    keys: "partition key `id_hash` (string) and TTL on `ttl`",
+    permissions: "dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem and dynamodb:Scan",
+    item: "a session",
+};
 
 /// [`SessionStore`] over a DynamoDB table shared by every replica.
 ///
@@ -57,9 +43,7 @@ pub struct DynamoConfig {
 /// server swept; expiry itself is always checked on load.
 #[derive(Debug, Clone)]
 pub struct DynamoSessionStore {
-    client: Client,
-    table: String,
-    timeout: Duration,
+    table: Table,
 }
 
 impl DynamoSessionStore {
@@ -81,99 +65,59 @@ impl DynamoSessionStore {
         config: DynamoConfig,
         provider: Option<SharedCredentialsProvider>,
     ) -> Result<Self, StoreError> {
-        check_table_name(&config.table)?;
-        if config.region.trim().is_empty() {
-            return Err(StoreError::Unavailable(format!(
-                "no AWS region is set for the DynamoDB table `{}`; set the region of the session store",
-                config.table
-            )));
-        }
-        let credentials = provider.map_or(Credentials::DefaultChain, Credentials::Provider);
-        let sdk_config = sdk_config(
-            &config.region,
-            config.timeout,
-            config.endpoint.as_deref(),
-            credentials,
-        )
-        .await;
         Ok(Self {
-            client: Client::new(&sdk_config),
-            table: config.table,
-            timeout: config.timeout,
+            table: Table::connect(config, provider, &LAYOUT).await?,
         })
     }
 
     /// Creates the table (on-demand capacity, TTL on `ttl`) unless it exists, and waits
     /// until it is active.
     pub async fn ensure_table(&self) -> Result<(), StoreError> {
-        let described = self.client.describe_table().table_name(&self.table).send().await;
-        match described {
-            Ok(_) => return Ok(()),
-            Err(error) if error.code() == Some("ResourceNotFoundException") => {}
-            Err(error) => return Err(self.error("look up", error)),
-        }
-        let created = self
+        let table = &self.table;
+        let create = table
             .client
             .create_table()
-            .table_name(&self.table)
+            .table_name(&table.name)
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(
                 AttributeDefinition::builder()
                     .attribute_name(ID_HASH)
                     .attribute_type(ScalarAttributeType::S)
                     .build()
-                    .map_err(|error| self.invalid_request(error))?,
+                    .map_err(|error| table.invalid_request(error))?,
             )
             .key_schema(
                 KeySchemaElement::builder()
                     .attribute_name(ID_HASH)
                     .key_type(KeyType::Hash)
                     .build()
-                    .map_err(|error| self.invalid_request(error))?,
-            )
-            .send()
-            .await;
-        match created {
-            Ok(_) => {}
-            // Another replica created it first.
-            Err(error) if error.code() == Some("ResourceInUseException") => {}
-            Err(error) => return Err(self.error("create", error)),
-        }
-        self.client
-            .wait_until_table_exists()
-            .table_name(&self.table)
-            .wait(TABLE_ACTIVE_WITHIN)
-            .await
-            .map_err(|error| {
-                StoreError::Unavailable(format!(
-                    "the DynamoDB table `{}` did not become active within {} s ({}); look at it in the AWS console",
-                    self.table,
-                    TABLE_ACTIVE_WITHIN.as_secs(),
-                    DisplayErrorContext(&error)
-                ))
-            })?;
-        self.client
+                    .map_err(|error| table.invalid_request(error))?,
+            );
+        table.create_unless_present(create).await?;
+        table
+            .client
             .update_time_to_live()
-            .table_name(&self.table)
+            .table_name(&table.name)
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
                     .attribute_name(TTL)
                     .enabled(true)
                     .build()
-                    .map_err(|error| self.invalid_request(error))?,
+                    .map_err(|error| table.invalid_request(error))?,
             )
             .send()
             .await
-            .map_err(|error| self.error("turn on TTL for", error))?;
+            .map_err(|error| table.error("turn on TTL for", error))?;
         Ok(())
     }
 
     /// Deletes the item if its version is still `version`; false if someone else changed or removed it first.
     async fn delete_if_unchanged(&self, key: &str, version: u64) -> Result<bool, StoreError> {
         let deleted = self
+            .table
             .client
             .delete_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key(ID_HASH, AttributeValue::S(key.to_owned()))
             .condition_expression("#version = :version")
             .expression_attribute_names("#version", VERSION)
@@ -182,77 +126,11 @@ impl DynamoSessionStore {
             .await;
         match deleted {
             Ok(_) => Ok(true),
-            Err(error) => match self.error("delete a session from", error) {
+            Err(error) => match self.table.error("delete a session from", error) {
                 StoreError::Conflict => Ok(false),
                 other => Err(other),
             },
         }
-    }
-
-    fn invalid_request(&self, error: impl std::fmt::Display) -> StoreError {
-        StoreError::Unavailable(format!(
-            "the request for the DynamoDB table `{}` could not be built ({error})",
-            self.table
-        ))
-    }
-
-    /// What an SDK error means, naming the table and what to do; a failed condition is a `Conflict`.
-    fn error<E>(&self, what: &str, error: SdkError<E>) -> StoreError
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
-        let table = &self.table;
-        let said = error.message().unwrap_or("no message").to_owned();
-        match &error {
-            SdkError::TimeoutError(_) => {
-                return StoreError::Unavailable(format!(
-                    "DynamoDB did not answer within {} ms when asked to {what} the table `{table}`; \
-                     check the network path to DynamoDB",
-                    self.timeout.as_millis()
-                ));
-            }
-            SdkError::DispatchFailure(_) => {
-                return StoreError::Unavailable(format!(
-                    "DynamoDB could not be reached to {what} the table `{table}` ({}); \
-                     check the network path and the endpoint override if one is set",
-                    DisplayErrorContext(&error)
-                ));
-            }
-            _ => {}
-        }
-        match error.code().unwrap_or_default() {
-            "ConditionalCheckFailedException" => StoreError::Conflict,
-            "ResourceNotFoundException" => StoreError::Unavailable(format!(
-                "the DynamoDB table `{table}` does not exist in this region; create it with partition key \
-                 `{ID_HASH}` (string) and TTL on `{TTL}`, or correct the table name"
-            )),
-            "AccessDeniedException" | "AccessDenied" => StoreError::Unavailable(format!(
-                "DynamoDB denied access to the table `{table}` ({said}); the server's IAM role needs {PERMISSIONS} on it"
-            )),
-            "ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded" => {
-                StoreError::Unavailable(format!(
-                    "DynamoDB is throttling the table `{table}`; try again shortly, or raise its capacity"
-                ))
-            }
-            code @ ("UnrecognizedClientException"
-            | "InvalidSignatureException"
-            | "ExpiredTokenException"
-            | "InvalidClientTokenId"
-            | "MissingAuthenticationToken") => StoreError::Unavailable(format!(
-                "DynamoDB refused the server's AWS credentials ({code}: {said}); check the task role or the credentials in the environment"
-            )),
-            _ => StoreError::Unavailable(format!(
-                "cannot {what} the DynamoDB table `{table}` ({}); check the table and the server's AWS access",
-                DisplayErrorContext(&error)
-            )),
-        }
-    }
-
-    fn corrupt(&self, attribute: &str) -> StoreError {
-        StoreError::Corrupt(format!(
-            "a session in the DynamoDB table `{}` has no readable `{attribute}`; delete that item or the sessions in the table",
-            self.table
-        ))
     }
 
     fn record_from_item(&self, item: &HashMap<String, AttributeValue>) -> Result<SessionRecord, StoreError> {
@@ -260,24 +138,24 @@ impl DynamoSessionStore {
             item.get(name)
                 .and_then(|value| value.as_s().ok())
                 .cloned()
-                .ok_or_else(|| self.corrupt(name))
+                .ok_or_else(|| self.table.corrupt(name))
         };
         let integer = |name: &str| -> Result<i64, StoreError> {
             item.get(name)
                 .and_then(|value| value.as_n().ok())
                 .and_then(|value| value.parse().ok())
-                .ok_or_else(|| self.corrupt(name))
+                .ok_or_else(|| self.table.corrupt(name))
         };
         let roles = item
             .get(ROLES)
             .and_then(|value| value.as_l().ok())
-            .ok_or_else(|| self.corrupt(ROLES))?
+            .ok_or_else(|| self.table.corrupt(ROLES))?
             .iter()
             .map(|role| {
                 role.as_s()
                     .ok()
                     .and_then(|name| Role::from_group(name))
-                    .ok_or_else(|| self.corrupt(ROLES))
+                    .ok_or_else(|| self.table.corrupt(ROLES))
             })
             .collect::<Result<Vec<Role>, StoreError>>()?;
         Ok(SessionRecord {
@@ -286,27 +164,9 @@ impl DynamoSessionStore {
             created_at_ms: integer(CREATED_AT)?,
             last_seen_ms: integer(LAST_SEEN)?,
             identity_json: text(IDENTITY)?,
-            version: u64::try_from(integer(VERSION)?).map_err(|_| self.corrupt(VERSION))?,
+            version: u64::try_from(integer(VERSION)?).map_err(|_| self.table.corrupt(VERSION))?,
         })
     }
-}
-
-fn check_table_name(table: &str) -> Result<(), StoreError> {
-    let valid = (3..=255).contains(&table.len())
-        && table
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if valid {
-        Ok(())
-    } else {
-        Err(StoreError::Unavailable(format!(
-            "the DynamoDB table name \"{table}\" is not valid; use 3 to 255 letters, digits, `_`, `-` and `.`"
-        )))
-    }
-}
-
-fn number(value: impl ToString) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 fn roles_value(roles: &[Role]) -> AttributeValue {
@@ -341,15 +201,16 @@ fn new_item(key: &str, record: &SessionRecord) -> HashMap<String, AttributeValue
 impl SessionStore for DynamoSessionStore {
     async fn insert(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {
         let key = id.store_key();
-        self.client
+        self.table
+            .client
             .put_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_item(Some(new_item(&key, record)))
             .condition_expression("attribute_not_exists(#id_hash)")
             .expression_attribute_names("#id_hash", ID_HASH)
             .send()
             .await
-            .map_err(|error| self.error("store a new session in", error))?;
+            .map_err(|error| self.table.error("store a new session in", error))?;
         Ok(())
     }
 
@@ -361,14 +222,15 @@ impl SessionStore for DynamoSessionStore {
     ) -> Result<SessionLookup, StoreError> {
         let key = id.store_key();
         let answer = self
+            .table
             .client
             .get_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key(ID_HASH, AttributeValue::S(key.clone()))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|error| self.error("load a session from", error))?;
+            .map_err(|error| self.table.error("load a session from", error))?;
         let Some(item) = answer.item() else {
             return Ok(SessionLookup::Missing);
         };
@@ -385,9 +247,10 @@ impl SessionStore for DynamoSessionStore {
     }
 
     async fn update(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {
-        self.client
+        self.table
+            .client
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key(ID_HASH, AttributeValue::S(id.store_key()))
             .update_expression(
                 "SET #roles = :roles, #last_seen = :last_seen, #identity = :identity, #version = :next_version",
@@ -405,18 +268,19 @@ impl SessionStore for DynamoSessionStore {
             .expression_attribute_values(":next_version", number(record.version.saturating_add(1)))
             .send()
             .await
-            .map_err(|error| self.error("update a session in", error))?;
+            .map_err(|error| self.table.error("update a session in", error))?;
         Ok(())
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
-        self.client
+        self.table
+            .client
             .delete_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .key(ID_HASH, AttributeValue::S(id.store_key()))
             .send()
             .await
-            .map_err(|error| self.error("delete a session from", error))?;
+            .map_err(|error| self.table.error("delete a session from", error))?;
         Ok(())
     }
 
@@ -425,9 +289,10 @@ impl SessionStore for DynamoSessionStore {
         let mut start_key = None;
         for _ in 0..MAX_SCAN_PAGES {
             let page = self
+                .table
                 .client
                 .scan()
-                .table_name(&self.table)
+                .table_name(&self.table.name)
                 .consistent_read(true)
                 .filter_expression("#last_seen <= :idle_cutoff OR #created_at <= :absolute_cutoff")
                 .expression_attribute_names("#last_seen", LAST_SEEN)
@@ -437,12 +302,12 @@ impl SessionStore for DynamoSessionStore {
                 .set_exclusive_start_key(start_key.take())
                 .send()
                 .await
-                .map_err(|error| self.error("sweep expired sessions from", error))?;
+                .map_err(|error| self.table.error("sweep expired sessions from", error))?;
             for item in page.items() {
                 let key = item
                     .get(ID_HASH)
                     .and_then(|value| value.as_s().ok())
-                    .ok_or_else(|| self.corrupt(ID_HASH))?;
+                    .ok_or_else(|| self.table.corrupt(ID_HASH))?;
                 let record = self.record_from_item(item)?;
                 // A session another replica swept or refreshed meanwhile is theirs to report.
                 if self.delete_if_unchanged(key, record.version).await? {
@@ -476,14 +341,5 @@ mod tests {
             item[TTL],
             AttributeValue::N((1_700_000_000 + 24 * 3_600).to_string())
         );
-    }
-
-    #[test]
-    fn a_table_name_dynamodb_refuses_is_refused_at_start() {
-        for bad in ["", "ab", "vitals sessions", "sessions/prod"] {
-            let error = check_table_name(bad).unwrap_err().to_string();
-            assert!(error.contains("not valid"), "{error}");
-        }
-        assert!(check_table_name("vitals-sessions").is_ok());
     }
 }

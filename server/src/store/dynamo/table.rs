@@ -1,0 +1,211 @@
+//! What the DynamoDB stores share: the client for one table, creating the table, and what an SDK error means.
+
+use std::time::Duration;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::DynamoConfig;
+use crate::aws::{Credentials, sdk_config};
+use crate::store::StoreError;
+
+/// How long `create_unless_present` waits for a new table to become active.
+const TABLE_ACTIVE_WITHIN: Duration = Duration::from_secs(120);
+
+/// What a store needs the table to be, for the messages that say how to fix it.
+pub(super) struct Layout {
+    /// How the table is made, as a sentence ending the "create it with …" advice.
+    pub(super) keys: &'static str,
+    /// The IAM actions the server's role needs on it.
+    pub(super) permissions: &'static str,
+    /// What one item is, for the message about an item that cannot be read.
+    pub(super) item: &'static str,
+}
+
+/// One DynamoDB table and the client that reaches it.
+#[derive(Clone)]
+pub(super) struct Table {
+    pub(super) client: Client,
+    pub(super) name: String,
+    timeout: Duration,
+    layout: &'static Layout,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Table")
+            .field("name", &self.name)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Table {
+    /// A client for `config.table`, with credentials from `provider` or the default AWS chain.
+    pub(super) async fn connect(
+        config: DynamoConfig,
+        provider: Option<SharedCredentialsProvider>,
+        layout: &'static Layout,
+    ) -> Result<Self, StoreError> {
+        check_table_name(&config.table)?;
+        if config.region.trim().is_empty() {
+            return Err(StoreError::Unavailable(format!(
+                "no AWS region is set for the DynamoDB table `{}`; set `dynamodb.region` or AWS_REGION",
+                config.table
+            )));
+        }
+        let credentials = provider.map_or(Credentials::DefaultChain, Credentials::Provider);
+        let sdk_config = sdk_config(
+            &config.region,
+            config.timeout,
+            config.endpoint.as_deref(),
+            credentials,
+        )
+        .await;
+        Ok(Self {
+            client: Client::new(&sdk_config),
+            name: config.table,
+            timeout: config.timeout,
+            layout,
+        })
+    }
+
+    /// Creates the table with `create` (already given the table's name, keys and
+    /// attributes) unless it exists, and waits until it is active. True when this call made it.
+    pub(super) async fn create_unless_present(
+        &self,
+        create: CreateTableFluentBuilder,
+    ) -> Result<bool, StoreError> {
+        let described = self.client.describe_table().table_name(&self.name).send().await;
+        match described {
+            Ok(_) => return Ok(false),
+            Err(error) if error.code() == Some("ResourceNotFoundException") => {}
+            Err(error) => return Err(self.error("look up", error)),
+        }
+        let created = match create.send().await {
+            Ok(_) => true,
+            // Another replica created it first.
+            Err(error) if error.code() == Some("ResourceInUseException") => false,
+            Err(error) => return Err(self.error("create", error)),
+        };
+        self.client
+            .wait_until_table_exists()
+            .table_name(&self.name)
+            .wait(TABLE_ACTIVE_WITHIN)
+            .await
+            .map_err(|error| {
+                StoreError::Unavailable(format!(
+                    "the DynamoDB table `{}` did not become active within {} s ({}); look at it in the AWS console",
+                    self.name,
+                    TABLE_ACTIVE_WITHIN.as_secs(),
+                    DisplayErrorContext(&error)
+                ))
+            })?;
+        Ok(created)
+    }
+
+    pub(super) fn invalid_request(&self, error: impl std::fmt::Display) -> StoreError {
+        StoreError::Unavailable(format!(
+            "the request for the DynamoDB table `{}` could not be built ({error})",
+            self.name
+        ))
+    }
+
+    /// An item this server cannot read: which attribute, and what to do.
+    pub(super) fn corrupt(&self, attribute: &str) -> StoreError {
+        StoreError::Corrupt(format!(
+            "{} in the DynamoDB table `{}` has no readable `{attribute}`; delete that item, or restore the table",
+            self.layout.item, self.name
+        ))
+    }
+
+    /// What an SDK error means, naming the table and what to do; a failed condition is a `Conflict`.
+    pub(super) fn error<E>(&self, what: &str, error: SdkError<E>) -> StoreError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let table = &self.name;
+        let said = error.message().unwrap_or("no message").to_owned();
+        match &error {
+            SdkError::TimeoutError(_) => {
+                return StoreError::Unavailable(format!(
+                    "DynamoDB did not answer within {} ms when asked to {what} the table `{table}`; \
+                     check the network path to DynamoDB",
+                    self.timeout.as_millis()
+                ));
+            }
+            SdkError::DispatchFailure(_) => {
+                return StoreError::Unavailable(format!(
+                    "DynamoDB could not be reached to {what} the table `{table}` ({}); \
+                     check the network path and the endpoint override if one is set",
+                    DisplayErrorContext(&error)
+                ));
+            }
+            _ => {}
+        }
+        match error.code().unwrap_or_default() {
+            "ConditionalCheckFailedException" => StoreError::Conflict,
+            "ResourceNotFoundException" => StoreError::Unavailable(format!(
+                "the DynamoDB table `{table}` does not exist in this region; create it with {}, or correct the table name",
+                self.layout.keys
+            )),
+            "AccessDeniedException" | "AccessDenied" => StoreError::Unavailable(format!(
+                "DynamoDB denied access to the table `{table}` ({said}); the server's IAM role needs {} on it",
+                self.layout.permissions
+            )),
+            "ThrottlingException" | "ProvisionedThroughputExceededException" | "RequestLimitExceeded" => {
+                StoreError::Unavailable(format!(
+                    "DynamoDB is throttling the table `{table}`; try again shortly, or raise its capacity"
+                ))
+            }
+            code @ ("UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "MissingAuthenticationToken") => StoreError::Unavailable(format!(
+                "DynamoDB refused the server's AWS credentials ({code}: {said}); check the task role or the credentials in the environment"
+            )),
+            _ => StoreError::Unavailable(format!(
+                "cannot {what} the DynamoDB table `{table}` ({}); check the table and the server's AWS access",
+                DisplayErrorContext(&error)
+            )),
+        }
+    }
+}
+
+fn check_table_name(table: &str) -> Result<(), StoreError> {
+    let valid = (3..=255).contains(&table.len())
+        && table
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Unavailable(format!(
+            "the DynamoDB table name \"{table}\" is not valid; use 3 to 255 letters, digits, `_`, `-` and `.`"
+        )))
+    }
+}
+
+pub(super) fn number(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_name_dynamodb_refuses_is_refused_at_start() {
+        for bad in ["", "ab", "vitals sessions", "sessions/prod"] {
+            let error = check_table_name(bad).unwrap_err().to_string();
+            assert!(error.contains("not valid"), "{error}");
+        }
+        assert!(check_table_name("vitals-sessions").is_ok());
+    }
+}

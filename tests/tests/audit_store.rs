@@ -1,0 +1,289 @@
+//! The DynamoDB audit trail against moto: one trail for every replica, read newest first
+//! across months, filtered, scrubbed, and shared by two servers that share their sessions.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Result, ensure};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use serde_json::{Value, json};
+use vitals_server::store::{
+    AuditFilter, AuditLog, DynamoAuditLog, DynamoConfig, DynamoSessionStore, NewAuditEvent, StoreError,
+};
+use vitals_tests::moto::{MOTO_REGION, MotoServer};
+use vitals_tests::{TestServer, test_config, wait_until};
+
+/// 2026-10-31T23:59:00Z: a minute before November.
+const END_OF_OCTOBER_MS: i64 = 1_793_491_140_000;
+const MINUTE_MS: i64 = 60_000;
+
+fn table_in(moto: &MotoServer, table: &str) -> DynamoConfig {
+    DynamoConfig {
+        table: table.to_owned(),
+        region: MOTO_REGION.to_owned(),
+        endpoint: Some(moto.url()),
+        timeout: Duration::from_secs(30),
+    }
+}
+
+/// moto's dummy credentials, given to the client (not the environment, as tests run in parallel).
+fn credentials() -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test"))
+}
+
+async fn audit_log(moto: &MotoServer, table: &str) -> Result<DynamoAuditLog> {
+    Ok(DynamoAuditLog::with_credentials_provider(table_in(moto, table), credentials()).await?)
+}
+
+fn event(at_ms: i64, user: &str, action: &str, target: &str) -> NewAuditEvent {
+    NewAuditEvent {
+        at_ms,
+        user: user.into(),
+        action: action.into(),
+        target: target.into(),
+        outcome: "ok".into(),
+        client: "10.0.0.7".into(),
+    }
+}
+
+async fn read(audit: &DynamoAuditLog, filter: AuditFilter) -> Result<Vec<(i64, String, String)>> {
+    Ok(audit
+        .query(&filter)
+        .await?
+        .into_iter()
+        .map(|entry| (entry.at, entry.user, entry.action))
+        .collect())
+}
+
+#[tokio::test]
+async fn dynamo_audit_reads_newest_first_across_months_with_filters() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    let audit = audit_log(&moto, "vitals-audit").await?;
+    audit.ensure_table().await?;
+    audit.ensure_table().await?;
+
+    // 40 entries a minute apart, from October into November: more than one write takes.
+    let events: Vec<NewAuditEvent> = (0..40)
+        .map(|n| {
+            let user = if n % 2 == 0 { "ana" } else { "ben" };
+            let action = if n % 5 == 0 { "login" } else { "logs_query" };
+            event(
+                END_OF_OCTOBER_MS - 20 * MINUTE_MS + n * MINUTE_MS,
+                user,
+                action,
+                "{service=\"records\"}",
+            )
+        })
+        .collect();
+    audit.append_many(&events).await?;
+
+    let everything = read(
+        &audit,
+        AuditFilter {
+            limit: 1_000,
+            ..AuditFilter::default()
+        },
+    )
+    .await?;
+    ensure!(everything.len() == 40, "{} entries", everything.len());
+    let times: Vec<i64> = everything.iter().map(|(at, _, _)| *at).collect();
+    let mut newest_first = times.clone();
+    newest_first.sort_unstable_by(|a, b| b.cmp(a));
+    ensure!(
+        times == newest_first,
+        "newest first across the new month: {times:?}"
+    );
+
+    let newest_three = read(
+        &audit,
+        AuditFilter {
+            limit: 3,
+            ..AuditFilter::default()
+        },
+    )
+    .await?;
+    ensure!(newest_three == everything[..3], "{newest_three:?}");
+
+    let ana_logins = read(
+        &audit,
+        AuditFilter {
+            user: Some("ana".into()),
+            action: Some("login".into()),
+            ..AuditFilter::default()
+        },
+    )
+    .await?;
+    ensure!(
+        ana_logins.len() == 4
+            && ana_logins
+                .iter()
+                .all(|(_, user, action)| user == "ana" && action == "login"),
+        "{ana_logins:?}"
+    );
+
+    // The ten minutes either side of midnight, both ends inclusive.
+    let around_midnight = read(
+        &audit,
+        AuditFilter {
+            from_ms: Some(END_OF_OCTOBER_MS - 5 * MINUTE_MS),
+            to_ms: Some(END_OF_OCTOBER_MS + 5 * MINUTE_MS),
+            ..AuditFilter::default()
+        },
+    )
+    .await?;
+    ensure!(
+        around_midnight.len() == 11
+            && around_midnight.first().map(|e| e.0) == Some(END_OF_OCTOBER_MS + 5 * MINUTE_MS)
+            && around_midnight.last().map(|e| e.0) == Some(END_OF_OCTOBER_MS - 5 * MINUTE_MS),
+        "{around_midnight:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn dynamo_audit_keeps_the_append_order_within_a_millisecond_and_stores_no_secrets() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    let audit = audit_log(&moto, "vitals-audit-order").await?;
+    audit.ensure_table().await?;
+    audit.append(event(END_OF_OCTOBER_MS, "ana", "login", "")).await?;
+    audit
+        .append(event(
+            END_OF_OCTOBER_MS,
+            "ana",
+            "logs_query",
+            "token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbmEifQ.c2ln of jane@mail.example",
+        ))
+        .await?;
+    let entries = audit.query(&AuditFilter::default()).await?;
+    let actions: Vec<&str> = entries.iter().map(|entry| entry.action.as_str()).collect();
+    ensure!(actions == ["logs_query", "login"], "{actions:?}");
+    ensure!(
+        entries[0].target == "token=[redacted] of [email]",
+        "{}",
+        entries[0].target
+    );
+    ensure!(entries[1].target.is_empty(), "{}", entries[1].target);
+    ensure!(entries[0].id != entries[1].id, "each entry has its own id");
+    Ok(())
+}
+
+#[tokio::test]
+async fn dynamo_audit_missing_table_is_named_with_its_keys() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    let audit = audit_log(&moto, "vitals-audit-absent").await?;
+    let error = audit
+        .append(event(END_OF_OCTOBER_MS, "ana", "login", ""))
+        .await
+        .expect_err("there is no table");
+    let message = error.to_string();
+    ensure!(
+        matches!(error, StoreError::Unavailable(_))
+            && message.contains("`vitals-audit-absent` does not exist")
+            && message.contains("`month`")
+            && message.contains("`seq`"),
+        "{message}"
+    );
+    Ok(())
+}
+
+/// A server of its own (own data folder) whose sessions and audit trail are the shared tables.
+async fn replica(moto: &MotoServer) -> Result<TestServer> {
+    let data = tempfile::tempdir()?;
+    let config = test_config(data.path());
+    let mut auth = vitals_server::local_auth(&config)?;
+    let sessions =
+        DynamoSessionStore::with_credentials_provider(table_in(moto, SESSIONS), credentials()).await?;
+    let audit = DynamoAuditLog::with_credentials_provider(table_in(moto, AUDIT), credentials()).await?;
+    vitals_server::share_stores(&mut auth, sessions, Some(audit));
+    let state = vitals_server::state_with_auth(&config, &vitals_server::demo_sources(&config), auth);
+    TestServer::start_with_state(state, data).await
+}
+
+const SESSIONS: &str = "vitals-replicas-sessions";
+const AUDIT: &str = "vitals-replicas-audit";
+
+#[tokio::test]
+async fn two_replicas_share_one_audit_trail_and_see_each_others_logouts() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    DynamoSessionStore::with_credentials_provider(table_in(&moto, SESSIONS), credentials())
+        .await?
+        .ensure_table()
+        .await?;
+    audit_log(&moto, AUDIT).await?.ensure_table().await?;
+    let first = replica(&moto).await?;
+    let second = replica(&moto).await?;
+
+    // An engineer logs in through one replica; the load balancer sends the next requests to either.
+    let cookie = first.login("engineer").await?;
+    for server in [&first, &second] {
+        let answer = reqwest::Client::new()
+            .post(server.url("/api/v1/metrics/query"))
+            .header("cookie", &cookie)
+            .header("x-vitals-csrf", "1")
+            .json(&json!({"query": "sum(rate(login_attempts_total[5m]))"}))
+            .send()
+            .await?;
+        ensure!(
+            answer.status().is_success(),
+            "{}: {}",
+            server.url(""),
+            answer.status()
+        );
+    }
+
+    // An admin reading the trail through the second replica sees what went through the first.
+    let admin = second.client_as("admin").await?;
+    let seen = Arc::new(Mutex::new(Value::Null));
+    let complete = wait_until(
+        "both replicas' entries are in the shared trail",
+        Duration::from_secs(15),
+        || {
+            let request = admin.get(second.url("/api/v1/audit?user=engineer")).send();
+            let seen = Arc::clone(&seen);
+            async move {
+                let Ok(answer) = request.await else {
+                    return false;
+                };
+                let page = answer.json::<Value>().await.unwrap_or_default();
+                let actions: Vec<String> = page["events"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|entry| entry["action"].as_str().map(str::to_owned))
+                    .collect();
+                *seen.lock().unwrap() = page;
+                actions.iter().filter(|action| *action == "metrics_query").count() == 2
+                    && actions.iter().any(|action| action == "login")
+            }
+        },
+    )
+    .await;
+    ensure!(
+        complete.is_ok(),
+        "the trail through the second replica: {}",
+        seen.lock().unwrap()
+    );
+
+    // A logout through the first replica ends the session on the second within seconds.
+    let logout = reqwest::Client::new()
+        .delete(first.url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .header("x-vitals-csrf", "1")
+        .send()
+        .await?;
+    ensure!(logout.status().is_success(), "logout: {}", logout.status());
+    wait_until(
+        "the second replica refuses the ended session",
+        Duration::from_secs(10),
+        || {
+            let request = reqwest::Client::new()
+                .get(second.url("/api/v1/session"))
+                .header("cookie", &cookie)
+                .send();
+            async move { request.await.is_ok_and(|answer| answer.status() == 401) }
+        },
+    )
+    .await?;
+    Ok(())
+}
