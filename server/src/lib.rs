@@ -314,7 +314,8 @@ pub fn admin_app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// One span per request carrying its id, method and path, so every log line of a request can be found.
+/// One span per request carrying its id, method and path, so every log line of a request can be
+/// found; the route template and status are added when routed and answered.
 fn request_tracing() -> TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
     impl Fn(&axum::http::Request<axum::body::Body>) -> tracing::Span + Clone,
@@ -330,6 +331,10 @@ fn request_tracing() -> TraceLayer<
             id = %request_id,
             method = %request.method(),
             path = %request.uri().path(),
+            "http.route" = tracing::field::Empty,
+            "http.response.status_code" = tracing::field::Empty,
+            "otel.kind" = "server",
+            "otel.status_code" = tracing::field::Empty,
         )
     })
 }

@@ -140,12 +140,17 @@ pub async fn record_request(State(state): State<AppState>, request: Request, nex
         .map(|path| path.as_str().to_owned())
         .unwrap_or_else(|| unmatched_route(request.uri().path()).to_owned());
     let response = next.run(request).await;
-    state.telemetry.observe_request(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    let status = response.status().as_u16();
+    state
+        .telemetry
+        .observe_request(&method, &route, status, started.elapsed().as_secs_f64());
+    // The request span (see `request_tracing`) learns the route template and the answer.
+    let span = tracing::Span::current();
+    span.record("http.route", route.as_str());
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+    }
     response
 }
 

@@ -11,9 +11,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use axum::routing::post;
+use axum::routing::{get, post};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -522,4 +523,97 @@ async fn an_unusable_export_setting_stops_the_start_naming_the_variable() {
         assert_eq!(output.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(variable), "{stderr}");
     }
+}
+
+/// A Prometheus stand-in: answers every instant query with a scalar and keeps the
+/// `traceparent` header of each request it gets (`None` when there is none).
+#[derive(Clone, Default)]
+struct RecordingPrometheus {
+    traceparents: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl RecordingPrometheus {
+    /// The stand-in and its base URL, as `VITALS_PROMETHEUS_URL` takes it.
+    async fn start() -> (Self, String) {
+        let prometheus = Self::default();
+        let router = Router::new()
+            .route("/api/v1/query", get(answer_query).post(answer_query))
+            .with_state(prometheus.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        (prometheus, url)
+    }
+
+    fn traceparents(&self) -> Vec<Option<String>> {
+        self.traceparents.lock().unwrap().clone()
+    }
+}
+
+async fn answer_query(
+    State(prometheus): State<RecordingPrometheus>,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let traceparent = headers
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    prometheus.traceparents.lock().unwrap().push(traceparent);
+    (
+        [(CONTENT_TYPE, "application/json")],
+        r#"{"status":"success","data":{"resultType":"scalar","result":[1795516200,"1"]}}"#,
+    )
+}
+
+#[tokio::test]
+async fn upstream_calls_carry_the_trace_context_only_while_traces_are_exported() {
+    let (prometheus, prometheus_url) = RecordingPrometheus::start().await;
+    let (collector, endpoint) = Collector::start().await;
+    let server = Server::start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("VITALS_PROMETHEUS_URL", &prometheus_url),
+    ])
+    .await;
+    assert_answered(&server.get("/readyz", &[]).await);
+    server.stop().await;
+
+    let from_prometheus = |call: &Exported| {
+        attributes(&call.span.attributes)
+            .get("backend")
+            .map(String::as_str)
+            == Some("prometheus")
+    };
+    let trace = collector
+        .request_trace(|trace| trace.upstream.iter().any(from_prometheus))
+        .await;
+    let call = trace.upstream.iter().find(|call| from_prometheus(call)).unwrap();
+    let expected = format!("00-{}-{}-01", hex(&call.span.trace_id), hex(&call.span.span_id));
+    let received = prometheus.traceparents();
+    assert!(
+        received.contains(&Some(expected.clone())),
+        "Prometheus should be asked as a child of the upstream span {expected}: {received:?}"
+    );
+    let request = attributes(&trace.request.span.attributes);
+    assert_eq!(
+        request.get("http.route").map(String::as_str),
+        Some("/readyz"),
+        "{request:?}"
+    );
+    assert_eq!(
+        request.get("http.response.status_code").map(String::as_str),
+        Some("200"),
+        "{request:?}"
+    );
+
+    // Without an endpoint there is no trace to continue, and nothing is sent.
+    let (quiet, quiet_url) = RecordingPrometheus::start().await;
+    let server = Server::start(&[("VITALS_PROMETHEUS_URL", &quiet_url)]).await;
+    assert_answered(&server.get("/readyz", &[]).await);
+    server.stop().await;
+    let received = quiet.traceparents();
+    assert!(
+        !received.is_empty() && received.iter().all(Option::is_none),
+        "{received:?}"
+    );
 }

@@ -104,7 +104,8 @@ impl<T: Answer> Lane<T> {
         let call = call.instrument(tracing::info_span!(
             "upstream",
             signal = upstream.signal,
-            backend = upstream.backend
+            backend = upstream.backend,
+            "otel.kind" = "client",
         ));
         let lane = Arc::clone(self);
         let task_upstream = Arc::clone(upstream);

@@ -99,6 +99,7 @@ impl LokiHttp {
             .client
             .get(self.url(endpoint))
             .query(params)
+            .headers(crate::otel::trace_context_headers())
             .send()
             .await
             .map_err(|error| self.transport_error(&error))?;

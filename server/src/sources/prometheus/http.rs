@@ -125,6 +125,8 @@ impl PrometheusHttp {
             let signature = signer.signature_headers(&method, &url, &headers, &body).await?;
             headers.extend(signature);
         }
+        // Not signed: the trace context only says where in a trace this call sits.
+        headers.extend(crate::otel::trace_context_headers());
         let response = self
             .client
             .request(method, url)
