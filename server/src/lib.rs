@@ -165,11 +165,11 @@ pub async fn configured_auth(config: &Config) -> anyhow::Result<Auth> {
             endpoint: dynamo.endpoint.clone(),
             timeout,
         };
-        let sessions = DynamoSessionStore::new(table(&dynamo.table))
+        let sessions = DynamoSessionStore::new(table(&dynamo.table), None)
             .await
             .context("cannot set up the DynamoDB session table (`dynamodb`, VITALS_SESSION_TABLE)")?;
         let audit = match &dynamo.audit_table {
-            Some(audit_table) => Some(DynamoAuditLog::new(table(audit_table)).await.context(
+            Some(audit_table) => Some(DynamoAuditLog::new(table(audit_table), None).await.context(
                 "cannot set up the DynamoDB audit table (`dynamodb.audit_table`, VITALS_AUDIT_TABLE)",
             )?),
             None => None,

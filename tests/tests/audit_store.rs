@@ -33,7 +33,7 @@ fn credentials() -> SharedCredentialsProvider {
 }
 
 async fn audit_log(moto: &MotoServer, table: &str) -> Result<DynamoAuditLog> {
-    Ok(DynamoAuditLog::with_credentials_provider(table_in(moto, table), credentials()).await?)
+    Ok(DynamoAuditLog::new(table_in(moto, table), Some(credentials())).await?)
 }
 
 fn event(at_ms: i64, user: &str, action: &str, target: &str) -> NewAuditEvent {
@@ -192,9 +192,8 @@ async fn replica(moto: &MotoServer) -> Result<TestServer> {
     let data = tempfile::tempdir()?;
     let config = test_config(data.path());
     let mut auth = vitals_server::local_auth(&config)?;
-    let sessions =
-        DynamoSessionStore::with_credentials_provider(table_in(moto, SESSIONS), credentials()).await?;
-    let audit = DynamoAuditLog::with_credentials_provider(table_in(moto, AUDIT), credentials()).await?;
+    let sessions = DynamoSessionStore::new(table_in(moto, SESSIONS), Some(credentials())).await?;
+    let audit = DynamoAuditLog::new(table_in(moto, AUDIT), Some(credentials())).await?;
     vitals_server::share_stores(&mut auth, sessions, Some(audit));
     let state = vitals_server::state_with_auth(&config, &vitals_server::demo_sources(&config), auth);
     TestServer::start_with_state(state, data).await
@@ -206,7 +205,7 @@ const AUDIT: &str = "vitals-replicas-audit";
 #[tokio::test]
 async fn two_replicas_share_one_audit_trail_and_see_each_others_logouts() -> Result<()> {
     let moto = MotoServer::start().await?;
-    DynamoSessionStore::with_credentials_provider(table_in(&moto, SESSIONS), credentials())
+    DynamoSessionStore::new(table_in(&moto, SESSIONS), Some(credentials()))
         .await?
         .ensure_table()
         .await?;

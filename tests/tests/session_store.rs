@@ -26,10 +26,7 @@ async fn store(moto: &MotoServer, table: &str) -> Result<DynamoSessionStore> {
         timeout: Duration::from_secs(30),
     };
     let credentials = Credentials::new("testing", "testing", None, None, "test");
-    Ok(
-        DynamoSessionStore::with_credentials_provider(config, SharedCredentialsProvider::new(credentials))
-            .await?,
-    )
+    Ok(DynamoSessionStore::new(config, Some(SharedCredentialsProvider::new(credentials))).await?)
 }
 
 /// moto with the table created.

@@ -194,6 +194,15 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 const COOLDOWN: Duration = Duration::from_secs(30);
 const TTL: Duration = Duration::from_secs(10);
 
+/// The three sources, each answered by `backend`.
+fn all_from(backend: &Arc<FakeBackend>) -> Sources {
+    Sources {
+        logs: Arc::clone(backend) as Arc<dyn LogSource>,
+        metrics: Arc::clone(backend) as Arc<dyn MetricSource>,
+        traces: Arc::clone(backend) as Arc<dyn TraceSource>,
+    }
+}
+
 fn config() -> GuardConfig {
     GuardConfig {
         timeout_ms: 2_000,
@@ -562,11 +571,7 @@ async fn a_live_tail_reaches_the_backend_every_time_unless_the_breaker_is_open()
 #[tokio::test(start_paused = true)]
 async fn every_trait_method_is_cached_by_its_own_arguments() {
     let backend = FakeBackend::new();
-    let sources = Sources {
-        logs: Arc::clone(&backend) as Arc<dyn LogSource>,
-        metrics: Arc::clone(&backend) as Arc<dyn MetricSource>,
-        traces: Arc::clone(&backend) as Arc<dyn TraceSource>,
-    };
+    let sources = all_from(&backend);
     let guarded = GuardedSources::new(&sources, &config()).for_scope(&Scope::new("roles:engineer"));
     let range = TimeRange::new(0, 3_600_000);
     let search = TraceQuery {
@@ -593,11 +598,7 @@ async fn every_trait_method_is_cached_by_its_own_arguments() {
 #[tokio::test(start_paused = true)]
 async fn one_scope_gets_the_same_handles_and_another_scope_its_own_answers() {
     let backend = FakeBackend::new();
-    let sources = Sources {
-        logs: Arc::clone(&backend) as Arc<dyn LogSource>,
-        metrics: Arc::clone(&backend) as Arc<dyn MetricSource>,
-        traces: Arc::clone(&backend) as Arc<dyn TraceSource>,
-    };
+    let sources = all_from(&backend);
     let guarded = GuardedSources::new(&sources, &config());
     let engineer = Scope::new("roles:engineer");
     let first = guarded.for_scope(&engineer);
@@ -618,11 +619,7 @@ async fn one_scope_gets_the_same_handles_and_another_scope_its_own_answers() {
 #[tokio::test(start_paused = true)]
 async fn counters_reach_the_prometheus_registry_by_signal_and_backend() {
     let backend = FakeBackend::new();
-    let sources = Sources {
-        logs: Arc::clone(&backend) as Arc<dyn LogSource>,
-        metrics: Arc::clone(&backend) as Arc<dyn MetricSource>,
-        traces: Arc::clone(&backend) as Arc<dyn TraceSource>,
-    };
+    let sources = all_from(&backend);
     let guarded = GuardedSources::new(&sources, &config());
     let scoped = guarded.for_scope(&Scope::new("roles:engineer"));
     scoped

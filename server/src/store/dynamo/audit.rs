@@ -63,21 +63,9 @@ pub struct DynamoAuditLog {
 }
 
 impl DynamoAuditLog {
-    /// An audit trail using the default AWS credential chain (the task role on ECS).
-    pub async fn new(config: DynamoConfig) -> Result<Self, StoreError> {
-        Self::build(config, None).await
-    }
-
-    /// An audit trail with credentials from `provider`: a role the caller assumed, or fixed
-    /// keys for a local stand-in in tests.
-    pub async fn with_credentials_provider(
-        config: DynamoConfig,
-        provider: SharedCredentialsProvider,
-    ) -> Result<Self, StoreError> {
-        Self::build(config, Some(provider)).await
-    }
-
-    async fn build(
+    /// An audit trail on `config.table`, with credentials from `provider`, or from the
+    /// default AWS chain (the task role on ECS) when it is `None`.
+    pub async fn new(
         config: DynamoConfig,
         provider: Option<SharedCredentialsProvider>,
     ) -> Result<Self, StoreError> {

@@ -47,21 +47,10 @@ pub struct DynamoSessionStore {
 }
 
 impl DynamoSessionStore {
-    /// A store using the default AWS credential chain (the task role on ECS).
-    pub async fn new(config: DynamoConfig) -> Result<Self, StoreError> {
-        Self::build(config, None).await
-    }
-
-    /// A store with credentials from `provider` rather than the default chain: a role
-    /// assumed by the caller, or fixed keys for a local stand-in in tests.
-    pub async fn with_credentials_provider(
-        config: DynamoConfig,
-        provider: SharedCredentialsProvider,
-    ) -> Result<Self, StoreError> {
-        Self::build(config, Some(provider)).await
-    }
-
-    async fn build(
+    /// A store on `config.table`, with credentials from `provider` (a role the caller
+    /// assumed, or fixed keys for a local stand-in in tests), or from the default AWS chain
+    /// (the task role on ECS) when it is `None`.
+    pub async fn new(
         config: DynamoConfig,
         provider: Option<SharedCredentialsProvider>,
     ) -> Result<Self, StoreError> {
