@@ -81,6 +81,21 @@ pub enum SourceError {
 /// New log lines as they arrive, in batches, oldest first; ends when the source closes it.
 pub type LogTail = BoxStream<'static, Result<Vec<LogLine>, SourceError>>;
 
+/// How long an idle pooled connection to a backend is kept for the next request.
+const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+const TCP_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The HTTP client a backend is asked through: pooled keep-alive connections, a connect
+/// timeout, and redirects never followed (an upstream cannot send Vitals elsewhere).
+pub(crate) fn http_client(connect_timeout: std::time::Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .tcp_keepalive(TCP_KEEPALIVE)
+        .user_agent(concat!("vitals/", env!("CARGO_PKG_VERSION")))
+}
+
 /// A backend's name as people read it in errors: `loki` is "Loki", `xray` is "X-Ray".
 pub fn display_name(backend: &'static str) -> &'static str {
     match backend {

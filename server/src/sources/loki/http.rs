@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-use reqwest::redirect;
 use url::Url;
 
 use super::translate::{error_for_status, unavailable};
@@ -14,10 +13,6 @@ use crate::sources::SourceError;
 
 /// The header that names the tenant (org) to a multi-tenant Loki.
 static TENANT_HEADER: HeaderName = HeaderName::from_static("x-scope-orgid");
-
-/// How long an idle pooled connection to Loki is kept for the next request.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// A Loki endpoint as path segments below the base URL; label names are
 /// segments too, so they are percent-encoded rather than read as paths.
@@ -64,14 +59,9 @@ impl LokiHttp {
             headers.insert(TENANT_HEADER.clone(), value);
         }
 
-        let client = reqwest::Client::builder()
+        let client = crate::sources::http_client(timeout)
             .default_headers(headers.clone())
-            .redirect(redirect::Policy::none())
             .timeout(timeout)
-            .connect_timeout(timeout)
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .tcp_keepalive(TCP_KEEPALIVE)
-            .user_agent(concat!("vitals/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(LokiConfigError::Client)?;
         let tail_tls = if scheme == "https" {

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{Method, Response, redirect};
+use reqwest::{Method, Response};
 use url::Url;
 
 use super::sigv4::AmpSigner;
@@ -11,9 +11,6 @@ use super::translate::error_for_status;
 use super::{PrometheusConfigError, Upstream};
 use crate::sources::SourceError;
 
-/// How long an idle pooled connection is kept for the next request.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// Largest answer read: more series than anyone can look at, and a bound on memory.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
@@ -35,12 +32,7 @@ impl PrometheusHttp {
         signer: Option<AmpSigner>,
         timeout: Duration,
     ) -> Result<Self, PrometheusConfigError> {
-        let client = reqwest::Client::builder()
-            .redirect(redirect::Policy::none())
-            .connect_timeout(timeout)
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .tcp_keepalive(TCP_KEEPALIVE)
-            .user_agent(concat!("vitals/", env!("CARGO_PKG_VERSION")))
+        let client = crate::sources::http_client(timeout)
             .build()
             .map_err(PrometheusConfigError::Client)?;
         let upstream = if signer.is_some() {
