@@ -198,7 +198,7 @@ pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth) -> AppSta
     let guarded = GuardedSources::new(sources, &config.guard);
     AppState::new(Shared {
         sources: guarded.for_scope(&Scope::server()),
-        telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()))),
+        telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()), auth.audit.metrics())),
         guarded,
         auth: Arc::new(auth),
         max_range_ms: config.guard.max_range_ms(),

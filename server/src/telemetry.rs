@@ -23,6 +23,7 @@ use crate::config::LogFormat;
 use crate::otel::TraceExport;
 use crate::sources::guard::GuardMetrics;
 use crate::state::AppState;
+use crate::store::AuditMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -55,16 +56,20 @@ pub struct Telemetry {
 
 impl Default for Telemetry {
     fn default() -> Self {
-        Self::new(None)
+        Self::new(None, None)
     }
 }
 
 impl Telemetry {
-    /// The server's metrics, plus the guardrails' per-source figures when given.
-    pub fn new(sources: Option<GuardMetrics>) -> Self {
+    /// The server's metrics, plus the guardrails' per-source figures and the audit writer's
+    /// counters when given.
+    pub fn new(sources: Option<GuardMetrics>, audit: Option<AuditMetrics>) -> Self {
         let mut registry = Registry::with_prefix("vitals");
         if let Some(sources) = sources {
             registry.register_collector(Box::new(sources));
+        }
+        if let Some(audit) = audit {
+            audit.register(&mut registry);
         }
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(

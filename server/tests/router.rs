@@ -267,6 +267,8 @@ async fn health_and_readiness_list_each_source() {
 async fn admin_listener_exposes_metrics_of_the_public_one() {
     let app = TestApp::new().await;
     app.get("/healthz").await;
+    // The engineer's login is the one audit entry so far.
+    app.state.auth.audit.flush().await;
     let (status, headers, body) = send(
         admin_app(app.state.clone()),
         Request::get("/metrics").body(Body::empty()).unwrap(),
@@ -284,6 +286,8 @@ async fn admin_listener_exposes_metrics_of_the_public_one() {
         text.contains("vitals_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"),
         "{text}"
     );
+    assert!(text.contains("vitals_audit_entries_written_total 1"), "{text}");
+    assert!(text.contains("vitals_audit_entries_lost_total 0"), "{text}");
     let (status, _, _) = send(
         admin_app(app.state.clone()),
         Request::get("/readyz").body(Body::empty()).unwrap(),

@@ -116,6 +116,11 @@ pub trait AuditLog: Send + Sync {
 
     /// The entries matching `filter`, newest first, at most [`AuditFilter::capped_limit`].
     async fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// The counters of a trail that writes in the background, for `/metrics`.
+    fn metrics(&self) -> Option<super::AuditMetrics> {
+        None
+    }
 }
 
 #[cfg(test)]

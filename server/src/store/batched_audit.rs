@@ -5,6 +5,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
 use vitals_api::AuditEvent;
 
@@ -32,6 +34,35 @@ enum Message {
     Flush(oneshot::Sender<()>),
 }
 
+/// How the writer is doing, for `/metrics`: an alert on lost entries catches a broken store.
+#[derive(Clone, Default)]
+pub struct AuditMetrics {
+    written: Counter,
+    retried: Counter,
+    lost: Counter,
+}
+
+impl AuditMetrics {
+    /// Adds the counters to the server's registry.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "audit_entries_written",
+            "Audit entries stored",
+            self.written.clone(),
+        );
+        registry.register(
+            "audit_write_retries",
+            "Writes of a batch of audit entries tried again after the store failed",
+            self.retried.clone(),
+        );
+        registry.register(
+            "audit_entries_lost",
+            "Audit entries the store still refused after every retry; see the server's error log",
+            self.lost.clone(),
+        );
+    }
+}
+
 /// An [`AuditLog`] whose appends are queued and written in batches by one task.
 ///
 /// Reads flush first, so an admin (or a test) reading the trail sees every entry appended
@@ -40,6 +71,7 @@ enum Message {
 pub struct BatchedAudit {
     store: Arc<dyn AuditLog>,
     writer: OnceLock<mpsc::Sender<Message>>,
+    metrics: AuditMetrics,
 }
 
 impl BatchedAudit {
@@ -47,6 +79,7 @@ impl BatchedAudit {
         Self {
             store,
             writer: OnceLock::new(),
+            metrics: AuditMetrics::default(),
         }
     }
 
@@ -55,7 +88,11 @@ impl BatchedAudit {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         Some(self.writer.get_or_init(|| {
             let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
-            runtime.spawn(write_batches(Arc::clone(&self.store), receiver));
+            runtime.spawn(write_batches(
+                Arc::clone(&self.store),
+                receiver,
+                self.metrics.clone(),
+            ));
             sender
         }))
     }
@@ -65,12 +102,18 @@ impl BatchedAudit {
 impl AuditLog for BatchedAudit {
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
         let Some(writer) = self.writer() else {
-            return self.store.append(event).await;
+            self.store.append(event).await?;
+            self.metrics.written.inc();
+            return Ok(());
         };
         match writer.send(Message::Append(event)).await {
             Ok(()) => Ok(()),
             // The writer's runtime has stopped: write it here rather than lose it.
-            Err(mpsc::error::SendError(Message::Append(event))) => self.store.append(event).await,
+            Err(mpsc::error::SendError(Message::Append(event))) => {
+                self.store.append(event).await?;
+                self.metrics.written.inc();
+                Ok(())
+            }
             Err(mpsc::error::SendError(Message::Flush(_))) => Ok(()),
         }
     }
@@ -96,12 +139,16 @@ impl AuditLog for BatchedAudit {
         self.flush().await;
         self.store.query(filter).await
     }
+
+    fn metrics(&self) -> Option<AuditMetrics> {
+        Some(self.metrics.clone())
+    }
 }
 
 /// The writer task: takes what is queued, up to [`MAX_BATCH`] at a time (waiting [`GATHER`]
 /// for more unless someone is waiting for a flush), writes it in one go, then answers the
 /// flushes queued among it. Ends when every sender is gone.
-async fn write_batches(store: Arc<dyn AuditLog>, mut queue: mpsc::Receiver<Message>) {
+async fn write_batches(store: Arc<dyn AuditLog>, mut queue: mpsc::Receiver<Message>, metrics: AuditMetrics) {
     let mut messages = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut messages, MAX_BATCH).await > 0 {
         let flush_waiting = |messages: &[Message]| messages.iter().any(|m| matches!(m, Message::Flush(_)));
@@ -122,7 +169,7 @@ async fn write_batches(store: Arc<dyn AuditLog>, mut queue: mpsc::Receiver<Messa
             }
         }
         if !events.is_empty() {
-            write_with_retries(store.as_ref(), events).await;
+            write_with_retries(store.as_ref(), events, &metrics).await;
         }
         for done in flushes {
             let _ = done.send(());
@@ -132,14 +179,19 @@ async fn write_batches(store: Arc<dyn AuditLog>, mut queue: mpsc::Receiver<Messa
 
 /// Writes one batch, trying again after each of [`RETRY_WAITS`]; what still fails is logged
 /// as lost, by count and action only, since entries may hold what people asked.
-async fn write_with_retries(store: &dyn AuditLog, events: Vec<NewAuditEvent>) {
+async fn write_with_retries(store: &dyn AuditLog, events: Vec<NewAuditEvent>, metrics: &AuditMetrics) {
     let mut waits = RETRY_WAITS.iter();
+    let count = events.len() as u64;
     loop {
         let error = match store.append_many(&events).await {
-            Ok(()) => return,
+            Ok(()) => {
+                metrics.written.inc_by(count);
+                return;
+            }
             Err(error) => error,
         };
         if let Some(wait) = waits.next() {
+            metrics.retried.inc();
             tracing::warn!(error = %error, entries = events.len(), "could not write to the audit trail; trying again");
             tokio::time::sleep(*wait).await;
             continue;
@@ -147,6 +199,7 @@ async fn write_with_retries(store: &dyn AuditLog, events: Vec<NewAuditEvent>) {
         let mut actions: Vec<&str> = events.iter().map(|event| event.action.as_str()).collect();
         actions.sort_unstable();
         actions.dedup();
+        metrics.lost.inc_by(count);
         tracing::error!(
             error = %error,
             lost = events.len(),
@@ -259,6 +312,35 @@ mod tests {
         audit.flush().await;
         assert_eq!(memory.entries.lock().unwrap().len(), 1);
         assert_eq!(memory.writes.load(Ordering::SeqCst), 3);
+        assert_eq!(
+            (
+                audit.metrics.written.get(),
+                audit.metrics.retried.get(),
+                audit.metrics.lost.get()
+            ),
+            (1, 2, 0)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_the_store_keeps_refusing_is_counted_lost_and_the_next_one_written() {
+        let memory = Arc::new(Memory {
+            failures: AtomicUsize::new(RETRY_WAITS.len() + 1),
+            ..Memory::default()
+        });
+        let audit = BatchedAudit::new(memory.clone());
+        audit.append(event(1)).await.unwrap();
+        audit.flush().await;
+        audit.append(event(2)).await.unwrap();
+        audit.flush().await;
+        let stored: Vec<i64> = memory.entries.lock().unwrap().iter().map(|e| e.at_ms).collect();
+        assert_eq!(stored, [2]);
+        assert_eq!((audit.metrics.written.get(), audit.metrics.lost.get()), (1, 1));
+        let mut registry = Registry::with_prefix("vitals");
+        audit.metrics.register(&mut registry);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(text.contains("vitals_audit_entries_lost_total 1"), "{text}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod sqlite;
 use async_trait::async_trait;
 
 pub use audit::{AuditFilter, AuditLog, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, NewAuditEvent};
-pub use batched_audit::BatchedAudit;
+pub use batched_audit::{AuditMetrics, BatchedAudit};
 pub use cached_sessions::CachedSessions;
 pub use dynamo::{DynamoAuditLog, DynamoConfig, DynamoSessionStore};
 pub use scrub::scrub;
