@@ -123,18 +123,8 @@ impl DynamoSessionStore {
     }
 
     fn record_from_item(&self, item: &HashMap<String, AttributeValue>) -> Result<SessionRecord, StoreError> {
-        let text = |name: &str| -> Result<String, StoreError> {
-            item.get(name)
-                .and_then(|value| value.as_s().ok())
-                .cloned()
-                .ok_or_else(|| self.table.corrupt(name))
-        };
-        let integer = |name: &str| -> Result<i64, StoreError> {
-            item.get(name)
-                .and_then(|value| value.as_n().ok())
-                .and_then(|value| value.parse().ok())
-                .ok_or_else(|| self.table.corrupt(name))
-        };
+        let text = |name: &str| self.table.text(item, name);
+        let integer = |name: &str| self.table.integer(item, name);
         let roles = item
             .get(ROLES)
             .and_then(|value| value.as_l().ok())

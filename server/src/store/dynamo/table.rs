@@ -1,5 +1,6 @@
 //! What the DynamoDB stores share: the client for one table, creating the table, and what an SDK error means.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -122,6 +123,30 @@ impl Table {
             "{} in the DynamoDB table `{}` has no readable `{attribute}`; delete that item, or restore the table",
             self.layout.item, self.name
         ))
+    }
+
+    /// The string attribute `name` of an item read from this table.
+    pub(super) fn text(
+        &self,
+        item: &HashMap<String, AttributeValue>,
+        name: &str,
+    ) -> Result<String, StoreError> {
+        item.get(name)
+            .and_then(|value| value.as_s().ok())
+            .cloned()
+            .ok_or_else(|| self.corrupt(name))
+    }
+
+    /// The integer attribute `name` of an item read from this table.
+    pub(super) fn integer(
+        &self,
+        item: &HashMap<String, AttributeValue>,
+        name: &str,
+    ) -> Result<i64, StoreError> {
+        item.get(name)
+            .and_then(|value| value.as_n().ok())
+            .and_then(|value| value.parse().ok())
+            .ok_or_else(|| self.corrupt(name))
     }
 
     /// What an SDK error means, naming the table and what to do; a failed condition is a `Conflict`.
