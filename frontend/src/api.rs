@@ -11,7 +11,7 @@ use leptos::prelude::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
-    ChallengeRequest, ErrorBody, LoginRequest, LoginResponse, PanelData, Readiness, SessionInfo,
+    AuditPage, ChallengeRequest, ErrorBody, LoginRequest, LoginResponse, PanelData, Readiness, SessionInfo,
 };
 use web_sys::{AbortController, AbortSignal};
 
@@ -173,6 +173,39 @@ pub async fn panel(dashboard: &str, panel: &str) -> Result<PanelData, ApiError> 
         Activity::Background,
     )
     .await
+}
+
+/// Which audit entries an admin asks for; an empty field matches everyone or everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub user: String,
+    pub action: String,
+}
+
+/// Entries one look at the audit trail shows at most.
+pub const AUDIT_PAGE_LENGTH: usize = 200;
+
+/// `GET /api/v1/audit`: the newest entries of the audit trail matching `query`.
+pub async fn audit(query: &AuditQuery) -> Result<AuditPage, ApiError> {
+    call(
+        Method::GET,
+        &audit_url(query),
+        None,
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+fn audit_url(query: &AuditQuery) -> String {
+    let mut url = format!("/api/v1/audit?limit={AUDIT_PAGE_LENGTH}");
+    for (name, value) in [("user", &query.user), ("action", &query.action)] {
+        let value = value.trim();
+        if !value.is_empty() {
+            url.push_str(&format!("&{name}={}", percent_encode(value)));
+        }
+    }
+    url
 }
 
 /// `GET /readyz`: whether each source behind the server can answer.
@@ -348,6 +381,19 @@ pub fn percent_encode(text: &str) -> String {
 mod tests {
     use super::*;
     use vitals_api::{ChallengeKind, Health, Role, Unit};
+
+    #[test]
+    fn an_audit_query_sends_only_the_filters_filled_in_encoded() {
+        assert_eq!(audit_url(&AuditQuery::default()), "/api/v1/audit?limit=200");
+        let query = AuditQuery {
+            user: " ana@clinic.example ".into(),
+            action: "logs_query".into(),
+        };
+        assert_eq!(
+            audit_url(&query),
+            "/api/v1/audit?limit=200&user=ana%40clinic.example&action=logs_query"
+        );
+    }
 
     fn answer(status: u16, body: &str) -> Answer {
         Answer {

@@ -131,9 +131,35 @@ pub fn local_clock(ms: i64) -> String {
     clock(date.get_hours(), date.get_minutes())
 }
 
+/// The local day and time of a moment: `25 Nov 14:05`.
+pub fn local_day_and_time(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    day_and_time(
+        date.get_date(),
+        date.get_month(),
+        date.get_hours(),
+        date.get_minutes(),
+    )
+}
+
+/// `day` of the month, `month` counted from 0 (January), as `25 Nov 14:05`.
+pub fn day_and_time(day: u32, month: u32, hours: u32, minutes: u32) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.get(month as usize).copied().unwrap_or("?");
+    format!("{day} {month} {}", clock(hours, minutes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_and_time_reads_as_day_month_and_clock() {
+        assert_eq!(day_and_time(25, 10, 14, 5), "25 Nov 14:05");
+        assert_eq!(day_and_time(1, 0, 0, 0), "1 Jan 00:00");
+    }
 
     #[test]
     fn counts_are_rounded_and_grouped_by_thousands() {

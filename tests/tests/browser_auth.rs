@@ -174,3 +174,54 @@ async fn deep_link_survives_the_login() -> Result<()> {
     ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reads_the_audit_trail_masked_and_filtered() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    // An engineer asks a metrics query naming a patient's email address first.
+    let engineer = server.client_as("engineer").await?;
+    engineer
+        .post(server.url("/api/v1/metrics/query"))
+        .json(&serde_json::json!({"query": "sum(login_attempts_total{user=\"jane@mail.example\"})"}))
+        .send()
+        .await?;
+
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    client.goto(&server.url("/admin")).await?;
+    wait_for_address(client, "/login", Some("next=%2Fadmin")).await?;
+    browser.log_in("admin", DEMO_PASSWORD).await?;
+    wait_for_address(client, "/admin", None).await?;
+    let trail = text_of(client, "audit-trail").await?;
+    ensure!(
+        trail.contains("Logged in") && trail.contains("Queried metrics") && trail.contains("[email]"),
+        "the trail should show the logins and the engineer's query: {trail:?}"
+    );
+    ensure!(
+        !trail.contains("jane@"),
+        "the patient's address reached the page: {trail:?}"
+    );
+
+    let action = client.find(Locator::Css("#audit-action")).await?;
+    action.select_by_value("metrics_query").await?;
+    client
+        .find(Locator::Css(".audit-filter button"))
+        .await?
+        .click()
+        .await?;
+    let filtered = wait_until("only the metrics query is listed", WAIT, || async move {
+        text_of(client, "audit-trail")
+            .await
+            .is_ok_and(|trail| trail.contains("Queried metrics") && !trail.contains("Logged in"))
+    })
+    .await;
+    ensure!(
+        filtered.is_ok(),
+        "filtering by action left: {:?}",
+        text_of(client, "audit-trail").await?
+    );
+
+    let errors = browser.unexpected_console_errors(&server).await?;
+    ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}

@@ -1,27 +1,180 @@
-//! The admin area: not built yet.
+//! The admin area: the audit trail, who did what in Vitals, newest first.
 
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::components::A;
+use vitals_api::AuditEvent;
 
-use crate::components::area_placeholder::AreaPlaceholder;
+use crate::api::{self, AUDIT_PAGE_LENGTH, AuditQuery};
+use crate::components::error_message::{ErrorMessage, first_error};
+use crate::components::skeleton::TextSkeleton;
+use crate::format::local_day_and_time;
 
-/// Placeholder for administration.
+/// The actions the trail records, and how the page says them.
+const ACTIONS: [(&str, &str); 10] = [
+    ("login", "Logged in"),
+    ("login_failed", "Login refused"),
+    ("login_challenge", "Asked for a second step"),
+    ("logout", "Logged out"),
+    ("session_expired", "Session ended"),
+    ("logs_query", "Searched logs"),
+    ("logs_tail", "Followed logs live"),
+    ("metrics_query", "Queried metrics"),
+    ("traces_query", "Looked at traces"),
+    ("service_map", "Opened the service map"),
+];
+
+/// The audit trail with filters by person and action; share links and notices come later.
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    crate::pages::set_page_title("Admin");
+    let person = RwSignal::new(String::new());
+    let action = RwSignal::new(String::new());
+    let (query, set_query) = signal(AuditQuery::default());
+    let entries = LocalResource::new(move || {
+        let query = query.get();
+        async move { api::audit(&query).await }
+    });
+    let (busy, set_busy) = signal(false);
+    let retry = Callback::new(move |()| entries.refetch());
+    let show = move |event: SubmitEvent| {
+        event.prevent_default();
+        let wanted = AuditQuery {
+            user: person.get_untracked(),
+            action: action.get_untracked(),
+        };
+        // The same filters again means "look again".
+        if wanted == query.get_untracked() {
+            entries.refetch();
+        } else {
+            set_query.set(wanted);
+        }
+    };
+
     view! {
-        <AreaPlaceholder
-            title="Admin"
-            purpose="Administration of the portal, for admins."
-            planned=&[
-                "the audit trail: who looked at what, and who revealed masked data and why",
-                "share links and the tokens that embed the status page in other pages",
-                "maintenance notices shown on the status page",
-            ]
-        >
-            <p>
-                "Meanwhile, " <A href="/status">"Status"</A>
-                " shows whether Vitals can reach its data sources."
+        <section class="area" aria-labelledby="admin-heading">
+            <h1 id="admin-heading">"Admin"</h1>
+            <h2>"Audit trail"</h2>
+            <p class="lead">
+                "Who did what in Vitals: logins, logouts, ended sessions and every engineering query, newest first. "
+                "Secrets and patient details are masked before an entry is stored."
             </p>
-        </AreaPlaceholder>
+            <form class="audit-filter" on:submit=show>
+                <div class="field">
+                    <label for="audit-person">"Person"</label>
+                    <input
+                        id="audit-person"
+                        name="user"
+                        type="text"
+                        autocomplete="off"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        placeholder="anyone"
+                        bind:value=person
+                    />
+                </div>
+                <div class="field">
+                    <label for="audit-action">"Action"</label>
+                    <select
+                        id="audit-action"
+                        name="action"
+                        on:change=move |event| action.set(event_target_value(&event))
+                    >
+                        <option value="">"anything"</option>
+                        {ACTIONS
+                            .iter()
+                            .map(|(value, words)| view! { <option value=*value>{*words}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <button type="submit" class="button-primary">
+                    "Show"
+                </button>
+            </form>
+            <Transition fallback=|| view! { <TextSkeleton lines=6 /> } set_pending=set_busy>
+                <ErrorBoundary fallback=move |errors| {
+                    view! { <ErrorMessage message=first_error(&errors) busy on_retry=retry /> }
+                }>
+                    // A synchronous read, for the reason given in `StatCard`.
+                    {move || entries.get().map(|answer| answer.map(|page| view! { <AuditTable events=page.events /> }))}
+                </ErrorBoundary>
+            </Transition>
+            <div class="notice audit-later">
+                <h2>"Still to come here"</h2>
+                <ul class="planned">
+                    <li>"share links, and the tokens that embed the status page in other pages"</li>
+                    <li>"maintenance notices shown on the status page"</li>
+                </ul>
+            </div>
+        </section>
+    }
+}
+
+/// One row per entry, or a sentence when none match.
+#[component]
+fn AuditTable(events: Vec<AuditEvent>) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p class="audit-empty">"No entries match. Clear a filter to see more."</p> }
+            .into_any();
+    }
+    let more = (events.len() >= AUDIT_PAGE_LENGTH).then(|| {
+        view! {
+            <p class="audit-more">
+                {format!("Showing the newest {AUDIT_PAGE_LENGTH} entries. Filter by person or action to find older ones.")}
+            </p>
+        }
+    });
+    view! {
+        <table class="sources audit" data-testid="audit-trail">
+            <caption class="visually-hidden">"Audit entries, newest first"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"When"</th>
+                    <th scope="col">"Who"</th>
+                    <th scope="col">"What"</th>
+                    <th scope="col">"Asked"</th>
+                    <th scope="col">"Outcome"</th>
+                    <th scope="col">"From"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {events
+                    .into_iter()
+                    .map(|event| {
+                        view! {
+                            <tr>
+                                <td class="audit-when">{local_day_and_time(event.at)}</td>
+                                <th scope="row">{event.user}</th>
+                                <td>{action_words(&event.action)}</td>
+                                <td class="audit-asked">{event.target}</td>
+                                <td>{event.outcome}</td>
+                                <td>{event.client}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+        {more}
+    }
+    .into_any()
+}
+
+/// How the page says an action; an action it does not know is shown as recorded.
+fn action_words(action: &str) -> String {
+    ACTIONS
+        .iter()
+        .find(|(value, _)| *value == action)
+        .map_or_else(|| action.to_owned(), |(_, words)| (*words).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_read_as_plain_words_and_unknown_ones_as_recorded() {
+        assert_eq!(action_words("logs_query"), "Searched logs");
+        assert_eq!(action_words("session_expired"), "Session ended");
+        assert_eq!(action_words("reveal"), "reveal");
     }
 }
