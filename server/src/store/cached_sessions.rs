@@ -10,8 +10,9 @@ use moka::sync::Cache;
 
 use super::{SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore, StoreError};
 
-/// Sessions kept in memory at most; beyond that the least used are read from the store again.
-const MAX_CACHED: u64 = 100_000;
+/// Sessions kept in memory at most (a few KB each, with Cognito's tokens); beyond that the
+/// least used are read from the store again.
+const MAX_CACHED: u64 = 10_000;
 
 /// A [`SessionStore`] that remembers the sessions it loaded, for `ttl`.
 ///
