@@ -124,6 +124,8 @@ fn AuditTable(events: Vec<AuditEvent>) -> impl IntoView {
         }
     });
     view! {
+        // Wide tables scroll sideways on a narrow screen rather than squeeze their columns.
+        <div class="table-scroll">
         <table class="sources audit" data-testid="audit-trail">
             <caption class="visually-hidden">"Audit entries, newest first"</caption>
             <thead>
@@ -154,6 +156,7 @@ fn AuditTable(events: Vec<AuditEvent>) -> impl IntoView {
                     .collect_view()}
             </tbody>
         </table>
+        </div>
         {more}
     }
     .into_any()
