@@ -96,33 +96,27 @@ impl BatchedAudit {
             sender
         }))
     }
+
+    /// Writes one entry straight to the store, when there is no writer task to hand it to.
+    async fn write_now(&self, event: NewAuditEvent) -> Result<(), StoreError> {
+        self.store.append(event).await?;
+        self.metrics.written.inc();
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl AuditLog for BatchedAudit {
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
         let Some(writer) = self.writer() else {
-            self.store.append(event).await?;
-            self.metrics.written.inc();
-            return Ok(());
+            return self.write_now(event).await;
         };
         match writer.send(Message::Append(event)).await {
             Ok(()) => Ok(()),
             // The writer's runtime has stopped: write it here rather than lose it.
-            Err(mpsc::error::SendError(Message::Append(event))) => {
-                self.store.append(event).await?;
-                self.metrics.written.inc();
-                Ok(())
-            }
+            Err(mpsc::error::SendError(Message::Append(event))) => self.write_now(event).await,
             Err(mpsc::error::SendError(Message::Flush(_))) => Ok(()),
         }
-    }
-
-    async fn append_many(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
-        for event in events {
-            self.append(event.clone()).await?;
-        }
-        Ok(())
     }
 
     async fn flush(&self) {
