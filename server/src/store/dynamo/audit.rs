@@ -12,10 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, KeyType, PutRequest, WriteRequest};
 use vitals_api::AuditEvent;
 
 use super::DynamoConfig;
@@ -84,31 +81,10 @@ impl DynamoAuditLog {
 
     /// Creates the table (on-demand capacity) unless it exists, and waits until it is active.
     pub async fn ensure_table(&self) -> Result<(), StoreError> {
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .map_err(|error| self.table.invalid_request(error))
-        };
-        let text = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|error| self.table.invalid_request(error))
-        };
-        let create = self
-            .table
-            .client
-            .create_table()
-            .table_name(&self.table.name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(text(MONTH)?)
-            .attribute_definitions(text(SEQ)?)
-            .key_schema(key(MONTH, KeyType::Hash)?)
-            .key_schema(key(SEQ, KeyType::Range)?);
-        self.table.create_unless_present(create).await.map(drop)
+        self.table
+            .create_unless_present(&[(MONTH, KeyType::Hash), (SEQ, KeyType::Range)])
+            .await
+            .map(drop)
     }
 
     /// The item for an entry, already scrubbed.

@@ -4,10 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, KeyType, TimeToLiveSpecification};
 use vitals_api::Role;
 
 use super::DynamoConfig;
@@ -63,26 +60,10 @@ impl DynamoSessionStore {
     /// until it is active.
     pub async fn ensure_table(&self) -> Result<(), StoreError> {
         let table = &self.table;
-        let create = table
-            .client
-            .create_table()
-            .table_name(&table.name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(ID_HASH)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(|error| table.invalid_request(error))?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(ID_HASH)
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .map_err(|error| table.invalid_request(error))?,
-            );
-        table.create_unless_present(create).await?;
+        // An existing table has its TTL already: DynamoDB refuses to turn it on twice.
+        if !table.create_unless_present(&[(ID_HASH, KeyType::Hash)]).await? {
+            return Ok(());
+        }
         table
             .client
             .update_time_to_live()

@@ -7,8 +7,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 
 use super::DynamoConfig;
 use crate::aws::{Credentials, sdk_config};
@@ -76,24 +77,40 @@ impl Table {
         })
     }
 
-    /// Creates the table with `create` (already given the table's name, keys and
-    /// attributes) unless it exists, and waits until it is active. True when this call made it.
-    pub(super) async fn create_unless_present(
-        &self,
-        create: CreateTableFluentBuilder,
-    ) -> Result<bool, StoreError> {
+    /// Creates the table, with on-demand capacity and string `keys` (the partition key, then
+    /// the sort key if any), unless it exists, and waits until it is active. True when it was
+    /// missing: made just now, by this call or by another replica's.
+    pub(super) async fn create_unless_present(&self, keys: &[(&str, KeyType)]) -> Result<bool, StoreError> {
         let described = self.client.describe_table().table_name(&self.name).send().await;
         match described {
             Ok(_) => return Ok(false),
             Err(error) if error.code() == Some("ResourceNotFoundException") => {}
             Err(error) => return Err(self.error("look up", error)),
         }
-        let created = match create.send().await {
-            Ok(_) => true,
+        let mut create = self
+            .client
+            .create_table()
+            .table_name(&self.name)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (name, kind) in keys {
+            let attribute = AttributeDefinition::builder()
+                .attribute_name(*name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|error| self.invalid_request(error))?;
+            let key = KeySchemaElement::builder()
+                .attribute_name(*name)
+                .key_type(kind.clone())
+                .build()
+                .map_err(|error| self.invalid_request(error))?;
+            create = create.attribute_definitions(attribute).key_schema(key);
+        }
+        match create.send().await {
+            Ok(_) => {}
             // Another replica created it first.
-            Err(error) if error.code() == Some("ResourceInUseException") => false,
+            Err(error) if error.code() == Some("ResourceInUseException") => {}
             Err(error) => return Err(self.error("create", error)),
-        };
+        }
         self.client
             .wait_until_table_exists()
             .table_name(&self.name)
@@ -107,7 +124,7 @@ impl Table {
                     DisplayErrorContext(&error)
                 ))
             })?;
-        Ok(created)
+        Ok(true)
     }
 
     pub(super) fn invalid_request(&self, error: impl std::fmt::Display) -> StoreError {
