@@ -1,4 +1,4 @@
-//! Harness for moto (`moto[server]` from PyPI): a local stand-in for AWS X-Ray on a loopback port, and an X-Ray source pointed at it.
+//! Harness for moto (`moto[server]` from PyPI): a local stand-in for AWS X-Ray and DynamoDB on a loopback port, and the sources and stores pointed at it.
 //!
 //! moto 5.2.5 answers GetTraceSummaries with `"Users": {}` where AWS answers
 //! a list; boto3 lets that pass, the Rust SDK refuses the whole answer. So
@@ -21,6 +21,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use tempfile::TempDir;
 use vitals_server::sources::xray::{XRayConfig, XRaySource};
+use vitals_server::store::{DynamoAuditLog, DynamoConfig, DynamoSessionStore};
 
 use crate::{free_port, wait_for_process};
 
@@ -28,6 +29,14 @@ use crate::{free_port, wait_for_process};
 const READY_WITHIN: Duration = Duration::from_secs(60);
 /// The region the X-Ray source asks moto for; moto keeps data per region.
 pub const MOTO_REGION: &str = "eu-west-1";
+/// How long one call to moto may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The dummy credentials moto accepts, given to each client rather than the process
+/// environment, as tests run in parallel.
+fn credentials() -> SharedCredentialsProvider {
+    SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test"))
+}
 
 /// A `moto_server` process on a loopback port behind the correcting relay; both stop when dropped.
 pub struct MotoServer {
@@ -80,19 +89,33 @@ impl MotoServer {
         format!("http://{}", self.relay_address)
     }
 
-    /// An X-Ray source on this moto, with the dummy credentials moto accepts
-    /// (given to the client, not the process environment, as tests run in parallel).
+    /// An X-Ray source on this moto.
     pub async fn xray_source(&self) -> Result<XRaySource> {
         let config = XRayConfig {
             region: MOTO_REGION.to_owned(),
             endpoint: Some(self.url()),
-            timeout: Duration::from_secs(30),
+            timeout: CALL_TIMEOUT,
         };
-        let credentials = Credentials::new("testing", "testing", None, None, "test");
-        Ok(
-            XRaySource::with_credentials_provider(config, SharedCredentialsProvider::new(credentials))
-                .await?,
-        )
+        Ok(XRaySource::with_credentials_provider(config, credentials()).await?)
+    }
+
+    /// The DynamoDB session store on `table` in this moto (the table is not created).
+    pub async fn session_store(&self, table: &str) -> Result<DynamoSessionStore> {
+        Ok(DynamoSessionStore::new(self.dynamo_table(table), Some(credentials())).await?)
+    }
+
+    /// The DynamoDB audit trail on `table` in this moto (the table is not created).
+    pub async fn audit_log(&self, table: &str) -> Result<DynamoAuditLog> {
+        Ok(DynamoAuditLog::new(self.dynamo_table(table), Some(credentials())).await?)
+    }
+
+    fn dynamo_table(&self, table: &str) -> DynamoConfig {
+        DynamoConfig {
+            table: table.to_owned(),
+            region: MOTO_REGION.to_owned(),
+            endpoint: Some(self.url()),
+            timeout: CALL_TIMEOUT,
+        }
     }
 
     /// Waits until moto is ready, or fails with its log if it exits first.

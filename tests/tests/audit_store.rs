@@ -5,36 +5,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use serde_json::{Value, json};
-use vitals_server::store::{
-    AuditFilter, AuditLog, DynamoAuditLog, DynamoConfig, DynamoSessionStore, NewAuditEvent, StoreError,
-};
-use vitals_tests::moto::{MOTO_REGION, MotoServer};
+use vitals_server::store::{AuditFilter, AuditLog, DynamoAuditLog, NewAuditEvent, StoreError};
+use vitals_tests::moto::MotoServer;
 use vitals_tests::{TestServer, test_config, wait_until};
 
 /// 2026-10-31T23:59:00Z: a minute before November.
 const END_OF_OCTOBER_MS: i64 = 1_793_491_140_000;
 const MINUTE_MS: i64 = 60_000;
-
-fn table_in(moto: &MotoServer, table: &str) -> DynamoConfig {
-    DynamoConfig {
-        table: table.to_owned(),
-        region: MOTO_REGION.to_owned(),
-        endpoint: Some(moto.url()),
-        timeout: Duration::from_secs(30),
-    }
-}
-
-/// moto's dummy credentials, given to the client (not the environment, as tests run in parallel).
-fn credentials() -> SharedCredentialsProvider {
-    SharedCredentialsProvider::new(Credentials::new("testing", "testing", None, None, "test"))
-}
-
-async fn audit_log(moto: &MotoServer, table: &str) -> Result<DynamoAuditLog> {
-    Ok(DynamoAuditLog::new(table_in(moto, table), Some(credentials())).await?)
-}
 
 fn event(at_ms: i64, user: &str, action: &str, target: &str) -> NewAuditEvent {
     NewAuditEvent {
@@ -59,7 +37,7 @@ async fn read(audit: &DynamoAuditLog, filter: AuditFilter) -> Result<Vec<(i64, S
 #[tokio::test]
 async fn dynamo_audit_reads_newest_first_across_months_with_filters() -> Result<()> {
     let moto = MotoServer::start().await?;
-    let audit = audit_log(&moto, "vitals-audit").await?;
+    let audit = moto.audit_log("vitals-audit").await?;
     audit.ensure_table().await?;
     audit.ensure_table().await?;
 
@@ -144,7 +122,7 @@ async fn dynamo_audit_reads_newest_first_across_months_with_filters() -> Result<
 #[tokio::test]
 async fn dynamo_audit_keeps_the_append_order_within_a_millisecond_and_stores_no_secrets() -> Result<()> {
     let moto = MotoServer::start().await?;
-    let audit = audit_log(&moto, "vitals-audit-order").await?;
+    let audit = moto.audit_log("vitals-audit-order").await?;
     audit.ensure_table().await?;
     audit.append(event(END_OF_OCTOBER_MS, "ana", "login", "")).await?;
     audit
@@ -171,7 +149,7 @@ async fn dynamo_audit_keeps_the_append_order_within_a_millisecond_and_stores_no_
 #[tokio::test]
 async fn dynamo_audit_missing_table_is_named_with_its_keys() -> Result<()> {
     let moto = MotoServer::start().await?;
-    let audit = audit_log(&moto, "vitals-audit-absent").await?;
+    let audit = moto.audit_log("vitals-audit-absent").await?;
     let error = audit
         .append(event(END_OF_OCTOBER_MS, "ana", "login", ""))
         .await
@@ -192,8 +170,8 @@ async fn replica(moto: &MotoServer) -> Result<TestServer> {
     let data = tempfile::tempdir()?;
     let config = test_config(data.path());
     let mut auth = vitals_server::local_auth(&config)?;
-    let sessions = DynamoSessionStore::new(table_in(moto, SESSIONS), Some(credentials())).await?;
-    let audit = DynamoAuditLog::new(table_in(moto, AUDIT), Some(credentials())).await?;
+    let sessions = moto.session_store(SESSIONS).await?;
+    let audit = moto.audit_log(AUDIT).await?;
     vitals_server::share_stores(&mut auth, sessions, Some(audit));
     let state = vitals_server::state_with_auth(&config, &vitals_server::demo_sources(&config), auth);
     TestServer::start_with_state(state, data).await
@@ -205,11 +183,8 @@ const AUDIT: &str = "vitals-replicas-audit";
 #[tokio::test]
 async fn two_replicas_share_one_audit_trail_and_see_each_others_logouts() -> Result<()> {
     let moto = MotoServer::start().await?;
-    DynamoSessionStore::new(table_in(&moto, SESSIONS), Some(credentials()))
-        .await?
-        .ensure_table()
-        .await?;
-    audit_log(&moto, AUDIT).await?.ensure_table().await?;
+    moto.session_store(SESSIONS).await?.ensure_table().await?;
+    moto.audit_log(AUDIT).await?.ensure_table().await?;
     let first = replica(&moto).await?;
     let second = replica(&moto).await?;
 

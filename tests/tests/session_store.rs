@@ -1,38 +1,20 @@
 //! The DynamoDB session store against moto: the table, the session's life, conditional writes between replicas, and expiry with the clock given as numbers.
 
-use std::time::Duration;
-
 use anyhow::{Result, ensure};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
 use vitals_api::Role;
 use vitals_server::store::{
-    DynamoConfig, DynamoSessionStore, SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore,
-    StoreError,
+    DynamoSessionStore, SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore, StoreError,
 };
-use vitals_tests::moto::{MOTO_REGION, MotoServer};
+use vitals_tests::moto::MotoServer;
 
 const LOGIN_MS: i64 = 1_795_516_680_000;
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
 
-/// A store on `table` in this moto, with the dummy credentials moto accepts given to the
-/// client (not the environment, as tests run in parallel).
-async fn store(moto: &MotoServer, table: &str) -> Result<DynamoSessionStore> {
-    let config = DynamoConfig {
-        table: table.to_owned(),
-        region: MOTO_REGION.to_owned(),
-        endpoint: Some(moto.url()),
-        timeout: Duration::from_secs(30),
-    };
-    let credentials = Credentials::new("testing", "testing", None, None, "test");
-    Ok(DynamoSessionStore::new(config, Some(SharedCredentialsProvider::new(credentials))).await?)
-}
-
 /// moto with the table created.
 async fn store_with_table(table: &str) -> Result<(MotoServer, DynamoSessionStore)> {
     let moto = MotoServer::start().await?;
-    let store = store(&moto, table).await?;
+    let store = moto.session_store(table).await?;
     store.ensure_table().await?;
     Ok((moto, store))
 }
@@ -182,7 +164,7 @@ async fn dynamo_sessions_expire_on_load_and_by_sweep() -> Result<()> {
 #[tokio::test]
 async fn dynamo_missing_table_is_named_with_what_to_do() -> Result<()> {
     let moto = MotoServer::start().await?;
-    let store = store(&moto, "vitals-sessions-absent").await?;
+    let store = moto.session_store("vitals-sessions-absent").await?;
     let error = store
         .load(&SessionId::generate()?, LOGIN_MS, &SessionPolicy::default())
         .await
