@@ -3,6 +3,8 @@
 //! Both sides compile these types, so a renamed field breaks the build rather
 //! than the page. Serde only: this crate must build for `wasm32-unknown-unknown`.
 
+pub mod clock;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

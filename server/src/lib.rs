@@ -50,7 +50,7 @@ use crate::sources::loki::{LokiConfig, LokiSource};
 use crate::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use crate::sources::xray::{XRayConfig, XRaySource};
 use crate::spa::Spa;
-use crate::state::{AppState, Shared, SystemClock};
+use crate::state::{AppState, Clock, Shared};
 use crate::store::{
     BatchedAudit, CachedSessions, DynamoAuditLog, DynamoConfig, DynamoSessionStore, SqliteStore,
 };
@@ -61,9 +61,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The demo clinic for every signal.
-pub fn demo_sources(config: &Config) -> Sources {
-    let demo = Arc::new(DemoClinic::new(config.demo.clone()));
+/// The demo clinic for every signal, its live tail following `clock`.
+pub fn demo_sources(config: &Config, clock: Arc<dyn Clock>) -> Sources {
+    let demo = Arc::new(DemoClinic::new(config.demo.clone(), clock));
     Sources {
         logs: demo.clone(),
         metrics: demo.clone(),
@@ -72,8 +72,8 @@ pub fn demo_sources(config: &Config) -> Sources {
 }
 
 /// The configured backend for each signal, the demo clinic for those not configured.
-pub async fn configured_sources(config: &Config) -> anyhow::Result<Sources> {
-    let mut sources = demo_sources(config);
+pub async fn configured_sources(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Sources> {
+    let mut sources = demo_sources(config, clock);
     let timeout = Duration::from_millis(config.guard.timeout_ms);
     if let Some(loki) = &config.loki {
         let base_url = url::Url::parse(&loki.url).context("`loki.url` is not a URL")?;
@@ -193,8 +193,8 @@ pub fn share_stores(auth: &mut Auth, sessions: DynamoSessionStore, audit: Option
 }
 
 /// The state for a configuration, its sources and its way of logging in: each source behind
-/// its guardrails, the built app, the wall clock and the server's own telemetry.
-pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth) -> AppState {
+/// its guardrails, the built app, the clock and the server's own telemetry.
+pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth, clock: Arc<dyn Clock>) -> AppState {
     let guarded = GuardedSources::new(sources, &config.guard);
     AppState::new(Shared {
         sources: guarded.for_scope(&Scope::server()),
@@ -203,19 +203,20 @@ pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth) -> AppSta
         auth: Arc::new(auth),
         max_range_ms: config.guard.max_range_ms(),
         spa: Arc::new(Spa::load(&config.dist_dir)),
-        clock: Arc::new(SystemClock),
+        clock,
     })
 }
 
 /// The state for a configuration and its sources, with sessions in SQLite and the demo users
 /// when configured: what tests and `cargo xtask run` use.
-pub fn build_state(config: &Config, sources: &Sources) -> anyhow::Result<AppState> {
-    Ok(state_with_auth(config, sources, local_auth(config)?))
+pub fn build_state(config: &Config, sources: &Sources, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    Ok(state_with_auth(config, sources, local_auth(config)?, clock))
 }
 
-/// The state of a server on the demo clinic, as tests start it.
-pub fn demo_state(config: &Config) -> anyhow::Result<AppState> {
-    build_state(config, &demo_sources(config))
+/// The state of a server on the demo clinic, as tests start it: the server and the clinic
+/// both read "now" from `clock`.
+pub fn demo_state(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    build_state(config, &demo_sources(config, clock.clone()), clock)
 }
 
 /// The public listener: the browser app and the JSON API.

@@ -11,6 +11,7 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use vitals_server::auth::session::sweep_expired_sessions;
 use vitals_server::config::Config;
+use vitals_server::state::{Clock, SystemClock};
 use vitals_server::{admin_app, app, configured_auth, configured_sources, otel, state_with_auth, telemetry};
 
 #[global_allocator]
@@ -61,10 +62,12 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let state = state_with_auth(
         &config,
-        &configured_sources(&config).await?,
+        &configured_sources(&config, clock.clone()).await?,
         configured_auth(&config).await?,
+        clock,
     );
     let mut public_app = app(state.clone());
     if continue_traces {

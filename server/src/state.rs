@@ -2,59 +2,14 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use vitals_api::clock::{Clock, FixedClock, ManualClock, SystemClock};
 
 use crate::auth::session::Auth;
 use crate::sources::Sources;
 use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
 use crate::telemetry::Telemetry;
-
-/// Where "now" comes from, so tests can fix it.
-pub trait Clock: Send + Sync {
-    fn now_ms(&self) -> i64;
-}
-
-/// The wall clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|elapsed| elapsed.as_millis() as i64)
-            .unwrap_or_default()
-    }
-}
-
-/// A clock that always says the same time.
-pub struct FixedClock(pub i64);
-
-impl Clock for FixedClock {
-    fn now_ms(&self) -> i64 {
-        self.0
-    }
-}
-
-/// A clock a test moves by hand, to pass idle and absolute session limits without waiting.
-pub struct ManualClock(std::sync::atomic::AtomicI64);
-
-impl ManualClock {
-    pub fn new(now_ms: i64) -> Self {
-        Self(std::sync::atomic::AtomicI64::new(now_ms))
-    }
-
-    pub fn advance(&self, by: std::time::Duration) {
-        self.0
-            .fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
 
 /// The state behind the router: one allocation shared by every request, so cloning it per
 /// layer costs one reference count. Changing a field (tests fix the clock) copies it first.

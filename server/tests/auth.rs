@@ -38,9 +38,8 @@ impl TestApp {
             demo_password: Some(Secret(PASSWORD.into())),
             ..Config::default()
         };
-        let mut state = demo_state(&config).unwrap();
         let clock = Arc::new(ManualClock::new(CLINIC_MORNING_MS));
-        state.clock = clock.clone();
+        let state = demo_state(&config, clock.clone()).unwrap();
         Self { state, clock, data }
     }
 

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -11,7 +12,11 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 use vitals_server::config::{Config, LokiSettings, Secret};
+use vitals_server::state::{Clock, FixedClock};
 use vitals_server::{app, build_state, configured_sources};
+
+/// Tuesday 2026-11-24 10:20 UTC, in clinic hours: "now" for every server of these tests.
+const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -44,8 +49,9 @@ async fn vitals_in_front_of(loki_url: &str, tune: impl FnOnce(&mut Config)) -> V
     config.guard.breaker_cooldown_ms = 200;
     tune(&mut config);
     config.validate().unwrap();
-    let sources = configured_sources(&config).await.unwrap();
-    let router = app(build_state(&config, &sources).unwrap());
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(CLINIC_MORNING_MS));
+    let sources = configured_sources(&config, clock.clone()).await.unwrap();
+    let router = app(build_state(&config, &sources, clock).unwrap());
     let cookie = common::login(&router, "engineer", DEMO_PASSWORD).await;
     Vitals {
         router,

@@ -46,8 +46,7 @@ impl TestApp {
             demo_password: Some(Secret(DEMO_PASSWORD.into())),
             ..Config::default()
         };
-        let mut state = demo_state(&config).unwrap();
-        state.clock = Arc::new(FixedClock(CLINIC_MORNING_MS));
+        let state = demo_state(&config, Arc::new(FixedClock(CLINIC_MORNING_MS))).unwrap();
         let cookie = common::login(&app(state.clone()), "engineer", DEMO_PASSWORD).await;
         Self {
             state,

@@ -28,7 +28,7 @@ use vitals_server::sources::demo::DemoClinic;
 use vitals_server::sources::guard::{GuardConfig, Guarded};
 use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use vitals_server::sources::{MetricSource, TimeRange};
-use vitals_server::state::{AppState, FixedClock};
+use vitals_server::state::{AppState, Clock, FixedClock};
 use vitals_tests::prometheus::PrometheusServer;
 use vitals_tests::{DEMO_PASSWORD, wait_until};
 
@@ -102,7 +102,7 @@ fn main() -> Result<()> {
 async fn run() -> Result<()> {
     // The server logs as in production, so the cost of its request spans is counted.
     vitals_server::telemetry::init_logging(Config::default().log_format);
-    let samples = DemoClinic::new(DemoConfig::default()).openmetrics(DATA);
+    let samples = DemoClinic::new(DemoConfig::default(), Arc::new(FixedClock(NOW_MS))).openmetrics(DATA);
     let prometheus = PrometheusServer::start_with_openmetrics(&samples).await?;
     let vitals = Vitals::start(&prometheus).await?;
 
@@ -265,10 +265,10 @@ impl Vitals {
             timeout: Duration::from_millis(config.guard.timeout_ms),
         })
         .await?;
-        let mut sources = vitals_server::demo_sources(&config);
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock(NOW_MS));
+        let mut sources = vitals_server::demo_sources(&config, clock.clone());
         sources.metrics = Arc::new(source);
-        let mut state = vitals_server::build_state(&config, &sources)?;
-        state.clock = Arc::new(FixedClock(NOW_MS));
+        let state = vitals_server::build_state(&config, &sources, clock)?;
         let metrics = state.guarded.metrics.clone();
         let server = ServerThread::start(state)?;
         let base = format!("http://{}", server.address);

@@ -11,8 +11,7 @@ use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use vitals_server::config::{Config, LimitSettings, Secret};
 use vitals_server::sources::Sources;
-use vitals_server::state::AppState;
-use vitals_server::state::FixedClock;
+use vitals_server::state::{AppState, Clock, FixedClock};
 
 /// The built browser app: `cargo xtask test` builds it and says where.
 pub fn dist_dir() -> Result<PathBuf> {
@@ -49,13 +48,14 @@ pub fn test_config(data: &std::path::Path) -> Config {
 }
 
 /// The state of a test server: the demo users, sessions in a fresh folder (kept alive by the
-/// returned `TempDir`), the built app when there is one, and `sources` or the demo clinic.
-pub fn test_state(sources: Option<&Sources>) -> Result<(AppState, tempfile::TempDir)> {
+/// returned `TempDir`), the built app when there is one, `sources` or the demo clinic, and
+/// "now" from `clock`.
+pub fn test_state(sources: Option<&Sources>, clock: Arc<dyn Clock>) -> Result<(AppState, tempfile::TempDir)> {
     let data = tempfile::tempdir()?;
     let config = test_config(data.path());
     let state = match sources {
-        Some(sources) => vitals_server::build_state(&config, sources)?,
-        None => vitals_server::demo_state(&config)?,
+        Some(sources) => vitals_server::build_state(&config, sources, clock)?,
+        None => vitals_server::demo_state(&config, clock)?,
     };
     Ok((state, data))
 }
@@ -71,8 +71,7 @@ impl TestServer {
     /// Starts the server on the demo clinic with its clock fixed at `now_ms`, so it shows known data.
     pub async fn start_at(now_ms: i64) -> Result<Self> {
         dist_dir()?;
-        let (mut state, data) = test_state(None)?;
-        state.clock = Arc::new(FixedClock(now_ms));
+        let (state, data) = test_state(None, Arc::new(FixedClock(now_ms)))?;
         Self::start_with_state(state, data).await
     }
 

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 use vitals_server::config::Config;
 use vitals_server::sources::{MetricSource, Sources};
-use vitals_server::state::AppState;
+use vitals_server::state::{AppState, Clock, FixedClock};
 
 use crate::{free_port, test_state, wait_for_process};
 
@@ -124,8 +124,12 @@ fn not_installed(tool: &str, error: std::io::Error) -> anyhow::Error {
 }
 
 /// A test server's state (demo logs and traces) with `metrics` as the metric source,
-/// behind the same guardrails as in production.
-pub fn state_with_metrics(metrics: Arc<dyn MetricSource>) -> Result<(AppState, tempfile::TempDir)> {
-    let demo = vitals_server::demo_sources(&Config::default());
-    test_state(Some(&Sources { metrics, ..demo }))
+/// behind the same guardrails as in production, its clock fixed at `now_ms`.
+pub fn state_with_metrics(
+    metrics: Arc<dyn MetricSource>,
+    now_ms: i64,
+) -> Result<(AppState, tempfile::TempDir)> {
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock(now_ms));
+    let demo = vitals_server::demo_sources(&Config::default(), clock.clone());
+    test_state(Some(&Sources { metrics, ..demo }), clock)
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use serde_json::{Value, json};
+use vitals_server::state::{Clock, SystemClock};
 use vitals_server::store::{AuditFilter, AuditLog, DynamoAuditLog, NewAuditEvent, StoreError};
 use vitals_tests::moto::MotoServer;
 use vitals_tests::{TestServer, test_config, wait_until};
@@ -173,7 +174,10 @@ async fn replica(moto: &MotoServer) -> Result<TestServer> {
     let sessions = moto.session_store(SESSIONS).await?;
     let audit = moto.audit_log(AUDIT).await?;
     vitals_server::share_stores(&mut auth, sessions, Some(audit));
-    let state = vitals_server::state_with_auth(&config, &vitals_server::demo_sources(&config), auth);
+    // Sessions and the shared trail run on the wall clock, as replicas do.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let sources = vitals_server::demo_sources(&config, clock.clone());
+    let state = vitals_server::state_with_auth(&config, &sources, auth, clock);
     TestServer::start_with_state(state, data).await
 }
 

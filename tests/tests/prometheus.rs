@@ -9,6 +9,7 @@ use vitals_server::config::DemoConfig;
 use vitals_server::sources::TimeRange;
 use vitals_server::sources::demo::DemoClinic;
 use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
+use vitals_server::state::FixedClock;
 use vitals_tests::TestServer;
 use vitals_tests::prometheus::{PrometheusServer, state_with_metrics};
 
@@ -32,7 +33,7 @@ struct Setup {
 
 impl Setup {
     async fn start() -> Result<Self> {
-        let clinic = DemoClinic::new(DemoConfig::default());
+        let clinic = DemoClinic::new(DemoConfig::default(), Arc::new(FixedClock(SAMPLES_TO_MS)));
         let samples = clinic.openmetrics(TimeRange::new(SAMPLES_FROM_MS, SAMPLES_TO_MS));
         let prometheus = PrometheusServer::start_with_openmetrics(&samples).await?;
         let source = PrometheusSource::new(PrometheusConfig {
@@ -41,7 +42,7 @@ impl Setup {
             timeout: Duration::from_secs(20),
         })
         .await?;
-        let (state, data) = state_with_metrics(Arc::new(source))?;
+        let (state, data) = state_with_metrics(Arc::new(source), SAMPLES_TO_MS)?;
         let vitals = TestServer::start_with_state(state, data).await?;
         let client = vitals.client_as("engineer").await?;
         Ok(Self {

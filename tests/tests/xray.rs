@@ -16,6 +16,7 @@ use vitals_server::sources::Sources;
 use vitals_server::sources::demo::DemoClinic;
 use vitals_server::sources::xray::segment_documents;
 use vitals_server::sources::{TimeRange, TraceQuery};
+use vitals_server::state::{Clock, FixedClock};
 use vitals_tests::TestServer;
 use vitals_tests::moto::MotoServer;
 
@@ -40,17 +41,21 @@ impl Setup {
     async fn start() -> Result<Self> {
         let moto = MotoServer::start().await?;
         let source = moto.xray_source().await?;
-        let clinic = DemoClinic::new(DemoConfig::default());
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock(PUT_TO_MS));
+        let clinic = DemoClinic::new(DemoConfig::default(), clock.clone());
         let traces = clinic.traces(put_range());
         source
             .put_traces(&traces)
             .await
             .context("putting the clinic's traces into moto failed")?;
-        let demo = vitals_server::demo_sources(&Config::default());
-        let (state, data) = vitals_tests::test_state(Some(&Sources {
-            traces: Arc::new(source),
-            ..demo
-        }))?;
+        let demo = vitals_server::demo_sources(&Config::default(), clock.clone());
+        let (state, data) = vitals_tests::test_state(
+            Some(&Sources {
+                traces: Arc::new(source),
+                ..demo
+            }),
+            clock,
+        )?;
         let vitals = TestServer::start_with_state(state, data).await?;
         let client = vitals.client_as("engineer").await?;
         Ok(Self {

@@ -13,7 +13,6 @@ use super::logql::{self, Grouping, LogQl, MetricExpr, Pipeline, RangeFunction, S
 use super::records::{LineFormat, LogRecord, records_in_step};
 use super::simulation::{DAY_MS, steps_of};
 use crate::sources::{LogQuery, LogTail, SourceError, TimeRange};
-use crate::state::{Clock, SystemClock};
 
 const SOURCE: &str = "demo";
 
@@ -170,7 +169,7 @@ impl<'a> LineView<'a> {
 }
 
 impl DemoClinic {
-    /// Follows a log query as wall-clock time passes: every `poll`, the lines the
+    /// Follows a log query as the clinic's clock moves: every `poll`, the lines the
     /// simulation wrote since the last batch. Lines have whole milliseconds, so
     /// each batch covers `[last end, now)` and none is sent twice.
     pub fn tail_lines(
@@ -196,7 +195,7 @@ impl DemoClinic {
             let pipeline = pipeline.clone();
             async move {
                 ticker.tick().await;
-                let now_ms = SystemClock.now_ms().max(from_ms);
+                let now_ms = clinic.clock.now_ms().max(from_ms);
                 let lines = clinic.matching_lines(
                     &pipeline,
                     TimeRange::new(from_ms, now_ms),
@@ -596,8 +595,12 @@ fn sum_series(series: Vec<Series>, grouping: Option<&Grouping>) -> Vec<Series> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DemoConfig;
+    use crate::sources::LogTail;
     use crate::sources::demo::simulation::{EventKind, LoginResult};
-    use crate::sources::demo::tests::{HOUR, TUESDAY, clinic};
+    use crate::sources::demo::tests::{HOUR, TUESDAY, TUESDAY_MORNING, clinic, clinic_at};
+    use std::sync::Arc;
+    use vitals_api::clock::{FixedClock, ManualClock};
 
     fn query(text: &str, range: TimeRange, step_ms: i64) -> LogQuery {
         LogQuery {
@@ -836,27 +839,41 @@ mod tests {
         assert!(clinic.log_label_values("nope", range).is_empty());
     }
 
+    /// Takes the next batch of a tail, failing the test when none comes within 10 s.
+    async fn next_batch(tail: &mut LogTail) -> Vec<LogLine> {
+        tokio::time::timeout(Duration::from_secs(10), tail.next())
+            .await
+            .expect("a batch within 10 s")
+            .expect("the tail goes on")
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn tail_sends_each_new_line_once_in_order() {
-        let clinic = clinic();
-        let start_ns = (SystemClock.now_ms() - 10 * 60_000) * 1_000_000;
+        let clock = Arc::new(ManualClock::new(TUESDAY_MORNING));
+        let clinic = clinic_at(DemoConfig::default(), clock.clone());
+        let start_ns = (TUESDAY_MORNING - 10 * 60_000) * 1_000_000;
         let mut tail = clinic
             .tail_lines("{env=\"prod\"}", start_ns, 25, Duration::from_millis(1))
             .unwrap();
         let mut seen = Vec::new();
-        for _ in 0..3 {
-            let batch = tokio::time::timeout(Duration::from_secs(10), tail.next())
-                .await
-                .expect("a batch within 10 s")
-                .expect("the tail goes on")
-                .unwrap();
-            assert!(batch.len() <= 25);
+        for _ in 0..2 {
+            let batch = next_batch(&mut tail).await;
+            assert_eq!(batch.len(), 25, "ten busy minutes fill whole batches");
             seen.extend(batch);
         }
+        // The clock moves on: the tail follows it, and sends what the clinic wrote meanwhile.
+        clock.advance(Duration::from_secs(15 * 60));
+        while seen
+            .last()
+            .is_none_or(|line| line.time < (TUESDAY_MORNING + 5 * 60_000) * 1_000_000)
+        {
+            seen.extend(next_batch(&mut tail).await);
+        }
         assert!(
-            seen.len() >= 50,
-            "ten minutes of a clinic give full batches: {}",
-            seen.len()
+            seen.iter()
+                .all(|line| line.time < (TUESDAY_MORNING + 15 * 60_000) * 1_000_000),
+            "nothing from past the clock"
         );
         assert!(
             seen.windows(2).all(|pair| pair[0].time <= pair[1].time),
@@ -865,6 +882,19 @@ mod tests {
         let mut keys: Vec<(i64, &str)> = seen.iter().map(|line| (line.time, line.line.as_str())).collect();
         keys.dedup();
         assert_eq!(keys.len(), seen.len(), "no line twice");
+    }
+
+    #[tokio::test]
+    async fn tail_waits_while_the_clock_stands_still() {
+        let clinic = clinic_at(DemoConfig::default(), Arc::new(FixedClock(TUESDAY_MORNING)));
+        let start_ns = (TUESDAY_MORNING - 60_000) * 1_000_000;
+        let mut tail = clinic
+            .tail_lines("{env=\"prod\"}", start_ns, 1_000, Duration::from_millis(1))
+            .unwrap();
+        let first = next_batch(&mut tail).await;
+        assert!(first.iter().all(|line| line.time < TUESDAY_MORNING * 1_000_000));
+        let quiet = tokio::time::timeout(Duration::from_millis(200), tail.next()).await;
+        assert!(quiet.is_err(), "no batch until the clock moves");
     }
 
     #[test]

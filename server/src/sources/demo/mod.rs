@@ -32,7 +32,10 @@ mod simulation;
 mod trace_filter;
 mod traces;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use vitals_api::clock::Clock;
 use vitals_api::{LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
 
 use self::metrics::Catalogue;
@@ -46,20 +49,33 @@ const BACKEND: &str = "demo";
 const TAIL_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The simulated clinic behind all three signals.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DemoClinic {
     simulation: Simulation,
     streams: StreamTable,
     catalogue: Catalogue,
+    /// "Now" for the live tail: the server's clock, so a test that fixes it sees known lines.
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for DemoClinic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DemoClinic")
+            .field("simulation", &self.simulation)
+            .field("now_ms", &self.clock.now_ms())
+            .finish_non_exhaustive()
+    }
 }
 
 impl DemoClinic {
-    pub fn new(config: DemoConfig) -> Self {
+    /// The clinic of `config`, following `clock` when it tails.
+    pub fn new(config: DemoConfig, clock: Arc<dyn Clock>) -> Self {
         let simulation = Simulation::new(&config);
         Self {
             streams: StreamTable::new(simulation.clinics()),
             catalogue: Catalogue::new(simulation.clinics()),
             simulation,
+            clock,
         }
     }
 

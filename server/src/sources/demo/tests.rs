@@ -1,5 +1,8 @@
 //! Tests across the three signals: determinism, a whole day, and the training failure told the same way everywhere.
 
+use std::sync::Arc;
+
+use vitals_api::clock::{Clock, FixedClock};
 use vitals_api::{Direction, LogQueryResponse, SpanStatus};
 
 use super::DemoClinic;
@@ -11,16 +14,27 @@ pub(super) const TUESDAY: i64 = 1_795_478_400_000;
 pub(super) const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-/// The clinic as configured by default.
+/// Tuesday 10:20 UTC: what "now" is for the clinics of these tests, in clinic hours.
+pub(super) const TUESDAY_MORNING: i64 = TUESDAY + 10 * HOUR + 20 * 60_000;
+
+/// The clinic as configured by default, its clock fixed on Tuesday morning.
 pub(super) fn clinic() -> DemoClinic {
-    DemoClinic::new(DemoConfig::default())
+    clinic_at(DemoConfig::default(), Arc::new(FixedClock(TUESDAY_MORNING)))
+}
+
+/// The clinic of `config` following `clock`.
+pub(super) fn clinic_at(config: DemoConfig, clock: Arc<dyn Clock>) -> DemoClinic {
+    DemoClinic::new(config, clock)
 }
 
 fn clinic_with_seed(seed: u64) -> DemoClinic {
-    DemoClinic::new(DemoConfig {
-        seed,
-        ..DemoConfig::default()
-    })
+    clinic_at(
+        DemoConfig {
+            seed,
+            ..DemoConfig::default()
+        },
+        Arc::new(FixedClock(TUESDAY_MORNING)),
+    )
 }
 
 fn log_query(query: &str, range: TimeRange) -> LogQuery {
@@ -250,10 +264,13 @@ fn outside_the_failure_windows_nothing_fails() {
 
 #[test]
 fn without_failure_windows_the_clinic_never_fails() {
-    let clinic = DemoClinic::new(DemoConfig {
-        failure_windows: Vec::new(),
-        ..DemoConfig::default()
-    });
+    let clinic = clinic_at(
+        DemoConfig {
+            failure_windows: Vec::new(),
+            ..DemoConfig::default()
+        },
+        Arc::new(FixedClock(TUESDAY_MORNING)),
+    );
     let day = TimeRange::new(TUESDAY, TUESDAY + DAY);
     assert!(clinic.failure_windows_in(day).is_empty());
     assert_eq!(failed_getitem_traces(&clinic, day), 0);
