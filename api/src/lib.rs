@@ -4,6 +4,7 @@
 //! than the page. Serde only: this crate must build for `wasm32-unknown-unknown`.
 
 pub mod clock;
+pub mod query;
 
 use std::collections::BTreeMap;
 

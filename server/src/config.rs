@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::auth::identity::{check_demo_allowed, check_one_identity_provider};
 use crate::sources::guard::GuardConfig;
 use crate::store::SessionPolicy;
+pub use vitals_demo::{DemoConfig, FailureWindow};
 
 /// Why the configuration cannot be used. Every message names the key.
 #[derive(Debug, thiserror::Error)]
@@ -219,50 +220,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// The embedded demo clinic, used when no source is configured.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DemoConfig {
-    /// The same seed gives the same clinic, minute by minute.
-    pub seed: u64,
-    /// Clinic sites; each has its own registrations and doctors.
-    pub clinics: Vec<String>,
-    /// Minutes of every hour during which the training failure runs
-    /// (`GetItem` with key `timestamp = "latest"` answers ResourceNotFound).
-    pub failure_windows: Vec<FailureWindow>,
-    /// Hours east of UTC of the clinics' local time, for the day/night rhythm.
-    pub utc_offset_hours: i32,
-}
-
-impl Default for DemoConfig {
-    fn default() -> Self {
-        Self {
-            seed: 20_261_125,
-            clinics: vec!["north".into(), "south".into(), "east".into()],
-            failure_windows: vec![FailureWindow {
-                from_minute: 40,
-                to_minute: 50,
-            }],
-            utc_offset_hours: 0,
-        }
-    }
-}
-
-/// Minutes `[from_minute, to_minute)` of every hour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FailureWindow {
-    pub from_minute: u32,
-    pub to_minute: u32,
-}
-
-impl FailureWindow {
-    /// Whether the given minute of the hour (0–59) lies in the window.
-    pub fn contains(&self, minute_of_hour: u32) -> bool {
-        (self.from_minute..self.to_minute).contains(&minute_of_hour)
-    }
-}
-
 impl Config {
     /// Reads the file (if any), applies the environment and validates.
     /// `path` is `--config`; without it `vitals.toml` is read when present.
@@ -469,35 +426,10 @@ impl Config {
                 ),
             ));
         }
-        if self.demo.clinics.is_empty() {
-            return Err(ConfigError::invalid(
-                "demo.clinics",
-                "is empty; name at least one clinic",
-            ));
-        }
-        for (index, clinic) in self.demo.clinics.iter().enumerate() {
-            let valid = !clinic.is_empty()
-                && clinic
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !valid {
-                return Err(ConfigError::invalid(
-                    &format!("demo.clinics[{index}]"),
-                    format!("is \"{clinic}\"; use lowercase letters, digits and dashes"),
-                ));
-            }
-        }
-        for (index, window) in self.demo.failure_windows.iter().enumerate() {
-            if window.from_minute >= window.to_minute || window.to_minute > 60 {
-                return Err(ConfigError::invalid(
-                    &format!("demo.failure_windows[{index}]"),
-                    format!(
-                        "is minutes {}..{}; use 0 <= from_minute < to_minute <= 60",
-                        window.from_minute, window.to_minute
-                    ),
-                ));
-            }
-        }
+        self.demo.validate().map_err(|invalid| ConfigError::Invalid {
+            key: format!("demo.{}", invalid.key),
+            problem: invalid.problem,
+        })?;
         self.session.validate().map_err(|invalid| ConfigError::Invalid {
             key: invalid.key,
             problem: invalid.problem,
@@ -603,15 +535,6 @@ impl Config {
             if let Some(endpoint) = &xray.endpoint {
                 check_url("xray.endpoint", endpoint)?;
             }
-        }
-        if !(-12..=14).contains(&self.demo.utc_offset_hours) {
-            return Err(ConfigError::invalid(
-                "demo.utc_offset_hours",
-                format!(
-                    "is {}; use a whole number of hours from -12 to 14",
-                    self.demo.utc_offset_hours
-                ),
-            ));
         }
         Ok(())
     }

@@ -44,7 +44,7 @@ use crate::auth::session::{Auth, require_role};
 use crate::config::Config;
 use crate::envelope::Envelope;
 use crate::sources::Sources;
-use crate::sources::demo::DemoClinic;
+use crate::sources::demo::DemoSource;
 use crate::sources::guard::{GuardedSources, Scope};
 use crate::sources::loki::{LokiConfig, LokiSource};
 use crate::sources::prometheus::{PrometheusConfig, PrometheusSource};
@@ -63,7 +63,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The demo clinic for every signal, its live tail following `clock`.
 pub fn demo_sources(config: &Config, clock: Arc<dyn Clock>) -> Sources {
-    let demo = Arc::new(DemoClinic::new(config.demo.clone(), clock));
+    let demo = Arc::new(DemoSource::new(config.demo.clone(), clock));
     Sources {
         logs: demo.clone(),
         metrics: demo.clone(),

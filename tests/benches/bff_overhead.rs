@@ -23,8 +23,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use vitals_server::config::{Config, DemoConfig, LimitSettings, Secret};
-use vitals_server::sources::demo::DemoClinic;
+use vitals_demo::{DemoClinic, DemoConfig};
+use vitals_server::config::{Config, LimitSettings, Secret};
 use vitals_server::sources::guard::{GuardConfig, Guarded};
 use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use vitals_server::sources::{MetricSource, TimeRange};
@@ -102,7 +102,7 @@ fn main() -> Result<()> {
 async fn run() -> Result<()> {
     // The server logs as in production, so the cost of its request spans is counted.
     vitals_server::telemetry::init_logging(Config::default().log_format);
-    let samples = DemoClinic::new(DemoConfig::default(), Arc::new(FixedClock(NOW_MS))).openmetrics(DATA);
+    let samples = DemoClinic::new(DemoConfig::default()).openmetrics(DATA);
     let prometheus = PrometheusServer::start_with_openmetrics(&samples).await?;
     let vitals = Vitals::start(&prometheus).await?;
 

@@ -5,11 +5,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
-use vitals_server::config::DemoConfig;
+use vitals_demo::{DemoClinic, DemoConfig};
 use vitals_server::sources::TimeRange;
-use vitals_server::sources::demo::DemoClinic;
 use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
-use vitals_server::state::FixedClock;
 use vitals_tests::TestServer;
 use vitals_tests::prometheus::{PrometheusServer, state_with_metrics};
 
@@ -33,7 +31,7 @@ struct Setup {
 
 impl Setup {
     async fn start() -> Result<Self> {
-        let clinic = DemoClinic::new(DemoConfig::default(), Arc::new(FixedClock(SAMPLES_TO_MS)));
+        let clinic = DemoClinic::new(DemoConfig::default());
         let samples = clinic.openmetrics(TimeRange::new(SAMPLES_FROM_MS, SAMPLES_TO_MS));
         let prometheus = PrometheusServer::start_with_openmetrics(&samples).await?;
         let source = PrometheusSource::new(PrometheusConfig {

@@ -11,9 +11,9 @@ use anyhow::{Context, Result, ensure};
 use reqwest::StatusCode;
 use serde_json::json;
 use vitals_api::{ServiceMap, SpanStatus, Trace, TraceSearchResponse, TraceSummary};
-use vitals_server::config::{Config, DemoConfig};
+use vitals_demo::{DemoClinic, DemoConfig};
+use vitals_server::config::Config;
 use vitals_server::sources::Sources;
-use vitals_server::sources::demo::DemoClinic;
 use vitals_server::sources::xray::segment_documents;
 use vitals_server::sources::{TimeRange, TraceQuery};
 use vitals_server::state::{Clock, FixedClock};
@@ -42,7 +42,7 @@ impl Setup {
         let moto = MotoServer::start().await?;
         let source = moto.xray_source().await?;
         let clock: Arc<dyn Clock> = Arc::new(FixedClock(PUT_TO_MS));
-        let clinic = DemoClinic::new(DemoConfig::default(), clock.clone());
+        let clinic = DemoClinic::new(DemoConfig::default());
         let traces = clinic.traces(put_range());
         source
             .put_traces(&traces)

@@ -55,11 +55,7 @@ pub fn bench() -> Result<()> {
     tools::ensure_test_packages()?;
     crate::frontend::build()?;
     let mut rows = vec![download_size()?];
-    rows.extend(bench_binary(
-        "timing the demo clinic",
-        "vitals-server",
-        "demo_day",
-    )?);
+    rows.extend(bench_binary("timing the demo clinic", "vitals-demo", "demo_day")?);
     rows.extend(bench_binary(
         "timing the BFF in front of a real Prometheus",
         "vitals-tests",

@@ -10,46 +10,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
-use vitals_api::{
-    Direction, LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary,
-};
-
-/// A closed-open interval of time in milliseconds since the Unix epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TimeRange {
-    pub start_ms: i64,
-    pub end_ms: i64,
-}
-
-impl TimeRange {
-    pub fn new(start_ms: i64, end_ms: i64) -> Self {
-        Self { start_ms, end_ms }
-    }
-
-    pub fn duration_ms(&self) -> i64 {
-        self.end_ms - self.start_ms
-    }
-}
-
-/// A log query after the server has normalised times, limit and step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogQuery {
-    pub query: String,
-    pub range: TimeRange,
-    pub limit: u32,
-    pub direction: Direction,
-    /// Step between points of a metric (`count_over_time`, `rate`) query.
-    pub step_ms: i64,
-}
-
-/// A trace search after the server has normalised times and limit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TraceQuery {
-    /// An X-Ray filter expression, or empty for every trace.
-    pub filter: String,
-    pub range: TimeRange,
-    pub limit: u32,
-}
+pub use vitals_api::query::{LogQuery, TimeRange, TraceQuery};
+use vitals_api::{LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
 
 /// Why a source could not answer. Each variant says which source, so the
 /// person reading the error knows where to look.

@@ -7,7 +7,7 @@
 //! which is what makes them agree.
 
 use crate::config::{DemoConfig, FailureWindow};
-use crate::sources::TimeRange;
+use vitals_api::query::TimeRange;
 
 /// The simulation's tick: every event lies entirely inside one step.
 pub(crate) const STEP_MS: i64 = 30_000;
@@ -637,7 +637,7 @@ pub(crate) fn step_of_second(epoch_seconds: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::demo::tests::TUESDAY;
+    use crate::tests::TUESDAY;
 
     fn simulation() -> Simulation {
         Simulation::new(&DemoConfig::default())

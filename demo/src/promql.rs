@@ -21,10 +21,9 @@ use promql_parser::parser::{
 use vitals_api::{Labels, MetricQueryResponse, Point, Series};
 
 use super::DemoClinic;
-use super::logs::bad_query;
 use super::metrics::SampleGrid;
 use super::simulation::{DAY_MS, STEP_MS};
-use crate::sources::SourceError;
+use crate::error::{DemoError, bad_query};
 
 /// How far back an instant selector looks for the latest sample.
 const LOOKBACK_MS: i64 = 300_000;
@@ -211,7 +210,7 @@ struct Planner<'a> {
 }
 
 impl Planner<'_> {
-    fn plan(&mut self, expr: &Expr) -> Result<Plan, SourceError> {
+    fn plan(&mut self, expr: &Expr) -> Result<Plan, DemoError> {
         match expr {
             Expr::NumberLiteral(number) => Ok(Plan::Number(number.val)),
             Expr::Paren(paren) => self.plan(&paren.expr),
@@ -239,7 +238,7 @@ impl Planner<'_> {
         }
     }
 
-    fn selector(&mut self, selector: &VectorSelector) -> Result<usize, SourceError> {
+    fn selector(&mut self, selector: &VectorSelector) -> Result<usize, DemoError> {
         if selector.offset.is_some() {
             return Err(bad_query(
                 "`offset` is not supported by the demo source; move the time range instead",
@@ -271,7 +270,7 @@ impl Planner<'_> {
         Ok(self.selectors.len() - 1)
     }
 
-    fn call(&mut self, call: &Call) -> Result<Plan, SourceError> {
+    fn call(&mut self, call: &Call) -> Result<Plan, DemoError> {
         let name = call.func.name;
         let args = &call.args.args;
         if name == "histogram_quantile" {
@@ -311,7 +310,7 @@ impl Planner<'_> {
         }
     }
 
-    fn aggregate(&mut self, aggregate: &AggregateExpr) -> Result<Plan, SourceError> {
+    fn aggregate(&mut self, aggregate: &AggregateExpr) -> Result<Plan, DemoError> {
         let op = match aggregate.op.id() {
             T_SUM => AggregateOp::Sum,
             T_AVG => AggregateOp::Avg,
@@ -332,7 +331,7 @@ impl Planner<'_> {
         })
     }
 
-    fn binary(&mut self, binary: &BinaryExpr) -> Result<Plan, SourceError> {
+    fn binary(&mut self, binary: &BinaryExpr) -> Result<Plan, DemoError> {
         let op = match binary.op.id() {
             T_ADD => BinaryOp::Add,
             T_SUB => BinaryOp::Sub,
@@ -410,7 +409,7 @@ struct Evaluator<'a> {
 }
 
 impl Evaluator<'_> {
-    fn eval(&self, plan: &Plan) -> Result<Value, SourceError> {
+    fn eval(&self, plan: &Plan) -> Result<Value, DemoError> {
         match plan {
             Plan::Number(number) => Ok(Value::Scalar(vec![*number; self.times.len()])),
             Plan::Instant(selector) => Ok(Value::Vector(self.instant(*selector))),
@@ -502,7 +501,7 @@ impl Evaluator<'_> {
         }
     }
 
-    fn vector(&self, plan: &Plan, context: &str) -> Result<Vec<Stream>, SourceError> {
+    fn vector(&self, plan: &Plan, context: &str) -> Result<Vec<Stream>, DemoError> {
         match self.eval(plan)? {
             Value::Vector(streams) => Ok(streams),
             Value::Scalar(_) => Err(bad_query(format!(
@@ -580,7 +579,7 @@ fn without_name(mut labels: Labels) -> Labels {
 }
 
 /// Prometheus refuses a result with two series of the same labels at once.
-fn ensure_unique(streams: &[Stream]) -> Result<(), SourceError> {
+fn ensure_unique(streams: &[Stream]) -> Result<(), DemoError> {
     let mut by_labels: HashMap<&Labels, &Stream> = HashMap::new();
     for stream in streams {
         if let Some(other) = by_labels.insert(&stream.labels, stream) {
@@ -746,7 +745,7 @@ fn vector_vector(
     left: Vec<Stream>,
     right: Vec<Stream>,
     steps: usize,
-) -> Result<Vec<Stream>, SourceError> {
+) -> Result<Vec<Stream>, DemoError> {
     let mut right_by_signature: HashMap<Labels, Vec<usize>> = HashMap::new();
     for (index, stream) in right.iter().enumerate() {
         right_by_signature
@@ -998,7 +997,7 @@ impl DemoClinic {
         start_ms: i64,
         end_ms: i64,
         step_ms: i64,
-    ) -> Result<MetricQueryResponse, SourceError> {
+    ) -> Result<MetricQueryResponse, DemoError> {
         if step_ms <= 0 {
             return Err(bad_query("the step must be positive; use a step such as 60s"));
         }
@@ -1030,7 +1029,7 @@ impl DemoClinic {
     }
 
     /// Evaluates a PromQL query at one instant.
-    pub fn promql_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, SourceError> {
+    pub fn promql_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, DemoError> {
         let times = [at_ms];
         let (result_type, series) = match self.evaluate(query, &times)? {
             Value::Scalar(values) => (
@@ -1050,7 +1049,7 @@ impl DemoClinic {
         })
     }
 
-    fn evaluate(&self, query: &str, times: &[i64]) -> Result<Value, SourceError> {
+    fn evaluate(&self, query: &str, times: &[i64]) -> Result<Value, DemoError> {
         let expr =
             parser::parse(query).map_err(|err| bad_query(format!("the query does not parse: {err}")))?;
         let mut planner = Planner {
@@ -1113,9 +1112,9 @@ fn sorted_series(streams: Vec<Stream>, times: &[i64]) -> Vec<Series> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::TimeRange;
-    use crate::sources::demo::simulation::{EventKind, LoginResult};
-    use crate::sources::demo::tests::{HOUR, TUESDAY, clinic};
+    use crate::simulation::{EventKind, LoginResult};
+    use crate::tests::{HOUR, TUESDAY, clinic};
+    use vitals_api::query::TimeRange;
 
     fn instant(clinic: &DemoClinic, query: &str, at: i64) -> Vec<Series> {
         clinic.promql_instant(query, at).unwrap().series
@@ -1127,9 +1126,9 @@ mod tests {
         series[0].points[0].1
     }
 
-    fn reason(result: Result<MetricQueryResponse, SourceError>) -> String {
+    fn reason(result: Result<MetricQueryResponse, DemoError>) -> String {
         match result {
-            Err(SourceError::BadQuery { reason, .. }) => reason,
+            Err(DemoError::BadQuery(reason)) => reason,
             other => panic!("expected a bad query, got {other:?}"),
         }
     }

@@ -1,40 +1,30 @@
 //! Tests across the three signals: determinism, a whole day, and the training failure told the same way everywhere.
 
-use std::sync::Arc;
-
-use vitals_api::clock::{Clock, FixedClock};
+use vitals_api::query::{LogQuery, TimeRange, TraceQuery};
 use vitals_api::{Direction, LogQueryResponse, SpanStatus};
 
 use super::DemoClinic;
 use crate::config::DemoConfig;
-use crate::sources::{LogQuery, LogSource, MetricSource, SourceError, TimeRange, TraceQuery, TraceSource};
+use crate::error::DemoError;
 
 /// 2026-11-24 (a Tuesday) 00:00 UTC: the day the demo's tests look at.
 pub(super) const TUESDAY: i64 = 1_795_478_400_000;
 pub(super) const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
 
-/// Tuesday 10:20 UTC: what "now" is for the clinics of these tests, in clinic hours.
+/// Tuesday 10:20 UTC, in clinic hours: "now" where a test follows the clinic live.
 pub(super) const TUESDAY_MORNING: i64 = TUESDAY + 10 * HOUR + 20 * 60_000;
 
-/// The clinic as configured by default, its clock fixed on Tuesday morning.
+/// The clinic as configured by default.
 pub(super) fn clinic() -> DemoClinic {
-    clinic_at(DemoConfig::default(), Arc::new(FixedClock(TUESDAY_MORNING)))
-}
-
-/// The clinic of `config` following `clock`.
-pub(super) fn clinic_at(config: DemoConfig, clock: Arc<dyn Clock>) -> DemoClinic {
-    DemoClinic::new(config, clock)
+    DemoClinic::new(DemoConfig::default())
 }
 
 fn clinic_with_seed(seed: u64) -> DemoClinic {
-    clinic_at(
-        DemoConfig {
-            seed,
-            ..DemoConfig::default()
-        },
-        Arc::new(FixedClock(TUESDAY_MORNING)),
-    )
+    DemoClinic::new(DemoConfig {
+        seed,
+        ..DemoConfig::default()
+    })
 }
 
 fn log_query(query: &str, range: TimeRange) -> LogQuery {
@@ -264,81 +254,13 @@ fn outside_the_failure_windows_nothing_fails() {
 
 #[test]
 fn without_failure_windows_the_clinic_never_fails() {
-    let clinic = clinic_at(
-        DemoConfig {
-            failure_windows: Vec::new(),
-            ..DemoConfig::default()
-        },
-        Arc::new(FixedClock(TUESDAY_MORNING)),
-    );
+    let clinic = DemoClinic::new(DemoConfig {
+        failure_windows: Vec::new(),
+        ..DemoConfig::default()
+    });
     let day = TimeRange::new(TUESDAY, TUESDAY + DAY);
     assert!(clinic.failure_windows_in(day).is_empty());
     assert_eq!(failed_getitem_traces(&clinic, day), 0);
-}
-
-#[tokio::test]
-async fn the_three_traits_answer_from_the_simulation() {
-    let clinic = clinic_with_seed(5);
-    let range = TimeRange::new(TUESDAY + 10 * HOUR, TUESDAY + 11 * HOUR);
-    assert_eq!(LogSource::backend(&clinic), "demo");
-    assert_eq!(MetricSource::backend(&clinic), "demo");
-    assert_eq!(TraceSource::backend(&clinic), "demo");
-    assert!(LogSource::probe(&clinic).await.is_ok());
-    assert!(MetricSource::probe(&clinic).await.is_ok());
-    assert!(TraceSource::probe(&clinic).await.is_ok());
-
-    let lines = clinic
-        .query(&log_query(r#"{service="records"}"#, range))
-        .await
-        .unwrap();
-    assert!(matches!(lines, LogQueryResponse::Streams { lines } if !lines.is_empty()));
-    assert!(
-        clinic
-            .labels(range)
-            .await
-            .unwrap()
-            .contains(&"service".to_string())
-    );
-    assert!(!clinic.label_values("level", range).await.unwrap().is_empty());
-
-    let matrix = clinic
-        .query_range("sum(rate(appointments_booked_total[5m]))", range, 60_000)
-        .await
-        .unwrap();
-    assert_eq!(matrix.series[0].points.len(), 61);
-    let vector = clinic
-        .query_instant("sqs_queue_depth", range.end_ms)
-        .await
-        .unwrap();
-    assert_eq!(vector.result_type, "vector");
-    assert!(
-        MetricSource::metric_names(&clinic)
-            .await
-            .unwrap()
-            .contains(&"sqs_queue_depth".to_string())
-    );
-
-    let found = clinic
-        .search(&TraceQuery {
-            filter: String::new(),
-            range,
-            limit: 3,
-        })
-        .await
-        .unwrap();
-    assert_eq!(found.len(), 3);
-    assert_eq!(
-        clinic.trace(&found[0].trace_id).await.unwrap().trace_id,
-        found[0].trace_id
-    );
-    assert!(!clinic.service_map(range).await.unwrap().nodes.is_empty());
-    assert!(matches!(
-        clinic.query(&log_query("{}", range)).await,
-        Err(SourceError::BadQuery {
-            source_name: "demo",
-            ..
-        })
-    ));
 }
 
 #[test]
@@ -365,8 +287,7 @@ fn unsupported_log_queries_are_bad_queries_naming_the_part() {
         (r#"{service=~".*"}"#, "empty-compatible value"),
     ] {
         match clinic.run_log_query(&log_query(query, range)) {
-            Err(SourceError::BadQuery { source_name, reason }) => {
-                assert_eq!(source_name, "demo");
+            Err(DemoError::BadQuery(reason)) => {
                 assert!(reason.contains(part), "{query}: {reason}");
             }
             other => panic!("{query} answered {other:?}"),

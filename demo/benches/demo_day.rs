@@ -3,13 +3,10 @@
 //! Each line is `what<TAB>median ms<TAB>target ms<TAB>ms`.
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Instant;
 
-use vitals_server::config::DemoConfig;
-use vitals_server::sources::TimeRange;
-use vitals_server::sources::demo::DemoClinic;
-use vitals_server::state::SystemClock;
+use vitals_api::query::TimeRange;
+use vitals_demo::{DemoClinic, DemoConfig};
 
 /// Tuesday 2026-11-24, midnight to midnight UTC: a full weekday with failure windows.
 const DAY: TimeRange = TimeRange {
@@ -34,8 +31,7 @@ fn median_ms<T>(mut work: impl FnMut() -> T) -> f64 {
 }
 
 fn main() {
-    // Generation of a fixed range reads no clock; the tail's clock is the wall clock.
-    let clinic = DemoClinic::new(DemoConfig::default(), Arc::new(SystemClock));
+    let clinic = DemoClinic::new(DemoConfig::default());
     let lines = clinic.log_lines(DAY).len();
     let series = clinic.raw_series(DAY);
     let samples: usize = series.iter().map(|s| s.points.len()).sum();

@@ -14,7 +14,7 @@ use super::simulation::{
     AwsCallKind, DAY_MS, Event, EventKind, InteractionKind, LoginResult, MAX_REMINDER_DELAY_MS, STEP_MS,
     Service, Simulation,
 };
-use crate::sources::TimeRange;
+use vitals_api::query::TimeRange;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MetricType {
@@ -498,7 +498,7 @@ fn write_sample(text: &mut String, labels: &Labels, value: f64, t_ms: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::demo::tests::{HOUR, TUESDAY, clinic};
+    use crate::tests::{HOUR, TUESDAY, clinic};
 
     fn series_with<'a>(all: &'a [Series], name: &str, pairs: &[(&str, &str)]) -> &'a Series {
         all.iter()

@@ -2,9 +2,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::ControlFlow;
-use std::time::Duration;
-
-use futures::StreamExt;
 
 use vitals_api::{Direction, LogLine, LogQueryResponse, Point, Series};
 
@@ -12,9 +9,9 @@ use super::DemoClinic;
 use super::logql::{self, Grouping, LogQl, MetricExpr, Pipeline, RangeFunction, Stage};
 use super::records::{LineFormat, LogRecord, records_in_step};
 use super::simulation::{DAY_MS, steps_of};
-use crate::sources::{LogQuery, LogTail, SourceError, TimeRange};
+use vitals_api::query::{LogQuery, TimeRange};
 
-const SOURCE: &str = "demo";
+use crate::error::{DemoError, bad_query};
 
 /// Loki refuses metric queries with more series than this; so does the demo.
 const MAX_SERIES: usize = 500;
@@ -32,13 +29,6 @@ type SeriesLines = (BTreeMap<String, String>, Vec<i64>);
 const PARSER_ERROR_JSON: &str = "JSONParserErr";
 const PARSER_ERROR_LOGFMT: &str = "LogfmtParserErr";
 const LABEL_FILTER_ERROR: &str = "LabelFilterErr";
-
-pub(crate) fn bad_query(reason: impl Into<String>) -> SourceError {
-    SourceError::BadQuery {
-        source_name: SOURCE,
-        reason: reason.into(),
-    }
-}
 
 /// A line seen through a query's stages: what the parsers extracted and any error they set.
 struct LineView<'a> {
@@ -168,57 +158,52 @@ impl<'a> LineView<'a> {
     }
 }
 
-impl DemoClinic {
-    /// Follows a log query as the clinic's clock moves: every `poll`, the lines the
-    /// simulation wrote since the last batch. Lines have whole milliseconds, so
-    /// each batch covers `[last end, now)` and none is sent twice.
-    pub fn tail_lines(
-        &self,
-        query: &str,
-        start_ns: i64,
-        limit: u32,
-        poll: Duration,
-    ) -> Result<LogTail, SourceError> {
-        let pipeline = match logql::parse(query).map_err(bad_query)? {
-            LogQl::Log(pipeline) => pipeline,
-            LogQl::Metric(_) => {
-                return Err(bad_query(
-                    "live tail follows log lines; tail the log query inside the metric function instead",
-                ));
-            }
+/// A log query followed live. Lines have whole milliseconds, so each batch covers
+/// `[end of the last batch, now)` and no line is handed out twice.
+#[derive(Debug, Clone)]
+pub struct TailBatch {
+    pipeline: Pipeline,
+    next_ms: i64,
+    limit: usize,
+}
+
+impl TailBatch {
+    /// The matching lines written before `now_ms` and not handed out yet, oldest first.
+    pub fn next(&mut self, clinic: &DemoClinic, now_ms: i64) -> Vec<LogLine> {
+        let now_ms = now_ms.max(self.next_ms);
+        let lines = clinic.matching_lines(
+            &self.pipeline,
+            TimeRange::new(self.next_ms, now_ms),
+            self.limit,
+            Direction::Forward,
+        );
+        // A full batch may have left lines behind: continue right after the last one sent.
+        self.next_ms = match lines.last() {
+            Some(last) if lines.len() >= self.limit => last.time.div_euclid(1_000_000) + 1,
+            _ => now_ms,
         };
-        let clinic = self.clone();
-        let first = start_ns.div_euclid(1_000_000);
-        let ticker = tokio::time::interval(poll);
-        let batches = futures::stream::unfold((first, ticker), move |(from_ms, mut ticker)| {
-            let clinic = clinic.clone();
-            let pipeline = pipeline.clone();
-            async move {
-                ticker.tick().await;
-                let now_ms = clinic.clock.now_ms().max(from_ms);
-                let lines = clinic.matching_lines(
-                    &pipeline,
-                    TimeRange::new(from_ms, now_ms),
-                    limit as usize,
-                    Direction::Forward,
-                );
-                // A full batch may have left lines behind: continue right after the last one sent.
-                let next_ms = match lines.last() {
-                    Some(last) if lines.len() >= limit as usize => last.time.div_euclid(1_000_000) + 1,
-                    _ => now_ms,
-                };
-                Some((lines, (next_ms, ticker)))
-            }
-        });
-        Ok(Box::pin(
-            batches
-                .filter(|lines| std::future::ready(!lines.is_empty()))
-                .map(Ok),
-        ))
+        lines
+    }
+}
+
+impl DemoClinic {
+    /// Starts following a log query from `start_ns`: each [`TailBatch::next`] hands out the
+    /// lines written since the previous one, at most `limit` at a time.
+    pub fn follow(&self, query: &str, start_ns: i64, limit: u32) -> Result<TailBatch, DemoError> {
+        match logql::parse(query).map_err(bad_query)? {
+            LogQl::Log(pipeline) => Ok(TailBatch {
+                pipeline,
+                next_ms: start_ns.div_euclid(1_000_000),
+                limit: limit as usize,
+            }),
+            LogQl::Metric(_) => Err(bad_query(
+                "live tail follows log lines; tail the log query inside the metric function instead",
+            )),
+        }
     }
 
     /// Answers a LogQL query (lines or a metric over lines).
-    pub fn run_log_query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
+    pub fn run_log_query(&self, query: &LogQuery) -> Result<LogQueryResponse, DemoError> {
         match logql::parse(&query.query).map_err(bad_query)? {
             LogQl::Log(pipeline) => Ok(LogQueryResponse::Streams {
                 lines: self.matching_lines(&pipeline, query.range, query.limit as usize, query.direction),
@@ -328,7 +313,7 @@ impl DemoClinic {
         expr: &MetricExpr,
         range: TimeRange,
         step_ms: i64,
-    ) -> Result<Vec<Series>, SourceError> {
+    ) -> Result<Vec<Series>, DemoError> {
         if step_ms <= 0 {
             return Err(bad_query(
                 "the step of a metric query must be positive; use a step such as 60s",
@@ -409,7 +394,7 @@ impl DemoClinic {
         range: TimeRange,
         window_ms: i64,
         grouping: Option<&Option<Grouping>>,
-    ) -> Result<Vec<SeriesLines>, SourceError> {
+    ) -> Result<Vec<SeriesLines>, DemoError> {
         let first_ns = (range.start_ms - window_ms) * 1_000_000;
         let last_ns = range.end_ms * 1_000_000;
         let scan = TimeRange::new(range.start_ms - window_ms, range.end_ms + 1);
@@ -458,7 +443,7 @@ impl DemoClinic {
     }
 
     /// Label names of the streams with lines in the range.
-    pub(crate) fn log_label_names(&self, range: TimeRange) -> Vec<String> {
+    pub fn log_label_names(&self, range: TimeRange) -> Vec<String> {
         let names: BTreeSet<String> = self
             .streams_present(range)
             .into_iter()
@@ -468,7 +453,7 @@ impl DemoClinic {
     }
 
     /// Values of one label over the streams with lines in the range.
-    pub(crate) fn log_label_values(&self, name: &str, range: TimeRange) -> Vec<String> {
+    pub fn log_label_values(&self, name: &str, range: TimeRange) -> Vec<String> {
         let values: BTreeSet<String> = self
             .streams_present(range)
             .into_iter()
@@ -539,7 +524,7 @@ impl<'a> PipelineRun<'a> {
 }
 
 /// Loki's answer when a parser failed on a line a metric query counts.
-fn pipeline_error(error: &str, labels: &BTreeMap<String, String>) -> SourceError {
+fn pipeline_error(error: &str, labels: &BTreeMap<String, String>) -> DemoError {
     let series = labels
         .iter()
         .filter(|(name, _)| {
@@ -595,12 +580,8 @@ fn sum_series(series: Vec<Series>, grouping: Option<&Grouping>) -> Vec<Series> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DemoConfig;
-    use crate::sources::LogTail;
-    use crate::sources::demo::simulation::{EventKind, LoginResult};
-    use crate::sources::demo::tests::{HOUR, TUESDAY, TUESDAY_MORNING, clinic, clinic_at};
-    use std::sync::Arc;
-    use vitals_api::clock::{FixedClock, ManualClock};
+    use crate::simulation::{EventKind, LoginResult};
+    use crate::tests::{HOUR, TUESDAY, TUESDAY_MORNING, clinic};
 
     fn query(text: &str, range: TimeRange, step_ms: i64) -> LogQuery {
         LogQuery {
@@ -775,7 +756,7 @@ mod tests {
                 900_000,
             ))
             .unwrap_err();
-        let SourceError::BadQuery { reason, .. } = err else {
+        let DemoError::BadQuery(reason) = err else {
             panic!("expected a bad query")
         };
         assert!(reason.contains("JSONParserErr"), "{reason}");
@@ -839,41 +820,33 @@ mod tests {
         assert!(clinic.log_label_values("nope", range).is_empty());
     }
 
-    /// Takes the next batch of a tail, failing the test when none comes within 10 s.
-    async fn next_batch(tail: &mut LogTail) -> Vec<LogLine> {
-        tokio::time::timeout(Duration::from_secs(10), tail.next())
-            .await
-            .expect("a batch within 10 s")
-            .expect("the tail goes on")
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn tail_sends_each_new_line_once_in_order() {
-        let clock = Arc::new(ManualClock::new(TUESDAY_MORNING));
-        let clinic = clinic_at(DemoConfig::default(), clock.clone());
+    #[test]
+    fn tail_hands_out_each_new_line_once_in_order() {
+        let clinic = clinic();
         let start_ns = (TUESDAY_MORNING - 10 * 60_000) * 1_000_000;
-        let mut tail = clinic
-            .tail_lines("{env=\"prod\"}", start_ns, 25, Duration::from_millis(1))
-            .unwrap();
+        let mut tail = clinic.follow("{env=\"prod\"}", start_ns, 25).unwrap();
         let mut seen = Vec::new();
         for _ in 0..2 {
-            let batch = next_batch(&mut tail).await;
+            let batch = tail.next(&clinic, TUESDAY_MORNING);
             assert_eq!(batch.len(), 25, "ten busy minutes fill whole batches");
             seen.extend(batch);
         }
-        // The clock moves on: the tail follows it, and sends what the clinic wrote meanwhile.
-        clock.advance(Duration::from_secs(15 * 60));
-        while seen
-            .last()
-            .is_none_or(|line| line.time < (TUESDAY_MORNING + 5 * 60_000) * 1_000_000)
-        {
-            seen.extend(next_batch(&mut tail).await);
+        // Time moves on: the next batches hold what the clinic wrote meanwhile, and nothing later.
+        let later = TUESDAY_MORNING + 15 * 60_000;
+        loop {
+            let batch = tail.next(&clinic, later);
+            if batch.is_empty() {
+                break;
+            }
+            seen.extend(batch);
         }
         assert!(
-            seen.iter()
-                .all(|line| line.time < (TUESDAY_MORNING + 15 * 60_000) * 1_000_000),
-            "nothing from past the clock"
+            seen.iter().all(|line| line.time < later * 1_000_000),
+            "nothing from past now"
+        );
+        assert!(
+            seen.last().unwrap().time >= (TUESDAY_MORNING + 10 * 60_000) * 1_000_000,
+            "reached the new lines"
         );
         assert!(
             seen.windows(2).all(|pair| pair[0].time <= pair[1].time),
@@ -884,27 +857,20 @@ mod tests {
         assert_eq!(keys.len(), seen.len(), "no line twice");
     }
 
-    #[tokio::test]
-    async fn tail_waits_while_the_clock_stands_still() {
-        let clinic = clinic_at(DemoConfig::default(), Arc::new(FixedClock(TUESDAY_MORNING)));
+    #[test]
+    fn tail_has_nothing_new_while_time_stands_still() {
+        let clinic = clinic();
         let start_ns = (TUESDAY_MORNING - 60_000) * 1_000_000;
-        let mut tail = clinic
-            .tail_lines("{env=\"prod\"}", start_ns, 1_000, Duration::from_millis(1))
-            .unwrap();
-        let first = next_batch(&mut tail).await;
+        let mut tail = clinic.follow("{env=\"prod\"}", start_ns, 1_000).unwrap();
+        let first = tail.next(&clinic, TUESDAY_MORNING);
+        assert!(!first.is_empty());
         assert!(first.iter().all(|line| line.time < TUESDAY_MORNING * 1_000_000));
-        let quiet = tokio::time::timeout(Duration::from_millis(200), tail.next()).await;
-        assert!(quiet.is_err(), "no batch until the clock moves");
+        assert!(tail.next(&clinic, TUESDAY_MORNING).is_empty());
     }
 
     #[test]
     fn tail_of_a_metric_query_says_what_to_tail() {
-        let Err(err) = clinic().tail_lines(
-            "count_over_time({env=\"prod\"}[5m])",
-            0,
-            10,
-            Duration::from_secs(1),
-        ) else {
+        let Err(err) = clinic().follow("count_over_time({env=\"prod\"}[5m])", 0, 10) else {
             panic!("a metric query cannot be tailed");
         };
         assert!(err.to_string().contains("live tail follows log lines"), "{err}");

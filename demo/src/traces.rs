@@ -11,15 +11,15 @@ use std::collections::BTreeMap;
 use vitals_api::{CallStats, ServiceEdge, ServiceMap, ServiceNode, Span, SpanStatus, Trace, TraceSummary};
 
 use super::DemoClinic;
-use super::logs::bad_query;
 use super::people::Person;
 use super::simulation::{
     AWS_REGION, AwsCall, AwsCallKind, Event, EventKind, Service, step_of_second, steps_of,
 };
 use super::trace_filter::{self, TraceFacts};
-use crate::sources::{SourceError, TimeRange, TraceQuery};
+use vitals_api::query::{TimeRange, TraceQuery};
 
-const SOURCE: &str = "demo";
+use crate::error::{DemoError, bad_query};
+
 const MS_TO_NS: i64 = 1_000_000;
 
 /// The account the clinic's queue lives in (an example account id).
@@ -210,7 +210,7 @@ fn summary_of(event: &Event) -> TraceSummary {
 }
 
 /// Reads a W3C (32 hex) or X-Ray (`1-8hex-24hex`) trace id.
-pub(crate) fn parse_trace_id(text: &str) -> Result<u128, SourceError> {
+pub(crate) fn parse_trace_id(text: &str) -> Result<u128, DemoError> {
     let text = text.trim();
     let hex = match text.split('-').collect::<Vec<_>>().as_slice() {
         ["1", seconds, rest] if seconds.len() == 8 && rest.len() == 24 => format!("{seconds}{rest}"),
@@ -279,7 +279,7 @@ impl DemoClinic {
     }
 
     /// Trace summaries matching an X-Ray filter, newest first, at most `limit`.
-    pub fn search_traces(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {
+    pub fn search_traces(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, DemoError> {
         let filter = trace_filter::parse(&query.filter).map_err(bad_query)?;
         let limit = query.limit as usize;
         let mut found = Vec::new();
@@ -320,7 +320,7 @@ impl DemoClinic {
     }
 
     /// One trace by id, regenerated from the step its id's first 32 bits name.
-    pub fn trace_by_id(&self, id: &str) -> Result<Trace, SourceError> {
+    pub fn trace_by_id(&self, id: &str) -> Result<Trace, DemoError> {
         let wanted = parse_trace_id(id)?;
         let seconds = (wanted >> 96) as i64;
         let mut events = Vec::new();
@@ -333,10 +333,7 @@ impl DemoClinic {
                 trace_id: trace_id_text(event),
                 spans: spans_of(event, self.simulation.clinics()),
             })
-            .ok_or_else(|| SourceError::NotFound {
-                source_name: SOURCE,
-                what: format!("trace {}", id.trim()),
-            })
+            .ok_or_else(|| DemoError::NotFound(format!("trace {}", id.trim())))
     }
 
     /// The services, the AWS resources they call and the calls between them over the range.
@@ -390,7 +387,7 @@ impl DemoClinic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::demo::tests::{HOUR, TUESDAY, clinic};
+    use crate::tests::{HOUR, TUESDAY, clinic};
 
     fn search(clinic: &DemoClinic, filter: &str, range: TimeRange, limit: u32) -> Vec<TraceSummary> {
         clinic
@@ -427,16 +424,13 @@ mod tests {
         let unknown = format!("{:08x}{}", TUESDAY / 1000, "0".repeat(24));
         assert!(matches!(
             clinic.trace_by_id(&unknown),
-            Err(SourceError::NotFound { .. })
+            Err(DemoError::NotFound(_))
         ));
         assert!(matches!(
             clinic.trace_by_id("1-abc-def"),
-            Err(SourceError::BadQuery { .. })
+            Err(DemoError::BadQuery(_))
         ));
-        assert!(matches!(
-            clinic.trace_by_id("zz"),
-            Err(SourceError::BadQuery { .. })
-        ));
+        assert!(matches!(clinic.trace_by_id("zz"), Err(DemoError::BadQuery(_))));
     }
 
     #[test]
@@ -471,7 +465,7 @@ mod tests {
                 range,
                 limit: 5,
             }),
-            Err(SourceError::BadQuery { .. })
+            Err(DemoError::BadQuery(_))
         ));
     }
 
