@@ -295,7 +295,7 @@ pub fn app(state: AppState) -> Router {
     router
         .fallback(spa::fallback)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
+            state.telemetry.clone(),
             telemetry::record_request,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,6 +1,7 @@
 //! Serving the built browser app: index.html for the app's routes, hashed assets cached for good.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -12,7 +13,6 @@ use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The built app as the server found it at start.
 pub struct Spa {
@@ -99,12 +99,12 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The app's own routes: each answers index.html and the app draws the page.
-pub async fn app_route(State(state): State<AppState>) -> Response {
-    state.spa.index(StatusCode::OK)
+pub async fn app_route(State(spa): State<Arc<Spa>>) -> Response {
+    spa.index(StatusCode::OK)
 }
 
 /// Everything no route matched: unknown API paths, assets, and unknown pages.
-pub async fn fallback(State(state): State<AppState>, request: Request) -> Response {
+pub async fn fallback(State(spa): State<Arc<Spa>>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     if path == "/api" || path.starts_with("/api/") {
         return ApiError::NotFound(format!(
@@ -116,9 +116,9 @@ pub async fn fallback(State(state): State<AppState>, request: Request) -> Respon
     let last_segment = path.rsplit('/').next().unwrap_or_default();
     if !last_segment.contains('.') {
         // An unknown page: the app shows its own "page not found", with a real 404 status.
-        return state.spa.index(StatusCode::NOT_FOUND);
+        return spa.index(StatusCode::NOT_FOUND);
     }
-    serve_asset(&state.spa.dist_dir, request, last_segment).await
+    serve_asset(&spa.dist_dir, request, last_segment).await
 }
 
 async fn serve_asset(dist_dir: &Path, request: Request, file_name: &str) -> Response {

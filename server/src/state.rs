@@ -3,6 +3,8 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+use axum::extract::FromRef;
+
 pub use vitals_api::clock::{Clock, FixedClock, ManualClock, SystemClock};
 
 use crate::auth::session::Auth;
@@ -39,6 +41,20 @@ impl AppState {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+}
+
+/// The built app, for the handlers that serve it.
+impl FromRef<AppState> for Arc<Spa> {
+    fn from_ref(state: &AppState) -> Self {
+        state.spa.clone()
+    }
+}
+
+/// The server's own telemetry, for the request recorder and `/metrics`.
+impl FromRef<AppState> for Arc<Telemetry> {
+    fn from_ref(state: &AppState) -> Self {
+        state.telemetry.clone()
     }
 }
 

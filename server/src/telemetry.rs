@@ -1,5 +1,6 @@
 //! The server's own telemetry: Prometheus metrics for the admin listener, request ids and logs.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -22,7 +23,6 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use crate::config::LogFormat;
 use crate::otel::TraceExport;
 use crate::sources::guard::GuardMetrics;
-use crate::state::AppState;
 use crate::store::AuditMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -136,7 +136,11 @@ impl Telemetry {
 }
 
 /// Counts and times every request by its route template, so raw paths never become labels.
-pub async fn record_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn record_request(
+    State(telemetry): State<Arc<Telemetry>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = request
@@ -146,9 +150,7 @@ pub async fn record_request(State(state): State<AppState>, request: Request, nex
         .unwrap_or_else(|| unmatched_route(request.uri().path()).to_owned());
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    state
-        .telemetry
-        .observe_request(&method, &route, status, started.elapsed().as_secs_f64());
+    telemetry.observe_request(&method, &route, status, started.elapsed().as_secs_f64());
     // The request span (see `request_tracing`) learns the route template and the answer.
     let span = tracing::Span::current();
     span.record("http.route", route.as_str());
@@ -169,13 +171,13 @@ fn unmatched_route(path: &str) -> &'static str {
 }
 
 /// `GET /metrics` on the admin listener.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(telemetry): State<Arc<Telemetry>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.telemetry.render(),
+        telemetry.render(),
     )
         .into_response()
 }

@@ -17,6 +17,7 @@ mod config;
 mod key;
 mod lane;
 mod limits;
+mod metrics;
 mod signals;
 mod stats;
 mod upstream;
@@ -31,8 +32,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 pub use breaker::{BREAKER_OPEN_REASON, BreakerState, is_breaker_open};
 pub use config::{GuardConfig, InvalidSetting};
 pub use key::Scope;
+pub use metrics::GuardMetrics;
 pub use signals::{Guardable, LogLanes, MetricLanes, TraceLanes};
-pub use stats::{FailureCounts, GuardMetrics, GuardStatsSnapshot, LatencySnapshot};
+pub use stats::{FailureCounts, GuardStatsSnapshot, LatencySnapshot};
 
 use key::{Call, CallKey};
 use lane::Lane;
