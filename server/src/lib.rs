@@ -115,8 +115,9 @@ const LOCAL_SESSION_MEMORY: Duration = Duration::from_secs(60);
 /// most this late.
 const SHARED_SESSION_MEMORY: Duration = Duration::from_secs(2);
 
-/// Sessions and the audit trail in SQLite under `data_dir`, and the demo users when configured.
-pub fn local_auth(config: &Config) -> anyhow::Result<Auth> {
+/// Sessions and the audit trail in SQLite under `data_dir`, and the demo users when configured;
+/// the API rate limit runs on `clock`.
+pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth> {
     let store = Arc::new(SqliteStore::open(&config.data_dir).with_context(|| {
         format!(
             "cannot open the session store in {} (`data_dir`, VITALS_DATA_DIR)",
@@ -136,14 +137,18 @@ pub fn local_auth(config: &Config) -> anyhow::Result<Auth> {
             config.limits.failed_logins_per_username,
             config.limits.failed_logins_per_client,
         ),
-        api_limiter: ApiLimiter::new(config.limits.api_requests_per_second, config.limits.api_burst),
+        api_limiter: ApiLimiter::new(
+            config.limits.api_requests_per_second,
+            config.limits.api_burst,
+            clock,
+        ),
         trust_forwarded_for: config.trust_forwarded_for,
     })
 }
 
 /// How people log in and where sessions live, as configured: Cognito and DynamoDB when set.
-pub async fn configured_auth(config: &Config) -> anyhow::Result<Auth> {
-    let mut auth = local_auth(config)?;
+pub async fn configured_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth> {
+    let mut auth = local_auth(config, clock)?;
     let timeout = Duration::from_millis(config.guard.timeout_ms);
     if let Some(cognito) = &config.cognito {
         let provider = CognitoProvider::new(CognitoConfig {
@@ -210,7 +215,12 @@ pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth, clock: Ar
 /// The state for a configuration and its sources, with sessions in SQLite and the demo users
 /// when configured: what tests and `cargo xtask run` use.
 pub fn build_state(config: &Config, sources: &Sources, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    Ok(state_with_auth(config, sources, local_auth(config)?, clock))
+    Ok(state_with_auth(
+        config,
+        sources,
+        local_auth(config, clock.clone())?,
+        clock,
+    ))
 }
 
 /// The state of a server on the demo clinic, as tests start it: the server and the clinic

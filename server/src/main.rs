@@ -66,7 +66,7 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
     let state = state_with_auth(
         &config,
         &configured_sources(&config, clock.clone()).await?,
-        configured_auth(&config).await?,
+        configured_auth(&config, clock.clone()).await?,
         clock,
     );
     let mut public_app = app(state.clone());

@@ -32,12 +32,18 @@ impl TestApp {
 
     /// A server on an existing data folder: what a restart looks like.
     fn over(data: tempfile::TempDir) -> Self {
-        let config = Config {
+        Self::tuned(data, |_| {})
+    }
+
+    /// A server on `data` whose configuration `tune` changes first.
+    fn tuned(data: tempfile::TempDir, tune: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
             dist_dir: data.path().join("no-app"),
             data_dir: data.path().to_owned(),
             demo_password: Some(Secret(PASSWORD.into())),
             ..Config::default()
         };
+        tune(&mut config);
         let clock = Arc::new(ManualClock::new(CLINIC_MORNING_MS));
         let state = demo_state(&config, clock.clone()).unwrap();
         Self { state, clock, data }
@@ -455,4 +461,33 @@ async fn only_admins_read_the_audit_trail() {
     let engineer = app.login("engineer").await;
     let (status, _, _) = app.call(Method::GET, "/api/v1/audit", Some(&engineer)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn one_person_calling_too_fast_gets_a_429_with_a_wait_and_others_do_not() {
+    let app = TestApp::tuned(tempfile::tempdir().unwrap(), |config| {
+        config.limits.api_requests_per_second = 1;
+        config.limits.api_burst = 3;
+    });
+    let engineer = app.login("engineer").await;
+    let operations = app.login("operations").await;
+    for _ in 0..3 {
+        let (status, _, body) = app.call(Method::GET, "/api/v1/dashboards", Some(&engineer)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, headers, body) = app.call(Method::GET, "/api/v1/dashboards", Some(&engineer)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "too_many_requests");
+    assert_eq!(headers[header::RETRY_AFTER], "1");
+    let (status, _, _) = app
+        .call(Method::GET, "/api/v1/dashboards", Some(&operations))
+        .await;
+    assert_eq!(status, StatusCode::OK, "another person has their own allowance");
+    app.clock.advance(Duration::from_secs(1));
+    let (status, _, _) = app.call(Method::GET, "/api/v1/dashboards", Some(&engineer)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a second later the next request goes through"
+    );
 }

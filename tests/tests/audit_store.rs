@@ -170,12 +170,12 @@ async fn dynamo_audit_missing_table_is_named_with_its_keys() -> Result<()> {
 async fn replica(moto: &MotoServer) -> Result<TestServer> {
     let data = tempfile::tempdir()?;
     let config = test_config(data.path());
-    let mut auth = vitals_server::local_auth(&config)?;
+    // Sessions and the shared trail run on the wall clock, as replicas do.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut auth = vitals_server::local_auth(&config, clock.clone())?;
     let sessions = moto.session_store(SESSIONS).await?;
     let audit = moto.audit_log(AUDIT).await?;
     vitals_server::share_stores(&mut auth, sessions, Some(audit));
-    // Sessions and the shared trail run on the wall clock, as replicas do.
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let sources = vitals_server::demo_sources(&config, clock.clone());
     let state = vitals_server::state_with_auth(&config, &sources, auth, clock);
     TestServer::start_with_state(state, data).await

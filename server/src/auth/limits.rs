@@ -1,19 +1,95 @@
 //! Rate limits: failed logins per username and per client address, and API requests per person.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use governor::clock::Clock as RateClock;
+use governor::middleware::NoOpMiddleware;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
+use moka::sync::Cache;
+use vitals_api::clock::Clock;
 
 /// Failed logins counted over this window.
 const LOGIN_WINDOW_MS: i64 = 15 * 60_000;
-/// Keys remembered at most; the stalest are forgotten first, so a flood of made-up
-/// usernames cannot grow memory without bound.
-const MAX_TRACKED_KEYS: usize = 10_000;
+/// Usernames and client addresses remembered at most, each kind on its own: a flood of
+/// made-up addresses can only push out other addresses, never a username's lockout.
+const MAX_TRACKED_KEYS: u64 = 100_000;
+/// People whose API bucket is remembered before the full ones (the default state) are forgotten.
+const MAX_TRACKED_PEOPLE: usize = 10_000;
+
+/// The times of one key's recent failures, oldest first.
+type Failures = Arc<Mutex<VecDeque<i64>>>;
+
+/// Where failures of one kind of key (usernames, or client addresses) are remembered: each
+/// key for the length of the window. Beyond `MAX_TRACKED_KEYS` keys, new ones share one
+/// overflow entry instead of pushing anyone out, so a flood of made-up names locks only
+/// itself out and never lifts another's lockout.
+struct FailureMemory {
+    keys: Cache<String, Failures>,
+}
+
+/// The entry new keys share once the memory is full; no username or address looks like it.
+const OVERFLOW: &str = "\0overflow";
+
+impl FailureMemory {
+    fn new() -> Self {
+        Self {
+            // Room above the bound, so the cache never evicts on its own: the bound is kept
+            // by sending newcomers to the overflow entry.
+            keys: Cache::builder()
+                .max_capacity(2 * MAX_TRACKED_KEYS)
+                .time_to_idle(Duration::from_millis(LOGIN_WINDOW_MS as u64))
+                .build(),
+        }
+    }
+
+    /// The entry a key's failures are counted in: its own, or the overflow entry when full.
+    fn entry_key(&self, key: &str) -> String {
+        if self.keys.contains_key(key) || self.keys.entry_count() < MAX_TRACKED_KEYS {
+            key.to_owned()
+        } else {
+            OVERFLOW.to_owned()
+        }
+    }
+
+    fn failures(&self, key: &str) -> Option<Failures> {
+        self.keys.get(&self.entry_key(key))
+    }
+
+    fn record(&self, key: &str, now_ms: i64) {
+        let entry_key = self.entry_key(key);
+        let overflowing = entry_key == OVERFLOW;
+        let failures = self.keys.get_with(entry_key, || {
+            if overflowing {
+                tracing::warn!(
+                    "failed logins from more than {MAX_TRACKED_KEYS} names or addresses in 15 minutes; \
+                     new ones now share one limit, which refuses them together until the flood passes"
+                );
+            }
+            Failures::default()
+        });
+        failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push_back(now_ms);
+        // Keep the count the bound is checked against close to exact under a flood.
+        self.keys.run_pending_tasks();
+    }
+
+    fn forget(&self, key: &str) {
+        self.keys.invalidate(key);
+    }
+}
 
 /// Counts failed logins and refuses more after too many, per username and per client.
 pub struct LoginLimiter {
     per_username: u32,
     per_client: u32,
-    failures: Mutex<HashMap<String, VecDeque<i64>>>,
+    usernames: FailureMemory,
+    clients: FailureMemory,
 }
 
 impl LoginLimiter {
@@ -21,31 +97,28 @@ impl LoginLimiter {
         Self {
             per_username,
             per_client,
-            failures: Mutex::new(HashMap::new()),
+            usernames: FailureMemory::new(),
+            clients: FailureMemory::new(),
         }
     }
 
     fn username_key(username: &str) -> String {
-        format!("user:{}", username.trim().to_lowercase())
-    }
-
-    fn client_key(client: &str) -> String {
-        format!("client:{client}")
+        username.trim().to_lowercase()
     }
 
     /// `Err(seconds to wait)` when this username or client has failed too often lately.
     pub fn check(&self, username: &str, client: &str, now_ms: i64) -> Result<(), u64> {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let waits = [
-            (Self::username_key(username), self.per_username),
-            (Self::client_key(client), self.per_client),
+            (
+                self.usernames.failures(&Self::username_key(username)),
+                self.per_username,
+            ),
+            (self.clients.failures(client), self.per_client),
         ]
         .into_iter()
-        .filter_map(|(key, allowed)| {
-            let times = failures.get_mut(&key)?;
+        .filter_map(|(failures, allowed)| {
+            let failures = failures?;
+            let mut times = failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             while times.front().is_some_and(|at| now_ms - at >= LOGIN_WINDOW_MS) {
                 times.pop_front();
             }
@@ -63,76 +136,63 @@ impl LoginLimiter {
     }
 
     pub fn record_failure(&self, username: &str, client: &str, now_ms: i64) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if failures.len() >= MAX_TRACKED_KEYS {
-            let stalest = failures
-                .iter()
-                .min_by_key(|(_, times)| times.back().copied().unwrap_or(i64::MIN))
-                .map(|(key, _)| key.clone());
-            if let Some(key) = stalest {
-                failures.remove(&key);
-            }
-        }
-        for key in [Self::username_key(username), Self::client_key(client)] {
-            failures.entry(key).or_default().push_back(now_ms);
-        }
+        self.usernames.record(&Self::username_key(username), now_ms);
+        self.clients.record(client, now_ms);
     }
 
     /// A successful login clears the username's failures (not the client's).
     pub fn record_success(&self, username: &str) {
-        let mut failures = self
-            .failures
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        failures.remove(&Self::username_key(username));
+        self.usernames.forget(&Self::username_key(username));
+    }
+}
+
+/// The server's clock as the rate limiter reads it, so tests move API limits with their clock.
+#[derive(Clone)]
+struct LimiterClock(Arc<dyn Clock>);
+
+impl RateClock for LimiterClock {
+    type Instant = Duration;
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.0.now_ms()).unwrap_or_default())
     }
 }
 
 /// A token bucket per person for API requests.
 pub struct ApiLimiter {
-    per_second: f64,
-    burst: f64,
-    buckets: Mutex<HashMap<String, (f64, i64)>>,
+    limiter: RateLimiter<String, DashMapStateStore<String>, LimiterClock, NoOpMiddleware<Duration>>,
+    clock: LimiterClock,
 }
 
 impl ApiLimiter {
-    pub fn new(per_second: u32, burst: u32) -> Self {
+    /// `per_second` requests steadily and `burst` at once per person; both at least one.
+    pub fn new(per_second: u32, burst: u32, clock: Arc<dyn Clock>) -> Self {
+        let one = NonZeroU32::MIN;
+        let quota = Quota::per_second(NonZeroU32::new(per_second).unwrap_or(one))
+            .allow_burst(NonZeroU32::new(burst).unwrap_or(one));
+        let clock = LimiterClock(clock);
         Self {
-            per_second: f64::from(per_second),
-            burst: f64::from(burst),
-            buckets: Mutex::new(HashMap::new()),
+            limiter: RateLimiter::dashmap_with_clock(quota, clock.clone()),
+            clock,
         }
     }
 
     /// Takes one request from `user`'s bucket; `Err(seconds to wait)` when it is empty.
-    pub fn check(&self, user: &str, now_ms: i64) -> Result<(), u64> {
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if buckets.len() >= MAX_TRACKED_KEYS && !buckets.contains_key(user) {
+    pub fn check(&self, user: &str) -> Result<(), u64> {
+        if self.limiter.len() >= MAX_TRACKED_PEOPLE {
             // Full buckets are the default state: forgetting them changes nothing.
-            let burst = self.burst;
-            buckets.retain(|_, (tokens, _)| *tokens < burst);
+            self.limiter.retain_recent();
         }
-        let (tokens, last_ms) = buckets.entry(user.to_owned()).or_insert((self.burst, now_ms));
-        let refill = (now_ms - *last_ms).max(0) as f64 / 1000.0 * self.per_second;
-        *tokens = (*tokens + refill).min(self.burst);
-        *last_ms = now_ms;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(((1.0 - *tokens) / self.per_second).ceil().max(1.0) as u64)
-        }
+        self.limiter
+            .check_key(&user.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()).as_secs().max(1))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use vitals_api::clock::ManualClock;
+
     use super::*;
 
     const NOW: i64 = 1_795_515_600_000;
@@ -182,20 +242,47 @@ mod tests {
     }
 
     #[test]
-    fn api_bucket_allows_a_burst_then_the_steady_rate() {
-        let limiter = ApiLimiter::new(10, 20);
-        for _ in 0..20 {
-            assert!(limiter.check("ana", NOW).is_ok());
+    fn a_flood_of_made_up_logins_cannot_lift_a_lockout_or_grow_memory() {
+        let limiter = LoginLimiter::new(3, 1_000_000);
+        for i in 0..3 {
+            limiter.record_failure("ana", "10.0.0.1", NOW + i);
         }
-        assert_eq!(limiter.check("ana", NOW), Err(1));
+        assert!(limiter.check("ana", "10.0.0.1", NOW + 10).is_err());
+        // More made-up usernames and addresses than either memory holds, each failing once,
+        // as an attacker would send them to push ana's failures out.
+        for i in 0..MAX_TRACKED_KEYS + 20_000 {
+            let address = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            limiter.record_failure(&format!("made-up-{i}"), &address, NOW + 20);
+        }
+        for memory in [&limiter.usernames, &limiter.clients] {
+            memory.keys.run_pending_tasks();
+            let count = memory.keys.entry_count();
+            assert!(count <= MAX_TRACKED_KEYS + 1, "{count} entries");
+        }
         assert!(
-            limiter.check("ben", NOW).is_ok(),
-            "each person has their own bucket"
+            limiter.check("made-up-new", "192.0.2.1", NOW + 30).is_err(),
+            "past the bound, the flood shares one entry and locks itself out"
         );
         assert!(
-            limiter.check("ana", NOW + 100).is_ok(),
+            limiter.check("ana", "192.0.2.1", NOW + 30).is_err(),
+            "ana stays locked out, whatever address the next guess comes from"
+        );
+    }
+
+    #[test]
+    fn api_bucket_allows_a_burst_then_the_steady_rate() {
+        let clock = Arc::new(ManualClock::new(NOW));
+        let limiter = ApiLimiter::new(10, 20, clock.clone());
+        for _ in 0..20 {
+            assert!(limiter.check("ana").is_ok());
+        }
+        assert_eq!(limiter.check("ana"), Err(1));
+        assert!(limiter.check("ben").is_ok(), "each person has their own bucket");
+        clock.advance(Duration::from_millis(100));
+        assert!(
+            limiter.check("ana").is_ok(),
             "a tenth of a second refills one request"
         );
-        assert!(limiter.check("ana", NOW + 100).is_err());
+        assert!(limiter.check("ana").is_err());
     }
 }

@@ -312,7 +312,7 @@ pub async fn require_role(
             ),
         ));
     }
-    if let Err(wait) = state.auth.api_limiter.check(&user.record.user, state.now_ms()) {
+    if let Err(wait) = state.auth.api_limiter.check(&user.record.user) {
         return Err(ApiError::TooManyRequests {
             code: "too_many_requests",
             message: "too many requests from your session; slow down and try again in a moment".into(),
