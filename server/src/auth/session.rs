@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 use vitals_api::{Role, SessionInfo};
 
@@ -167,24 +168,35 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<SessionId> {
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .and_then(|(_, value)| SessionId::parse(value))
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == COOKIE)
+        .and_then(|cookie| SessionId::parse(cookie.value()))
+}
+
+/// The session cookie with `value`: only sent back over HTTPS to this origin, never to
+/// scripts, never on a request another site starts.
+fn session_cookie_with(value: String) -> Cookie<'static> {
+    Cookie::build((COOKIE, value))
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .build()
 }
 
 /// `Set-Cookie` for a new session.
 pub fn set_cookie(id: &SessionId) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={}; HttpOnly; Secure; SameSite=Strict; Path=/",
-        id.cookie_value()
-    ))
-    .unwrap_or_else(|_| clear_cookie())
+    HeaderValue::from_str(&session_cookie_with(id.cookie_value().to_owned()).to_string())
+        .unwrap_or_else(|_| clear_cookie())
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie() -> HeaderValue {
-    HeaderValue::from_static("__Host-vitals=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0")
+    let mut cookie = session_cookie_with(String::new());
+    cookie.make_removal();
+    HeaderValue::from_str(&cookie.to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("__Host-vitals=; Path=/; Max-Age=0"))
 }
 
 /// The header the page sets on requests it makes on its own (refreshing panels, checking the
@@ -433,6 +445,12 @@ mod tests {
             assert!(cookie.contains(flag), "{cookie}");
         }
         assert!(!cookie.contains("Domain"), "{cookie}");
+        let removal = clear_cookie();
+        let removal = removal.to_str().unwrap();
+        assert!(removal.starts_with("__Host-vitals=;"), "{removal}");
+        for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=0"] {
+            assert!(removal.contains(flag), "{removal}");
+        }
     }
 
     #[test]
