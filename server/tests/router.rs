@@ -509,3 +509,22 @@ async fn large_api_answers_are_compressed_and_small_ones_are_not() {
         body.len()
     );
 }
+
+#[tokio::test]
+async fn deeply_nested_queries_are_a_400_for_logs_metrics_and_traces() {
+    let app = TestApp::new().await;
+    for depth in [5_000, 10_000] {
+        let deep = format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
+        for (path, body) in [
+            ("/api/v1/logs/query", serde_json::json!({ "query": deep })),
+            ("/api/v1/metrics/query", serde_json::json!({ "query": deep })),
+            ("/api/v1/traces/search", serde_json::json!({ "filter": deep })),
+        ] {
+            let (status, body) = app.post_json(path, body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {depth}: {body}");
+            assert_eq!(body["error"]["code"], "bad_query", "{path} {depth}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("split it into several queries"), "{message}");
+        }
+    }
+}
