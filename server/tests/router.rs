@@ -528,3 +528,37 @@ async fn deeply_nested_queries_are_a_400_for_logs_metrics_and_traces() {
         }
     }
 }
+
+#[tokio::test]
+async fn overflowing_ranges_and_steps_are_a_400() {
+    let app = TestApp::new().await;
+    for (body, code) in [
+        (
+            serde_json::json!({"query": "up", "from": "now-99999999999d"}),
+            "invalid_time",
+        ),
+        (
+            serde_json::json!({"query": "up", "to": "now+9223372036854775807ms"}),
+            "invalid_time",
+        ),
+        (
+            serde_json::json!({"query": "up", "from": "1e300", "to": "now"}),
+            "invalid_time",
+        ),
+        (
+            serde_json::json!({"query": "up", "from": "now", "to": "now-1h"}),
+            "invalid_time",
+        ),
+        (
+            serde_json::json!({"query": "up", "from": "now-1h", "step": 1e300}),
+            "invalid_step",
+        ),
+    ] {
+        let (status, answer) = app.post_json("/api/v1/metrics/query", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], code, "{body}");
+    }
+    let (status, _, body) = app.get("/api/v1/service-map?from=now-99999999999d").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&body)["error"]["code"], "invalid_time");
+}

@@ -13,7 +13,7 @@ use vitals_api::{ErrorDetail, TailMessage};
 use crate::error::ApiError;
 use crate::sources::{LogTail, Sources};
 use crate::state::AppState;
-use crate::timespec::parse_time_ms;
+use crate::timespec::{nanoseconds, parse_time_ms};
 
 const DEFAULT_TAIL_LIMIT: u32 = 100;
 const MAX_TAIL_LIMIT: u32 = 1_000;
@@ -61,7 +61,7 @@ pub async fn tail_logs(
     };
     let tail = sources
         .logs
-        .tail(&params.query, start_ms * 1_000_000, limit)
+        .tail(&params.query, nanoseconds("from", start_ms)?, limit)
         .await?;
     Ok(upgrade
         .max_message_size(MAX_INCOMING_BYTES)
