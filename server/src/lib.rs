@@ -27,13 +27,12 @@ use anyhow::Context;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::HeaderName;
 use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use vitals_api::Role;
@@ -260,10 +259,6 @@ pub fn app(state: AppState) -> Router {
         .merge(business)
         .merge(engineering)
         .merge(admin)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
         // Small answers are not worth compressing: brotli costs more time than the bytes it saves.
         .layer(
             CompressionLayer::new()

@@ -562,3 +562,94 @@ async fn overflowing_ranges_and_steps_are_a_400() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(json(&body)["error"]["code"], "invalid_time");
 }
+
+#[tokio::test]
+async fn every_api_answer_is_no_store_refusals_included() {
+    let app = TestApp::new().await;
+    let logged_out = |request: axum::http::request::Builder| request;
+    let logged_in =
+        |request: axum::http::request::Builder| request.header(header::COOKIE, app.cookie.as_str());
+    let with_csrf = |request: axum::http::request::Builder| {
+        request
+            .header(header::COOKIE, app.cookie.as_str())
+            .header("x-vitals-csrf", "1")
+    };
+    let json_body = || Body::from(r#"{"query": "up"}"#);
+    let cases: Vec<(Request<Body>, StatusCode)> = vec![
+        (
+            logged_in(Request::get("/api/v1/dashboards"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::OK,
+        ),
+        (
+            logged_in(Request::get("/api/v1/nothing-here"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            logged_in(Request::get("/api")).body(Body::empty()).unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            logged_out(Request::get("/api/v1/dashboards"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            logged_in(Request::get("/api/v1/audit"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            logged_in(Request::post("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(json_body())
+                .unwrap(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            with_csrf(Request::put("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(json_body())
+                .unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            with_csrf(Request::post("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(vec![b' '; vitals_server::MAX_BODY_BYTES + 1]))
+                .unwrap(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            with_csrf(Request::post("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(json_body())
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            with_csrf(Request::post("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"query": "up", "from": "now", "to": "now-1h"}"#))
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (request, expected) in cases {
+        let described = format!("{} {}", request.method(), request.uri());
+        let (status, headers, _) = send(app.router(), request).await;
+        assert_eq!(status, expected, "{described}");
+        assert_eq!(
+            headers
+                .get(header::CACHE_CONTROL)
+                .map(|value| value.to_str().unwrap()),
+            Some("no-store"),
+            "{described}"
+        );
+    }
+}
