@@ -122,10 +122,12 @@ pub fn local_auth(config: &Config) -> anyhow::Result<Auth> {
             config.data_dir.display()
         )
     })?);
-    let provider = config
-        .demo_password
-        .as_ref()
-        .map(|password| Arc::new(DemoProvider::new(password.0.clone())) as Arc<dyn IdentityProvider>);
+    let provider = match &config.demo_password {
+        Some(password) => Some(Arc::new(
+            DemoProvider::new(password.0.clone(), config.listen).map_err(anyhow::Error::msg)?,
+        ) as Arc<dyn IdentityProvider>),
+        None => None,
+    };
     Ok(Auth {
         provider,
         sessions: Arc::new(CachedSessions::new(store.clone(), LOCAL_SESSION_MEMORY)),

@@ -653,3 +653,19 @@ async fn every_api_answer_is_no_store_refusals_included() {
         );
     }
 }
+
+#[test]
+fn demo_users_are_refused_on_a_listener_off_loopback_even_without_validation() {
+    let data = tempfile::tempdir().unwrap();
+    let config = Config {
+        listen: "0.0.0.0:8080".parse().unwrap(),
+        data_dir: data.path().to_owned(),
+        demo_password: Some(Secret(DEMO_PASSWORD.into())),
+        ..Config::default()
+    };
+    let error = demo_state(&config, Arc::new(FixedClock(CLINIC_MORNING_MS)))
+        .err()
+        .expect("demo users off loopback are refused")
+        .to_string();
+    assert!(error.contains("VITALS_LISTEN is 0.0.0.0:8080"), "{error}");
+}
