@@ -79,6 +79,18 @@ pub enum SourceError {
     },
 }
 
+impl SourceError {
+    /// The source that failed, as people read its name ("Loki", "X-Ray").
+    pub fn source_name(&self) -> &'static str {
+        match self {
+            Self::BadQuery { source_name, .. }
+            | Self::NotFound { source_name, .. }
+            | Self::Unavailable { source_name, .. }
+            | Self::Timeout { source_name, .. } => source_name,
+        }
+    }
+}
+
 /// New log lines as they arrive, in batches, oldest first; ends when the source closes it.
 pub type LogTail = BoxStream<'static, Result<Vec<LogLine>, SourceError>>;
 
