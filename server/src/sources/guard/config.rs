@@ -207,6 +207,20 @@ mod tests {
                 },
                 "guard.max_series",
             ),
+            (
+                GuardConfig {
+                    max_query_depth: 0,
+                    ..GuardConfig::default()
+                },
+                "guard.max_query_depth",
+            ),
+            (
+                GuardConfig {
+                    max_query_bytes: 0,
+                    ..GuardConfig::default()
+                },
+                "guard.max_query_bytes",
+            ),
         ];
         for (config, key) in cases {
             let error = config.validate().unwrap_err();
@@ -216,6 +230,20 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn query_limits_cannot_be_raised_past_what_the_parsers_survive() {
+        let deeper = GuardConfig {
+            max_query_depth: NESTING_CEILING + 1,
+            ..GuardConfig::default()
+        };
+        assert_eq!(deeper.validate().unwrap_err().key, "guard.max_query_depth");
+        let longer = GuardConfig {
+            max_query_bytes: LENGTH_CEILING + 1,
+            ..GuardConfig::default()
+        };
+        assert_eq!(longer.validate().unwrap_err().key, "guard.max_query_bytes");
     }
 
     #[test]
