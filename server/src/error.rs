@@ -135,8 +135,7 @@ impl IntoResponse for ApiError {
                         "a source could not answer"
                     );
                 }
-                // An upstream's words may echo a query's values or a patient's details.
-                scrub(&error.to_string())
+                masked_message(error)
             }
             other => other.to_string(),
         };
@@ -165,6 +164,12 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A source's failure as the browser may read it: an upstream's words may echo a
+/// query's values or a patient's details, so they are masked as the audit trail masks them.
+pub fn masked_message(error: &SourceError) -> String {
+    scrub(&error.to_string())
 }
 
 /// The wait an open breaker names ("try again in 12 s"), or its usual cool-down.

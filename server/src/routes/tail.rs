@@ -10,7 +10,7 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use vitals_api::{ErrorDetail, TailMessage};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, masked_message};
 use crate::sources::{LogTail, Sources};
 use crate::state::AppState;
 use crate::timespec::{nanoseconds, parse_time_ms};
@@ -82,7 +82,7 @@ async fn relay(socket: WebSocket, mut tail: LogTail) {
                     Some(Ok(lines)) => (TailMessage::Lines { lines }, None),
                     Some(Err(error)) => {
                         let message = TailMessage::Error {
-                            error: ErrorDetail { code: "tail_ended".into(), message: error.to_string() },
+                            error: ErrorDetail { code: "tail_ended".into(), message: masked_message(&error) },
                         };
                         (message, Some((close_code::ERROR, "the log source ended the tail")))
                     }
