@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod query;
+pub mod query_limits;
 
 use std::collections::BTreeMap;
 

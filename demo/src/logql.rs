@@ -8,6 +8,8 @@
 
 use regex::Regex;
 
+use vitals_api::query_limits::{NESTING_CEILING, too_deep};
+
 /// A parsed query: lines, or numbers over lines.
 #[derive(Debug, Clone)]
 pub(crate) enum LogQl {
@@ -353,6 +355,8 @@ pub(crate) fn parse_duration_ms(text: &str) -> Option<i64> {
 struct Parser {
     tokens: Vec<Token>,
     position: usize,
+    /// Metric expressions entered so far: each `sum(` or `(` recurses once more.
+    nesting: usize,
 }
 
 /// Parses a query; the error is a sentence for the person who wrote it.
@@ -363,7 +367,11 @@ pub(crate) fn parse(query: &str) -> Result<LogQl, String> {
             "the query is empty; start with a stream selector such as {service=\"login-api\"}".into(),
         );
     }
-    let mut parser = Parser { tokens, position: 0 };
+    let mut parser = Parser {
+        tokens,
+        position: 0,
+        nesting: 0,
+    };
     let parsed = if parser.peek() == Some(&Token::LeftBrace) {
         LogQl::Log(parser.pipeline(false)?.0)
     } else {
@@ -414,6 +422,10 @@ impl Parser {
     }
 
     fn metric(&mut self) -> Result<MetricExpr, String> {
+        self.nesting += 1;
+        if self.nesting > NESTING_CEILING {
+            return Err(too_deep(NESTING_CEILING));
+        }
         match self.next() {
             Some(Token::LeftParen) => {
                 let inner = self.metric()?;
@@ -776,6 +788,16 @@ mod tests {
             Ok(parsed) => panic!("{query} parsed as {parsed:?}"),
             Err(err) => err,
         }
+    }
+
+    #[test]
+    fn nesting_past_the_ceiling_is_refused_without_overflowing() {
+        let query = format!(
+            "{}count_over_time({{app=\"a\"}}[5m]){}",
+            "sum(".repeat(50_000),
+            ")".repeat(50_000)
+        );
+        assert!(error_of(&query).contains("levels deep; flatten it"));
     }
 
     #[test]

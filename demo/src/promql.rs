@@ -23,6 +23,8 @@ use vitals_api::{Labels, MetricQueryResponse, Point, Series};
 use super::DemoClinic;
 use super::metrics::SampleGrid;
 use super::simulation::{DAY_MS, STEP_MS};
+use vitals_api::query_limits::{NESTING_CEILING, QueryLimits, too_deep};
+
 use crate::error::{DemoError, bad_query};
 
 /// How far back an instant selector looks for the latest sample.
@@ -207,10 +209,22 @@ struct Planner<'a> {
     selectors: Vec<Vec<usize>>,
     /// The furthest back any part of the query looks, in ms.
     max_window_ms: i64,
+    /// How deep in the expression the planner is; the plan and its evaluation recurse as deep.
+    depth: usize,
 }
 
 impl Planner<'_> {
     fn plan(&mut self, expr: &Expr) -> Result<Plan, DemoError> {
+        self.depth += 1;
+        if self.depth > NESTING_CEILING {
+            return Err(bad_query(too_deep(NESTING_CEILING)));
+        }
+        let plan = self.plan_node(expr);
+        self.depth -= 1;
+        plan
+    }
+
+    fn plan_node(&mut self, expr: &Expr) -> Result<Plan, DemoError> {
         match expr {
             Expr::NumberLiteral(number) => Ok(Plan::Number(number.val)),
             Expr::Paren(paren) => self.plan(&paren.expr),
@@ -1050,12 +1064,15 @@ impl DemoClinic {
     }
 
     fn evaluate(&self, query: &str, times: &[i64]) -> Result<Value, DemoError> {
+        // The parser recurses per bracket: a deep query must not reach it.
+        QueryLimits::CEILING.check(query).map_err(bad_query)?;
         let expr =
             parser::parse(query).map_err(|err| bad_query(format!("the query does not parse: {err}")))?;
         let mut planner = Planner {
             clinic: self,
             selectors: Vec::new(),
             max_window_ms: 0,
+            depth: 0,
         };
         let plan = planner.plan(&expr)?;
         let mut rows: Vec<usize> = planner.selectors.iter().flatten().copied().collect();
@@ -1379,6 +1396,19 @@ mod tests {
             )
             .unwrap();
         assert_eq!(over_time.series[0].points.len(), 13);
+    }
+
+    #[test]
+    fn deep_queries_are_refused_without_overflowing() {
+        let clinic = clinic();
+        let nested = format!("{}up{}", "(".repeat(8_000), ")".repeat(8_000));
+        // Operator chains nest without brackets: the longest query allowed still parses and is refused by depth.
+        let chained = vec!["up"; 5_000].join("+");
+        let negated = format!("{}up", "-".repeat(16_000));
+        for query in [nested, chained, negated] {
+            let reason = reason(clinic.promql_instant(&query, TUESDAY));
+            assert!(reason.contains("levels deep; flatten it"), "{reason}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! (either case, AND binding tighter) and parentheses.
 
 use super::logql::Comparison;
+use vitals_api::query_limits::{NESTING_CEILING, too_deep};
 
 const SUPPORTED: &str = "the demo source's trace filter supports service(\"name\"), ok, error, fault, throttle, \
     responsetime, duration and http.status, joined with AND or OR";
@@ -168,7 +169,11 @@ pub(crate) fn parse(text: &str) -> Result<Filter, String> {
     if tokens.is_empty() {
         return Ok(Filter::All);
     }
-    let mut parser = Parser { tokens, position: 0 };
+    let mut parser = Parser {
+        tokens,
+        position: 0,
+        nesting: 0,
+    };
     let filter = parser.or()?;
     match parser.tokens.get(parser.position) {
         None => Ok(filter),
@@ -197,6 +202,8 @@ fn describe(token: &Token) -> String {
 struct Parser {
     tokens: Vec<Token>,
     position: usize,
+    /// Parentheses and joins met so far: together they bound how deep the filter's tree, and each walk of it, can go.
+    nesting: usize,
 }
 
 impl Parser {
@@ -210,10 +217,19 @@ impl Parser {
         token
     }
 
+    fn deeper(&mut self) -> Result<(), String> {
+        self.nesting += 1;
+        if self.nesting > NESTING_CEILING {
+            return Err(too_deep(NESTING_CEILING));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Filter, String> {
         let mut filter = self.and()?;
         while self.peek_word("or") {
             self.position += 1;
+            self.deeper()?;
             filter = Filter::Or(Box::new(filter), Box::new(self.and()?));
         }
         Ok(filter)
@@ -223,6 +239,7 @@ impl Parser {
         let mut filter = self.primary()?;
         while self.peek_word("and") {
             self.position += 1;
+            self.deeper()?;
             filter = Filter::And(Box::new(filter), Box::new(self.primary()?));
         }
         Ok(filter)
@@ -231,6 +248,7 @@ impl Parser {
     fn primary(&mut self) -> Result<Filter, String> {
         match self.next() {
             Some(Token::LeftParen) => {
+                self.deeper()?;
                 let inner = self.or()?;
                 match self.next() {
                     Some(Token::RightParen) => Ok(inner),
@@ -323,6 +341,16 @@ mod tests {
         assert!(matches("fault OR error and http.status = 404"));
         assert!(!matches("(fault OR error) and http.status = 500"));
         assert!(matches("ok or (error AND service(\"login-api\"))"));
+    }
+
+    #[test]
+    fn deep_parentheses_and_long_joins_are_refused_without_overflowing() {
+        let parenthesised = format!("{}error{}", "(".repeat(50_000), ")".repeat(50_000));
+        let joined = vec!["error"; 200_000].join(" and ");
+        for filter in [parenthesised, joined] {
+            let reason = parse(&filter).unwrap_err();
+            assert!(reason.contains("levels deep; flatten it"), "{reason}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The envelope around every request: CSRF checks on state changes, and the security headers
-//! of every answer (CSP, nosniff, no referrer, and HSTS behind a TLS load balancer).
+//! of every answer (CSP, nosniff, no referrer, HSTS behind a TLS load balancer, and no-store on the API).
 
 use std::sync::Arc;
 
@@ -32,6 +32,9 @@ pub async fn envelope(State(envelope): State<Arc<Envelope>>, request: Request, n
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    // Said here rather than on the API's router, so refusals that never reach it (a CSRF 403,
+    // an unknown path's 404, a 405) are never kept by a browser or a proxy either.
+    let is_api = request.uri().path() == "/api" || request.uri().path().starts_with("/api/");
     let mut response = match changes_state.then(|| same_origin_request(request.headers())) {
         Some(Err(problem)) => ApiError::forbidden("csrf", problem).into_response(),
         _ => next.run(request).await,
@@ -45,6 +48,9 @@ pub async fn envelope(State(envelope): State<Arc<Envelope>>, request: Request, n
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if is_api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if over_tls {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,

@@ -8,6 +8,7 @@ use vitals_api::{ErrorBody, ErrorDetail};
 
 use crate::sources::SourceError;
 use crate::sources::guard::is_breaker_open;
+use crate::store::scrub;
 
 /// Everything a handler can answer instead of its data.
 #[derive(Debug, thiserror::Error)]
@@ -118,14 +119,23 @@ impl From<JsonRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
-            tracing::warn!(code, error = %self, "request failed upstream");
-        }
         let message = match &self {
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 "something went wrong inside Vitals; try again, and tell the platform team if it keeps happening"
                     .to_owned()
+            }
+            Self::Source(error) => {
+                // Which source, the kind and the status only: the reason may echo the query's values.
+                if status.is_server_error() {
+                    tracing::warn!(
+                        source = error.source_name(),
+                        code,
+                        status = status.as_u16(),
+                        "a source could not answer"
+                    );
+                }
+                masked_message(error)
             }
             other => other.to_string(),
         };
@@ -154,6 +164,12 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A source's failure as the browser may read it: an upstream's words may echo a
+/// query's values or a patient's details, so they are masked as the audit trail masks them.
+pub fn masked_message(error: &SourceError) -> String {
+    scrub(&error.to_string())
 }
 
 /// The wait an open breaker names ("try again in 12 s"), or its usual cool-down.
@@ -229,6 +245,68 @@ mod tests {
         .into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "12");
+    }
+
+    #[tokio::test]
+    async fn upstream_words_reach_the_browser_masked() {
+        let response = ApiError::from(SourceError::BadQuery {
+            source_name: "Loki",
+            reason: r#"parse error near patient_name="Jane Doe" from jane.doe@example.org"#.into(),
+        })
+        .into_response();
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let message = serde_json::from_slice::<ErrorBody>(&body).unwrap().error.message;
+        assert_eq!(
+            message,
+            "Loki cannot run this query: parse error near patient_name=[redacted] from [email]"
+        );
+    }
+
+    /// What the server logs while `run` runs, as text.
+    fn logged_while(run: impl FnOnce()) -> String {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = std::sync::Arc::clone(&buffer);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || LogBuffer(std::sync::Arc::clone(&writer)))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, run);
+        let logged = buffer.lock().unwrap().clone();
+        String::from_utf8(logged).unwrap()
+    }
+
+    struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for LogBuffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_upstream_failure_is_logged_without_its_words() {
+        let logged = logged_while(|| {
+            let _ = ApiError::from(SourceError::Unavailable {
+                source_name: "Loki",
+                reason: r#"Loki answered 500: failed on {patient="Jane Doe"}"#.into(),
+            })
+            .into_response();
+        });
+        assert!(
+            logged.contains("source=\"Loki\"")
+                && logged.contains("upstream_unavailable")
+                && logged.contains("502"),
+            "{logged}"
+        );
+        assert!(!logged.contains("Jane"), "{logged}");
     }
 
     #[test]

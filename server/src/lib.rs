@@ -27,13 +27,12 @@ use anyhow::Context;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::HeaderName;
 use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use vitals_api::Role;
@@ -124,10 +123,12 @@ pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth
             config.data_dir.display()
         )
     })?);
-    let provider = config
-        .demo_password
-        .as_ref()
-        .map(|password| Arc::new(DemoProvider::new(password.0.clone())) as Arc<dyn IdentityProvider>);
+    let provider = match &config.demo_password {
+        Some(password) => Some(Arc::new(
+            DemoProvider::new(password.0.clone(), config.listen).map_err(anyhow::Error::msg)?,
+        ) as Arc<dyn IdentityProvider>),
+        None => None,
+    };
     Ok(Auth {
         provider,
         sessions: Arc::new(CachedSessions::new(store.clone(), LOCAL_SESSION_MEMORY)),
@@ -270,10 +271,6 @@ pub fn app(state: AppState) -> Router {
         .merge(business)
         .merge(engineering)
         .merge(admin)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
         // Small answers are not worth compressing: brotli costs more time than the bytes it saves.
         .layer(
             CompressionLayer::new()

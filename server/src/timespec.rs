@@ -7,6 +7,14 @@ use vitals_api::Step;
 use crate::error::ApiError;
 use crate::sources::TimeRange;
 
+/// The latest time a request may name: the last millisecond whose nanoseconds
+/// still fit an `i64` (April 2262). Times from 1970 to then, and steps up to
+/// [`MAX_STEP_MS`], add, subtract and turn into nanoseconds without overflow.
+pub const LATEST_MS: i64 = i64::MAX / 1_000_000;
+
+/// The longest step of a range query: one year, far beyond any range the server allows.
+pub const MAX_STEP_MS: i64 = 366 * 86_400_000;
+
 /// Parses a Prometheus-style duration (`90s`, `5m`, `1h30m`, `2d`, `1w`, `250ms`) into milliseconds.
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
     let mut total: i64 = 0;
@@ -59,19 +67,50 @@ pub fn parse_time_ms(field: &str, text: &str, now_ms: i64) -> Result<i64, ApiErr
             ("+", duration) => (1, duration),
             _ => return Err(invalid()),
         };
-        return parse_duration_ms(duration)
-            .map(|ms| now_ms + sign * ms)
-            .ok_or_else(invalid);
+        let ms = parse_duration_ms(duration).ok_or_else(invalid)?;
+        let shifted = if sign < 0 {
+            now_ms.checked_sub(ms)
+        } else {
+            now_ms.checked_add(ms)
+        };
+        return within_bounds(field, text, shifted);
     }
     if let Ok(instant) = OffsetDateTime::parse(text, &Rfc3339) {
-        return Ok((instant.unix_timestamp_nanos() / 1_000_000) as i64);
+        let ms = i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).ok();
+        return within_bounds(field, text, ms);
     }
     if let Ok(seconds) = text.parse::<f64>()
         && seconds.is_finite()
     {
-        return Ok((seconds * 1000.0).round() as i64);
+        let ms = (seconds * 1000.0).round();
+        // A cast saturates: only a value already in range is cast.
+        let ms = (0.0..=LATEST_MS as f64).contains(&ms).then_some(ms as i64);
+        return within_bounds(field, text, ms);
     }
     Err(invalid())
+}
+
+/// `ms` when it lies from 1970 to [`LATEST_MS`]; `None` is a time whose arithmetic overflowed.
+fn within_bounds(field: &str, text: &str, ms: Option<i64>) -> Result<i64, ApiError> {
+    ms.filter(|ms| (0..=LATEST_MS).contains(ms))
+        .ok_or_else(|| out_of_range(field, text))
+}
+
+fn out_of_range(field: &str, text: &str) -> ApiError {
+    ApiError::bad_request(
+        "invalid_time",
+        format!(
+            "`{field}` is \"{text}\", outside the times Vitals can query (1970 to 2262); \
+             pick a time in between, such as now-1h"
+        ),
+    )
+}
+
+/// `ms` in nanoseconds, as Loki and live tails count time; refused outside 1970 to 2262.
+pub fn nanoseconds(field: &str, ms: i64) -> Result<i64, ApiError> {
+    ms.checked_mul(1_000_000)
+        .filter(|ns| *ns >= 0)
+        .ok_or_else(|| out_of_range(field, &ms.to_string()))
 }
 
 /// Resolves the optional `from`/`to` of a request into a range, `from` defaulting to `to` minus `default_span_ms`.
@@ -87,7 +126,8 @@ pub fn resolve_range(
     };
     let start = match from {
         Some(text) => parse_time_ms("from", text, now_ms)?,
-        None => end - default_span_ms,
+        // `end` is in bounds, so this cannot wrap; a default range starts in 1970 at the earliest.
+        None => end.saturating_sub(default_span_ms).max(0),
     };
     if start > end {
         return Err(ApiError::bad_request(
@@ -100,23 +140,26 @@ pub fn resolve_range(
 
 /// The step of a range query: the one asked for, or one that gives about 500 points.
 pub fn resolve_step_ms(step: Option<&Step>, range: TimeRange) -> Result<i64, ApiError> {
-    let invalid = |shown: String| {
+    let Some(step) = step else {
+        return Ok(auto_step_ms(range));
+    };
+    let (ms, shown) = match step {
+        Step::Seconds(seconds) => {
+            let ms = (seconds * 1000.0).round().max(1.0);
+            // A cast saturates: only a value already in range is cast.
+            let ms = (*seconds > 0.0 && ms <= MAX_STEP_MS as f64).then_some(ms as i64);
+            (ms, seconds.to_string())
+        }
+        Step::Duration(text) => (parse_duration_ms(text), format!("\"{text}\"")),
+    };
+    ms.filter(|ms| (1..=MAX_STEP_MS).contains(ms)).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_step",
-            format!("`step` is {shown}; use a positive duration such as 60s or 5m, or a number of seconds"),
+            format!(
+                "`step` is {shown}; use a positive duration up to a year such as 60s or 5m, or a number of seconds"
+            ),
         )
-    };
-    match step {
-        Some(Step::Seconds(seconds)) if seconds.is_finite() && *seconds > 0.0 => {
-            Ok(((seconds * 1000.0).round() as i64).max(1))
-        }
-        Some(Step::Seconds(seconds)) => Err(invalid(seconds.to_string())),
-        Some(Step::Duration(text)) => match parse_duration_ms(text) {
-            Some(ms) if ms > 0 => Ok(ms),
-            _ => Err(invalid(format!("\"{text}\""))),
-        },
-        None => Ok(auto_step_ms(range)),
-    }
+    })
 }
 
 /// A round step giving at most about 500 points, never under a second.
@@ -168,6 +211,69 @@ mod tests {
     fn a_wrong_time_names_the_field_and_the_forms() {
         let err = parse_time_ms("from", "yesterday", NOW).unwrap_err().to_string();
         assert!(err.contains("`from`") && err.contains("now-1h"), "{err}");
+    }
+
+    fn code_of(error: ApiError) -> &'static str {
+        match error {
+            ApiError::BadRequest { code, .. } => code,
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn times_whose_arithmetic_overflows_are_refused_not_wrapped() {
+        for (field, text) in [
+            ("from", "now-99999999999d"),
+            ("to", "now+99999999999d"),
+            ("to", "now+9223372036854775807ms"),
+            ("from", "now-9223372036854775807ms"),
+            ("from", "1e300"),
+            ("from", "-5"),
+            ("to", "99999999999999999"),
+        ] {
+            let error = parse_time_ms(field, text, NOW).unwrap_err();
+            let message = error.to_string();
+            assert!(message.contains("(1970 to 2262)"), "{text}: {message}");
+            assert_eq!(code_of(error), "invalid_time", "{text}");
+        }
+        assert_eq!(
+            parse_time_ms("to", "now+200y", NOW).unwrap(),
+            NOW + 200 * 31_536_000_000
+        );
+    }
+
+    #[test]
+    fn a_range_far_in_the_past_or_future_is_refused() {
+        let error = resolve_range(Some("now-99999999999d"), Some("now"), NOW, 3_600_000).unwrap_err();
+        assert_eq!(code_of(error), "invalid_time");
+        let early = resolve_range(None, Some("1"), NOW, 3_600_000).unwrap();
+        assert_eq!(early, TimeRange::new(0, 1_000));
+    }
+
+    #[test]
+    fn nanoseconds_are_refused_rather_than_wrapped() {
+        assert_eq!(nanoseconds("from", NOW).unwrap(), NOW * 1_000_000);
+        assert_eq!(
+            code_of(nanoseconds("from", i64::MAX / 1_000).unwrap_err()),
+            "invalid_time"
+        );
+        assert_eq!(code_of(nanoseconds("from", -1).unwrap_err()), "invalid_time");
+    }
+
+    #[test]
+    fn steps_that_overflow_are_refused() {
+        let range = TimeRange::new(NOW - 3_600_000, NOW);
+        for step in [
+            Step::Seconds(1e300),
+            Step::Seconds(f64::INFINITY),
+            Step::Seconds(-60.0),
+            Step::Duration("99999999999999w".into()),
+            Step::Duration("2y".into()),
+        ] {
+            let error = resolve_step_ms(Some(&step), range).unwrap_err();
+            assert_eq!(code_of(error), "invalid_step", "{step:?}");
+        }
+        assert_eq!(resolve_step_ms(Some(&Step::Seconds(0.0001)), range).unwrap(), 1);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The server binary as an operator runs it: configuration errors, start, and a clean stop on SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Lines, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SERVER: &str = env!("CARGO_BIN_EXE_vitals-server");
+const DEMO_PASSWORD: &str = "cli-test-password";
 
 #[test]
 fn broken_config_exits_non_zero_naming_the_key() {
@@ -29,59 +31,139 @@ fn bad_listen_variable_is_named() {
     assert!(stderr.contains("VITALS_LISTEN"), "{stderr}");
 }
 
+/// A demo server started as an operator starts it, with the address its start line names.
+struct RunningServer {
+    process: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    address: String,
+    _data: tempfile::TempDir,
+}
+
+impl RunningServer {
+    fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut process = Command::new(SERVER)
+            .current_dir(data.path())
+            .env("VITALS_LISTEN", "127.0.0.1:0")
+            .env("VITALS_ADMIN_LISTEN", "127.0.0.1:0")
+            .env("VITALS_DIST_DIR", data.path())
+            .env("VITALS_DEMO_PASSWORD", DEMO_PASSWORD)
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The start line names the address; wait for it rather than for a fixed time.
+        let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
+        let address = lines
+            .by_ref()
+            .take(50)
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let start = line.find("open http://")? + "open http://".len();
+                Some(line[start..].split('/').next()?.to_owned())
+            })
+            .expect("the server should say where it listens");
+        Self {
+            process,
+            lines,
+            address,
+            _data: data,
+        }
+    }
+
+    /// Sends one HTTP/1.1 request and reads the whole answer.
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
+        let mut stream = TcpStream::connect(&self.address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    }
+
+    /// Stops the server with SIGTERM, as the platform does; the lines it logged after starting.
+    fn stop(mut self) -> Vec<String> {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.process.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let exit = loop {
+            if let Some(exit) = self.process.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(exit.success(), "{exit}");
+        self.lines.map_while(Result::ok).collect()
+    }
+}
+
 #[test]
 fn serves_then_stops_cleanly_on_sigterm() {
-    let data = tempfile::tempdir().unwrap();
-    let mut server = Command::new(SERVER)
-        .current_dir(data.path())
-        .env("VITALS_LISTEN", "127.0.0.1:0")
-        .env("VITALS_ADMIN_LISTEN", "127.0.0.1:0")
-        .env("VITALS_DIST_DIR", data.path())
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The start line names the address; wait for it rather than for a fixed time.
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let address = lines
-        .by_ref()
-        .take(50)
-        .map_while(Result::ok)
-        .find_map(|line| {
-            let start = line.find("open http://")? + "open http://".len();
-            Some(line[start..].split('/').next()?.to_owned())
-        })
-        .expect("the server should say where it listens");
-
-    let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    std::io::Write::write_all(
-        &mut stream,
-        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .unwrap();
-    let mut answer = String::new();
-    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    let server = RunningServer::start();
+    let answer = server.send("GET", "/healthz", &[], "");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(server.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = server.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not stop within 10 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(exit.success(), "{exit}");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let rest = server.stop();
     assert!(rest.iter().any(|line| line.contains("stopped")), "{rest:?}");
+}
+
+#[test]
+fn a_query_nested_fifty_thousand_deep_is_refused_and_the_server_lives_on() {
+    let server = RunningServer::start();
+    let login = server.send(
+        "POST",
+        "/api/v1/session",
+        &[("Content-Type", "application/json"), ("X-Vitals-Csrf", "1")],
+        &format!(r#"{{"username":"engineer","password":"{DEMO_PASSWORD}"}}"#),
+    );
+    assert!(login.starts_with("HTTP/1.1 200"), "{login}");
+    let cookie = login
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| line[11..].trim())
+        })
+        .and_then(|value| value.split(';').next())
+        .expect("the login answer sets the session cookie")
+        .to_owned();
+
+    let deep = format!("{}up{}", "sum(".repeat(50_000), ")".repeat(50_000));
+    let answer = server.send(
+        "POST",
+        "/api/v1/metrics/query",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Vitals-Csrf", "1"),
+            ("Cookie", &cookie),
+        ],
+        &format!(r#"{{"query":"{deep}"}}"#),
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 400"),
+        "{}",
+        &answer[..answer.len().min(500)]
+    );
+    assert!(answer.contains("\"bad_query\""), "{answer}");
+
+    let health = server.send("GET", "/healthz", &[], "");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    server.stop();
 }

@@ -281,3 +281,23 @@ async fn range_longer_than_allowed_is_refused_before_loki_is_asked() {
     );
     assert!(loki.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn lokis_error_words_reach_the_browser_masked() {
+    let loki = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(QUERY_RANGE))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "message": r#"parse error at line 1: unexpected patient_name="Jane Doe" near jane.doe@example.org"#
+        })))
+        .mount(&loki)
+        .await;
+    let vitals = vitals_in_front_of(&loki.uri(), |_| {}).await;
+    let (status, _, body) = send(&vitals, log_query(r#"{service="patient-registration"}"#)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "Loki cannot run this query: parse error at line 1: unexpected patient_name=[redacted] near [email]"
+    );
+}

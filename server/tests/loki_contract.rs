@@ -361,6 +361,25 @@ async fn a_loki_base_url_with_a_path_keeps_it() {
 type ErrorCheck = fn(&SourceError) -> bool;
 
 #[tokio::test]
+async fn an_answer_above_the_size_cap_is_refused_naming_loki() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b' '; 64 * 1024 * 1024 + 1]))
+        .mount(&server)
+        .await;
+    let loki = loki_at(&server.uri(), None, TIMEOUT);
+    let error = loki
+        .query(&log_query("{app=\"a\"}", RANGE, 100, Direction::Backward, 0))
+        .await
+        .expect_err("an oversize answer");
+    assert!(
+        matches!(&error, SourceError::BadQuery { reason, .. }
+            if reason.starts_with("Loki's answer is larger than 64 MiB; narrow the query")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
 async fn loki_errors_become_source_errors_with_lokis_words() {
     let cases: [(&str, Option<&str>, ErrorCheck); 6] = [
         ("error_parse_unclosed_selector.json", None, |error| {

@@ -509,3 +509,163 @@ async fn large_api_answers_are_compressed_and_small_ones_are_not() {
         body.len()
     );
 }
+
+#[tokio::test]
+async fn deeply_nested_queries_are_a_400_for_logs_metrics_and_traces() {
+    let app = TestApp::new().await;
+    for depth in [5_000, 10_000] {
+        let deep = format!("{}1{}", "(".repeat(depth), ")".repeat(depth));
+        for (path, body) in [
+            ("/api/v1/logs/query", serde_json::json!({ "query": deep })),
+            ("/api/v1/metrics/query", serde_json::json!({ "query": deep })),
+            ("/api/v1/traces/search", serde_json::json!({ "filter": deep })),
+        ] {
+            let (status, body) = app.post_json(path, body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {depth}: {body}");
+            assert_eq!(body["error"]["code"], "bad_query", "{path} {depth}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("split it into several queries"), "{message}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn overflowing_ranges_and_steps_are_a_400() {
+    let app = TestApp::new().await;
+    for (body, code) in [
+        (
+            serde_json::json!({"query": "up", "from": "now-99999999999d"}),
+            "invalid_time",
+        ),
+        (
+            serde_json::json!({"query": "up", "to": "now+9223372036854775807ms"}),
+            "invalid_time",
+        ),
+        (
+            serde_json::json!({"query": "up", "from": "1e300", "to": "now"}),
+            "invalid_time",
+        ),
+        (
+            serde_json::json!({"query": "up", "from": "now", "to": "now-1h"}),
+            "invalid_time",
+        ),
+        (
+            serde_json::json!({"query": "up", "from": "now-1h", "step": 1e300}),
+            "invalid_step",
+        ),
+    ] {
+        let (status, answer) = app.post_json("/api/v1/metrics/query", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], code, "{body}");
+    }
+    let (status, _, body) = app.get("/api/v1/service-map?from=now-99999999999d").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&body)["error"]["code"], "invalid_time");
+}
+
+#[tokio::test]
+async fn every_api_answer_is_no_store_refusals_included() {
+    let app = TestApp::new().await;
+    let logged_out = |request: axum::http::request::Builder| request;
+    let logged_in =
+        |request: axum::http::request::Builder| request.header(header::COOKIE, app.cookie.as_str());
+    let with_csrf = |request: axum::http::request::Builder| {
+        request
+            .header(header::COOKIE, app.cookie.as_str())
+            .header("x-vitals-csrf", "1")
+    };
+    let json_body = || Body::from(r#"{"query": "up"}"#);
+    let cases: Vec<(Request<Body>, StatusCode)> = vec![
+        (
+            logged_in(Request::get("/api/v1/dashboards"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::OK,
+        ),
+        (
+            logged_in(Request::get("/api/v1/nothing-here"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            logged_in(Request::get("/api")).body(Body::empty()).unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            logged_out(Request::get("/api/v1/dashboards"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            logged_in(Request::get("/api/v1/audit"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            logged_in(Request::post("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(json_body())
+                .unwrap(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            with_csrf(Request::put("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(json_body())
+                .unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            with_csrf(Request::post("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(vec![b' '; vitals_server::MAX_BODY_BYTES + 1]))
+                .unwrap(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            with_csrf(Request::post("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(json_body())
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            with_csrf(Request::post("/api/v1/metrics/query"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"query": "up", "from": "now", "to": "now-1h"}"#))
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (request, expected) in cases {
+        let described = format!("{} {}", request.method(), request.uri());
+        let (status, headers, _) = send(app.router(), request).await;
+        assert_eq!(status, expected, "{described}");
+        assert_eq!(
+            headers
+                .get(header::CACHE_CONTROL)
+                .map(|value| value.to_str().unwrap()),
+            Some("no-store"),
+            "{described}"
+        );
+    }
+}
+
+#[test]
+fn demo_users_are_refused_on_a_listener_off_loopback_even_without_validation() {
+    let data = tempfile::tempdir().unwrap();
+    let config = Config {
+        listen: "0.0.0.0:8080".parse().unwrap(),
+        data_dir: data.path().to_owned(),
+        demo_password: Some(Secret(DEMO_PASSWORD.into())),
+        ..Config::default()
+    };
+    let error = demo_state(&config, Arc::new(FixedClock(CLINIC_MORNING_MS)))
+        .err()
+        .expect("demo users off loopback are refused")
+        .to_string();
+    assert!(error.contains("VITALS_LISTEN is 0.0.0.0:8080"), "{error}");
+}

@@ -10,10 +10,10 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use vitals_api::{ErrorDetail, TailMessage};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, masked_message};
 use crate::sources::{LogTail, Sources};
 use crate::state::AppState;
-use crate::timespec::parse_time_ms;
+use crate::timespec::{nanoseconds, parse_time_ms};
 
 const DEFAULT_TAIL_LIMIT: u32 = 100;
 const MAX_TAIL_LIMIT: u32 = 1_000;
@@ -61,7 +61,7 @@ pub async fn tail_logs(
     };
     let tail = sources
         .logs
-        .tail(&params.query, start_ms * 1_000_000, limit)
+        .tail(&params.query, nanoseconds("from", start_ms)?, limit)
         .await?;
     Ok(upgrade
         .max_message_size(MAX_INCOMING_BYTES)
@@ -82,7 +82,7 @@ async fn relay(socket: WebSocket, mut tail: LogTail) {
                     Some(Ok(lines)) => (TailMessage::Lines { lines }, None),
                     Some(Err(error)) => {
                         let message = TailMessage::Error {
-                            error: ErrorDetail { code: "tail_ended".into(), message: error.to_string() },
+                            error: ErrorDetail { code: "tail_ended".into(), message: masked_message(&error) },
                         };
                         (message, Some((close_code::ERROR, "the log source ended the tail")))
                     }

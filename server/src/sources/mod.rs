@@ -40,6 +40,18 @@ pub enum SourceError {
     },
 }
 
+impl SourceError {
+    /// The source that failed, as people read its name ("Loki", "X-Ray").
+    pub fn source_name(&self) -> &'static str {
+        match self {
+            Self::BadQuery { source_name, .. }
+            | Self::NotFound { source_name, .. }
+            | Self::Unavailable { source_name, .. }
+            | Self::Timeout { source_name, .. } => source_name,
+        }
+    }
+}
+
 /// New log lines as they arrive, in batches, oldest first; ends when the source closes it.
 pub type LogTail = BoxStream<'static, Result<Vec<LogLine>, SourceError>>;
 
@@ -56,6 +68,35 @@ pub(crate) fn http_client(connect_timeout: std::time::Duration) -> reqwest::Clie
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .tcp_keepalive(TCP_KEEPALIVE)
         .user_agent(concat!("vitals/", env!("CARGO_PKG_VERSION")))
+}
+
+/// Why an answer's body could not be read whole.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// The answer is larger than the cap the reader was given.
+    TooLarge,
+    /// The connection broke off while reading.
+    Transport(reqwest::Error),
+}
+
+/// The whole body of `response`, refusing one larger than `max_bytes` as soon as it
+/// is announced or read that far, so an oversize answer never fills memory.
+pub(crate) async fn read_body_up_to(
+    mut response: reqwest::Response,
+    max_bytes: usize,
+) -> Result<Vec<u8>, BodyError> {
+    let announced = response.content_length().unwrap_or_default();
+    if announced > max_bytes as u64 {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(announced as usize);
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len() + chunk.len() > max_bytes {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A backend's name as people read it in errors: `loki` is "Loki", `xray` is "X-Ray".
@@ -125,4 +166,59 @@ pub struct Sources {
     pub logs: Arc<dyn LogSource>,
     pub metrics: Arc<dyn MetricSource>,
     pub traces: Arc<dyn TraceSource>,
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A server that answers once with `head`, then writes `chunks` of a chunked body.
+    async fn answering(head: &'static str, chunks: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).await;
+            let _ = stream.write_all(head.as_bytes()).await;
+            for _ in 0..chunks {
+                if stream.write_all(b"100\r\n").await.is_err()
+                    || stream.write_all(&[b'x'; 256]).await.is_err()
+                    || stream.write_all(b"\r\n").await.is_err()
+                {
+                    return;
+                }
+            }
+            let _ = stream.write_all(b"0\r\n\r\n").await;
+        });
+        format!("http://{address}/")
+    }
+
+    async fn read(url: &str, max_bytes: usize) -> Result<Vec<u8>, BodyError> {
+        let response = reqwest::get(url).await.unwrap();
+        read_body_up_to(response, max_bytes).await
+    }
+
+    const CHUNKED: &str = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+
+    #[tokio::test]
+    async fn a_streamed_body_is_cut_off_once_past_the_cap() {
+        let url = answering(CHUNKED, 1_000).await;
+        assert!(matches!(read(&url, 1024).await, Err(BodyError::TooLarge)));
+    }
+
+    #[tokio::test]
+    async fn an_announced_length_past_the_cap_is_refused_before_reading() {
+        let url = answering("HTTP/1.1 200 OK\r\ncontent-length: 2048\r\n\r\n", 0).await;
+        assert!(matches!(read(&url, 1024).await, Err(BodyError::TooLarge)));
+    }
+
+    #[tokio::test]
+    async fn a_body_within_the_cap_is_read_whole() {
+        let url = answering(CHUNKED, 4).await;
+        assert_eq!(read(&url, 1024).await.unwrap(), vec![b'x'; 1024]);
+    }
 }

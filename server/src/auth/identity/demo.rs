@@ -24,11 +24,15 @@ impl std::fmt::Debug for DemoProvider {
 }
 
 impl DemoProvider {
-    pub fn new(password: String) -> Self {
-        Self {
+    /// The demo users of a server whose public listener is `listen`; refused, saying
+    /// what to do, unless that is loopback. Checked here as well as in the
+    /// configuration, so no way of building a server lets demo users in from the network.
+    pub fn new(password: String, listen: SocketAddr) -> Result<Self, String> {
+        check_demo_allowed(listen)?;
+        Ok(Self {
             password_digest: Sha256::digest(password.as_bytes()).into(),
             has_password: !password.is_empty(),
-        }
+        })
     }
 
     fn password_matches(&self, given: &str) -> bool {
@@ -98,9 +102,13 @@ pub fn check_one_identity_provider(demo_users: bool, cognito_pool: bool) -> Resu
 mod tests {
     use super::*;
 
+    fn on_loopback(password: &str) -> DemoProvider {
+        DemoProvider::new(password.into(), "127.0.0.1:8080".parse().unwrap()).unwrap()
+    }
+
     #[tokio::test]
     async fn each_demo_user_gets_its_own_role() {
-        let demo = DemoProvider::new("demo-pass".into());
+        let demo = on_loopback("demo-pass");
         for role in Role::ALL {
             let step = demo.login(role.as_str(), "demo-pass").await.unwrap();
             assert_eq!(
@@ -116,7 +124,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_password_or_unknown_user_is_refused_alike() {
-        let demo = DemoProvider::new("demo-pass".into());
+        let demo = on_loopback("demo-pass");
         for (username, password) in [
             ("engineer", "wrong"),
             ("engineer", "demo-pass "),
@@ -136,13 +144,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_demo_password_lets_nobody_in() {
-        let demo = DemoProvider::new(String::new());
+        let demo = on_loopback("");
         assert_eq!(demo.login("admin", "").await, Err(AuthError::InvalidCredentials));
     }
 
     #[tokio::test]
     async fn demo_logins_need_no_refresh_and_log_out_cleanly() {
-        let demo = DemoProvider::new("demo-pass".into());
+        let demo = on_loopback("demo-pass");
         let LoginStep::Authenticated(identity) = demo.login("admin", "demo-pass").await.unwrap() else {
             panic!("demo users are never challenged");
         };
@@ -167,6 +175,14 @@ mod tests {
                 error.contains("VITALS_LISTEN") && error.contains(refused),
                 "{error}"
             );
+        }
+    }
+
+    #[test]
+    fn demo_users_cannot_be_created_for_a_listener_off_loopback() {
+        for refused in ["0.0.0.0:8080", "[::]:8080", "10.0.3.7:8080"] {
+            let error = DemoProvider::new("demo-pass".into(), refused.parse().unwrap()).unwrap_err();
+            assert!(error.contains("listen on 127.0.0.1 or [::1]"), "{error}");
         }
     }
 

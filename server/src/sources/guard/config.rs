@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use vitals_api::query_limits::{LENGTH_CEILING, NESTING_CEILING, QueryLimits};
+
 /// The guard settings, the same for every source; each source still gets its own
 /// breaker, cache and counters.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -29,6 +31,10 @@ pub struct GuardConfig {
     pub max_answer_mb: u64,
     /// The longest time range one query may cover.
     pub max_range_days: u64,
+    /// Brackets one query may hold open at once; deeper queries are refused before any parser runs.
+    pub max_query_depth: usize,
+    /// The longest query text, in bytes.
+    pub max_query_bytes: usize,
 }
 
 impl Default for GuardConfig {
@@ -44,6 +50,8 @@ impl Default for GuardConfig {
             max_points_per_series: 11_000,
             max_answer_mb: 20,
             max_range_days: 31,
+            max_query_depth: 64,
+            max_query_bytes: LENGTH_CEILING,
         }
     }
 }
@@ -93,7 +101,28 @@ impl GuardConfig {
             10_000_000,
             "points",
         )?;
-        check_range("max_answer_mb", self.max_answer_mb, 1, 1_024, "megabytes")
+        check_range("max_answer_mb", self.max_answer_mb, 1, 1_024, "megabytes")?;
+        check_range(
+            "max_query_depth",
+            self.max_query_depth as u64,
+            1,
+            NESTING_CEILING as u64,
+            "levels",
+        )?;
+        check_range(
+            "max_query_bytes",
+            self.max_query_bytes as u64,
+            64,
+            LENGTH_CEILING as u64,
+            "bytes",
+        )
+    }
+
+    pub(super) fn query_limits(&self) -> QueryLimits {
+        QueryLimits {
+            max_depth: self.max_query_depth,
+            max_bytes: self.max_query_bytes,
+        }
     }
 
     pub(super) fn timeout(&self) -> Duration {
@@ -178,6 +207,20 @@ mod tests {
                 },
                 "guard.max_series",
             ),
+            (
+                GuardConfig {
+                    max_query_depth: 0,
+                    ..GuardConfig::default()
+                },
+                "guard.max_query_depth",
+            ),
+            (
+                GuardConfig {
+                    max_query_bytes: 0,
+                    ..GuardConfig::default()
+                },
+                "guard.max_query_bytes",
+            ),
         ];
         for (config, key) in cases {
             let error = config.validate().unwrap_err();
@@ -187,6 +230,20 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn query_limits_cannot_be_raised_past_what_the_parsers_survive() {
+        let deeper = GuardConfig {
+            max_query_depth: NESTING_CEILING + 1,
+            ..GuardConfig::default()
+        };
+        assert_eq!(deeper.validate().unwrap_err().key, "guard.max_query_depth");
+        let longer = GuardConfig {
+            max_query_bytes: LENGTH_CEILING + 1,
+            ..GuardConfig::default()
+        };
+        assert_eq!(longer.validate().unwrap_err().key, "guard.max_query_bytes");
     }
 
     #[test]

@@ -55,6 +55,7 @@ impl LogSource for Guarded<dyn LogSource> {
     }
 
     async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
+        self.upstream.check_query(&query.query)?;
         let owned = query.clone();
         self.call(&self.lanes.query, Call::logs(query), move |inner| async move {
             inner.query(&owned).await
@@ -86,6 +87,7 @@ impl LogSource for Guarded<dyn LogSource> {
     /// A live tail is one long stream per viewer, so nothing is cached or shared;
     /// opening it still goes through the breaker and the timeout.
     async fn tail(&self, query: &str, start_ns: i64, limit: u32) -> Result<LogTail, SourceError> {
+        self.upstream.check_query(query)?;
         self.upstream
             .call_alone(self.inner.tail(query, start_ns, limit))
             .await
@@ -131,6 +133,7 @@ impl MetricSource for Guarded<dyn MetricSource> {
         range: TimeRange,
         step_ms: i64,
     ) -> Result<MetricQueryResponse, SourceError> {
+        self.upstream.check_query(query)?;
         let call = Call::metric_range(query, range, step_ms);
         let query = query.to_owned();
         self.call(&self.lanes.query, call, move |inner| async move {
@@ -140,6 +143,7 @@ impl MetricSource for Guarded<dyn MetricSource> {
     }
 
     async fn query_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, SourceError> {
+        self.upstream.check_query(query)?;
         let call = Call::metric_instant(query, at_ms);
         let query = query.to_owned();
         self.call(&self.lanes.query, call, move |inner| async move {
@@ -192,6 +196,7 @@ impl TraceSource for Guarded<dyn TraceSource> {
     }
 
     async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {
+        self.upstream.check_query(&query.filter)?;
         let owned = query.clone();
         self.call(
             &self.lanes.search,

@@ -656,3 +656,41 @@ async fn counters_reach_the_prometheus_registry_by_signal_and_backend() {
         ("logs", "metrics", "traces")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_query_too_deep_or_too_long_never_reaches_the_backend() {
+    let backend = FakeBackend::new();
+    let sources =
+        GuardedSources::new(&all_from(&backend), &config()).for_scope(&Scope::new("roles:engineer"));
+    let deep = format!("{}up{}", "(".repeat(65), ")".repeat(65));
+    let long = format!("{{service=\"{}\"}}", "a".repeat(16 * 1024));
+    let range = TimeRange::new(1_700_000_000_000, 1_700_000_600_000);
+    for query in [deep, long] {
+        let refusals = [
+            sources.logs.query(&log_query(&query)).await.map(drop),
+            sources.logs.tail(&query, 0, 10).await.map(drop),
+            sources.metrics.query_range(&query, range, 60_000).await.map(drop),
+            sources
+                .metrics
+                .query_instant(&query, range.end_ms)
+                .await
+                .map(drop),
+            sources
+                .traces
+                .search(&TraceQuery {
+                    filter: query.clone(),
+                    range,
+                    limit: 10,
+                })
+                .await
+                .map(drop),
+        ];
+        for refusal in refusals {
+            let Err(SourceError::BadQuery { reason, .. }) = refusal else {
+                panic!("expected a bad query, got {refusal:?}");
+            };
+            assert!(reason.contains("split it into several queries"), "{reason}");
+        }
+    }
+    assert_eq!(backend.calls(), 0);
+}

@@ -10,6 +10,7 @@ use super::config::GuardConfig;
 use super::limits::{Answer, AnswerLimits};
 use super::stats::{GuardStatsSnapshot, Stats, bump};
 use crate::sources::SourceError;
+use vitals_api::query_limits::QueryLimits;
 
 /// What the guards of one source share, whatever the kind of call or the caller's scope.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ pub(super) struct Upstream {
     pub(super) backend: &'static str,
     timeout: Duration,
     limits: AnswerLimits,
+    query_limits: QueryLimits,
     pub(super) breaker: Breaker,
     pub(super) stats: Stats,
 }
@@ -35,9 +37,21 @@ impl Upstream {
             backend,
             timeout: config.timeout(),
             limits: AnswerLimits::new(config),
+            query_limits: config.query_limits(),
             breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown()),
             stats: Stats::default(),
         }
+    }
+
+    /// Refuses a query too long or too deeply nested for any parser, before it is
+    /// cached, shared or sent: the backend never sees it and the breaker does not count it.
+    pub(super) fn check_query(&self, query: &str) -> Result<(), SourceError> {
+        self.query_limits
+            .check(query)
+            .map_err(|reason| SourceError::BadQuery {
+                source_name: crate::sources::display_name(self.backend),
+                reason,
+            })
     }
 
     /// Runs `call` unless the breaker is open, drops it when the timeout passes,

@@ -9,7 +9,13 @@ use url::Url;
 
 use super::translate::{error_for_status, unavailable};
 use super::{LokiConfig, LokiConfigError, SOURCE_NAME};
-use crate::sources::SourceError;
+use crate::sources::{BodyError, SourceError, read_body_up_to};
+
+/// Largest answer read: more lines and series than anyone can look at, and a bound on memory.
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// Largest error answer read: Loki's messages are a line or two.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
 
 /// The header that names the tenant (org) to a multi-tenant Loki.
 static TENANT_HEADER: HeaderName = HeaderName::from_static("x-scope-orgid");
@@ -101,18 +107,28 @@ impl LokiHttp {
             "loki answered"
         );
         if status.is_success() {
-            return response
-                .bytes()
-                .await
-                .map_err(|error| self.transport_error(&error));
+            return match read_body_up_to(response, MAX_ANSWER_BYTES).await {
+                Ok(body) => Ok(Bytes::from(body)),
+                Err(BodyError::TooLarge) => Err(SourceError::BadQuery {
+                    source_name: SOURCE_NAME,
+                    reason: format!(
+                        "Loki's answer is larger than {} MiB; narrow the query with more label matchers, a shorter range or a lower limit",
+                        MAX_ANSWER_BYTES / (1024 * 1024)
+                    ),
+                }),
+                Err(BodyError::Transport(error)) => Err(self.transport_error(&error)),
+            };
         }
         let location = response
             .headers()
             .get(header::LOCATION)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        // The status alone still says what went wrong when the body cannot be read.
-        let body = response.text().await.unwrap_or_default();
+        // The status alone still says what went wrong when the body cannot be read or is too long to be a message.
+        let body = read_body_up_to(response, MAX_ERROR_BYTES)
+            .await
+            .map(|body| String::from_utf8_lossy(&body).into_owned())
+            .unwrap_or_default();
         Err(error_for_status(
             &display_path(endpoint),
             status,

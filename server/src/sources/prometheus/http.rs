@@ -9,7 +9,7 @@ use url::Url;
 use super::sigv4::AmpSigner;
 use super::translate::error_for_status;
 use super::{PrometheusConfigError, Upstream};
-use crate::sources::SourceError;
+use crate::sources::{BodyError, SourceError, read_body_up_to};
 
 /// Largest answer read: more series than anyone can look at, and a bound on memory.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
@@ -148,29 +148,16 @@ impl PrometheusHttp {
     }
 
     /// The whole body, refusing answers larger than `MAX_ANSWER_BYTES` before they fill memory.
-    async fn read_body(&self, mut response: Response) -> Result<Vec<u8>, SourceError> {
-        let too_large = || {
-            self.upstream.bad_query(format!(
-                "the answer is larger than {} MiB; select fewer series or a shorter range",
-                MAX_ANSWER_BYTES / (1024 * 1024)
-            ))
-        };
-        let announced = response.content_length().unwrap_or_default();
-        if announced > MAX_ANSWER_BYTES as u64 {
-            return Err(too_large());
-        }
-        let mut body = Vec::with_capacity(announced as usize);
-        while let Some(chunk) = response
-            .chunk()
+    async fn read_body(&self, response: Response) -> Result<Vec<u8>, SourceError> {
+        read_body_up_to(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|error| self.transport_error(&error))?
-        {
-            if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+            .map_err(|error| match error {
+                BodyError::TooLarge => self.upstream.bad_query(format!(
+                    "the answer is larger than {} MiB; select fewer series or a shorter range",
+                    MAX_ANSWER_BYTES / (1024 * 1024)
+                )),
+                BodyError::Transport(error) => self.transport_error(&error),
+            })
     }
 
     /// The address of an endpoint below the base URL (which may have a path, as AMP's has).

@@ -7,6 +7,8 @@
 
 use vitals_api::SpanStatus;
 
+use vitals_api::query_limits::QueryLimits;
+
 /// The longest filter this server sends; a longer one is a paste gone wrong.
 pub const MAX_FILTER_CHARS: usize = 2_000;
 /// X-Ray's limit on a service (segment) name.
@@ -52,6 +54,9 @@ pub enum FilterError {
     EmptyDurationRange { min: f64, max: f64 },
     #[error("the filter is {chars} characters long, above the limit of {MAX_FILTER_CHARS}; shorten it")]
     TooLong { chars: usize },
+    /// The sentence of [`QueryLimits::check`], which names the limit.
+    #[error("{0}")]
+    TooDeep(String),
     #[error("the filter contains a control character (U+{0:04X}); remove it")]
     ControlCharacter(u32),
 }
@@ -98,7 +103,7 @@ impl TraceFilter {
             terms.push(if terms.is_empty() { raw } else { format!("({raw})") });
         }
         let expression = terms.join(" AND ");
-        check_length(&expression)?;
+        check_shape(&expression)?;
         Ok(expression)
     }
 }
@@ -111,7 +116,7 @@ pub fn filter_expression(text: &str) -> Result<Option<String>, FilterError> {
     if text.is_empty() {
         return Ok(None);
     }
-    check_length(text)?;
+    check_shape(text)?;
     if let Some(control) = text
         .chars()
         .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
@@ -121,12 +126,13 @@ pub fn filter_expression(text: &str) -> Result<Option<String>, FilterError> {
     Ok(Some(text.to_owned()))
 }
 
-fn check_length(text: &str) -> Result<(), FilterError> {
+/// Refuses a filter too long, or nested too deep for any parser down the line.
+fn check_shape(text: &str) -> Result<(), FilterError> {
     let chars = text.chars().count();
     if chars > MAX_FILTER_CHARS {
         return Err(FilterError::TooLong { chars });
     }
-    Ok(())
+    QueryLimits::CEILING.check(text).map_err(FilterError::TooDeep)
 }
 
 /// A string literal of the filter language: in double quotes, with `\` and `"` escaped.
@@ -192,6 +198,18 @@ mod tests {
 
     fn expression(filter: TraceFilter) -> String {
         filter.to_expression().unwrap()
+    }
+
+    #[test]
+    fn a_deeply_nested_filter_is_refused_before_x_ray_sees_it() {
+        let raw = format!("{}ok{}", "(".repeat(900), ")".repeat(900));
+        let error = filter_expression(&raw).unwrap_err();
+        assert!(error.to_string().contains("levels deep; flatten it"), "{error}");
+        let built = TraceFilter {
+            raw: Some(raw),
+            ..TraceFilter::default()
+        };
+        assert!(matches!(built.to_expression(), Err(FilterError::TooDeep(_))));
     }
 
     #[test]
