@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::auth::identity::{check_demo_allowed, check_one_identity_provider};
+use crate::auth::token_key::{MAKE_A_KEY, TokenKey};
 use crate::sources::guard::GuardConfig;
 use crate::store::SessionPolicy;
 
@@ -383,7 +384,7 @@ impl Config {
         Ok(())
     }
 
-    /// `VITALS_COGNITO_*`, `VITALS_DEMO_PASSWORD`, `VITALS_SESSION_TABLE`, `VITALS_AUDIT_TABLE`, `VITALS_TRUST_FORWARDED_FOR`.
+    /// `VITALS_COGNITO_*`, `VITALS_SESSION_TOKEN_KEY`, `VITALS_DEMO_PASSWORD`, `VITALS_SESSION_TABLE`, `VITALS_AUDIT_TABLE`, `VITALS_TRUST_FORWARDED_FOR`.
     fn apply_auth_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         let set = |key: &str| env.get(key).filter(|value| !value.is_empty()).cloned();
         if let Some(user_pool_id) = set("VITALS_COGNITO_USER_POOL_ID") {
@@ -412,6 +413,9 @@ impl Config {
             if let Some(endpoint) = set("VITALS_COGNITO_ENDPOINT") {
                 cognito.endpoint = Some(endpoint);
             }
+        }
+        if let Some(key) = set("VITALS_SESSION_TOKEN_KEY") {
+            self.session.token_key = Some(Secret(key));
         }
         if let Some(password) = set("VITALS_DEMO_PASSWORD") {
             self.demo_password = Some(Secret(password));
@@ -522,6 +526,19 @@ impl Config {
             if let Some(endpoint) = &cognito.endpoint {
                 check_url("cognito.endpoint", endpoint)?;
             }
+        }
+        match (&self.session.token_key, &self.cognito) {
+            (Some(key), _) => {
+                TokenKey::from_base64(&key.0)
+                    .map_err(|problem| ConfigError::invalid("session.token_key", problem))?;
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    "session.token_key",
+                    format!("is not set; Cognito's tokens are kept encrypted with it: {MAKE_A_KEY}"),
+                ));
+            }
+            (None, None) => {}
         }
         if let Some(dynamo) = &self.dynamodb {
             if dynamo.table.is_empty() {
@@ -883,6 +900,38 @@ mod tests {
         let config = Config::from_toml("[cognito]\nuser_pool_id = \"pool\"\nclient_id = \"c\"\n").unwrap();
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("cognito.user_pool_id"), "{err}");
+    }
+
+    #[test]
+    fn cognito_needs_a_token_key_of_32_bytes_and_says_how_to_make_one() {
+        let cognito = [
+            ("VITALS_COGNITO_USER_POOL_ID", "eu-west-1_AbC123def"),
+            ("VITALS_COGNITO_CLIENT_ID", "client"),
+        ];
+        let mut config = Config::default();
+        config.apply_env(&env(&cognito)).unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("session.token_key") && err.contains("openssl rand -base64 32"),
+            "{err}"
+        );
+
+        let short = [cognito[0], cognito[1], ("VITALS_SESSION_TOKEN_KEY", "c2hvcnQ=")];
+        let mut config = Config::default();
+        config.apply_env(&env(&short)).unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("session.token_key") && err.contains("not 32"),
+            "{err}"
+        );
+        assert!(!err.contains("c2hvcnQ="), "the key itself is never shown: {err}");
+
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let good = [cognito[0], cognito[1], ("VITALS_SESSION_TOKEN_KEY", key)];
+        let mut config = Config::default();
+        config.apply_env(&env(&good)).unwrap();
+        config.validate().unwrap();
+        assert!(!format!("{config:?}").contains(key));
     }
 
     #[test]

@@ -41,6 +41,7 @@ use vitals_api::Role;
 use crate::auth::identity::{CognitoConfig, CognitoProvider, DemoProvider, IdentityProvider};
 use crate::auth::limits::{ApiLimiter, LoginLimiter};
 use crate::auth::session::{Auth, require_role};
+use crate::auth::token_key::TokenKey;
 use crate::config::Config;
 use crate::envelope::Envelope;
 use crate::sources::Sources;
@@ -127,11 +128,17 @@ pub fn local_auth(config: &Config) -> anyhow::Result<Auth> {
         .demo_password
         .as_ref()
         .map(|password| Arc::new(DemoProvider::new(password.0.clone())) as Arc<dyn IdentityProvider>);
+    let token_key = match &config.session.token_key {
+        Some(key) => TokenKey::from_base64(&key.0)
+            .map_err(|problem| anyhow::anyhow!("`session.token_key` {problem}"))?,
+        None => TokenKey::ephemeral()?,
+    };
     Ok(Auth {
         provider,
         sessions: Arc::new(CachedSessions::new(store.clone(), LOCAL_SESSION_MEMORY)),
         audit: Arc::new(BatchedAudit::new(store)),
         policy: config.session.clone(),
+        token_key,
         login_limiter: LoginLimiter::new(
             config.limits.failed_logins_per_username,
             config.limits.failed_logins_per_client,

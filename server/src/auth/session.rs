@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vitals_api::{Role, SessionInfo};
 
-use super::identity::{Identity, IdentityProvider, PendingChallenge};
+use super::identity::{Identity, IdentityProvider, PendingChallenge, Tokens};
 use super::limits::{ApiLimiter, LoginLimiter};
+use super::token_key::TokenKey;
 use crate::error::ApiError;
 use crate::sources::guard::Scope;
 use crate::state::AppState;
@@ -28,22 +29,82 @@ const REFRESH_MARGIN_MS: i64 = 5 * 60_000;
 pub const CHALLENGE_LIFETIME_MS: i64 = 5 * 60_000;
 
 /// What the store keeps for a session: a logged-in identity, or a login waiting for a challenge answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum SessionPayload {
     LoggedIn(Identity),
     Pending(PendingChallenge),
 }
 
+/// A [`SessionPayload`] as the store holds it: Cognito's tokens only sealed with the token key.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum StoredPayload {
+    LoggedIn {
+        username: String,
+        roles: Vec<Role>,
+        tokens: Option<SealedTokens>,
+    },
+    Pending(PendingChallenge),
+}
+
+/// The JSON of an identity's [`Tokens`], sealed for its username. A string where an older
+/// store held the tokens as an object, so such an entry cannot be read and ends the session.
+#[derive(Serialize, Deserialize)]
+struct SealedTokens(String);
+
 impl SessionPayload {
-    pub fn to_json(&self) -> Result<String, ApiError> {
-        serde_json::to_string(self)
+    /// The JSON the store keeps, the tokens sealed with `key`.
+    pub fn to_json(&self, key: &TokenKey) -> Result<String, ApiError> {
+        let stored = match self {
+            SessionPayload::LoggedIn(identity) => StoredPayload::LoggedIn {
+                username: identity.username.clone(),
+                roles: identity.roles.clone(),
+                tokens: match &identity.tokens {
+                    Some(tokens) => {
+                        let json = serde_json::to_vec(tokens)
+                            .map_err(|err| ApiError::Internal(format!("cannot encode a session: {err}")))?;
+                        let sealed = key
+                            .seal(&json, &identity.username)
+                            .map_err(|err| ApiError::Internal(err.to_string()))?;
+                        Some(SealedTokens(sealed))
+                    }
+                    None => None,
+                },
+            },
+            SessionPayload::Pending(pending) => StoredPayload::Pending(pending.clone()),
+        };
+        serde_json::to_string(&stored)
             .map_err(|err| ApiError::Internal(format!("cannot encode a session: {err}")))
     }
 
-    pub fn from_record(record: &SessionRecord) -> Result<Self, ApiError> {
-        serde_json::from_str(&record.identity_json).map_err(|_| {
-            ApiError::unauthenticated("session_expired", "your session could not be read; log in again")
+    /// The payload of a stored session; one that cannot be read or opened with `key` means logging in again.
+    pub fn from_record(record: &SessionRecord, key: &TokenKey) -> Result<Self, ApiError> {
+        let unreadable =
+            || ApiError::unauthenticated("session_expired", "your session could not be read; log in again");
+        let stored: StoredPayload = serde_json::from_str(&record.identity_json).map_err(|_| unreadable())?;
+        Ok(match stored {
+            StoredPayload::LoggedIn {
+                username,
+                roles,
+                tokens,
+            } => {
+                let tokens = match tokens {
+                    Some(SealedTokens(sealed)) => {
+                        let json = key.open(&sealed, &username).map_err(|err| {
+                            tracing::warn!(error = %err, "a session's tokens could not be opened; the person must log in again");
+                            unreadable()
+                        })?;
+                        Some(serde_json::from_slice::<Tokens>(&json).map_err(|_| unreadable())?)
+                    }
+                    None => None,
+                };
+                SessionPayload::LoggedIn(Identity {
+                    username,
+                    roles,
+                    tokens,
+                })
+            }
+            StoredPayload::Pending(pending) => SessionPayload::Pending(pending),
         })
     }
 }
@@ -55,6 +116,8 @@ pub struct Auth {
     pub sessions: Arc<dyn SessionStore>,
     pub audit: Arc<dyn AuditLog>,
     pub policy: SessionPolicy,
+    /// Seals Cognito's tokens in the session store (`session.token_key`).
+    pub token_key: TokenKey,
     pub login_limiter: LoginLimiter,
     pub api_limiter: ApiLimiter,
     /// Whether the load balancer's `X-Forwarded-For` names the client (behind an ALB).
@@ -240,7 +303,7 @@ pub async fn current_user(
             ));
         }
     };
-    let identity = match SessionPayload::from_record(&record)? {
+    let identity = match SessionPayload::from_record(&record, &auth.token_key)? {
         SessionPayload::LoggedIn(identity) => identity,
         SessionPayload::Pending(_) => {
             return Err(ApiError::unauthenticated(
@@ -256,7 +319,7 @@ pub async fn current_user(
         match provider.refresh(&identity).await {
             Ok(refreshed) => {
                 record.roles = refreshed.roles.clone();
-                record.identity_json = SessionPayload::LoggedIn(refreshed).to_json()?;
+                record.identity_json = SessionPayload::LoggedIn(refreshed).to_json(&auth.token_key)?;
                 changed = true;
             }
             Err(err) => {
@@ -422,6 +485,39 @@ mod tests {
             HeaderValue::from_static("__Host-vitals=not-an-id"),
         );
         assert!(session_cookie(&headers).is_none());
+    }
+
+    #[test]
+    fn a_stored_session_holds_its_tokens_only_sealed() {
+        let key = TokenKey::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+        let identity = Identity {
+            username: "ana".into(),
+            roles: vec![Role::Engineer],
+            tokens: Some(Tokens {
+                id_token: "id-token-value".into(),
+                access_token: "access-token-value".into(),
+                refresh_token: "refresh-token-value".into(),
+                expires_at_ms: 42,
+            }),
+        };
+        let json = SessionPayload::LoggedIn(identity.clone()).to_json(&key).unwrap();
+        assert!(!json.contains("token-value"), "{json}");
+        let record = SessionRecord::new("ana", vec![Role::Engineer], json, 0);
+        let SessionPayload::LoggedIn(read) = SessionPayload::from_record(&record, &key).unwrap() else {
+            panic!("a logged-in session reads back as logged in");
+        };
+        assert_eq!(read, identity);
+
+        let other_key = TokenKey::from_base64("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=").unwrap();
+        let error = SessionPayload::from_record(&record, &other_key).unwrap_err();
+        assert!(error.to_string().contains("log in again"), "{error}");
+
+        let plaintext = r#"{"state":"logged_in","username":"ana","roles":["engineer"],"tokens":{"id_token":"a","access_token":"b","refresh_token":"c","expires_at_ms":1}}"#;
+        let old = SessionRecord::new("ana", vec![Role::Engineer], plaintext, 0);
+        assert!(
+            SessionPayload::from_record(&old, &key).is_err(),
+            "an entry with plaintext tokens is not used"
+        );
     }
 
     #[test]
