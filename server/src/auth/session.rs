@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vitals_api::{Role, SessionInfo};
 
-use super::identity::{Identity, IdentityProvider, PendingChallenge, Tokens};
+use super::identity::{AuthError, Identity, IdentityProvider, PendingChallenge, Tokens};
 use super::limits::{ApiLimiter, LoginLimiter};
 use super::token_key::TokenKey;
 use crate::error::ApiError;
@@ -321,6 +321,15 @@ pub async fn current_user(
                 record.roles = refreshed.roles.clone();
                 record.identity_json = SessionPayload::LoggedIn(refreshed).to_json(&auth.token_key)?;
                 changed = true;
+            }
+            // An outage of the provider should not log everyone out: the tokens it gave are
+            // still good until they expire, and the next request tries again.
+            Err(AuthError::Unavailable(reason)) if now < tokens.expires_at_ms => {
+                tracing::warn!(
+                    %session_id,
+                    %reason,
+                    "could not refresh a session's tokens; keeping the session until they expire"
+                );
             }
             Err(err) => {
                 tracing::info!(error = %err, "ending a session whose tokens could not be refreshed");
