@@ -68,7 +68,7 @@ pub struct Config {
     pub limits: LimitSettings,
 }
 
-/// `[limits]`: how often people may fail to log in, and how fast one person may call the API.
+/// `[limits]`: how often people may fail to log in, how fast one person may call the API, and their live tails.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitSettings {
@@ -80,6 +80,12 @@ pub struct LimitSettings {
     pub api_requests_per_second: u32,
     /// API requests one person may make at once (a dashboard loading all its panels).
     pub api_burst: u32,
+    /// Live log tails one person may have open at once.
+    pub tails_per_person: u32,
+    /// Minutes a live tail stays open before the person must reopen it.
+    pub tail_max_minutes: u32,
+    /// Seconds between checks that an open tail's session and role still hold.
+    pub tail_session_check_seconds: u32,
 }
 
 impl Default for LimitSettings {
@@ -89,6 +95,9 @@ impl Default for LimitSettings {
             failed_logins_per_client: 20,
             api_requests_per_second: 20,
             api_burst: 60,
+            tails_per_person: 3,
+            tail_max_minutes: 60,
+            tail_session_check_seconds: 5,
         }
     }
 }
@@ -593,6 +602,12 @@ impl Config {
                 self.limits.api_requests_per_second,
             ),
             ("limits.api_burst", self.limits.api_burst),
+            ("limits.tails_per_person", self.limits.tails_per_person),
+            ("limits.tail_max_minutes", self.limits.tail_max_minutes),
+            (
+                "limits.tail_session_check_seconds",
+                self.limits.tail_session_check_seconds,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::invalid(key, "is 0; use a positive number"));

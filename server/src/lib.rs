@@ -44,6 +44,7 @@ use crate::auth::session::{Auth, require_role};
 use crate::auth::token_key::TokenKey;
 use crate::config::Config;
 use crate::envelope::Envelope;
+use crate::routes::tail::OpenTails;
 use crate::sources::Sources;
 use crate::sources::demo::DemoClinic;
 use crate::sources::guard::{GuardedSources, Scope};
@@ -211,6 +212,7 @@ pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth, clock: Ar
         max_range_ms: config.guard.max_range_ms(),
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock,
+        tails: Arc::new(OpenTails::new(&config.limits)),
     })
 }
 

@@ -1,15 +1,21 @@
-//! `GET /api/v1/logs/tail`: a live log query relayed over a WebSocket, one JSON message per batch.
+//! `GET /api/v1/logs/tail`: a live log query relayed over a WebSocket, one JSON message per batch, for as long as the session allows.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
-use vitals_api::{ErrorDetail, TailMessage};
+use vitals_api::{ErrorDetail, Role, TailMessage};
 
+use crate::auth::session::{BACKGROUND_HEADER, CurrentUser, current_user};
+use crate::config::LimitSettings;
+use crate::envelope::same_origin;
 use crate::error::ApiError;
 use crate::sources::{LogTail, Sources};
 use crate::state::AppState;
@@ -31,13 +37,68 @@ pub struct TailParams {
     limit: Option<u32>,
 }
 
+/// The live tails open now, per person, and the limits on them: a tail holds an upstream
+/// query open, so one person cannot keep more than a few, nor keep one forever.
+pub struct OpenTails {
+    per_person: usize,
+    max_open_ms: i64,
+    session_check: Duration,
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// One person's place among the open tails, given back when the tail ends.
+struct TailSlot {
+    tails: Arc<OpenTails>,
+    user: String,
+}
+
+impl OpenTails {
+    pub fn new(limits: &LimitSettings) -> Self {
+        Self {
+            per_person: limits.tails_per_person as usize,
+            max_open_ms: i64::from(limits.tail_max_minutes) * 60_000,
+            session_check: Duration::from_secs(u64::from(limits.tail_session_check_seconds)),
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A place for one more tail of `user`, unless they have all theirs open already.
+    fn take(self: &Arc<Self>, user: &str) -> Option<TailSlot> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(user.to_owned()).or_default();
+        if *count >= self.per_person {
+            return None;
+        }
+        *count += 1;
+        Some(TailSlot {
+            tails: self.clone(),
+            user: user.to_owned(),
+        })
+    }
+}
+
+impl Drop for TailSlot {
+    fn drop(&mut self) {
+        let mut open = self.tails.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
 /// Opens the upstream tail before upgrading, so a wrong query is an ordinary 400.
 pub async fn tail_logs(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
+    Extension(user): Extension<CurrentUser>,
+    headers: HeaderMap,
     Query(params): Query<TailParams>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    check_upgrade_origin(&headers)?;
     if params.query.trim().is_empty() {
         return Err(ApiError::bad_request(
             "empty_query",
@@ -59,20 +120,95 @@ pub async fn tail_logs(
             ));
         }
     };
+    let Some(slot) = state.tails.take(&user.record.user) else {
+        return Err(ApiError::TooManyRequests {
+            code: "too_many_tails",
+            message: format!(
+                "you already have {} live tails open; close another tail first",
+                state.tails.per_person
+            ),
+            // A tail the browser closes gives its place back at once.
+            retry_after_seconds: 1,
+        });
+    };
     let tail = sources
         .logs
         .tail(&params.query, start_ms * 1_000_000, limit)
         .await?;
+    let watch = SessionWatch {
+        headers: background_headers(&headers),
+        client: user.client,
+        opened_at_ms: now_ms,
+        state,
+    };
     Ok(upgrade
         .max_message_size(MAX_INCOMING_BYTES)
-        .on_upgrade(move |socket| relay(socket, tail)))
+        .on_upgrade(move |socket| relay(socket, tail, watch, slot)))
 }
 
-/// Forwards batches until the browser leaves, the source ends, or the browser stops keeping up.
-async fn relay(socket: WebSocket, mut tail: LogTail) {
+/// A browser cannot add the CSRF header to a WebSocket upgrade but always names the page's
+/// origin; without this check another site could open a tail with the person's cookie.
+fn check_upgrade_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    if !headers.contains_key(header::ORIGIN) {
+        return Err(ApiError::forbidden(
+            "csrf",
+            "a live tail must be opened from the Vitals page itself (the Origin header is missing)",
+        ));
+    }
+    same_origin(headers).map_err(|problem| ApiError::forbidden("csrf", problem))
+}
+
+/// The upgrade's cookies, marked as the page's own request, so checking the session does
+/// not count as the person at work and an unattended tail still lets the session idle out.
+fn background_headers(upgrade_headers: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for cookie in upgrade_headers.get_all(header::COOKIE) {
+        headers.append(header::COOKIE, cookie.clone());
+    }
+    headers.insert(BACKGROUND_HEADER, HeaderValue::from_static("1"));
+    headers
+}
+
+/// What an open tail checks every few seconds: the session it was opened in.
+struct SessionWatch {
+    state: AppState,
+    headers: HeaderMap,
+    client: String,
+    opened_at_ms: i64,
+}
+
+impl SessionWatch {
+    /// Why the tail must close now, if it must: the session ended (logout, idle or absolute
+    /// limit), the engineer role was taken away, or the tail has been open too long.
+    async fn reason_to_close(&self) -> Option<&'static str> {
+        match current_user(&self.state, &self.headers, self.client.clone()).await {
+            Err(ApiError::Unauthenticated { .. }) => Some("your session ended; log in again"),
+            Err(_) => Some("your session could not be checked; reopen the tail"),
+            Ok(user) if !user.may(Role::Engineer) => {
+                Some("you no longer have the engineer role; ask an admin if you should")
+            }
+            Ok(_) if self.state.now_ms() - self.opened_at_ms >= self.state.tails.max_open_ms => {
+                Some("this tail reached its time limit; reopen it to keep following")
+            }
+            Ok(_) => None,
+        }
+    }
+}
+
+/// Forwards batches until the browser leaves, the source ends, the browser stops keeping up,
+/// or the session no longer allows the tail. `_slot` is given back when it returns.
+async fn relay(socket: WebSocket, mut tail: LogTail, watch: SessionWatch, _slot: TailSlot) {
     let (mut to_browser, mut from_browser) = socket.split();
+    let period = watch.state.tails.session_check;
+    let mut session_check = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    session_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let close = loop {
         tokio::select! {
+            _ = session_check.tick() => {
+                if let Some(reason) = watch.reason_to_close().await {
+                    break Some((close_code::POLICY, reason));
+                }
+            }
             incoming = from_browser.next() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => continue,
