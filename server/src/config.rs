@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::auth::identity::{check_demo_allowed, check_one_identity_provider};
-use crate::auth::token_key::{MAKE_A_KEY, TokenKey};
+use crate::auth::token_key::{TokenKey, missing_with_cognito};
 use crate::sources::guard::GuardConfig;
 use crate::store::SessionPolicy;
 
@@ -542,10 +542,7 @@ impl Config {
                     .map_err(|problem| ConfigError::invalid("session.token_key", problem))?;
             }
             (None, Some(_)) => {
-                return Err(ConfigError::invalid(
-                    "session.token_key",
-                    format!("is not set; Cognito's tokens are kept encrypted with it: {MAKE_A_KEY}"),
-                ));
+                return Err(ConfigError::invalid("session.token_key", missing_with_cognito()));
             }
             (None, None) => {}
         }

@@ -41,7 +41,7 @@ use vitals_api::Role;
 use crate::auth::identity::{CognitoConfig, CognitoProvider, DemoProvider, IdentityProvider};
 use crate::auth::limits::{ApiLimiter, LoginLimiter};
 use crate::auth::session::{Auth, require_role};
-use crate::auth::token_key::TokenKey;
+use crate::auth::token_key::{TokenKey, missing_with_cognito};
 use crate::config::Config;
 use crate::envelope::Envelope;
 use crate::routes::tail::OpenTails;
@@ -154,6 +154,10 @@ pub async fn configured_auth(config: &Config) -> anyhow::Result<Auth> {
     let mut auth = local_auth(config)?;
     let timeout = Duration::from_millis(config.guard.timeout_ms);
     if let Some(cognito) = &config.cognito {
+        // A key of this process alone would log everyone out at each restart and differ between replicas.
+        if config.session.token_key.is_none() {
+            anyhow::bail!("`session.token_key` {}", missing_with_cognito());
+        }
         let provider = CognitoProvider::new(CognitoConfig {
             user_pool_id: cognito.user_pool_id.clone(),
             client_id: cognito.client_id.clone(),

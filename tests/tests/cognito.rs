@@ -754,17 +754,20 @@ impl CognitoServer {
         })
     }
 
-    /// Logs `username` in through the API; the `Cookie` value of the session.
-    async fn log_in(&self, username: &str) -> Result<String> {
-        let response = reqwest::Client::new()
-            .post(self.server.url("/api/v1/session"))
+    /// `POST` of `body` to `path`, in the session of `cookie` if given: the answer, and the
+    /// session cookie it set or else `cookie`.
+    async fn post(&self, path: &str, cookie: Option<&str>, body: Value) -> Result<(Value, String)> {
+        let mut request = reqwest::Client::new()
+            .post(self.server.url(path))
             .header("x-vitals-csrf", "1")
-            .json(&json!({"username": username, "password": PASSWORD}))
-            .send()
-            .await?;
+            .json(&body);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await?;
         anyhow::ensure!(
             response.status().is_success(),
-            "logging in answered {}",
+            "{path} answered {}",
             response.status()
         );
         let cookie = response
@@ -772,12 +775,14 @@ impl CognitoServer {
             .get("set-cookie")
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.split(';').next())
-            .context("the login set no cookie")?;
-        Ok(cookie.to_owned())
+            .or(cookie)
+            .context("no session cookie")?
+            .to_owned();
+        Ok((response.json().await?, cookie))
     }
 
-    /// The tokens the server holds for the session of `cookie`, opened with its key.
-    async fn tokens(&self, cookie: &str) -> Result<vitals_server::auth::identity::Tokens> {
+    /// What the server holds for the session of `cookie`, opened with its key.
+    async fn payload(&self, cookie: &str) -> Result<SessionPayload> {
         let id = cookie
             .split_once('=')
             .and_then(|(_, value)| SessionId::parse(value))
@@ -788,8 +793,12 @@ impl CognitoServer {
         else {
             anyhow::bail!("the session is not active");
         };
-        let SessionPayload::LoggedIn(identity) = SessionPayload::from_record(&record, &auth.token_key)?
-        else {
+        Ok(SessionPayload::from_record(&record, &auth.token_key)?)
+    }
+
+    /// The tokens the server holds for the session of `cookie`.
+    async fn tokens(&self, cookie: &str) -> Result<vitals_server::auth::identity::Tokens> {
+        let SessionPayload::LoggedIn(identity) = self.payload(cookie).await? else {
             anyhow::bail!("the session is not logged in");
         };
         identity.tokens.context("a Cognito session holds tokens")
@@ -832,21 +841,50 @@ impl CognitoServer {
 }
 
 /// Logs in through a server keeping sessions in `table`, reads the store as a thief would,
-/// and refreshes the session's tokens: no copy holds a token, and the session keeps working.
+/// and refreshes the session's tokens: no copy holds a token, nor the session string of a
+/// login waiting for a new password, and the session keeps working.
 async fn stolen_store_holds_no_readable_token(table: SessionTable) -> Result<()> {
     let pool = Pool::start(true).await?;
     pool.add_user("hal", &["engineer"]).await?;
+    pool.add_user_with_temporary_password("ida", "Temporary-Pass-1", &["engineer"])
+        .await?;
     let vitals = CognitoServer::start(&pool, &table).await?;
-    let cookie = vitals.log_in("hal").await?;
+    let login = |username: &str, password: &str| json!({"username": username, "password": password});
+    let (_, cookie) = vitals
+        .post("/api/v1/session", None, login("hal", PASSWORD))
+        .await?;
+    let (answer, pending_cookie) = vitals
+        .post("/api/v1/session", None, login("ida", "Temporary-Pass-1"))
+        .await?;
+    assert_eq!(answer["challenge"], "NEW_PASSWORD_REQUIRED", "{answer}");
+    let SessionPayload::Pending(pending) = vitals.payload(&pending_cookie).await? else {
+        anyhow::bail!("ida's login waits for a new password");
+    };
     let before = vitals.tokens(&cookie).await?;
     let copy = vitals.stolen_copy(&pool, &table).await?;
-    assert!(copy.contains("hal"), "the copy holds the session");
-    for token in [&before.refresh_token, &before.access_token, &before.id_token] {
+    assert!(
+        copy.contains("hal") && copy.contains("ida"),
+        "the copy holds the sessions"
+    );
+    for secret in [
+        &before.refresh_token,
+        &before.access_token,
+        &before.id_token,
+        &pending.session,
+    ] {
         assert!(
-            token.len() > 20 && !copy.contains(token.as_str()),
-            "a token is readable in the store copy"
+            secret.len() > 20 && !copy.contains(secret.as_str()),
+            "a secret is readable in the store copy"
         );
     }
+    let new_password = json!({"challenge": "NEW_PASSWORD_REQUIRED", "new_password": PASSWORD});
+    let (answer, _) = vitals
+        .post("/api/v1/session/challenge", Some(&pending_cookie), new_password)
+        .await?;
+    assert_eq!(
+        answer["user"], "ida",
+        "the sealed challenge is answered: {answer}"
+    );
 
     // Four minutes before the tokens expire: the next request refreshes them.
     let until_refresh = before.expires_at_ms - vitals.clock.now_ms() - 4 * 60_000;

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use vitals_api::{Role, SessionInfo};
+use vitals_api::{ChallengeKind, Role, SessionInfo};
 
 use super::identity::{AuthError, Identity, IdentityProvider, PendingChallenge, Tokens};
 use super::limits::{ApiLimiter, LoginLimiter};
@@ -35,25 +35,56 @@ pub enum SessionPayload {
     Pending(PendingChallenge),
 }
 
-/// A [`SessionPayload`] as the store holds it: Cognito's tokens only sealed with the token key.
+/// A [`SessionPayload`] as the store holds it: Cognito's tokens, and the session string of a
+/// challenge (which could answer it), only sealed with the token key.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 enum StoredPayload {
     LoggedIn {
         username: String,
         roles: Vec<Role>,
-        tokens: Option<SealedTokens>,
+        /// The JSON of the identity's [`Tokens`]. An older store held an object here, which
+        /// cannot be read as [`Sealed`], so such a session ends.
+        tokens: Option<Sealed>,
     },
-    Pending(PendingChallenge),
+    Pending {
+        kind: ChallengeKind,
+        username: String,
+        session: Sealed,
+    },
 }
 
-/// The JSON of an identity's [`Tokens`], sealed for its username. A string where an older
-/// store held the tokens as an object, so such an entry cannot be read and ends the session.
+/// A secret sealed for one username with the token key.
 #[derive(Serialize, Deserialize)]
-struct SealedTokens(String);
+struct Sealed(String);
+
+impl Sealed {
+    fn seal(plaintext: &[u8], username: &str, key: &TokenKey) -> Result<Self, ApiError> {
+        key.seal(plaintext, username)
+            .map(Self)
+            .map_err(|err| ApiError::Internal(err.to_string()))
+    }
+
+    /// The plaintext; a session whose secret cannot be opened (another key, a changed or
+    /// plaintext entry) means logging in again.
+    fn open(&self, username: &str, key: &TokenKey) -> Result<Vec<u8>, ApiError> {
+        key.open(&self.0, username).map_err(|err| {
+            tracing::warn!(error = %err, "a stored session could not be opened; the person must log in again");
+            unreadable_session()
+        })
+    }
+}
+
+fn unreadable_session() -> ApiError {
+    ApiError::unauthenticated("session_expired", "your session could not be read; log in again")
+}
+
+fn encoding_failed(err: serde_json::Error) -> ApiError {
+    ApiError::Internal(format!("cannot encode a session: {err}"))
+}
 
 impl SessionPayload {
-    /// The JSON the store keeps, the tokens sealed with `key`.
+    /// The JSON the store keeps, its secrets sealed with `key`.
     pub fn to_json(&self, key: &TokenKey) -> Result<String, ApiError> {
         let stored = match self {
             SessionPayload::LoggedIn(identity) => StoredPayload::LoggedIn {
@@ -61,27 +92,25 @@ impl SessionPayload {
                 roles: identity.roles.clone(),
                 tokens: match &identity.tokens {
                     Some(tokens) => {
-                        let json = serde_json::to_vec(tokens)
-                            .map_err(|err| ApiError::Internal(format!("cannot encode a session: {err}")))?;
-                        let sealed = key
-                            .seal(&json, &identity.username)
-                            .map_err(|err| ApiError::Internal(err.to_string()))?;
-                        Some(SealedTokens(sealed))
+                        let json = serde_json::to_vec(tokens).map_err(encoding_failed)?;
+                        Some(Sealed::seal(&json, &identity.username, key)?)
                     }
                     None => None,
                 },
             },
-            SessionPayload::Pending(pending) => StoredPayload::Pending(pending.clone()),
+            SessionPayload::Pending(pending) => StoredPayload::Pending {
+                kind: pending.kind,
+                username: pending.username.clone(),
+                session: Sealed::seal(pending.session.as_bytes(), &pending.username, key)?,
+            },
         };
-        serde_json::to_string(&stored)
-            .map_err(|err| ApiError::Internal(format!("cannot encode a session: {err}")))
+        serde_json::to_string(&stored).map_err(encoding_failed)
     }
 
     /// The payload of a stored session; one that cannot be read or opened with `key` means logging in again.
     pub fn from_record(record: &SessionRecord, key: &TokenKey) -> Result<Self, ApiError> {
-        let unreadable =
-            || ApiError::unauthenticated("session_expired", "your session could not be read; log in again");
-        let stored: StoredPayload = serde_json::from_str(&record.identity_json).map_err(|_| unreadable())?;
+        let stored: StoredPayload =
+            serde_json::from_str(&record.identity_json).map_err(|_| unreadable_session())?;
         Ok(match stored {
             StoredPayload::LoggedIn {
                 username,
@@ -89,13 +118,10 @@ impl SessionPayload {
                 tokens,
             } => {
                 let tokens = match tokens {
-                    Some(SealedTokens(sealed)) => {
-                        let json = key.open(&sealed, &username).map_err(|err| {
-                            tracing::warn!(error = %err, "a session's tokens could not be opened; the person must log in again");
-                            unreadable()
-                        })?;
-                        Some(serde_json::from_slice::<Tokens>(&json).map_err(|_| unreadable())?)
-                    }
+                    Some(sealed) => Some(
+                        serde_json::from_slice::<Tokens>(&sealed.open(&username, key)?)
+                            .map_err(|_| unreadable_session())?,
+                    ),
                     None => None,
                 };
                 SessionPayload::LoggedIn(Identity {
@@ -104,7 +130,19 @@ impl SessionPayload {
                     tokens,
                 })
             }
-            StoredPayload::Pending(pending) => SessionPayload::Pending(pending),
+            StoredPayload::Pending {
+                kind,
+                username,
+                session,
+            } => {
+                let session =
+                    String::from_utf8(session.open(&username, key)?).map_err(|_| unreadable_session())?;
+                SessionPayload::Pending(PendingChallenge {
+                    kind,
+                    username,
+                    session,
+                })
+            }
         })
     }
 }
@@ -497,7 +535,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_session_holds_its_tokens_only_sealed() {
+    fn a_stored_session_holds_its_secrets_only_sealed() {
         let key = TokenKey::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
         let identity = Identity {
             username: "ana".into(),
@@ -520,6 +558,19 @@ mod tests {
         let other_key = TokenKey::from_base64("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=").unwrap();
         let error = SessionPayload::from_record(&record, &other_key).unwrap_err();
         assert!(error.to_string().contains("log in again"), "{error}");
+
+        let pending = PendingChallenge {
+            kind: ChallengeKind::NewPasswordRequired,
+            username: "ana".into(),
+            session: "cognito-session-value".into(),
+        };
+        let json = SessionPayload::Pending(pending.clone()).to_json(&key).unwrap();
+        assert!(!json.contains("session-value"), "{json}");
+        let record = SessionRecord::new("ana", Vec::new(), json, 0);
+        let SessionPayload::Pending(read) = SessionPayload::from_record(&record, &key).unwrap() else {
+            panic!("a pending login reads back as pending");
+        };
+        assert_eq!(read, pending);
 
         let plaintext = r#"{"state":"logged_in","username":"ana","roles":["engineer"],"tokens":{"id_token":"a","access_token":"b","refresh_token":"c","expires_at_ms":1}}"#;
         let old = SessionRecord::new("ana", vec![Role::Engineer], plaintext, 0);

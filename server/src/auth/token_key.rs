@@ -8,8 +8,13 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 const KEY_BYTES: usize = 32;
 
 /// What a person setting up Vitals is told when the key is missing or unusable.
-pub const MAKE_A_KEY: &str = "make one with `openssl rand -base64 32` and set it as VITALS_SESSION_TOKEN_KEY \
+const MAKE_A_KEY: &str = "make one with `openssl rand -base64 32` and set it as VITALS_SESSION_TOKEN_KEY \
      (in production, from a Secrets Manager secret)";
+
+/// What is wrong when Cognito is configured without `session.token_key`.
+pub fn missing_with_cognito() -> String {
+    format!("is not set; Cognito's tokens are kept encrypted with it: {MAKE_A_KEY}")
+}
 
 /// A 256-bit AES-GCM key from `session.token_key`.
 pub struct TokenKey(LessSafeKey);

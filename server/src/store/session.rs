@@ -93,7 +93,7 @@ fn hex(bytes: &[u8]) -> String {
 /// What the server keeps about one logged-in person.
 ///
 /// `identity_json` is opaque JSON the auth layer owns: the person's Cognito tokens live
-/// only here, never in the browser (so `Debug` leaves it out); a login halfway through a
+/// only here, sealed with the token key, never in the browser (so `Debug` leaves it out); a login halfway through a
 /// challenge keeps its pending state there too. `version` counts the writes, so two
 /// replicas updating the same session at once cannot overwrite each other.
 #[derive(Clone, PartialEq, Eq)]
