@@ -424,7 +424,9 @@ impl Config {
             }
         }
         if let Some(key) = set("VITALS_SESSION_TOKEN_KEY") {
-            self.session.token_key = Some(Secret(key));
+            let key = TokenKey::from_base64(&key)
+                .map_err(|problem| ConfigError::invalid("VITALS_SESSION_TOKEN_KEY", problem))?;
+            self.session.token_key = Some(key);
         }
         if let Some(password) = set("VITALS_DEMO_PASSWORD") {
             self.demo_password = Some(Secret(password));
@@ -536,15 +538,8 @@ impl Config {
                 check_url("cognito.endpoint", endpoint)?;
             }
         }
-        match (&self.session.token_key, &self.cognito) {
-            (Some(key), _) => {
-                TokenKey::from_base64(&key.0)
-                    .map_err(|problem| ConfigError::invalid("session.token_key", problem))?;
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::invalid("session.token_key", missing_with_cognito()));
-            }
-            (None, None) => {}
+        if self.cognito.is_some() && self.session.token_key.is_none() {
+            return Err(ConfigError::invalid("session.token_key", missing_with_cognito()));
         }
         if let Some(dynamo) = &self.dynamodb {
             if dynamo.table.is_empty() {
@@ -929,14 +924,17 @@ mod tests {
         );
 
         let short = [cognito[0], cognito[1], ("VITALS_SESSION_TOKEN_KEY", "c2hvcnQ=")];
-        let mut config = Config::default();
-        config.apply_env(&env(&short)).unwrap();
-        let err = config.validate().unwrap_err().to_string();
+        let err = Config::default().apply_env(&env(&short)).unwrap_err().to_string();
         assert!(
-            err.contains("session.token_key") && err.contains("not 32"),
+            err.contains("VITALS_SESSION_TOKEN_KEY") && err.contains("not 32"),
             "{err}"
         );
         assert!(!err.contains("c2hvcnQ="), "the key itself is never shown: {err}");
+        let err = Config::from_toml("[session]\ntoken_key = \"c2hvcnQ=\"\n").unwrap_err();
+        assert!(
+            err.contains("token_key") && err.contains("openssl rand -base64 32"),
+            "{err}"
+        );
 
         let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
         let good = [cognito[0], cognito[1], ("VITALS_SESSION_TOKEN_KEY", key)];

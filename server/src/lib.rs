@@ -39,12 +39,11 @@ use tower_http::trace::TraceLayer;
 use vitals_api::Role;
 
 use crate::auth::identity::{CognitoConfig, CognitoProvider, DemoProvider, IdentityProvider};
-use crate::auth::limits::{ApiLimiter, LoginLimiter};
+use crate::auth::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use crate::auth::session::{Auth, require_role};
 use crate::auth::token_key::{TokenKey, missing_with_cognito};
 use crate::config::Config;
 use crate::envelope::Envelope;
-use crate::routes::tail::OpenTails;
 use crate::sources::Sources;
 use crate::sources::demo::DemoClinic;
 use crate::sources::guard::{GuardedSources, Scope};
@@ -130,8 +129,7 @@ pub fn local_auth(config: &Config) -> anyhow::Result<Auth> {
         .as_ref()
         .map(|password| Arc::new(DemoProvider::new(password.0.clone())) as Arc<dyn IdentityProvider>);
     let token_key = match &config.session.token_key {
-        Some(key) => TokenKey::from_base64(&key.0)
-            .map_err(|problem| anyhow::anyhow!("`session.token_key` {problem}"))?,
+        Some(key) => key.clone(),
         None => TokenKey::ephemeral()?,
     };
     Ok(Auth {
@@ -145,6 +143,11 @@ pub fn local_auth(config: &Config) -> anyhow::Result<Auth> {
             config.limits.failed_logins_per_client,
         ),
         api_limiter: ApiLimiter::new(config.limits.api_requests_per_second, config.limits.api_burst),
+        tail_limits: Arc::new(TailLimits::new(
+            config.limits.tails_per_person,
+            Duration::from_secs(u64::from(config.limits.tail_max_minutes) * 60),
+            Duration::from_secs(u64::from(config.limits.tail_session_check_seconds)),
+        )),
         trust_forwarded_for: config.trust_forwarded_for,
     })
 }
@@ -216,7 +219,6 @@ pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth, clock: Ar
         max_range_ms: config.guard.max_range_ms(),
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock,
-        tails: Arc::new(OpenTails::new(&config.limits)),
     })
 }
 

@@ -6,7 +6,6 @@ use std::sync::Arc;
 pub use vitals_api::clock::{Clock, FixedClock, ManualClock, SystemClock};
 
 use crate::auth::session::Auth;
-use crate::routes::tail::OpenTails;
 use crate::sources::Sources;
 use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
@@ -31,8 +30,6 @@ pub struct Shared {
     pub spa: Arc<Spa>,
     pub clock: Arc<dyn Clock>,
     pub telemetry: Arc<Telemetry>,
-    /// The live log tails open now, and the limits on them.
-    pub tails: Arc<OpenTails>,
 }
 
 impl AppState {

@@ -16,7 +16,8 @@ use vitals_api::Role;
 use vitals_server::auth::identity::{
     AuthError, ChallengeAnswer, Identity, IdentityProvider, LoginStep, PendingChallenge, Tokens,
 };
-use vitals_server::config::{Config, Secret};
+use vitals_server::auth::token_key::TokenKey;
+use vitals_server::config::Config;
 use vitals_server::state::{AppState, Clock, ManualClock};
 use vitals_server::{app, demo_sources, local_auth, state_with_auth};
 
@@ -81,7 +82,7 @@ impl TestApp {
             data_dir: data.path().to_owned(),
             ..Config::default()
         };
-        config.session.token_key = Some(Secret(TOKEN_KEY.into()));
+        config.session.token_key = Some(TokenKey::from_base64(TOKEN_KEY).expect("the test key is valid"));
         let clock = Arc::new(ManualClock::new(CLINIC_MORNING_MS));
         let provider = Arc::new(FailingRefresh {
             clock: clock.clone(),

@@ -34,7 +34,8 @@ use vitals_server::auth::identity::{
     PendingChallenge, TokenVerifier, secret_hash,
 };
 use vitals_server::auth::session::SessionPayload;
-use vitals_server::config::{CognitoSettings, Secret};
+use vitals_server::auth::token_key::TokenKey;
+use vitals_server::config::CognitoSettings;
 use vitals_server::state::{AppState, Clock, ManualClock, SystemClock};
 use vitals_server::store::{SessionId, SessionLookup};
 use vitals_tests::moto::MotoServer;
@@ -731,7 +732,7 @@ impl CognitoServer {
             client_secret: pool.client_secret.clone(),
             endpoint: Some(pool.moto.url()),
         });
-        config.session.token_key = Some(Secret(TOKEN_KEY.into()));
+        config.session.token_key = Some(TokenKey::from_base64(TOKEN_KEY).expect("the test key is valid"));
         // The test moves the clock to the tokens' refresh without using the session meanwhile.
         config.session.idle_timeout = Duration::from_secs(120 * 60);
         config.validate()?;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use vitals_api::{ChallengeKind, Role, SessionInfo};
 
 use super::identity::{AuthError, Identity, IdentityProvider, PendingChallenge, Tokens};
-use super::limits::{ApiLimiter, LoginLimiter};
+use super::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use super::token_key::TokenKey;
 use crate::error::ApiError;
 use crate::sources::guard::Scope;
@@ -158,6 +158,7 @@ pub struct Auth {
     pub token_key: TokenKey,
     pub login_limiter: LoginLimiter,
     pub api_limiter: ApiLimiter,
+    pub tail_limits: Arc<TailLimits>,
     /// Whether the load balancer's `X-Forwarded-For` names the client (behind an ALB).
     pub trust_forwarded_for: bool,
 }

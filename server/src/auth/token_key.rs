@@ -1,8 +1,12 @@
 //! The key that keeps Cognito's tokens encrypted in the session store (AES-256-GCM), so a copy of the store holds none that work.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use serde::{Deserialize, Deserializer};
+use sha2::{Digest, Sha256};
 
 /// Bytes in a key: AES-256.
 const KEY_BYTES: usize = 32;
@@ -16,14 +20,21 @@ pub fn missing_with_cognito() -> String {
     format!("is not set; Cognito's tokens are kept encrypted with it: {MAKE_A_KEY}")
 }
 
-/// A 256-bit AES-GCM key from `session.token_key`.
-pub struct TokenKey(LessSafeKey);
+/// A 256-bit AES-GCM key from `session.token_key`, read from its base64 text.
+#[derive(Clone)]
+pub struct TokenKey {
+    key: Arc<LessSafeKey>,
+    /// The SHA-256 of the key: two settings are equal when these are, and the key itself is kept once.
+    fingerprint: [u8; 32],
+}
 
 /// Why sealed tokens could not be opened: another key, a changed store entry, or not sealed at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
-    #[error("the session's tokens could not be decrypted with this server's key")]
+    #[error("the session's secrets could not be decrypted with this server's key")]
     Open,
+    #[error("the session's secrets could not be encrypted")]
+    Seal,
     #[error("the operating system's random number generator failed; no session can start until it works")]
     Random,
 }
@@ -40,9 +51,15 @@ impl TokenKey {
                 bytes.len()
             ));
         }
-        let key =
-            UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| format!("cannot be used; {MAKE_A_KEY}"))?;
-        Ok(Self(LessSafeKey::new(key)))
+        Self::from_bytes(&bytes).ok_or_else(|| format!("cannot be used; {MAKE_A_KEY}"))
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
+        Some(Self {
+            key: Arc::new(LessSafeKey::new(key)),
+            fingerprint: Sha256::digest(bytes).into(),
+        })
     }
 
     /// A key that lives as long as this process, for a server without Cognito: no session of
@@ -50,8 +67,7 @@ impl TokenKey {
     pub fn ephemeral() -> Result<Self, SealError> {
         let mut bytes = [0_u8; KEY_BYTES];
         getrandom::fill(&mut bytes).map_err(|_| SealError::Random)?;
-        let key = UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| SealError::Random)?;
-        Ok(Self(LessSafeKey::new(key)))
+        Self::from_bytes(&bytes).ok_or(SealError::Random)
     }
 
     /// Encrypts `plaintext` under a fresh random nonce, bound to `context` (who it belongs to),
@@ -60,13 +76,13 @@ impl TokenKey {
         let mut nonce = [0_u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|_| SealError::Random)?;
         let mut sealed = plaintext.to_vec();
-        self.0
+        self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(context.as_bytes()),
                 &mut sealed,
             )
-            .map_err(|_| SealError::Open)?;
+            .map_err(|_| SealError::Seal)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         Ok(STANDARD.encode(out))
@@ -82,10 +98,26 @@ impl TokenKey {
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Open)?;
         let mut opened = ciphertext.to_vec();
         let plaintext = self
-            .0
+            .key
             .open_in_place(nonce, Aad::from(context.as_bytes()), &mut opened)
             .map_err(|_| SealError::Open)?;
         Ok(plaintext.to_vec())
+    }
+}
+
+impl PartialEq for TokenKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint
+    }
+}
+
+impl Eq for TokenKey {}
+
+/// The base64 text in the configuration, checked as it is read.
+impl<'de> Deserialize<'de> for TokenKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::from_base64(&text).map_err(serde::de::Error::custom)
     }
 }
 

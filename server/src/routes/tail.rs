@@ -1,7 +1,5 @@
 //! `GET /api/v1/logs/tail`: a live log query relayed over a WebSocket, one JSON message per batch, for as long as the session allows.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Extension;
@@ -13,8 +11,8 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use vitals_api::{ErrorDetail, Role, TailMessage};
 
+use crate::auth::limits::TailSlot;
 use crate::auth::session::{BACKGROUND_HEADER, CurrentUser, current_user};
-use crate::config::LimitSettings;
 use crate::envelope::same_origin;
 use crate::error::ApiError;
 use crate::sources::{LogTail, Sources};
@@ -35,58 +33,6 @@ pub struct TailParams {
     query: String,
     from: Option<String>,
     limit: Option<u32>,
-}
-
-/// The live tails open now, per person, and the limits on them: a tail holds an upstream
-/// query open, so one person cannot keep more than a few, nor keep one forever.
-pub struct OpenTails {
-    per_person: usize,
-    max_open_ms: i64,
-    session_check: Duration,
-    open: Mutex<HashMap<String, usize>>,
-}
-
-/// One person's place among the open tails, given back when the tail ends.
-struct TailSlot {
-    tails: Arc<OpenTails>,
-    user: String,
-}
-
-impl OpenTails {
-    pub fn new(limits: &LimitSettings) -> Self {
-        Self {
-            per_person: limits.tails_per_person as usize,
-            max_open_ms: i64::from(limits.tail_max_minutes) * 60_000,
-            session_check: Duration::from_secs(u64::from(limits.tail_session_check_seconds)),
-            open: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// A place for one more tail of `user`, unless they have all theirs open already.
-    fn take(self: &Arc<Self>, user: &str) -> Option<TailSlot> {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = open.entry(user.to_owned()).or_default();
-        if *count >= self.per_person {
-            return None;
-        }
-        *count += 1;
-        Some(TailSlot {
-            tails: self.clone(),
-            user: user.to_owned(),
-        })
-    }
-}
-
-impl Drop for TailSlot {
-    fn drop(&mut self) {
-        let mut open = self.tails.open.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.user) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.user);
-            }
-        }
-    }
 }
 
 /// Opens the upstream tail before upgrading, so a wrong query is an ordinary 400.
@@ -120,12 +66,13 @@ pub async fn tail_logs(
             ));
         }
     };
-    let Some(slot) = state.tails.take(&user.record.user) else {
+    let limits = &state.auth.tail_limits;
+    let Some(slot) = limits.take(&user.record.user) else {
         return Err(ApiError::TooManyRequests {
             code: "too_many_tails",
             message: format!(
                 "you already have {} live tails open; close another tail first",
-                state.tails.per_person
+                limits.per_person
             ),
             // A tail the browser closes gives its place back at once.
             retry_after_seconds: 1,
@@ -187,7 +134,7 @@ impl SessionWatch {
             Ok(user) if !user.may(Role::Engineer) => {
                 Some("you no longer have the engineer role; ask an admin if you should")
             }
-            Ok(_) if self.state.now_ms() - self.opened_at_ms >= self.state.tails.max_open_ms => {
+            Ok(_) if self.state.now_ms() - self.opened_at_ms >= self.state.auth.tail_limits.max_open_ms => {
                 Some("this tail reached its time limit; reopen it to keep following")
             }
             Ok(_) => None,
@@ -199,7 +146,7 @@ impl SessionWatch {
 /// or the session no longer allows the tail. `_slot` is given back when it returns.
 async fn relay(socket: WebSocket, mut tail: LogTail, watch: SessionWatch, _slot: TailSlot) {
     let (mut to_browser, mut from_browser) = socket.split();
-    let period = watch.state.tails.session_check;
+    let period = watch.state.auth.tail_limits.session_check;
     let mut session_check = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     session_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let close = loop {

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use vitals_api::{Role, SessionInfo};
 
 use super::StoreError;
-use crate::config::Secret;
+use crate::auth::token_key::TokenKey;
 use crate::sources::guard::InvalidSetting;
 
 /// Random bytes in a session id: 256 bits, twice the 128 the issue asks for at least.
@@ -176,9 +176,9 @@ pub struct SessionPolicy {
     /// (`session.absolute_timeout_hours`, 12 by default).
     #[serde(rename = "absolute_timeout_hours", deserialize_with = "hours")]
     pub absolute_timeout: Duration,
-    /// Base64 of the 256-bit key that seals Cognito's tokens in the store
+    /// The 256-bit key, in base64, that seals Cognito's tokens in the store
     /// (`session.token_key`, `VITALS_SESSION_TOKEN_KEY`); required with Cognito.
-    pub token_key: Option<Secret>,
+    pub token_key: Option<TokenKey>,
 }
 
 /// The longest absolute limit the configuration accepts; DynamoDB's TTL removes a session
