@@ -254,4 +254,19 @@ mod tests {
         );
         assert!(limiter.check("ana", NOW + 100).is_err());
     }
+
+    #[test]
+    fn each_person_keeps_at_most_their_tails_and_a_closed_one_frees_its_place() {
+        let limits = Arc::new(TailLimits::new(
+            2,
+            Duration::from_secs(3_600),
+            Duration::from_secs(5),
+        ));
+        let first = limits.take("ana").expect("a first tail");
+        let _second = limits.take("ana").expect("a second tail");
+        assert!(limits.take("ana").is_none(), "a third is refused");
+        assert!(limits.take("ben").is_some(), "each person counts alone");
+        drop(first);
+        assert!(limits.take("ana").is_some(), "a closed tail gives its place back");
+    }
 }
