@@ -193,3 +193,43 @@ async fn relay(socket: WebSocket, mut tail: LogTail, watch: SessionWatch, _slot:
         let _ = tokio::time::timeout(SEND_TIMEOUT, to_browser.send(Message::Close(Some(frame)))).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_check_carries_the_cookie_as_the_page_own_request() {
+        let mut upgrade = HeaderMap::new();
+        upgrade.insert(
+            header::COOKIE,
+            HeaderValue::from_static("__Host-vitals=abc; theme=dark"),
+        );
+        upgrade.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://vitals.internal"),
+        );
+        let check = background_headers(&upgrade);
+        assert_eq!(check[header::COOKIE], "__Host-vitals=abc; theme=dark");
+        assert_eq!(
+            check[BACKGROUND_HEADER], "1",
+            "checking must not keep the session alive"
+        );
+        assert!(!check.contains_key(header::ORIGIN));
+    }
+
+    #[test]
+    fn an_upgrade_must_name_this_origin() {
+        let upgrade = |origin: Option<&'static str>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_static("vitals.internal"));
+            if let Some(origin) = origin {
+                headers.insert(header::ORIGIN, HeaderValue::from_static(origin));
+            }
+            check_upgrade_origin(&headers)
+        };
+        assert!(upgrade(Some("https://vitals.internal")).is_ok());
+        assert!(upgrade(Some("https://evil.example")).is_err());
+        assert!(upgrade(None).is_err());
+    }
+}
