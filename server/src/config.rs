@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::auth::identity::{check_demo_allowed, check_one_identity_provider};
+use crate::auth::token_key::{TokenKey, missing_with_cognito};
 use crate::sources::guard::GuardConfig;
 use crate::store::SessionPolicy;
 pub use vitals_demo::{DemoConfig, FailureWindow};
@@ -68,7 +69,7 @@ pub struct Config {
     pub limits: LimitSettings,
 }
 
-/// `[limits]`: how often people may fail to log in, and how fast one person may call the API.
+/// `[limits]`: how often people may fail to log in, how fast one person may call the API, and their live tails.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitSettings {
@@ -80,6 +81,12 @@ pub struct LimitSettings {
     pub api_requests_per_second: u32,
     /// API requests one person may make at once (a dashboard loading all its panels).
     pub api_burst: u32,
+    /// Live log tails one person may have open at once.
+    pub tails_per_person: u32,
+    /// Minutes a live tail stays open before the person must reopen it.
+    pub tail_max_minutes: u32,
+    /// Seconds between checks that an open tail's session and role still hold.
+    pub tail_session_check_seconds: u32,
 }
 
 impl Default for LimitSettings {
@@ -89,6 +96,9 @@ impl Default for LimitSettings {
             failed_logins_per_client: 20,
             api_requests_per_second: 20,
             api_burst: 60,
+            tails_per_person: 3,
+            tail_max_minutes: 60,
+            tail_session_check_seconds: 5,
         }
     }
 }
@@ -340,7 +350,7 @@ impl Config {
         Ok(())
     }
 
-    /// `VITALS_COGNITO_*`, `VITALS_DEMO_PASSWORD`, `VITALS_SESSION_TABLE`, `VITALS_AUDIT_TABLE`, `VITALS_TRUST_FORWARDED_FOR`.
+    /// `VITALS_COGNITO_*`, `VITALS_SESSION_TOKEN_KEY`, `VITALS_DEMO_PASSWORD`, `VITALS_SESSION_TABLE`, `VITALS_AUDIT_TABLE`, `VITALS_TRUST_FORWARDED_FOR`.
     fn apply_auth_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
         let set = |key: &str| env.get(key).filter(|value| !value.is_empty()).cloned();
         if let Some(user_pool_id) = set("VITALS_COGNITO_USER_POOL_ID") {
@@ -369,6 +379,11 @@ impl Config {
             if let Some(endpoint) = set("VITALS_COGNITO_ENDPOINT") {
                 cognito.endpoint = Some(endpoint);
             }
+        }
+        if let Some(key) = set("VITALS_SESSION_TOKEN_KEY") {
+            let key = TokenKey::from_base64(&key)
+                .map_err(|problem| ConfigError::invalid("VITALS_SESSION_TOKEN_KEY", problem))?;
+            self.session.token_key = Some(key);
         }
         if let Some(password) = set("VITALS_DEMO_PASSWORD") {
             self.demo_password = Some(Secret(password));
@@ -455,6 +470,9 @@ impl Config {
                 check_url("cognito.endpoint", endpoint)?;
             }
         }
+        if self.cognito.is_some() && self.session.token_key.is_none() {
+            return Err(ConfigError::invalid("session.token_key", missing_with_cognito()));
+        }
         if let Some(dynamo) = &self.dynamodb {
             if dynamo.table.is_empty() {
                 return Err(ConfigError::invalid(
@@ -508,6 +526,12 @@ impl Config {
                 self.limits.api_requests_per_second,
             ),
             ("limits.api_burst", self.limits.api_burst),
+            ("limits.tails_per_person", self.limits.tails_per_person),
+            ("limits.tail_max_minutes", self.limits.tail_max_minutes),
+            (
+                "limits.tail_session_check_seconds",
+                self.limits.tail_session_check_seconds,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::invalid(key, "is 0; use a positive number"));
@@ -806,6 +830,41 @@ mod tests {
         let config = Config::from_toml("[cognito]\nuser_pool_id = \"pool\"\nclient_id = \"c\"\n").unwrap();
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("cognito.user_pool_id"), "{err}");
+    }
+
+    #[test]
+    fn cognito_needs_a_token_key_of_32_bytes_and_says_how_to_make_one() {
+        let cognito = [
+            ("VITALS_COGNITO_USER_POOL_ID", "eu-west-1_AbC123def"),
+            ("VITALS_COGNITO_CLIENT_ID", "client"),
+        ];
+        let mut config = Config::default();
+        config.apply_env(&env(&cognito)).unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("session.token_key") && err.contains("openssl rand -base64 32"),
+            "{err}"
+        );
+
+        let short = [cognito[0], cognito[1], ("VITALS_SESSION_TOKEN_KEY", "c2hvcnQ=")];
+        let err = Config::default().apply_env(&env(&short)).unwrap_err().to_string();
+        assert!(
+            err.contains("VITALS_SESSION_TOKEN_KEY") && err.contains("not 32"),
+            "{err}"
+        );
+        assert!(!err.contains("c2hvcnQ="), "the key itself is never shown: {err}");
+        let err = Config::from_toml("[session]\ntoken_key = \"c2hvcnQ=\"\n").unwrap_err();
+        assert!(
+            err.contains("token_key") && err.contains("openssl rand -base64 32"),
+            "{err}"
+        );
+
+        let key = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+        let good = [cognito[0], cognito[1], ("VITALS_SESSION_TOKEN_KEY", key)];
+        let mut config = Config::default();
+        config.apply_env(&env(&good)).unwrap();
+        config.validate().unwrap();
+        assert!(!format!("{config:?}").contains(key));
     }
 
     #[test]

@@ -66,6 +66,11 @@ fn same_origin_request(headers: &HeaderMap) -> Result<(), String> {
             "this request must come from the Vitals page itself (the X-Vitals-Csrf header is missing)".into(),
         );
     }
+    same_origin(headers)
+}
+
+/// Whether a request's `Sec-Fetch-Site` and `Origin`, when present, name this very origin.
+pub fn same_origin(headers: &HeaderMap) -> Result<(), String> {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
         && site != "same-origin"
     {

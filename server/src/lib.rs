@@ -38,8 +38,9 @@ use tower_http::trace::TraceLayer;
 use vitals_api::Role;
 
 use crate::auth::identity::{CognitoConfig, CognitoProvider, DemoProvider, IdentityProvider};
-use crate::auth::limits::{ApiLimiter, LoginLimiter};
+use crate::auth::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use crate::auth::session::{Auth, require_role};
+use crate::auth::token_key::{TokenKey, missing_with_cognito};
 use crate::config::Config;
 use crate::envelope::Envelope;
 use crate::sources::Sources;
@@ -129,11 +130,16 @@ pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth
         ) as Arc<dyn IdentityProvider>),
         None => None,
     };
+    let token_key = match &config.session.token_key {
+        Some(key) => key.clone(),
+        None => TokenKey::ephemeral()?,
+    };
     Ok(Auth {
         provider,
         sessions: Arc::new(CachedSessions::new(store.clone(), LOCAL_SESSION_MEMORY)),
         audit: Arc::new(BatchedAudit::new(store)),
         policy: config.session.clone(),
+        token_key,
         login_limiter: LoginLimiter::new(
             config.limits.failed_logins_per_username,
             config.limits.failed_logins_per_client,
@@ -143,6 +149,11 @@ pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth
             config.limits.api_burst,
             clock,
         ),
+        tail_limits: Arc::new(TailLimits::new(
+            config.limits.tails_per_person,
+            Duration::from_secs(u64::from(config.limits.tail_max_minutes) * 60),
+            Duration::from_secs(u64::from(config.limits.tail_session_check_seconds)),
+        )),
         trust_forwarded_for: config.trust_forwarded_for,
     })
 }
@@ -152,6 +163,10 @@ pub async fn configured_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::
     let mut auth = local_auth(config, clock)?;
     let timeout = Duration::from_millis(config.guard.timeout_ms);
     if let Some(cognito) = &config.cognito {
+        // A key of this process alone would log everyone out at each restart and differ between replicas.
+        if config.session.token_key.is_none() {
+            anyhow::bail!("`session.token_key` {}", missing_with_cognito());
+        }
         let provider = CognitoProvider::new(CognitoConfig {
             user_pool_id: cognito.user_pool_id.clone(),
             client_id: cognito.client_id.clone(),

@@ -125,6 +125,11 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
         &["operations", "engineer"],
     ),
     ("POST", "/api/v1/logs/query", &["engineer"]),
+    (
+        "GET",
+        "/api/v1/logs/tail?query=%7Bservice%3D%22records%22%7D",
+        &["engineer"],
+    ),
     ("GET", "/api/v1/logs/labels", &["engineer"]),
     ("GET", "/api/v1/logs/labels/service/values", &["engineer"]),
     ("POST", "/api/v1/metrics/query", &["engineer"]),

@@ -41,6 +41,8 @@ pub fn test_config(data: &std::path::Path) -> Config {
         limits: LimitSettings {
             api_requests_per_second: 10_000,
             api_burst: 10_000,
+            // An open tail notices a session that ended within a second.
+            tail_session_check_seconds: 1,
             ..LimitSettings::default()
         },
         ..Config::default()

@@ -6,6 +6,8 @@
 //! not check SECRET_HASH on a password login, accepts any MFA code and
 //! answers RevokeToken with HTTP 500, so the requests the BFF sends for those
 //! are captured by a small local server posing as Cognito and checked there.
+//! A whole server logging in through moto shows that a copy of its session
+//! store (SQLite or DynamoDB) holds no token anyone could use.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -31,7 +33,13 @@ use vitals_server::auth::identity::{
     AuthError, ChallengeAnswer, CognitoConfig, CognitoProvider, Identity, IdentityProvider, LoginStep,
     PendingChallenge, TokenVerifier, secret_hash,
 };
+use vitals_server::auth::session::SessionPayload;
+use vitals_server::auth::token_key::TokenKey;
+use vitals_server::config::CognitoSettings;
+use vitals_server::state::{AppState, Clock, ManualClock, SystemClock};
+use vitals_server::store::{SessionId, SessionLookup};
 use vitals_tests::moto::MotoServer;
+use vitals_tests::{TestServer, test_config};
 
 const PASSWORD: &str = "Correct-Horse-42";
 /// The pool's region. moto finds the pool of most unsigned Cognito calls in
@@ -691,4 +699,226 @@ async fn cognito_out_of_reach_is_unavailable_and_named() -> Result<()> {
         other => panic!("expected Unavailable, got {other:?}"),
     }
     Ok(())
+}
+
+/// The key the servers of these tests seal Cognito's tokens with.
+const TOKEN_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// Where a server keeps its sessions, and how a thief would copy them.
+enum SessionTable {
+    /// The SQLite file (and its journal) under the data folder.
+    Sqlite,
+    /// A DynamoDB table in moto, copied with a raw Scan.
+    Dynamo(&'static str),
+}
+
+/// A Vitals server logging people in through the pool, its clock under the test's control.
+struct CognitoServer {
+    server: TestServer,
+    state: AppState,
+    clock: Arc<ManualClock>,
+    data_dir: std::path::PathBuf,
+}
+
+impl CognitoServer {
+    async fn start(pool: &Pool, table: &SessionTable) -> Result<Self> {
+        let data = tempfile::tempdir()?;
+        let data_dir = data.path().to_owned();
+        let mut config = test_config(&data_dir);
+        config.demo_password = None;
+        config.cognito = Some(CognitoSettings {
+            user_pool_id: pool.pool_id.clone(),
+            client_id: pool.client_id.clone(),
+            client_secret: pool.client_secret.clone(),
+            endpoint: Some(pool.moto.url()),
+        });
+        config.session.token_key = Some(TokenKey::from_base64(TOKEN_KEY).expect("the test key is valid"));
+        // The test moves the clock to the tokens' refresh without using the session meanwhile.
+        config.session.idle_timeout = Duration::from_secs(120 * 60);
+        config.validate()?;
+        // Cognito's tokens expire by the real clock, so the server's starts from it.
+        let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+        let mut auth = vitals_server::configured_auth(&config, clock.clone()).await?;
+        if let SessionTable::Dynamo(table) = table {
+            let sessions = pool.moto.session_store(table).await?;
+            sessions.ensure_table().await?;
+            vitals_server::share_stores(&mut auth, sessions, None);
+        }
+        let sources = vitals_server::demo_sources(&config, clock.clone());
+        let state = vitals_server::state_with_auth(&config, &sources, auth, clock.clone());
+        let server = TestServer::start_with_state(state.clone(), data).await?;
+        Ok(Self {
+            server,
+            state,
+            clock,
+            data_dir,
+        })
+    }
+
+    /// `POST` of `body` to `path`, in the session of `cookie` if given: the answer, and the
+    /// session cookie it set or else `cookie`.
+    async fn post(&self, path: &str, cookie: Option<&str>, body: Value) -> Result<(Value, String)> {
+        let mut request = reqwest::Client::new()
+            .post(self.server.url(path))
+            .header("x-vitals-csrf", "1")
+            .json(&body);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "{path} answered {}",
+            response.status()
+        );
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .or(cookie)
+            .context("no session cookie")?
+            .to_owned();
+        Ok((response.json().await?, cookie))
+    }
+
+    /// What the server holds for the session of `cookie`, opened with its key.
+    async fn payload(&self, cookie: &str) -> Result<SessionPayload> {
+        let id = cookie
+            .split_once('=')
+            .and_then(|(_, value)| SessionId::parse(value))
+            .context("the cookie holds a session id")?;
+        let auth = &self.state.auth;
+        let SessionLookup::Active(record) =
+            auth.sessions.load(&id, self.clock.now_ms(), &auth.policy).await?
+        else {
+            anyhow::bail!("the session is not active");
+        };
+        Ok(SessionPayload::from_record(&record, &auth.token_key)?)
+    }
+
+    /// The tokens the server holds for the session of `cookie`.
+    async fn tokens(&self, cookie: &str) -> Result<vitals_server::auth::identity::Tokens> {
+        let SessionPayload::LoggedIn(identity) = self.payload(cookie).await? else {
+            anyhow::bail!("the session is not logged in");
+        };
+        identity.tokens.context("a Cognito session holds tokens")
+    }
+
+    /// Everything a copy of the session store would hold, as text.
+    async fn stolen_copy(&self, pool: &Pool, table: &SessionTable) -> Result<String> {
+        match table {
+            SessionTable::Sqlite => {
+                let mut copy = Vec::new();
+                for entry in std::fs::read_dir(&self.data_dir)? {
+                    let path = entry?.path();
+                    if path.is_file() {
+                        copy.extend(std::fs::read(path)?);
+                    }
+                }
+                Ok(String::from_utf8_lossy(&copy).into_owned())
+            }
+            SessionTable::Dynamo(table) => {
+                let credential = format!(
+                    "testing/20261206/{}/dynamodb/aws4_request",
+                    vitals_tests::moto::MOTO_REGION
+                );
+                let scan = reqwest::Client::new()
+                    .post(pool.moto.url())
+                    .header("x-amz-target", "DynamoDB_20120810.Scan")
+                    .header("content-type", "application/x-amz-json-1.0")
+                    .header(
+                        "authorization",
+                        format!("AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0"),
+                    )
+                    .body(json!({"TableName": table}).to_string())
+                    .send()
+                    .await?;
+                anyhow::ensure!(scan.status().is_success(), "the scan answered {}", scan.status());
+                Ok(scan.text().await?)
+            }
+        }
+    }
+}
+
+/// Logs in through a server keeping sessions in `table`, reads the store as a thief would,
+/// and refreshes the session's tokens: no copy holds a token, nor the session string of a
+/// login waiting for a new password, and the session keeps working.
+async fn stolen_store_holds_no_readable_token(table: SessionTable) -> Result<()> {
+    let pool = Pool::start(true).await?;
+    pool.add_user("hal", &["engineer"]).await?;
+    pool.add_user_with_temporary_password("ida", "Temporary-Pass-1", &["engineer"])
+        .await?;
+    let vitals = CognitoServer::start(&pool, &table).await?;
+    let login = |username: &str, password: &str| json!({"username": username, "password": password});
+    let (_, cookie) = vitals
+        .post("/api/v1/session", None, login("hal", PASSWORD))
+        .await?;
+    let (answer, pending_cookie) = vitals
+        .post("/api/v1/session", None, login("ida", "Temporary-Pass-1"))
+        .await?;
+    assert_eq!(answer["challenge"], "NEW_PASSWORD_REQUIRED", "{answer}");
+    let SessionPayload::Pending(pending) = vitals.payload(&pending_cookie).await? else {
+        anyhow::bail!("ida's login waits for a new password");
+    };
+    let before = vitals.tokens(&cookie).await?;
+    let copy = vitals.stolen_copy(&pool, &table).await?;
+    assert!(
+        copy.contains("hal") && copy.contains("ida"),
+        "the copy holds the sessions"
+    );
+    for secret in [
+        &before.refresh_token,
+        &before.access_token,
+        &before.id_token,
+        &pending.session,
+    ] {
+        assert!(
+            secret.len() > 20 && !copy.contains(secret.as_str()),
+            "a secret is readable in the store copy"
+        );
+    }
+    let new_password = json!({"challenge": "NEW_PASSWORD_REQUIRED", "new_password": PASSWORD});
+    let (answer, _) = vitals
+        .post("/api/v1/session/challenge", Some(&pending_cookie), new_password)
+        .await?;
+    assert_eq!(
+        answer["user"], "ida",
+        "the sealed challenge is answered: {answer}"
+    );
+
+    // Four minutes before the tokens expire: the next request refreshes them.
+    let until_refresh = before.expires_at_ms - vitals.clock.now_ms() - 4 * 60_000;
+    vitals
+        .clock
+        .advance(Duration::from_millis(until_refresh.try_into()?));
+    let session = reqwest::Client::new()
+        .get(vitals.server.url("/api/v1/session"))
+        .header("cookie", &cookie)
+        .send()
+        .await?;
+    assert_eq!(session.status(), 200, "the session refreshes with sealed tokens");
+    let after = vitals.tokens(&cookie).await?;
+    assert_ne!(
+        after.access_token, before.access_token,
+        "the tokens were refreshed"
+    );
+    let copy = vitals.stolen_copy(&pool, &table).await?;
+    for token in [&after.refresh_token, &after.access_token, &after.id_token] {
+        assert!(
+            !copy.contains(token.as_str()),
+            "a refreshed token is readable in the store copy"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stolen_sqlite_store_holds_no_readable_refresh_token() -> Result<()> {
+    stolen_store_holds_no_readable_token(SessionTable::Sqlite).await
+}
+
+#[tokio::test]
+async fn a_stolen_dynamodb_session_table_holds_no_readable_refresh_token() -> Result<()> {
+    stolen_store_holds_no_readable_token(SessionTable::Dynamo("vitals-sessions")).await
 }

@@ -1,8 +1,8 @@
-//! Rate limits: failed logins per username and per client address, and API requests per person.
+//! Rate limits: failed logins per username and per client address, API requests per person, and live tails per person.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use governor::clock::Clock as RateClock;
@@ -189,6 +189,61 @@ impl ApiLimiter {
     }
 }
 
+/// The live log tails open now, per person, and the limits on them: a tail holds an upstream
+/// query open, so one person cannot keep more than a few, nor keep one forever.
+pub struct TailLimits {
+    /// Tails one person may have open at once.
+    pub per_person: usize,
+    /// How long a tail stays open before the person must reopen it.
+    pub max_open_ms: i64,
+    /// How often an open tail checks that its session and role still hold.
+    pub session_check: Duration,
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// One person's place among the open tails, given back when dropped.
+pub struct TailSlot {
+    limits: Arc<TailLimits>,
+    user: String,
+}
+
+impl TailLimits {
+    pub fn new(per_person: u32, max_open: Duration, session_check: Duration) -> Self {
+        Self {
+            per_person: per_person as usize,
+            max_open_ms: i64::try_from(max_open.as_millis()).unwrap_or(i64::MAX),
+            session_check,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A place for one more tail of `user`, unless they have all theirs open already.
+    pub fn take(self: &Arc<Self>, user: &str) -> Option<TailSlot> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(user.to_owned()).or_default();
+        if *count >= self.per_person {
+            return None;
+        }
+        *count += 1;
+        Some(TailSlot {
+            limits: self.clone(),
+            user: user.to_owned(),
+        })
+    }
+}
+
+impl Drop for TailSlot {
+    fn drop(&mut self) {
+        let mut open = self.limits.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use vitals_api::clock::ManualClock;
@@ -284,5 +339,20 @@ mod tests {
             "a tenth of a second refills one request"
         );
         assert!(limiter.check("ana").is_err());
+    }
+
+    #[test]
+    fn each_person_keeps_at_most_their_tails_and_a_closed_one_frees_its_place() {
+        let limits = Arc::new(TailLimits::new(
+            2,
+            Duration::from_secs(3_600),
+            Duration::from_secs(5),
+        ));
+        let first = limits.take("ana").expect("a first tail");
+        let _second = limits.take("ana").expect("a second tail");
+        assert!(limits.take("ana").is_none(), "a third is refused");
+        assert!(limits.take("ben").is_some(), "each person counts alone");
+        drop(first);
+        assert!(limits.take("ana").is_some(), "a closed tail gives its place back");
     }
 }

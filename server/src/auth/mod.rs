@@ -3,3 +3,4 @@
 pub mod identity;
 pub mod limits;
 pub mod session;
+pub mod token_key;

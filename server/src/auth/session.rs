@@ -10,10 +10,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
-use vitals_api::{Role, SessionInfo};
+use vitals_api::{ChallengeKind, Role, SessionInfo};
 
-use super::identity::{Identity, IdentityProvider, PendingChallenge};
-use super::limits::{ApiLimiter, LoginLimiter};
+use super::identity::{AuthError, Identity, IdentityProvider, PendingChallenge, Tokens};
+use super::limits::{ApiLimiter, LoginLimiter, TailLimits};
+use super::token_key::TokenKey;
 use crate::error::ApiError;
 use crate::sources::guard::Scope;
 use crate::state::AppState;
@@ -29,22 +30,120 @@ const REFRESH_MARGIN_MS: i64 = 5 * 60_000;
 pub const CHALLENGE_LIFETIME_MS: i64 = 5 * 60_000;
 
 /// What the store keeps for a session: a logged-in identity, or a login waiting for a challenge answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum SessionPayload {
     LoggedIn(Identity),
     Pending(PendingChallenge),
 }
 
-impl SessionPayload {
-    pub fn to_json(&self) -> Result<String, ApiError> {
-        serde_json::to_string(self)
-            .map_err(|err| ApiError::Internal(format!("cannot encode a session: {err}")))
+/// A [`SessionPayload`] as the store holds it: Cognito's tokens, and the session string of a
+/// challenge (which could answer it), only sealed with the token key.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum StoredPayload {
+    LoggedIn {
+        username: String,
+        roles: Vec<Role>,
+        /// The JSON of the identity's [`Tokens`]. An older store held an object here, which
+        /// cannot be read as [`Sealed`], so such a session ends.
+        tokens: Option<Sealed>,
+    },
+    Pending {
+        kind: ChallengeKind,
+        username: String,
+        session: Sealed,
+    },
+}
+
+/// A secret sealed for one username with the token key.
+#[derive(Serialize, Deserialize)]
+struct Sealed(String);
+
+impl Sealed {
+    fn seal(plaintext: &[u8], username: &str, key: &TokenKey) -> Result<Self, ApiError> {
+        key.seal(plaintext, username)
+            .map(Self)
+            .map_err(|err| ApiError::Internal(err.to_string()))
     }
 
-    pub fn from_record(record: &SessionRecord) -> Result<Self, ApiError> {
-        serde_json::from_str(&record.identity_json).map_err(|_| {
-            ApiError::unauthenticated("session_expired", "your session could not be read; log in again")
+    /// The plaintext; a session whose secret cannot be opened (another key, a changed or
+    /// plaintext entry) means logging in again.
+    fn open(&self, username: &str, key: &TokenKey) -> Result<Vec<u8>, ApiError> {
+        key.open(&self.0, username).map_err(|err| {
+            tracing::warn!(error = %err, "a stored session could not be opened; the person must log in again");
+            unreadable_session()
+        })
+    }
+}
+
+fn unreadable_session() -> ApiError {
+    ApiError::unauthenticated("session_expired", "your session could not be read; log in again")
+}
+
+fn encoding_failed(err: serde_json::Error) -> ApiError {
+    ApiError::Internal(format!("cannot encode a session: {err}"))
+}
+
+impl SessionPayload {
+    /// The JSON the store keeps, its secrets sealed with `key`.
+    pub fn to_json(&self, key: &TokenKey) -> Result<String, ApiError> {
+        let stored = match self {
+            SessionPayload::LoggedIn(identity) => StoredPayload::LoggedIn {
+                username: identity.username.clone(),
+                roles: identity.roles.clone(),
+                tokens: match &identity.tokens {
+                    Some(tokens) => {
+                        let json = serde_json::to_vec(tokens).map_err(encoding_failed)?;
+                        Some(Sealed::seal(&json, &identity.username, key)?)
+                    }
+                    None => None,
+                },
+            },
+            SessionPayload::Pending(pending) => StoredPayload::Pending {
+                kind: pending.kind,
+                username: pending.username.clone(),
+                session: Sealed::seal(pending.session.as_bytes(), &pending.username, key)?,
+            },
+        };
+        serde_json::to_string(&stored).map_err(encoding_failed)
+    }
+
+    /// The payload of a stored session; one that cannot be read or opened with `key` means logging in again.
+    pub fn from_record(record: &SessionRecord, key: &TokenKey) -> Result<Self, ApiError> {
+        let stored: StoredPayload =
+            serde_json::from_str(&record.identity_json).map_err(|_| unreadable_session())?;
+        Ok(match stored {
+            StoredPayload::LoggedIn {
+                username,
+                roles,
+                tokens,
+            } => {
+                let tokens = match tokens {
+                    Some(sealed) => Some(
+                        serde_json::from_slice::<Tokens>(&sealed.open(&username, key)?)
+                            .map_err(|_| unreadable_session())?,
+                    ),
+                    None => None,
+                };
+                SessionPayload::LoggedIn(Identity {
+                    username,
+                    roles,
+                    tokens,
+                })
+            }
+            StoredPayload::Pending {
+                kind,
+                username,
+                session,
+            } => {
+                let session =
+                    String::from_utf8(session.open(&username, key)?).map_err(|_| unreadable_session())?;
+                SessionPayload::Pending(PendingChallenge {
+                    kind,
+                    username,
+                    session,
+                })
+            }
         })
     }
 }
@@ -56,8 +155,11 @@ pub struct Auth {
     pub sessions: Arc<dyn SessionStore>,
     pub audit: Arc<dyn AuditLog>,
     pub policy: SessionPolicy,
+    /// Seals Cognito's tokens in the session store (`session.token_key`).
+    pub token_key: TokenKey,
     pub login_limiter: LoginLimiter,
     pub api_limiter: ApiLimiter,
+    pub tail_limits: Arc<TailLimits>,
     /// Whether the load balancer's `X-Forwarded-For` names the client (behind an ALB).
     pub trust_forwarded_for: bool,
 }
@@ -252,7 +354,7 @@ pub async fn current_user(
             ));
         }
     };
-    let identity = match SessionPayload::from_record(&record)? {
+    let identity = match SessionPayload::from_record(&record, &auth.token_key)? {
         SessionPayload::LoggedIn(identity) => identity,
         SessionPayload::Pending(_) => {
             return Err(ApiError::unauthenticated(
@@ -268,8 +370,17 @@ pub async fn current_user(
         match provider.refresh(&identity).await {
             Ok(refreshed) => {
                 record.roles = refreshed.roles.clone();
-                record.identity_json = SessionPayload::LoggedIn(refreshed).to_json()?;
+                record.identity_json = SessionPayload::LoggedIn(refreshed).to_json(&auth.token_key)?;
                 changed = true;
+            }
+            // An outage of the provider should not log everyone out: the tokens it gave are
+            // still good until they expire, and the next request tries again.
+            Err(AuthError::Unavailable(reason)) if now < tokens.expires_at_ms => {
+                tracing::warn!(
+                    %session_id,
+                    %reason,
+                    "could not refresh a session's tokens; keeping the session until they expire"
+                );
             }
             Err(err) => {
                 tracing::info!(error = %err, "ending a session whose tokens could not be refreshed");
@@ -434,6 +545,52 @@ mod tests {
             HeaderValue::from_static("__Host-vitals=not-an-id"),
         );
         assert!(session_cookie(&headers).is_none());
+    }
+
+    #[test]
+    fn a_stored_session_holds_its_secrets_only_sealed() {
+        let key = TokenKey::from_base64("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=").unwrap();
+        let identity = Identity {
+            username: "ana".into(),
+            roles: vec![Role::Engineer],
+            tokens: Some(Tokens {
+                id_token: "id-token-value".into(),
+                access_token: "access-token-value".into(),
+                refresh_token: "refresh-token-value".into(),
+                expires_at_ms: 42,
+            }),
+        };
+        let json = SessionPayload::LoggedIn(identity.clone()).to_json(&key).unwrap();
+        assert!(!json.contains("token-value"), "{json}");
+        let record = SessionRecord::new("ana", vec![Role::Engineer], json, 0);
+        let SessionPayload::LoggedIn(read) = SessionPayload::from_record(&record, &key).unwrap() else {
+            panic!("a logged-in session reads back as logged in");
+        };
+        assert_eq!(read, identity);
+
+        let other_key = TokenKey::from_base64("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=").unwrap();
+        let error = SessionPayload::from_record(&record, &other_key).unwrap_err();
+        assert!(error.to_string().contains("log in again"), "{error}");
+
+        let pending = PendingChallenge {
+            kind: ChallengeKind::NewPasswordRequired,
+            username: "ana".into(),
+            session: "cognito-session-value".into(),
+        };
+        let json = SessionPayload::Pending(pending.clone()).to_json(&key).unwrap();
+        assert!(!json.contains("session-value"), "{json}");
+        let record = SessionRecord::new("ana", Vec::new(), json, 0);
+        let SessionPayload::Pending(read) = SessionPayload::from_record(&record, &key).unwrap() else {
+            panic!("a pending login reads back as pending");
+        };
+        assert_eq!(read, pending);
+
+        let plaintext = r#"{"state":"logged_in","username":"ana","roles":["engineer"],"tokens":{"id_token":"a","access_token":"b","refresh_token":"c","expires_at_ms":1}}"#;
+        let old = SessionRecord::new("ana", vec![Role::Engineer], plaintext, 0);
+        assert!(
+            SessionPayload::from_record(&old, &key).is_err(),
+            "an entry with plaintext tokens is not used"
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ async fn start(
             let record = SessionRecord::new(
                 identity.username.clone(),
                 identity.roles.clone(),
-                SessionPayload::LoggedIn(identity).to_json()?,
+                SessionPayload::LoggedIn(identity).to_json(&auth.token_key)?,
                 now,
             );
             let info = record.info(&auth.policy);
@@ -67,7 +67,7 @@ async fn start(
             let record = SessionRecord::new(
                 pending.username.clone(),
                 Vec::new(),
-                SessionPayload::Pending(pending).to_json()?,
+                SessionPayload::Pending(pending).to_json(&auth.token_key)?,
                 now,
             );
             (record, LoginResponse::Challenge { challenge }, "login_challenge")
@@ -177,7 +177,7 @@ pub async fn answer_challenge(
         SessionLookup::Active(record) => record,
         _ => return Err(expired()),
     };
-    let SessionPayload::Pending(pending) = SessionPayload::from_record(&record)? else {
+    let SessionPayload::Pending(pending) = SessionPayload::from_record(&record, &auth.token_key)? else {
         return Err(ApiError::bad_request(
             "no_challenge",
             "you are already logged in; there is no step to answer",
@@ -260,9 +260,10 @@ pub async fn logout(
         SessionLookup::Missing => return Ok(cleared),
     };
     let mut outcome = "ok".to_owned();
-    if let (Ok(SessionPayload::LoggedIn(identity)), Some(provider)) =
-        (SessionPayload::from_record(&record), &auth.provider)
-        && let Err(error) = provider.logout(&identity).await
+    if let (Ok(SessionPayload::LoggedIn(identity)), Some(provider)) = (
+        SessionPayload::from_record(&record, &auth.token_key),
+        &auth.provider,
+    ) && let Err(error) = provider.logout(&identity).await
     {
         tracing::warn!(%error, "the identity provider could not sign the person out; the session ends anyway");
         outcome = "ok (provider sign-out failed)".into();

@@ -1,15 +1,19 @@
-//! `GET /api/v1/logs/tail`: a live log query relayed over a WebSocket, one JSON message per batch.
+//! `GET /api/v1/logs/tail`: a live log query relayed over a WebSocket, one JSON message per batch, for as long as the session allows.
 
 use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
-use vitals_api::{ErrorDetail, TailMessage};
+use vitals_api::{ErrorDetail, Role, TailMessage};
 
+use crate::auth::limits::TailSlot;
+use crate::auth::session::{BACKGROUND_HEADER, CurrentUser, current_user};
+use crate::envelope::same_origin;
 use crate::error::{ApiError, masked_message};
 use crate::sources::{LogTail, Sources};
 use crate::state::AppState;
@@ -35,9 +39,12 @@ pub struct TailParams {
 pub async fn tail_logs(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
+    Extension(user): Extension<CurrentUser>,
+    headers: HeaderMap,
     Query(params): Query<TailParams>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    check_upgrade_origin(&headers)?;
     if params.query.trim().is_empty() {
         return Err(ApiError::bad_request(
             "empty_query",
@@ -59,20 +66,96 @@ pub async fn tail_logs(
             ));
         }
     };
+    let limits = &state.auth.tail_limits;
+    let Some(slot) = limits.take(&user.record.user) else {
+        return Err(ApiError::TooManyRequests {
+            code: "too_many_tails",
+            message: format!(
+                "you already have {} live tails open; close another tail first",
+                limits.per_person
+            ),
+            // A tail the browser closes gives its place back at once.
+            retry_after_seconds: 1,
+        });
+    };
     let tail = sources
         .logs
         .tail(&params.query, nanoseconds("from", start_ms)?, limit)
         .await?;
+    let watch = SessionWatch {
+        headers: background_headers(&headers),
+        client: user.client,
+        opened_at_ms: now_ms,
+        state,
+    };
     Ok(upgrade
         .max_message_size(MAX_INCOMING_BYTES)
-        .on_upgrade(move |socket| relay(socket, tail)))
+        .on_upgrade(move |socket| relay(socket, tail, watch, slot)))
 }
 
-/// Forwards batches until the browser leaves, the source ends, or the browser stops keeping up.
-async fn relay(socket: WebSocket, mut tail: LogTail) {
+/// A browser cannot add the CSRF header to a WebSocket upgrade but always names the page's
+/// origin; without this check another site could open a tail with the person's cookie.
+fn check_upgrade_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    if !headers.contains_key(header::ORIGIN) {
+        return Err(ApiError::forbidden(
+            "csrf",
+            "a live tail must be opened from the Vitals page itself (the Origin header is missing)",
+        ));
+    }
+    same_origin(headers).map_err(|problem| ApiError::forbidden("csrf", problem))
+}
+
+/// The upgrade's cookies, marked as the page's own request, so checking the session does
+/// not count as the person at work and an unattended tail still lets the session idle out.
+fn background_headers(upgrade_headers: &HeaderMap) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for cookie in upgrade_headers.get_all(header::COOKIE) {
+        headers.append(header::COOKIE, cookie.clone());
+    }
+    headers.insert(BACKGROUND_HEADER, HeaderValue::from_static("1"));
+    headers
+}
+
+/// What an open tail checks every few seconds: the session it was opened in.
+struct SessionWatch {
+    state: AppState,
+    headers: HeaderMap,
+    client: String,
+    opened_at_ms: i64,
+}
+
+impl SessionWatch {
+    /// Why the tail must close now, if it must: the session ended (logout, idle or absolute
+    /// limit), the engineer role was taken away, or the tail has been open too long.
+    async fn reason_to_close(&self) -> Option<&'static str> {
+        match current_user(&self.state, &self.headers, self.client.clone()).await {
+            Err(ApiError::Unauthenticated { .. }) => Some("your session ended; log in again"),
+            Err(_) => Some("your session could not be checked; reopen the tail"),
+            Ok(user) if !user.may(Role::Engineer) => {
+                Some("you no longer have the engineer role; ask an admin if you should")
+            }
+            Ok(_) if self.state.now_ms() - self.opened_at_ms >= self.state.auth.tail_limits.max_open_ms => {
+                Some("this tail reached its time limit; reopen it to keep following")
+            }
+            Ok(_) => None,
+        }
+    }
+}
+
+/// Forwards batches until the browser leaves, the source ends, the browser stops keeping up,
+/// or the session no longer allows the tail. `_slot` is given back when it returns.
+async fn relay(socket: WebSocket, mut tail: LogTail, watch: SessionWatch, _slot: TailSlot) {
     let (mut to_browser, mut from_browser) = socket.split();
+    let period = watch.state.auth.tail_limits.session_check;
+    let mut session_check = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    session_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let close = loop {
         tokio::select! {
+            _ = session_check.tick() => {
+                if let Some(reason) = watch.reason_to_close().await {
+                    break Some((close_code::POLICY, reason));
+                }
+            }
             incoming = from_browser.next() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => continue,
@@ -108,5 +191,45 @@ async fn relay(socket: WebSocket, mut tail: LogTail) {
             reason: reason.into(),
         };
         let _ = tokio::time::timeout(SEND_TIMEOUT, to_browser.send(Message::Close(Some(frame)))).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_check_carries_the_cookie_as_the_page_own_request() {
+        let mut upgrade = HeaderMap::new();
+        upgrade.insert(
+            header::COOKIE,
+            HeaderValue::from_static("__Host-vitals=abc; theme=dark"),
+        );
+        upgrade.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://vitals.internal"),
+        );
+        let check = background_headers(&upgrade);
+        assert_eq!(check[header::COOKIE], "__Host-vitals=abc; theme=dark");
+        assert_eq!(
+            check[BACKGROUND_HEADER], "1",
+            "checking must not keep the session alive"
+        );
+        assert!(!check.contains_key(header::ORIGIN));
+    }
+
+    #[test]
+    fn an_upgrade_must_name_this_origin() {
+        let upgrade = |origin: Option<&'static str>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_static("vitals.internal"));
+            if let Some(origin) = origin {
+                headers.insert(header::ORIGIN, HeaderValue::from_static(origin));
+            }
+            check_upgrade_origin(&headers)
+        };
+        assert!(upgrade(Some("https://vitals.internal")).is_ok());
+        assert!(upgrade(Some("https://evil.example")).is_err());
+        assert!(upgrade(None).is_err());
     }
 }

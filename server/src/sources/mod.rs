@@ -4,6 +4,7 @@ pub mod demo;
 pub mod guard;
 pub mod loki;
 pub mod prometheus;
+mod prometheus_json;
 pub mod xray;
 
 use std::sync::Arc;

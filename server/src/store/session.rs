@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use vitals_api::{Role, SessionInfo};
 
 use super::StoreError;
+use crate::auth::token_key::TokenKey;
 use crate::sources::guard::InvalidSetting;
 
 /// Random bytes in a session id: 256 bits, twice the 128 the issue asks for at least.
@@ -92,7 +93,7 @@ fn hex(bytes: &[u8]) -> String {
 /// What the server keeps about one logged-in person.
 ///
 /// `identity_json` is opaque JSON the auth layer owns: the person's Cognito tokens live
-/// only here, never in the browser (so `Debug` leaves it out); a login halfway through a
+/// only here, sealed with the token key, never in the browser (so `Debug` leaves it out); a login halfway through a
 /// challenge keeps its pending state there too. `version` counts the writes, so two
 /// replicas updating the same session at once cannot overwrite each other.
 #[derive(Clone, PartialEq, Eq)]
@@ -175,6 +176,9 @@ pub struct SessionPolicy {
     /// (`session.absolute_timeout_hours`, 12 by default).
     #[serde(rename = "absolute_timeout_hours", deserialize_with = "hours")]
     pub absolute_timeout: Duration,
+    /// The 256-bit key, in base64, that seals Cognito's tokens in the store
+    /// (`session.token_key`, `VITALS_SESSION_TOKEN_KEY`); required with Cognito.
+    pub token_key: Option<TokenKey>,
 }
 
 /// The longest absolute limit the configuration accepts; DynamoDB's TTL removes a session
@@ -186,6 +190,7 @@ impl Default for SessionPolicy {
         Self {
             idle_timeout: Duration::from_secs(15 * 60),
             absolute_timeout: Duration::from_secs(12 * 3_600),
+            token_key: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use vitals_api::{Direction, Labels, LogLine, LogQueryResponse, Point, Series};
 
 use super::SOURCE_NAME;
 use super::line_fields::line_fields;
+use crate::sources::prometheus_json::{InstantSample, RangeSeries, Sample};
 use crate::sources::SourceError;
 
 /// Longest reason taken from an answer; an error page of a proxy in front of Loki can be long.
@@ -75,26 +76,6 @@ struct Entry {
     line: String,
 }
 
-#[derive(Deserialize)]
-struct RangeSeries {
-    #[serde(default)]
-    metric: Labels,
-    #[serde(default)]
-    values: Vec<Sample>,
-}
-
-#[derive(Deserialize)]
-struct InstantSample {
-    #[serde(default)]
-    metric: Labels,
-    value: Sample,
-}
-
-/// `[<unix seconds>, "<value>"]`, as Prometheus writes samples.
-#[derive(Deserialize)]
-#[serde(try_from = "(f64, String)")]
-struct Sample(Point);
-
 /// `{"status": "success", "data": [...]}`; Loki leaves `data` out when the list is empty.
 #[derive(Deserialize)]
 struct ListAnswer<T> {
@@ -108,17 +89,6 @@ struct TailAnswer {
     streams: Vec<LokiStream>,
     #[serde(default)]
     dropped_entries: Option<Vec<IgnoredAny>>,
-}
-
-impl TryFrom<(f64, String)> for Sample {
-    type Error = String;
-
-    fn try_from((seconds, value): (f64, String)) -> Result<Self, Self::Error> {
-        let value = value
-            .parse::<f64>()
-            .map_err(|_| format!("a sample value {value:?} is not a number"))?;
-        Ok(Self(Point((seconds * 1000.0).round() as i64, value)))
-    }
 }
 
 impl<'de> Deserialize<'de> for Entry {
@@ -173,22 +143,10 @@ pub(super) fn query_answer(
             }
         }
         QueryData::Matrix(series) => LogQueryResponse::Matrix {
-            series: series
-                .into_iter()
-                .map(|series| Series {
-                    labels: series.metric,
-                    points: series.values.into_iter().map(|Sample(point)| point).collect(),
-                })
-                .collect(),
+            series: series.into_iter().map(RangeSeries::into_series).collect(),
         },
         QueryData::Vector(samples) => LogQueryResponse::Vector {
-            series: samples
-                .into_iter()
-                .map(|sample| Series {
-                    labels: sample.metric,
-                    points: vec![sample.value.0],
-                })
-                .collect(),
+            series: samples.into_iter().filter_map(InstantSample::into_series).collect(),
         },
         // A query of numbers alone (`1 + 1`): one series without labels.
         QueryData::Scalar(Sample(point)) => LogQueryResponse::Vector {

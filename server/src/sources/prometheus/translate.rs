@@ -8,6 +8,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use vitals_api::{Labels, MetricQueryResponse, Point, Series};
 
 use super::Upstream;
+use crate::sources::prometheus_json::{InstantSample, RangeSeries, Sample};
 use crate::sources::SourceError;
 
 #[cfg(test)]
@@ -53,51 +54,6 @@ enum QueryData {
     String(IgnoredAny),
 }
 
-#[derive(Deserialize)]
-struct RangeSeries {
-    #[serde(default)]
-    metric: Labels,
-    #[serde(default)]
-    values: Vec<Sample>,
-    /// Native histogram samples, which a `Point` cannot hold.
-    #[serde(default)]
-    histograms: Option<IgnoredAny>,
-}
-
-#[derive(Deserialize)]
-struct InstantSample {
-    #[serde(default)]
-    metric: Labels,
-    #[serde(default)]
-    value: Option<Sample>,
-    #[serde(default)]
-    histogram: Option<IgnoredAny>,
-}
-
-/// `[<unix seconds>, "<value>"]`; the value may be `NaN`, `+Inf` or `-Inf`.
-#[derive(Deserialize)]
-#[serde(try_from = "(f64, String)")]
-struct Sample(Point);
-
-impl TryFrom<(f64, String)> for Sample {
-    type Error = String;
-
-    fn try_from((seconds, value): (f64, String)) -> Result<Self, Self::Error> {
-        let value = parse_value(&value).ok_or_else(|| format!("a sample value {value:?} is not a number"))?;
-        Ok(Self(Point((seconds * 1000.0).round() as i64, value)))
-    }
-}
-
-/// Prometheus writes values with Go's `strconv.FormatFloat`: digits, `NaN`, `+Inf` or `-Inf`.
-fn parse_value(text: &str) -> Option<f64> {
-    match text {
-        "NaN" => Some(f64::NAN),
-        "+Inf" | "Inf" => Some(f64::INFINITY),
-        "-Inf" => Some(f64::NEG_INFINITY),
-        _ => text.parse().ok().filter(|value: &f64| value.is_finite()),
-    }
-}
-
 /// The answer of `query_range` (`step_seconds` > 0) or `query` (0).
 pub(super) fn query_answer(
     upstream: Upstream,
@@ -112,10 +68,7 @@ pub(super) fn query_answer(
                 .into_iter()
                 .filter_map(|range| {
                     skipped_histograms |= range.histograms.is_some();
-                    (!range.values.is_empty()).then(|| Series {
-                        labels: range.metric,
-                        points: range.values.into_iter().map(|Sample(point)| point).collect(),
-                    })
+                    (!range.values.is_empty()).then(|| range.into_series())
                 })
                 .collect();
             ("matrix", series)
@@ -125,11 +78,7 @@ pub(super) fn query_answer(
                 .into_iter()
                 .filter_map(|sample| {
                     skipped_histograms |= sample.histogram.is_some();
-                    let Sample(point) = sample.value?;
-                    Some(Series {
-                        labels: sample.metric,
-                        points: vec![point],
-                    })
+                    sample.into_series()
                 })
                 .collect();
             ("vector", series)

@@ -1,0 +1,171 @@
+//! The key that keeps Cognito's tokens encrypted in the session store (AES-256-GCM), so a copy of the store holds none that work.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use serde::{Deserialize, Deserializer};
+use sha2::{Digest, Sha256};
+
+/// Bytes in a key: AES-256.
+const KEY_BYTES: usize = 32;
+
+/// What a person setting up Vitals is told when the key is missing or unusable.
+const MAKE_A_KEY: &str = "make one with `openssl rand -base64 32` and set it as VITALS_SESSION_TOKEN_KEY \
+     (in production, from a Secrets Manager secret)";
+
+/// What is wrong when Cognito is configured without `session.token_key`.
+pub fn missing_with_cognito() -> String {
+    format!("is not set; Cognito's tokens are kept encrypted with it: {MAKE_A_KEY}")
+}
+
+/// A 256-bit AES-GCM key from `session.token_key`, read from its base64 text.
+#[derive(Clone)]
+pub struct TokenKey {
+    key: Arc<LessSafeKey>,
+    /// The SHA-256 of the key: two settings are equal when these are, and the key itself is kept once.
+    fingerprint: [u8; 32],
+}
+
+/// Why sealed tokens could not be opened: another key, a changed store entry, or not sealed at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    #[error("the session's secrets could not be decrypted with this server's key")]
+    Open,
+    #[error("the session's secrets could not be encrypted")]
+    Seal,
+    #[error("the operating system's random number generator failed; no session can start until it works")]
+    Random,
+}
+
+impl TokenKey {
+    /// The key from its base64 text; the error says what is wrong with it (never the key itself).
+    pub fn from_base64(text: &str) -> Result<Self, String> {
+        let bytes = STANDARD
+            .decode(text.trim())
+            .map_err(|_| format!("is not base64; {MAKE_A_KEY}"))?;
+        if bytes.len() != KEY_BYTES {
+            return Err(format!(
+                "is {} bytes long, not {KEY_BYTES}; {MAKE_A_KEY}",
+                bytes.len()
+            ));
+        }
+        Self::from_bytes(&bytes).ok_or_else(|| format!("cannot be used; {MAKE_A_KEY}"))
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
+        Some(Self {
+            key: Arc::new(LessSafeKey::new(key)),
+            fingerprint: Sha256::digest(bytes).into(),
+        })
+    }
+
+    /// A key that lives as long as this process, for a server without Cognito: no session of
+    /// its demo users holds tokens, so nothing sealed has to outlive a restart.
+    pub fn ephemeral() -> Result<Self, SealError> {
+        let mut bytes = [0_u8; KEY_BYTES];
+        getrandom::fill(&mut bytes).map_err(|_| SealError::Random)?;
+        Self::from_bytes(&bytes).ok_or(SealError::Random)
+    }
+
+    /// Encrypts `plaintext` under a fresh random nonce, bound to `context` (who it belongs to),
+    /// as base64 of the nonce followed by the ciphertext and its tag.
+    pub fn seal(&self, plaintext: &[u8], context: &str) -> Result<String, SealError> {
+        let mut nonce = [0_u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|_| SealError::Random)?;
+        let mut sealed = plaintext.to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context.as_bytes()),
+                &mut sealed,
+            )
+            .map_err(|_| SealError::Seal)?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(STANDARD.encode(out))
+    }
+
+    /// Decrypts what [`TokenKey::seal`] made for the same `context`.
+    pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, SealError> {
+        let bytes = STANDARD.decode(sealed).map_err(|_| SealError::Open)?;
+        if bytes.len() < NONCE_LEN {
+            return Err(SealError::Open);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| SealError::Open)?;
+        let mut opened = ciphertext.to_vec();
+        let plaintext = self
+            .key
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut opened)
+            .map_err(|_| SealError::Open)?;
+        Ok(plaintext.to_vec())
+    }
+}
+
+impl PartialEq for TokenKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.fingerprint == other.fingerprint
+    }
+}
+
+impl Eq for TokenKey {}
+
+/// The base64 text in the configuration, checked as it is read.
+impl<'de> Deserialize<'de> for TokenKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::from_base64(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(<hidden>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    const OTHER_KEY: &str = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+
+    #[test]
+    fn sealed_tokens_open_with_the_same_key_and_context() {
+        let key = TokenKey::from_base64(KEY).unwrap();
+        let sealed = key.seal(b"refresh-token-secret", "ana").unwrap();
+        assert!(!sealed.contains("refresh"), "{sealed}");
+        assert_ne!(
+            sealed,
+            key.seal(b"refresh-token-secret", "ana").unwrap(),
+            "a fresh nonce each time"
+        );
+        assert_eq!(key.open(&sealed, "ana").unwrap(), b"refresh-token-secret");
+    }
+
+    #[test]
+    fn a_wrong_key_or_context_or_changed_byte_fails_to_open() {
+        let key = TokenKey::from_base64(KEY).unwrap();
+        let sealed = key.seal(b"refresh-token-secret", "ana").unwrap();
+        let other = TokenKey::from_base64(OTHER_KEY).unwrap();
+        assert_eq!(other.open(&sealed, "ana"), Err(SealError::Open));
+        assert_eq!(key.open(&sealed, "ben"), Err(SealError::Open));
+        let mut bytes = STANDARD.decode(&sealed).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(key.open(&STANDARD.encode(bytes), "ana"), Err(SealError::Open));
+        assert_eq!(key.open("not base64!", "ana"), Err(SealError::Open));
+    }
+
+    #[test]
+    fn a_key_that_is_not_32_bytes_of_base64_says_how_to_make_one() {
+        for text in ["", "short", "c2hvcnQ=", "not base64 at all!"] {
+            let problem = TokenKey::from_base64(text).unwrap_err();
+            assert!(problem.contains("openssl rand -base64 32"), "{problem}");
+        }
+    }
+}
