@@ -79,7 +79,10 @@ mod tests {
     #[test]
     fn samples_read_go_floats_and_refuse_anything_else() {
         let read = |json: &str| serde_json::from_str::<Sample>(json).map(|Sample(point)| point);
-        assert_eq!(read(r#"[1700000000.5, "2.5"]"#).unwrap(), Point(1_700_000_000_500, 2.5));
+        assert_eq!(
+            read(r#"[1700000000.5, "2.5"]"#).unwrap(),
+            Point(1_700_000_000_500, 2.5)
+        );
         assert!(read(r#"[1, "NaN"]"#).unwrap().1.is_nan());
         assert_eq!(read(r#"[1, "+Inf"]"#).unwrap().1, f64::INFINITY);
         assert_eq!(read(r#"[1, "-Inf"]"#).unwrap().1, f64::NEG_INFINITY);

@@ -7,12 +7,12 @@ use reqwest::StatusCode;
 use serde::de::{self, DeserializeOwned, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use url::Url;
-use vitals_api::{Direction, Labels, LogLine, LogQueryResponse, Point, Series};
+use vitals_api::{Direction, Labels, LogLine, LogQueryResponse, Series};
 
 use super::SOURCE_NAME;
 use super::line_fields::line_fields;
-use crate::sources::prometheus_json::{InstantSample, RangeSeries, Sample};
 use crate::sources::SourceError;
+use crate::sources::prometheus_json::{InstantSample, RangeSeries, Sample};
 
 /// Longest reason taken from an answer; an error page of a proxy in front of Loki can be long.
 const MAX_REASON_CHARS: usize = 1000;
@@ -146,7 +146,10 @@ pub(super) fn query_answer(
             series: series.into_iter().map(RangeSeries::into_series).collect(),
         },
         QueryData::Vector(samples) => LogQueryResponse::Vector {
-            series: samples.into_iter().filter_map(InstantSample::into_series).collect(),
+            series: samples
+                .into_iter()
+                .filter_map(InstantSample::into_series)
+                .collect(),
         },
         // A query of numbers alone (`1 + 1`): one series without labels.
         QueryData::Scalar(Sample(point)) => LogQueryResponse::Vector {

@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
-use vitals_api::{Labels, MetricQueryResponse, Point, Series};
+use vitals_api::{Labels, MetricQueryResponse, Series};
 
 use super::Upstream;
-use crate::sources::prometheus_json::{InstantSample, RangeSeries, Sample};
 use crate::sources::SourceError;
+use crate::sources::prometheus_json::{InstantSample, RangeSeries, Sample};
 
 #[cfg(test)]
 mod tests;

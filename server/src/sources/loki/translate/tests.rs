@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::sources::loki::test_fixtures::{Fixture, all_fixture_names, read_json, tail_frames};
+use vitals_api::Point;
 
 /// What a fixture must translate into.
 enum Expected {

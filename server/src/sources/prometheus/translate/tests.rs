@@ -1,6 +1,7 @@
 //! Table-driven tests of the translation, from answers Prometheus 2.42 gives.
 
 use super::*;
+use vitals_api::Point;
 
 /// What Prometheus 2.42 answers to `sum(up` (TEST-DOUBLES.md).
 const BAD_DATA: &str = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"}"#;
