@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -15,10 +15,12 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use vitals_api::{AuditAction, AuditEvent};
+use vitals_server::auth::session::sweep_expired_sessions;
 use vitals_server::config::{Config, Secret};
-use vitals_server::state::{AppState, Clock, FixedClock};
+use vitals_server::state::{AppState, Clock, FixedClock, ManualClock};
 use vitals_server::store::{
     AuditFilter, AuditLog, BatchedAudit, NewAuditEvent, NumberedAuditEvent, SqliteStore, StoreError,
 };
@@ -30,14 +32,32 @@ const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 const PASSWORD: &str = "audit-test-password";
 const METRIC_QUERY: &str = "sum(login_attempts_total)";
 
-/// The audit trail in SQLite, refusing every write while `failing` is set: a full disk.
-struct Breakable {
+/// The audit trail in SQLite, refusing every write while `failing` is set (a full disk) and
+/// holding each write until a permit is added while `holding` is set (a slow one).
+struct Controlled {
     store: SqliteStore,
     failing: AtomicBool,
+    holding: AtomicBool,
+    released: Semaphore,
+    writes: AtomicUsize,
 }
 
-impl Breakable {
-    fn check(&self) -> Result<(), StoreError> {
+impl Controlled {
+    fn over(store: SqliteStore) -> Self {
+        Self {
+            store,
+            failing: AtomicBool::new(false),
+            holding: AtomicBool::new(false),
+            released: Semaphore::new(0),
+            writes: AtomicUsize::new(0),
+        }
+    }
+
+    async fn write(&self) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        if self.holding.load(Ordering::SeqCst) {
+            self.released.acquire().await.unwrap().forget();
+        }
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Unavailable("the disk is full".into()));
         }
@@ -46,14 +66,14 @@ impl Breakable {
 }
 
 #[async_trait]
-impl AuditLog for Breakable {
+impl AuditLog for Controlled {
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        self.check()?;
+        self.write().await?;
         self.store.append(event).await
     }
 
     async fn append_numbered(&self, entries: &[NumberedAuditEvent]) -> Result<(), StoreError> {
-        self.check()?;
+        self.write().await?;
         self.store.append_numbered(entries).await
     }
 
@@ -62,16 +82,32 @@ impl AuditLog for Breakable {
     }
 }
 
+/// Polls `done` every millisecond for at most five seconds.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{what} never happened"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 /// A server on the demo clinic at [`CLINIC_MORNING_MS`] whose audit trail is `audit`, batched
 /// as the server batches it.
 fn state_with_audit(data: &Path, audit: Arc<dyn AuditLog>) -> AppState {
+    state_at(data, audit, Arc::new(FixedClock(CLINIC_MORNING_MS)))
+}
+
+/// [`state_with_audit`] on `clock`.
+fn state_at(data: &Path, audit: Arc<dyn AuditLog>, clock: Arc<dyn Clock>) -> AppState {
     let config = Config {
         dist_dir: data.join("no-app"),
         data_dir: data.to_owned(),
         demo_password: Some(Secret(PASSWORD.into())),
         ..Config::default()
     };
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock(CLINIC_MORNING_MS));
     let mut auth = local_auth(&config).unwrap();
     auth.audit = Arc::new(BatchedAudit::new(audit));
     state_with_auth(&config, &demo_sources(&config, clock.clone()), auth, clock)
@@ -98,10 +134,7 @@ async fn call(router: &Router, method: Method, path: &str, cookie: &str) -> (Sta
 #[tokio::test]
 async fn an_access_the_trail_cannot_record_is_refused_and_its_answer_withheld() {
     let data = tempfile::tempdir().unwrap();
-    let audit = Arc::new(Breakable {
-        store: SqliteStore::open(data.path()).unwrap(),
-        failing: AtomicBool::new(false),
-    });
+    let audit = Arc::new(Controlled::over(SqliteStore::open(data.path()).unwrap()));
     let router = app(state_with_audit(data.path(), audit.clone()));
     let engineer = common::login(&router, "engineer", PASSWORD).await;
     let (status, answer) = call(&router, Method::POST, "/api/v1/metrics/query", &engineer).await;
@@ -145,6 +178,43 @@ async fn an_admin_reading_the_audit_trail_is_on_it() {
     assert_eq!(reads[0]["target"], "/api/v1/audit action=logs_query");
 }
 
+/// Every route that reaches data, as an engineer asks it, and the action it is recorded as.
+const DATA_ROUTES: &[(&str, &str, AuditAction)] = &[
+    ("POST", "/api/v1/logs/query", AuditAction::LogsQuery),
+    ("GET", "/api/v1/logs/labels", AuditAction::LogsQuery),
+    (
+        "GET",
+        "/api/v1/logs/labels/service/values",
+        AuditAction::LogsQuery,
+    ),
+    ("POST", "/api/v1/metrics/query", AuditAction::MetricsQuery),
+    ("GET", "/api/v1/metrics/names", AuditAction::MetricsQuery),
+    ("POST", "/api/v1/traces/search", AuditAction::TracesQuery),
+    (
+        "GET",
+        "/api/v1/traces/0123456789abcdef0123456789abcdef",
+        AuditAction::TracesQuery,
+    ),
+    ("GET", "/api/v1/service-map", AuditAction::ServiceMap),
+];
+
+#[tokio::test]
+async fn every_route_that_reaches_data_is_on_record_under_its_action() {
+    let data = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(data.path()).unwrap();
+    let router = app(state_with_audit(data.path(), Arc::new(store.clone())));
+    let engineer = common::login(&router, "engineer", PASSWORD).await;
+    for (method, path, action) in DATA_ROUTES {
+        call(&router, method.parse().unwrap(), path, &engineer).await;
+        let newest = store.query(&AuditFilter::default()).await.unwrap();
+        assert_eq!(
+            (newest[0].action, newest[0].target.split(' ').next()),
+            (*action, Some(*path)),
+            "{method} {path}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_filter_on_an_action_the_trail_does_not_record_is_refused() {
     let data = tempfile::tempdir().unwrap();
@@ -160,6 +230,44 @@ async fn a_filter_on_an_action_the_trail_does_not_record_is_refused() {
         answer["error"]["message"].as_str().unwrap().contains("logs_tail"),
         "{answer}"
     );
+}
+
+#[tokio::test]
+async fn a_server_stopping_mid_sweep_records_what_the_sweep_expired() {
+    let data = tempfile::tempdir().unwrap();
+    let audit = Arc::new(Controlled::over(SqliteStore::open(data.path()).unwrap()));
+    let clock = Arc::new(ManualClock::new(CLINIC_MORNING_MS));
+    let state = state_at(data.path(), audit.clone(), clock.clone());
+    common::login(&app(state.clone()), "engineer", PASSWORD).await;
+    clock.advance(Duration::from_secs(60 * 60));
+
+    // The sweep has removed the session and is recording its end when the server stops.
+    audit.holding.store(true, Ordering::SeqCst);
+    let writes_before = audit.writes.load(Ordering::SeqCst);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(sweep_expired_sessions(state, stopping));
+    until("the sweep records an expiry", || {
+        audit.writes.load(Ordering::SeqCst) > writes_before
+    })
+    .await;
+    stop.send(true).unwrap();
+    tokio::task::yield_now().await;
+    assert!(
+        !sweeper.is_finished(),
+        "the sweeper stopped before its entries were stored"
+    );
+    audit.released.add_permits(1);
+    sweeper.await.unwrap();
+
+    let expiries = audit
+        .query(&AuditFilter {
+            action: Some(AuditAction::SessionExpired),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(expiries.len(), 1);
+    assert_eq!(expiries[0].user, "engineer");
 }
 
 /// Every `.rs` file under `dir`.
