@@ -3,6 +3,7 @@
 //! Both sides compile these types, so a renamed field breaks the build rather
 //! than the page. Serde only: this crate must build for `wasm32-unknown-unknown`.
 
+pub mod audit;
 pub mod clock;
 pub mod query;
 pub mod query_limits;
@@ -10,6 +11,8 @@ pub mod query_limits;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use audit::AuditAction;
 
 /// Label names and values of a log stream or a metric series, sorted by name.
 pub type Labels = BTreeMap<String, String>;
@@ -495,8 +498,7 @@ pub struct AuditEvent {
     pub at: i64,
     /// The username, or the one tried for a failed login.
     pub user: String,
-    /// `login`, `login_failed`, `login_challenge`, `logout`, `session_expired`, `logs_query`, …
-    pub action: String,
+    pub action: AuditAction,
     /// What was asked, without secrets or patient data (a query, a trace id).
     pub target: String,
     /// `ok`, `denied`, `error` and the like.

@@ -11,7 +11,8 @@ use leptos::prelude::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
-    AuditPage, ChallengeRequest, ErrorBody, LoginRequest, LoginResponse, PanelData, Readiness, SessionInfo,
+    AuditAction, AuditPage, ChallengeRequest, ErrorBody, LoginRequest, LoginResponse, PanelData, Readiness,
+    SessionInfo,
 };
 use web_sys::{AbortController, AbortSignal};
 
@@ -179,7 +180,7 @@ pub async fn panel(dashboard: &str, panel: &str) -> Result<PanelData, ApiError> 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
     pub user: String,
-    pub action: String,
+    pub action: Option<AuditAction>,
 }
 
 /// Entries one look at the audit trail shows at most.
@@ -199,7 +200,8 @@ pub async fn audit(query: &AuditQuery) -> Result<AuditPage, ApiError> {
 
 fn audit_url(query: &AuditQuery) -> String {
     let mut url = format!("/api/v1/audit?limit={AUDIT_PAGE_LENGTH}");
-    for (name, value) in [("user", &query.user), ("action", &query.action)] {
+    let action = query.action.map(AuditAction::as_str).unwrap_or_default();
+    for (name, value) in [("user", query.user.as_str()), ("action", action)] {
         let value = value.trim();
         if !value.is_empty() {
             url.push_str(&format!("&{name}={}", percent_encode(value)));
@@ -387,7 +389,7 @@ mod tests {
         assert_eq!(audit_url(&AuditQuery::default()), "/api/v1/audit?limit=200");
         let query = AuditQuery {
             user: " ana@clinic.example ".into(),
-            action: "logs_query".into(),
+            action: Some(AuditAction::LogsQuery),
         };
         assert_eq!(
             audit_url(&query),

@@ -39,6 +39,9 @@ pub enum ApiError {
     /// The session store or audit trail cannot be used; the message says which and what to check.
     #[error("{0}")]
     StoreUnavailable(String),
+    /// The audit trail could not store the entry of an access, so the answer is withheld.
+    #[error("{0}")]
+    AuditUnavailable(String),
     /// A bug: logged in full, answered with a generic sentence.
     #[error("{0}")]
     Internal(String),
@@ -72,12 +75,24 @@ impl ApiError {
         Self::StoreUnavailable("sessions cannot be read or written right now; try again in a moment".into())
     }
 
+    /// The audit trail could not store an access: the operator sees why in the log, the person
+    /// a refusal, since an answer nobody recorded must not leave the server.
+    pub fn audit(error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, "an access could not be recorded in the audit trail; its answer was withheld");
+        Self::AuditUnavailable(
+            "this could not be recorded in the audit trail, so the answer is withheld; \
+             try again in a moment, and tell an admin if it keeps happening"
+                .into(),
+        )
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Unauthenticated { code, .. } => (StatusCode::UNAUTHORIZED, code),
             Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            Self::AuditUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

@@ -35,8 +35,9 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use vitals_api::Role;
+use vitals_api::{AuditAction, Role};
 
+use crate::auth::audit::record_access;
 use crate::auth::identity::{CognitoConfig, CognitoProvider, DemoProvider, IdentityProvider};
 use crate::auth::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use crate::auth::session::{Auth, require_role};
@@ -253,27 +254,61 @@ pub fn app(state: AppState) -> Router {
             move |State(state): State<AppState>, request, next| require_role(state, roles, request, next),
         )
     };
+    // Inside a gate, so the access it records has a person behind it.
+    let audited = |action: AuditAction| {
+        middleware::from_fn_with_state(
+            state.clone(),
+            move |State(state): State<AppState>, request, next| record_access(state, action, request, next),
+        )
+    };
     let business = Router::new()
         .route("/dashboards", get(routes::dashboards::list))
         .route("/dashboards/{id}", get(routes::dashboards::get))
         .route("/dashboards/{id}/panels/{panel}", get(routes::dashboards::panel))
         .route_layer(gate(&[Role::Operations, Role::Engineer]));
     let engineering = Router::new()
-        .route("/logs/query", post(routes::engineering::query_logs))
-        .route("/logs/labels", get(routes::engineering::log_labels))
-        .route("/logs/tail", get(routes::tail::tail_logs))
+        .route(
+            "/logs/query",
+            post(routes::engineering::query_logs).route_layer(audited(AuditAction::LogsQuery)),
+        )
+        .route(
+            "/logs/labels",
+            get(routes::engineering::log_labels).route_layer(audited(AuditAction::LogsQuery)),
+        )
+        .route(
+            "/logs/tail",
+            get(routes::tail::tail_logs).route_layer(audited(AuditAction::LogsTail)),
+        )
         .route(
             "/logs/labels/{name}/values",
-            get(routes::engineering::log_label_values),
+            get(routes::engineering::log_label_values).route_layer(audited(AuditAction::LogsQuery)),
         )
-        .route("/metrics/query", post(routes::engineering::query_metrics))
-        .route("/metrics/names", get(routes::engineering::metric_names))
-        .route("/traces/search", post(routes::engineering::search_traces))
-        .route("/traces/{id}", get(routes::engineering::get_trace))
-        .route("/service-map", get(routes::engineering::service_map))
+        .route(
+            "/metrics/query",
+            post(routes::engineering::query_metrics).route_layer(audited(AuditAction::MetricsQuery)),
+        )
+        .route(
+            "/metrics/names",
+            get(routes::engineering::metric_names).route_layer(audited(AuditAction::MetricsQuery)),
+        )
+        .route(
+            "/traces/search",
+            post(routes::engineering::search_traces).route_layer(audited(AuditAction::TracesQuery)),
+        )
+        .route(
+            "/traces/{id}",
+            get(routes::engineering::get_trace).route_layer(audited(AuditAction::TracesQuery)),
+        )
+        .route(
+            "/service-map",
+            get(routes::engineering::service_map).route_layer(audited(AuditAction::ServiceMap)),
+        )
         .route_layer(gate(&[Role::Engineer]));
     let admin = Router::new()
-        .route("/audit", get(routes::audit::list))
+        .route(
+            "/audit",
+            get(routes::audit::list).route_layer(audited(AuditAction::AuditRead)),
+        )
         .route_layer(gate(&[Role::Admin]));
     let api = Router::new()
         .route(

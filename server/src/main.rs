@@ -85,11 +85,11 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
         traces = state.sources.traces.backend(),
         "vitals is serving; open http://{public_address}/"
     );
-    let sweeper = tokio::spawn(sweep_expired_sessions(state.clone()));
-    let audit = Arc::clone(&state.auth.audit);
-
-    // One signal stops both listeners; each finishes the requests it has in flight.
+    // One signal stops both listeners, each finishing the requests it has in flight, and
+    // the sweeper, which finishes the sweep it is in.
     let (stop, _) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(sweep_expired_sessions(state.clone(), stop.subscribe()));
+    let audit = Arc::clone(&state.auth.audit);
     let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;
     };
@@ -108,8 +108,11 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
     // The signal first: its handler is then installed before the first connection is accepted,
     // so a SIGTERM right after an answer still stops the server gracefully.
     let ((), public_result, admin_result) = tokio::join!(signal, public_server, admin_server);
-    sweeper.abort();
-    // Entries still queued for the audit trail are written before the process ends.
+    if let Err(error) = sweeper.await {
+        tracing::error!(%error, "the session sweeper failed");
+    }
+    // Entries still queued (the sweeper's, and those of requests whose caller went away) are
+    // written before the process ends.
     audit.flush().await;
     public_result.context("the public listener failed")?;
     admin_result.context("the admin listener failed")?;

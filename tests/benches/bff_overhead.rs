@@ -23,12 +23,14 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+use vitals_api::AuditEvent;
 use vitals_demo::{DemoClinic, DemoConfig};
 use vitals_server::config::{Config, LimitSettings, Secret};
 use vitals_server::sources::guard::{GuardConfig, Guarded};
 use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use vitals_server::sources::{MetricSource, TimeRange};
 use vitals_server::state::{AppState, Clock, FixedClock};
+use vitals_server::store::{AuditFilter, AuditLog, NewAuditEvent, NumberedAuditEvent, StoreError};
 use vitals_tests::prometheus::PrometheusServer;
 use vitals_tests::{DEMO_PASSWORD, wait_until};
 
@@ -104,7 +106,7 @@ async fn run() -> Result<()> {
     vitals_server::telemetry::init_logging(Config::default().log_format);
     let samples = DemoClinic::new(DemoConfig::default()).openmetrics(DATA);
     let prometheus = PrometheusServer::start_with_openmetrics(&samples).await?;
-    let vitals = Vitals::start(&prometheus).await?;
+    let vitals = Vitals::start(&prometheus, Audit::Durable).await?;
 
     let direct = Requests::new(prometheus.address, HeaderMap::new())?;
     let at = (NOW_MS / 1000).to_string();
@@ -128,9 +130,7 @@ async fn run() -> Result<()> {
             ],
         ))?,
     ];
-    let cached_query = vitals
-        .requests
-        .post_json("/api/v1/metrics/query", &json!({ "query": REGISTERED, "to": at }))?;
+    let cached_query = metric_query(&vitals)?;
     // The page marks its panels' refreshes as background requests.
     let mut cached_panel = vitals.requests.get(PANEL_PATH)?;
     cached_panel
@@ -166,18 +166,36 @@ async fn run() -> Result<()> {
     progress("throughput: the registrations panel, cached, through Vitals");
     let cached_panel_throughput = throughput(vitals_address, panel).await?;
 
-    let upstream_calls = vitals.metrics.stats().upstream_calls - upstream_calls_before;
-    ensure!(
-        upstream_calls == 0,
-        "{upstream_calls} measured requests reached Prometheus, so the figures are not for cached answers"
-    );
+    ensure_all_cached(&vitals, upstream_calls_before)?;
     drop(vitals);
+
+    // The same query on a server that drops its audit entries: the difference is what
+    // writing each one durably before answering costs.
+    let unaudited = Vitals::start(&prometheus, Audit::Discarded).await?;
+    let unaudited_query = metric_query(&unaudited)?;
+    Connection::open(unaudited.server.address)
+        .await?
+        .send(&unaudited_query)
+        .await?;
+    let upstream_calls_before = unaudited.metrics.stats().upstream_calls;
+    let unaudited_one = std::slice::from_ref(&unaudited_query);
+    progress("latency: the cached query with its audit entry dropped");
+    let unaudited_query_latency = latency(unaudited.server.address, unaudited_one).await?;
+    progress("throughput: the cached query with its audit entry dropped");
+    let unaudited_query_throughput = throughput(unaudited.server.address, unaudited_one).await?;
+    ensure_all_cached(&unaudited, upstream_calls_before)?;
+    drop(unaudited);
 
     let mut lines = Vec::new();
     for (what, cached, direct) in [
         (
-            "BFF cached metric query",
+            "BFF cached metric query, audit entry committed before the answer",
             &cached_query_latency,
+            &direct_query_latency,
+        ),
+        (
+            "BFF cached metric query, audit entry dropped (what durable audit adds is the difference)",
+            &unaudited_query_latency,
             &direct_query_latency,
         ),
         (
@@ -197,8 +215,13 @@ async fn run() -> Result<()> {
     }
     for (what, cached, direct) in [
         (
-            "BFF cached metric query",
+            "BFF cached metric query, audit entry committed before the answer",
             &cached_query_throughput,
+            &direct_query_throughput,
+        ),
+        (
+            "BFF cached metric query, audit entry dropped",
+            &unaudited_query_throughput,
             &direct_query_throughput,
         ),
         (
@@ -225,6 +248,51 @@ async fn run() -> Result<()> {
     Ok(())
 }
 
+/// The cached metric query an engineer asks of `vitals`.
+fn metric_query(vitals: &Vitals) -> Result<Call> {
+    let at = (NOW_MS / 1000).to_string();
+    vitals
+        .requests
+        .post_json("/api/v1/metrics/query", &json!({ "query": REGISTERED, "to": at }))
+}
+
+/// Fails unless no request since `upstream_calls_before` reached Prometheus.
+fn ensure_all_cached(vitals: &Vitals, upstream_calls_before: u64) -> Result<()> {
+    let upstream_calls = vitals.metrics.stats().upstream_calls - upstream_calls_before;
+    ensure!(
+        upstream_calls == 0,
+        "{upstream_calls} measured requests reached Prometheus, so the figures are not for cached answers"
+    );
+    Ok(())
+}
+
+/// Whether the server under test keeps its audit trail as it does in production.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Audit {
+    /// In SQLite, each entry committed before its answer leaves.
+    Durable,
+    /// Dropped: a baseline that shows what the durable trail costs.
+    Discarded,
+}
+
+/// An audit trail that keeps nothing.
+struct DiscardedAudit;
+
+#[async_trait::async_trait]
+impl AuditLog for DiscardedAudit {
+    async fn append(&self, _event: NewAuditEvent) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn append_numbered(&self, _entries: &[NumberedAuditEvent]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn query(&self, _filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
 fn progress(what: &str) {
     eprintln!("bff_overhead: {what}");
 }
@@ -240,7 +308,7 @@ struct Vitals {
 }
 
 impl Vitals {
-    async fn start(prometheus: &PrometheusServer) -> Result<Self> {
+    async fn start(prometheus: &PrometheusServer, audit: Audit) -> Result<Self> {
         let data = tempfile::tempdir()?;
         let config = Config {
             dist_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"),
@@ -268,7 +336,11 @@ impl Vitals {
         let clock: Arc<dyn Clock> = Arc::new(FixedClock(NOW_MS));
         let mut sources = vitals_server::demo_sources(&config, clock.clone());
         sources.metrics = Arc::new(source);
-        let state = vitals_server::build_state(&config, &sources, clock)?;
+        let mut auth = vitals_server::local_auth(&config, clock.clone())?;
+        if audit == Audit::Discarded {
+            auth.audit = Arc::new(DiscardedAudit);
+        }
+        let state = vitals_server::state_with_auth(&config, &sources, auth, clock);
         let metrics = state.guarded.metrics.clone();
         let server = ServerThread::start(state)?;
         let base = format!("http://{}", server.address);

@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use serde_json::{Value, json};
+use vitals_api::AuditAction;
 use vitals_server::state::{Clock, SystemClock};
-use vitals_server::store::{AuditFilter, AuditLog, DynamoAuditLog, NewAuditEvent, StoreError};
+use vitals_server::store::{
+    AuditFilter, AuditLog, DynamoAuditLog, NewAuditEvent, NumberedAuditEvent, StoreError,
+};
 use vitals_tests::moto::MotoServer;
 use vitals_tests::{TestServer, test_config, wait_until};
 
@@ -15,18 +18,26 @@ use vitals_tests::{TestServer, test_config, wait_until};
 const END_OF_OCTOBER_MS: i64 = 1_793_491_140_000;
 const MINUTE_MS: i64 = 60_000;
 
-fn event(at_ms: i64, user: &str, action: &str, target: &str) -> NewAuditEvent {
+fn event(at_ms: i64, user: &str, action: AuditAction, target: &str) -> NewAuditEvent {
     NewAuditEvent {
         at_ms,
         user: user.into(),
-        action: action.into(),
+        action,
         target: target.into(),
         outcome: "ok".into(),
         client: "10.0.0.7".into(),
     }
 }
 
-async fn read(audit: &DynamoAuditLog, filter: AuditFilter) -> Result<Vec<(i64, String, String)>> {
+/// The entries numbered in order, as the server's batching writer numbers them.
+fn numbered(events: Vec<NewAuditEvent>) -> Vec<NumberedAuditEvent> {
+    (0..)
+        .zip(events)
+        .map(|(number, event)| NumberedAuditEvent { number, event })
+        .collect()
+}
+
+async fn read(audit: &DynamoAuditLog, filter: AuditFilter) -> Result<Vec<(i64, String, AuditAction)>> {
     Ok(audit
         .query(&filter)
         .await?
@@ -46,7 +57,11 @@ async fn dynamo_audit_reads_newest_first_across_months_with_filters() -> Result<
     let events: Vec<NewAuditEvent> = (0..40)
         .map(|n| {
             let user = if n % 2 == 0 { "ana" } else { "ben" };
-            let action = if n % 5 == 0 { "login" } else { "logs_query" };
+            let action = if n % 5 == 0 {
+                AuditAction::Login
+            } else {
+                AuditAction::LogsQuery
+            };
             event(
                 END_OF_OCTOBER_MS - 20 * MINUTE_MS + n * MINUTE_MS,
                 user,
@@ -55,7 +70,7 @@ async fn dynamo_audit_reads_newest_first_across_months_with_filters() -> Result<
             )
         })
         .collect();
-    audit.append_many(&events).await?;
+    audit.append_numbered(&numbered(events)).await?;
 
     let everything = read(
         &audit,
@@ -88,7 +103,7 @@ async fn dynamo_audit_reads_newest_first_across_months_with_filters() -> Result<
         &audit,
         AuditFilter {
             user: Some("ana".into()),
-            action: Some("login".into()),
+            action: Some(AuditAction::Login),
             ..AuditFilter::default()
         },
     )
@@ -97,7 +112,7 @@ async fn dynamo_audit_reads_newest_first_across_months_with_filters() -> Result<
         ana_logins.len() == 4
             && ana_logins
                 .iter()
-                .all(|(_, user, action)| user == "ana" && action == "login"),
+                .all(|(_, user, action)| user == "ana" && *action == AuditAction::Login),
         "{ana_logins:?}"
     );
 
@@ -125,18 +140,23 @@ async fn dynamo_audit_keeps_the_append_order_within_a_millisecond_and_stores_no_
     let moto = MotoServer::start().await?;
     let audit = moto.audit_log("vitals-audit-order").await?;
     audit.ensure_table().await?;
-    audit.append(event(END_OF_OCTOBER_MS, "ana", "login", "")).await?;
+    audit
+        .append(event(END_OF_OCTOBER_MS, "ana", AuditAction::Login, ""))
+        .await?;
     audit
         .append(event(
             END_OF_OCTOBER_MS,
             "ana",
-            "logs_query",
+            AuditAction::LogsQuery,
             "token=eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbmEifQ.c2ln of jane@mail.example",
         ))
         .await?;
     let entries = audit.query(&AuditFilter::default()).await?;
-    let actions: Vec<&str> = entries.iter().map(|entry| entry.action.as_str()).collect();
-    ensure!(actions == ["logs_query", "login"], "{actions:?}");
+    let actions: Vec<AuditAction> = entries.iter().map(|entry| entry.action).collect();
+    ensure!(
+        actions == [AuditAction::LogsQuery, AuditAction::Login],
+        "{actions:?}"
+    );
     ensure!(
         entries[0].target == "token=[redacted] of [email]",
         "{}",
@@ -152,7 +172,7 @@ async fn dynamo_audit_missing_table_is_named_with_its_keys() -> Result<()> {
     let moto = MotoServer::start().await?;
     let audit = moto.audit_log("vitals-audit-absent").await?;
     let error = audit
-        .append(event(END_OF_OCTOBER_MS, "ana", "login", ""))
+        .append(event(END_OF_OCTOBER_MS, "ana", AuditAction::Login, ""))
         .await
         .expect_err("there is no table");
     let message = error.to_string();
@@ -163,6 +183,37 @@ async fn dynamo_audit_missing_table_is_named_with_its_keys() -> Result<()> {
             && message.contains("`seq`"),
         "{message}"
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn dynamo_audit_written_again_after_a_failure_stores_each_entry_once() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    let audit = moto.audit_log("vitals-audit-retry").await?;
+    audit.ensure_table().await?;
+    // More than one `BatchWriteItem` takes, all in one millisecond: the first part may be
+    // stored when the second fails, and the writer then writes the whole batch again.
+    let entries = numbered(
+        (0..30)
+            .map(|n| {
+                event(
+                    END_OF_OCTOBER_MS,
+                    "ana",
+                    AuditAction::LogsQuery,
+                    &format!("query {n}"),
+                )
+            })
+            .collect(),
+    );
+    audit.append_numbered(&entries).await?;
+    audit.append_numbered(&entries).await?;
+    let stored = audit
+        .query(&AuditFilter {
+            limit: 1_000,
+            ..AuditFilter::default()
+        })
+        .await?;
+    ensure!(stored.len() == 30, "{} entries stored for 30", stored.len());
     Ok(())
 }
 

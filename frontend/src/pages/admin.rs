@@ -2,33 +2,19 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use vitals_api::AuditEvent;
+use vitals_api::{AuditAction, AuditEvent};
 
 use crate::api::{self, AUDIT_PAGE_LENGTH, AuditQuery};
 use crate::components::error_message::{ErrorMessage, first_error};
 use crate::components::skeleton::TextSkeleton;
 use crate::format::local_day_and_time;
 
-/// The actions the trail records, and how the page says them.
-const ACTIONS: [(&str, &str); 10] = [
-    ("login", "Logged in"),
-    ("login_failed", "Login refused"),
-    ("login_challenge", "Asked for a second step"),
-    ("logout", "Logged out"),
-    ("session_expired", "Session ended"),
-    ("logs_query", "Searched logs"),
-    ("logs_tail", "Followed logs live"),
-    ("metrics_query", "Queried metrics"),
-    ("traces_query", "Looked at traces"),
-    ("service_map", "Opened the service map"),
-];
-
 /// The audit trail with filters by person and action; share links and notices come later.
 #[component]
 pub fn AdminPage() -> impl IntoView {
     crate::pages::set_page_title("Admin");
     let person = RwSignal::new(String::new());
-    let action = RwSignal::new(String::new());
+    let action = RwSignal::new(None::<AuditAction>);
     let (query, set_query) = signal(AuditQuery::default());
     let entries = LocalResource::new(move || {
         let query = query.get();
@@ -77,12 +63,12 @@ pub fn AdminPage() -> impl IntoView {
                     <select
                         id="audit-action"
                         name="action"
-                        on:change=move |event| action.set(event_target_value(&event))
+                        on:change=move |event| action.set(AuditAction::from_name(&event_target_value(&event)))
                     >
                         <option value="">"anything"</option>
-                        {ACTIONS
+                        {AuditAction::ALL
                             .iter()
-                            .map(|(value, words)| view! { <option value=*value>{*words}</option> })
+                            .map(|action| view! { <option value=action.as_str()>{action.label()}</option> })
                             .collect_view()}
                     </select>
                 </div>
@@ -146,7 +132,7 @@ fn AuditTable(events: Vec<AuditEvent>) -> impl IntoView {
                             <tr>
                                 <td class="audit-when">{local_day_and_time(event.at)}</td>
                                 <th scope="row">{event.user}</th>
-                                <td>{action_words(&event.action)}</td>
+                                <td>{event.action.label()}</td>
                                 <td class="audit-asked">{event.target}</td>
                                 <td>{event.outcome}</td>
                                 <td>{event.client}</td>
@@ -160,24 +146,4 @@ fn AuditTable(events: Vec<AuditEvent>) -> impl IntoView {
         {more}
     }
     .into_any()
-}
-
-/// How the page says an action; an action it does not know is shown as recorded.
-fn action_words(action: &str) -> String {
-    ACTIONS
-        .iter()
-        .find(|(value, _)| *value == action)
-        .map_or_else(|| action.to_owned(), |(_, words)| (*words).to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn actions_read_as_plain_words_and_unknown_ones_as_recorded() {
-        assert_eq!(action_words("logs_query"), "Searched logs");
-        assert_eq!(action_words("session_expired"), "Session ended");
-        assert_eq!(action_words("reveal"), "reveal");
-    }
 }

@@ -167,9 +167,11 @@ pub struct ApiLimiter {
 impl ApiLimiter {
     /// `per_second` requests steadily and `burst` at once per person; both at least one.
     pub fn new(per_second: u32, burst: u32, clock: Arc<dyn Clock>) -> Self {
-        let one = NonZeroU32::MIN;
-        let quota = Quota::per_second(NonZeroU32::new(per_second).unwrap_or(one))
-            .allow_burst(NonZeroU32::new(burst).unwrap_or(one));
+        // One request back every 1/per_second; a rate beyond a billion a second is one a nanosecond.
+        let period = (Duration::from_secs(1) / per_second.max(1)).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
         let clock = LimiterClock(clock);
         Self {
             limiter: RateLimiter::dashmap_with_clock(quota, clock.clone()),

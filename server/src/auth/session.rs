@@ -2,15 +2,14 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, Request};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
-use vitals_api::{ChallengeKind, Role, SessionInfo};
+use vitals_api::{AuditAction, ChallengeKind, Role, SessionInfo};
 
 use super::identity::{AuthError, Identity, IdentityProvider, PendingChallenge, Tokens};
 use super::limits::{ApiLimiter, LoginLimiter, TailLimits};
@@ -165,11 +164,10 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// Appends to the audit trail; a failure to write is logged, never shown to the person.
-    pub async fn record(&self, event: NewAuditEvent) {
-        if let Err(err) = self.audit.append(event).await {
-            tracing::error!(error = %err, "could not write the audit trail; check the data directory");
-        }
+    /// Appends to the audit trail and returns once the entry is stored; an entry that cannot
+    /// be stored refuses the request it records (see [`ApiError::audit`]).
+    pub async fn record(&self, event: NewAuditEvent) -> Result<(), ApiError> {
+        self.audit.append(event).await.map_err(ApiError::audit)
     }
 
     /// The client's address: the load balancer's `X-Forwarded-For` when trusted, else the peer.
@@ -197,31 +195,49 @@ impl Auth {
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// Removes expired sessions every few minutes and notes each in the audit trail, so an
-/// expiry is recorded even when the person never returns.
-pub async fn sweep_expired_sessions(state: AppState) {
+/// expiry is recorded even when the person never returns. Returns when `stop` turns true,
+/// never in the middle of a sweep: sessions it removed are on record before the server ends.
+pub async fn sweep_expired_sessions(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(SWEEP_INTERVAL);
     loop {
-        ticker.tick().await;
-        let now = state.now_ms();
-        match state.auth.sessions.sweep(now, &state.auth.policy).await {
-            Ok(expired) => {
-                for record in expired.into_iter().filter(|record| !record.roles.is_empty()) {
-                    state
-                        .auth
-                        .record(NewAuditEvent {
-                            at_ms: now,
-                            user: record.user,
-                            action: "session_expired".into(),
-                            target: String::new(),
-                            outcome: "ended".into(),
-                            client: "-".into(),
-                        })
-                        .await;
-                }
-            }
-            Err(err) => tracing::warn!(error = %err, "could not remove expired sessions; trying again later"),
+        let stopping = tokio::select! {
+            biased;
+            _ = ticker.tick() => false,
+            _ = stop.wait_for(|stop| *stop) => true,
+        };
+        if stopping {
+            return;
         }
+        sweep_once(&state).await;
     }
+}
+
+/// One sweep: the expired sessions removed and their ends recorded, in as few commits as the
+/// audit trail groups them into.
+async fn sweep_once(state: &AppState) {
+    let now = state.now_ms();
+    let expired = match state.auth.sessions.sweep(now, &state.auth.policy).await {
+        Ok(expired) => expired,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not remove expired sessions; trying again later");
+            return;
+        }
+    };
+    let records = expired
+        .into_iter()
+        .filter(|record| !record.roles.is_empty())
+        .map(|record| {
+            state.auth.record(NewAuditEvent {
+                at_ms: now,
+                user: record.user,
+                action: AuditAction::SessionExpired,
+                target: String::new(),
+                outcome: "ended".into(),
+                client: "-".into(),
+            })
+        });
+    // A failure is already logged with the entries it lost; nobody is waiting for an answer.
+    let _ = futures::future::join_all(records).await;
 }
 
 /// The address a request came from, as the audit trail and the login limits see it.
@@ -336,12 +352,12 @@ pub async fn current_user(
             auth.record(NewAuditEvent {
                 at_ms: now,
                 user: record.user.clone(),
-                action: "session_expired".into(),
+                action: AuditAction::SessionExpired,
                 target: String::new(),
                 outcome: "ended".into(),
                 client,
             })
-            .await;
+            .await?;
             return Err(ApiError::unauthenticated(
                 "session_expired",
                 "your session ended; log in again",
@@ -412,7 +428,8 @@ pub async fn current_user(
 }
 
 /// The gate in front of a group of routes: a session, the role, the per-person rate limit.
-/// Puts the [`CurrentUser`] and the person's scoped sources into the request.
+/// Puts the [`CurrentUser`] and the person's scoped sources into the request, for the
+/// handler and for the audit layer of each audited route (see [`super::audit`]).
 pub async fn require_role(
     state: AppState,
     roles: &'static [Role],
@@ -444,84 +461,8 @@ pub async fn require_role(
     }
     let sources = state.guarded.for_scope(&user.scope());
     request.extensions_mut().insert(sources);
-    request.extensions_mut().insert(user.clone());
-    if roles == [Role::Engineer] {
-        return Ok(audited_engineering(state, user, request, next).await);
-    }
+    request.extensions_mut().insert(user);
     Ok(next.run(request).await)
-}
-
-/// Runs an engineering request and writes who asked what, and how it went, to the audit trail.
-async fn audited_engineering(state: AppState, user: CurrentUser, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    // Read the body (at most the server's limit) to note the query it carries.
-    let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await else {
-        return ApiError::PayloadTooLarge("the request body is larger than 1 MB; send a smaller body".into())
-            .into_response();
-    };
-    // Inside the nested API router the path lacks its `/api/v1` prefix; the audit shows the original.
-    let uri = parts
-        .extensions
-        .get::<OriginalUri>()
-        .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
-    let asked = engineering_target(uri.path(), uri.query(), &bytes);
-    let action = engineering_action(uri.path());
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    let outcome = if response.status().is_success() {
-        "ok".to_owned()
-    } else {
-        format!("error {}", response.status().as_u16())
-    };
-    state
-        .auth
-        .record(NewAuditEvent {
-            at_ms: state.now_ms(),
-            user: user.record.user.clone(),
-            action: action.into(),
-            target: asked,
-            outcome,
-            client: user.client.clone(),
-        })
-        .await;
-    response
-}
-
-/// The audit action of an engineering path.
-fn engineering_action(path: &str) -> &'static str {
-    let rest = path
-        .strip_prefix("/api/v1")
-        .unwrap_or(path)
-        .trim_start_matches('/');
-    match rest.split('/').next().unwrap_or_default() {
-        "logs" if rest.ends_with("/tail") => "logs_tail",
-        "logs" => "logs_query",
-        "metrics" => "metrics_query",
-        "traces" => "traces_query",
-        "service-map" => "service_map",
-        _ => "engineering_query",
-    }
-}
-
-/// What was asked: the path and the query or filter the body carried (the audit log scrubs it).
-fn engineering_target(path: &str, query_string: Option<&str>, body: &[u8]) -> String {
-    let asked = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|body| {
-            ["query", "filter"]
-                .into_iter()
-                .find_map(|field| body.get(field).and_then(|v| v.as_str()).map(str::to_owned))
-        })
-        .or_else(|| {
-            query_string.and_then(|qs| {
-                url::form_urlencoded::parse(qs.as_bytes())
-                    .find(|(name, _)| name == "query")
-                    .map(|(_, value)| value.into_owned())
-            })
-        });
-    match asked {
-        Some(asked) => format!("{path} {asked}"),
-        None => path.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -608,25 +549,5 @@ mod tests {
         for flag in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Max-Age=0"] {
             assert!(removal.contains(flag), "{removal}");
         }
-    }
-
-    #[test]
-    fn engineering_queries_are_audited_with_what_was_asked() {
-        let body = br#"{"query": "{service=\"login-api\"} |= \"GetItem\"", "from": "now-1h"}"#;
-        assert_eq!(
-            engineering_target("/api/v1/logs/query", None, body),
-            "/api/v1/logs/query {service=\"login-api\"} |= \"GetItem\""
-        );
-        assert_eq!(
-            engineering_target(
-                "/api/v1/logs/tail",
-                Some("query=%7Bservice%3D%22records%22%7D&limit=5"),
-                b""
-            ),
-            "/api/v1/logs/tail {service=\"records\"}"
-        );
-        assert_eq!(engineering_action("/api/v1/logs/tail"), "logs_tail");
-        assert_eq!(engineering_action("/api/v1/traces/abc"), "traces_query");
-        assert_eq!(engineering_action("/api/v1/service-map"), "service_map");
     }
 }

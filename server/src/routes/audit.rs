@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use vitals_api::AuditPage;
+use vitals_api::{AuditAction, AuditPage};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -33,7 +33,11 @@ pub async fn list(
     }
     let filter = AuditFilter {
         user: params.user.filter(|user| !user.is_empty()),
-        action: params.action.filter(|action| !action.is_empty()),
+        action: params
+            .action
+            .filter(|action| !action.is_empty())
+            .map(|action| audit_action(&action))
+            .transpose()?,
         from_ms: params
             .from
             .as_deref()
@@ -48,4 +52,18 @@ pub async fn list(
     };
     let events = state.auth.audit.query(&filter).await.map_err(ApiError::store)?;
     Ok(Json(AuditPage { events }))
+}
+
+/// The action an admin filters by, or a 400 naming the ones there are.
+fn audit_action(name: &str) -> Result<AuditAction, ApiError> {
+    AuditAction::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = AuditAction::ALL.iter().map(|action| action.as_str()).collect();
+        ApiError::bad_request(
+            "invalid_action",
+            format!(
+                "`action` is not one the trail records; use one of {}",
+                known.join(", ")
+            ),
+        )
+    })
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use vitals_api::{ChallengeKind, ChallengeRequest, LoginRequest, LoginResponse, SessionInfo};
+use vitals_api::{AuditAction, ChallengeKind, ChallengeRequest, LoginRequest, LoginResponse, SessionInfo};
 
 use crate::auth::identity::{AuthError, ChallengeAnswer, LoginStep};
 use crate::auth::session::{
@@ -60,7 +60,7 @@ async fn start(
                 now,
             );
             let info = record.info(&auth.policy);
-            (record, LoginResponse::Session(info), "login")
+            (record, LoginResponse::Session(info), AuditAction::Login)
         }
         LoginStep::Challenge(pending) => {
             let challenge = pending.kind;
@@ -70,7 +70,11 @@ async fn start(
                 SessionPayload::Pending(pending).to_json(&auth.token_key)?,
                 now,
             );
-            (record, LoginResponse::Challenge { challenge }, "login_challenge")
+            (
+                record,
+                LoginResponse::Challenge { challenge },
+                AuditAction::LoginChallenge,
+            )
         }
     };
     let user = record.user.clone();
@@ -79,15 +83,21 @@ async fn start(
         LoginResponse::Session(_) => "ok".to_owned(),
         LoginResponse::Challenge { challenge } => format!("{challenge:?}"),
     };
-    auth.record(NewAuditEvent {
-        at_ms: now,
-        user,
-        action: action.into(),
-        target: String::new(),
-        outcome,
-        client: client.to_owned(),
-    })
-    .await;
+    let recorded = auth
+        .record(NewAuditEvent {
+            at_ms: now,
+            user,
+            action,
+            target: String::new(),
+            outcome,
+            client: client.to_owned(),
+        })
+        .await;
+    if let Err(refusal) = recorded {
+        // A login nobody recorded does not start: its session goes with the refusal.
+        let _ = auth.sessions.delete(&id).await;
+        return Err(refusal);
+    }
     Ok(([(header::SET_COOKIE, set_cookie(&id))], Json(answer)).into_response())
 }
 
@@ -115,12 +125,12 @@ pub async fn login(
         auth.record(NewAuditEvent {
             at_ms: now,
             user: username.to_owned(),
-            action: "login_failed".into(),
+            action: AuditAction::LoginFailed,
             target: String::new(),
             outcome: "locked out".into(),
             client: client.clone(),
         })
-        .await;
+        .await?;
         return Err(ApiError::TooManyRequests {
             code: "too_many_attempts",
             message: format!("too many failed logins; try again in {}", wait_words(wait)),
@@ -145,12 +155,12 @@ pub async fn login(
             auth.record(NewAuditEvent {
                 at_ms: now,
                 user: username.to_owned(),
-                action: "login_failed".into(),
+                action: AuditAction::LoginFailed,
                 target: String::new(),
                 outcome: audit_outcome(&error),
                 client,
             })
-            .await;
+            .await?;
             Err(login_error(error))
         }
     }
@@ -217,12 +227,12 @@ pub async fn answer_challenge(
             auth.record(NewAuditEvent {
                 at_ms: now,
                 user: pending.username.clone(),
-                action: "login_failed".into(),
+                action: AuditAction::LoginFailed,
                 target: format!("{:?}", pending.kind),
                 outcome: audit_outcome(&error),
                 client,
             })
-            .await;
+            .await?;
             Err(login_error(error))
         }
     }
@@ -272,12 +282,12 @@ pub async fn logout(
     auth.record(NewAuditEvent {
         at_ms: now,
         user: record.user,
-        action: "logout".into(),
+        action: AuditAction::Logout,
         target: String::new(),
         outcome,
         client,
     })
-    .await;
+    .await?;
     Ok(cleared)
 }
 

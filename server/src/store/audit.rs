@@ -1,7 +1,7 @@
 //! The audit trail's contract: what one entry says, how admins ask for entries, and what an entry may never hold.
 
 use async_trait::async_trait;
-use vitals_api::AuditEvent;
+use vitals_api::{AuditAction, AuditEvent};
 
 use super::StoreError;
 use super::scrub::{scrub, scrub_secrets};
@@ -11,7 +11,7 @@ pub const DEFAULT_AUDIT_LIMIT: usize = 100;
 /// Entries one query returns at most.
 pub const MAX_AUDIT_LIMIT: usize = 1_000;
 
-/// Longest user, action, outcome and client an entry keeps; the target may be longer.
+/// Longest user, outcome and client an entry keeps; the target may be longer.
 const MAX_FIELD_CHARS: usize = 256;
 /// Longest target an entry keeps (a query and its range).
 const MAX_TARGET_CHARS: usize = 4_096;
@@ -23,8 +23,7 @@ pub struct NewAuditEvent {
     pub at_ms: i64,
     /// The username, or the one tried for a failed login.
     pub user: String,
-    /// `login`, `login_failed`, `login_challenge`, `logout`, `session_expired`, `logs_query`, …
-    pub action: String,
+    pub action: AuditAction,
     /// What was asked (a query and its range, a trace id); scrubbed of secrets and
     /// patient-like data before it is stored. Record times as RFC 3339 timestamps or epoch
     /// milliseconds: a bare date looks like a birth date and is masked.
@@ -46,7 +45,7 @@ impl NewAuditEvent {
         Self {
             at_ms: self.at_ms,
             user: truncate(&scrub_secrets(&self.user), MAX_FIELD_CHARS),
-            action: truncate(&scrub(&self.action), MAX_FIELD_CHARS),
+            action: self.action,
             target: truncate(&scrub(&self.target), MAX_TARGET_CHARS),
             outcome: truncate(&scrub(&self.outcome), MAX_FIELD_CHARS),
             client: truncate(&scrub_secrets(&self.client), MAX_FIELD_CHARS),
@@ -67,7 +66,7 @@ fn truncate(text: &str, max_chars: usize) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditFilter {
     pub user: Option<String>,
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
     /// Milliseconds since the epoch, inclusive.
     pub from_ms: Option<i64>,
     /// Milliseconds since the epoch, inclusive.
@@ -95,20 +94,26 @@ impl AuditFilter {
     }
 }
 
+/// An entry numbered once by the writer that queued it, before its first write: a store that
+/// keys entries by that number (DynamoDB) stores an entry written again after a failure once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberedAuditEvent {
+    pub number: u64,
+    pub event: NewAuditEvent,
+}
+
 /// The append-only audit trail: logins (success, failure, challenge), logouts, session
-/// expiry and every engineering query. Nothing changes or removes an entry once appended.
+/// expiry, every access to engineering data and every read of the trail. Nothing changes or
+/// removes an entry once appended.
 #[async_trait]
 pub trait AuditLog: Send + Sync {
-    /// Appends the entry after [`NewAuditEvent::scrubbed`].
+    /// Appends the entry after [`NewAuditEvent::scrubbed`]; returns once it is stored, so an
+    /// answer sent after this returns is on record.
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError>;
 
-    /// Appends the entries in order; a store that can write them in one go does so.
-    async fn append_many(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
-        for event in events {
-            self.append(event.clone()).await?;
-        }
-        Ok(())
-    }
+    /// Appends the entries in order, all or none where the store allows (SQLite), and each at
+    /// most once however often the same entries are written again (DynamoDB).
+    async fn append_numbered(&self, entries: &[NumberedAuditEvent]) -> Result<(), StoreError>;
 
     /// Returns once every entry appended before the call is stored; a store that writes
     /// as it appends has nothing to wait for.
@@ -140,7 +145,7 @@ mod tests {
         let event = NewAuditEvent {
             at_ms: 1,
             user: "ana@clinic.example password=hunter2".into(),
-            action: "login_failed".into(),
+            action: AuditAction::LoginFailed,
             target: "patient jane@mail.example".into(),
             outcome: "denied".into(),
             client: "10.0.0.7".into(),
@@ -149,7 +154,7 @@ mod tests {
         assert_eq!(stored.user, "ana@clinic.example password=[redacted]");
         assert_eq!(stored.target, "patient [email]");
         assert_eq!(stored.client, "10.0.0.7");
-        assert_eq!(stored.action, "login_failed");
+        assert_eq!(stored.action, AuditAction::LoginFailed);
     }
 
     #[test]
@@ -157,7 +162,7 @@ mod tests {
         let event = NewAuditEvent {
             at_ms: 1,
             user: "ana".into(),
-            action: "logs_query".into(),
+            action: AuditAction::LogsQuery,
             target: "x".repeat(MAX_TARGET_CHARS * 2),
             outcome: "ok".into(),
             client: "10.0.0.7".into(),

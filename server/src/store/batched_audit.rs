@@ -1,6 +1,8 @@
-//! The audit trail written in batches, off the request path: an engineering query hands its
-//! entry to a writer task and answers without waiting for the disk.
+//! The audit trail written by group commit: each request's entry joins whatever other
+//! requests' entries are queued, one task writes them in one go, and each request answers
+//! only once the write holding its entry is committed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -10,26 +12,31 @@ use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot};
 use vitals_api::AuditEvent;
 
-use super::{AuditFilter, AuditLog, NewAuditEvent, StoreError};
+use super::{AuditFilter, AuditLog, NewAuditEvent, NumberedAuditEvent, StoreError};
 
 /// Entries waiting for the writer at most; a request finding the queue full waits for room,
-/// so a slow disk slows engineering queries down rather than losing their entries.
+/// so a slow disk slows requests down rather than losing their entries.
 const QUEUE_LENGTH: usize = 4_096;
 /// Entries one write takes at most.
 const MAX_BATCH: usize = 512;
-/// How long the writer lets entries gather after the first one arrives, so a busy server
-/// commits many requests' entries at once. A read of the trail does not wait for it.
-const GATHER: Duration = Duration::from_millis(20);
-/// The waits before writing a failed batch again; after the last, the batch is reported lost.
+/// The waits before writing a failed batch again; after the last, the requests waiting on
+/// the batch are refused. Short, because those requests wait through them.
 const RETRY_WAITS: [Duration; 3] = [
-    Duration::from_millis(100),
-    Duration::from_millis(500),
-    Duration::from_secs(2),
+    Duration::from_millis(50),
+    Duration::from_millis(250),
+    Duration::from_secs(1),
 ];
+
+/// Why a batch was not stored, as each request waiting on it is told.
+type Stored = Result<(), String>;
 
 /// What the writer task is asked to do, in order.
 enum Message {
-    Append(NewAuditEvent),
+    /// Store this entry, then say how it went.
+    Append {
+        entry: NumberedAuditEvent,
+        stored: oneshot::Sender<Stored>,
+    },
     /// Answer once every entry sent before this one is written.
     Flush(oneshot::Sender<()>),
 }
@@ -57,21 +64,26 @@ impl AuditMetrics {
         );
         registry.register(
             "audit_entries_lost",
-            "Audit entries the store still refused after every retry; see the server's error log",
+            "Audit entries the store still refused after every retry; the requests that made them \
+             were refused too (see the server's error log)",
             self.lost.clone(),
         );
     }
 }
 
-/// An [`AuditLog`] whose appends are queued and written in batches by one task.
+/// An [`AuditLog`] whose appends are written in batches by one task, each append returning
+/// once its batch is committed (or has failed for good).
 ///
-/// Reads flush first, so an admin (or a test) reading the trail sees every entry appended
-/// before the read. The task starts on the runtime of the first append; should that runtime
-/// stop, appends go straight to the store instead.
+/// The writer takes everything queued when it is free, so an idle server commits each entry
+/// at once and a busy one commits many requests' entries in one transaction. The task starts
+/// on the runtime of the first append; should that runtime stop, appends go straight to the
+/// store instead.
 pub struct BatchedAudit {
     store: Arc<dyn AuditLog>,
     writer: OnceLock<mpsc::Sender<Message>>,
     metrics: AuditMetrics,
+    /// Numbers each entry once, before its first write (see [`NumberedAuditEvent`]).
+    numbered: AtomicU64,
 }
 
 impl BatchedAudit {
@@ -80,6 +92,7 @@ impl BatchedAudit {
             store,
             writer: OnceLock::new(),
             metrics: AuditMetrics::default(),
+            numbered: AtomicU64::new(0),
         }
     }
 
@@ -98,8 +111,8 @@ impl BatchedAudit {
     }
 
     /// Writes one entry straight to the store, when there is no writer task to hand it to.
-    async fn write_now(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        self.store.append(event).await?;
+    async fn write_now(&self, entry: NumberedAuditEvent) -> Result<(), StoreError> {
+        self.store.append_numbered(std::slice::from_ref(&entry)).await?;
         self.metrics.written.inc();
         Ok(())
     }
@@ -108,15 +121,33 @@ impl BatchedAudit {
 #[async_trait]
 impl AuditLog for BatchedAudit {
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        let Some(writer) = self.writer() else {
-            return self.write_now(event).await;
+        let entry = NumberedAuditEvent {
+            number: self.numbered.fetch_add(1, Ordering::Relaxed),
+            event,
         };
-        match writer.send(Message::Append(event)).await {
-            Ok(()) => Ok(()),
+        let Some(writer) = self.writer() else {
+            return self.write_now(entry).await;
+        };
+        let (stored, outcome) = oneshot::channel();
+        match writer.send(Message::Append { entry, stored }).await {
+            Ok(()) => {}
             // The writer's runtime has stopped: write it here rather than lose it.
-            Err(mpsc::error::SendError(Message::Append(event))) => self.write_now(event).await,
-            Err(mpsc::error::SendError(Message::Flush(_))) => Ok(()),
+            Err(mpsc::error::SendError(Message::Append { entry, .. })) => return self.write_now(entry).await,
+            Err(mpsc::error::SendError(Message::Flush(_))) => return Ok(()),
         }
+        match outcome.await {
+            Ok(stored) => stored.map_err(StoreError::Unavailable),
+            Err(_) => Err(StoreError::Unavailable(
+                "the audit writer stopped before saying whether the entry was stored; try again".into(),
+            )),
+        }
+    }
+
+    /// Each entry joins the queue on its own, numbered anew: the store sees this writer's
+    /// numbers only, so they never collide.
+    async fn append_numbered(&self, entries: &[NumberedAuditEvent]) -> Result<(), StoreError> {
+        let appends = entries.iter().map(|entry| self.append(entry.event.clone()));
+        futures::future::try_join_all(appends).await.map(drop)
     }
 
     async fn flush(&self) {
@@ -130,7 +161,6 @@ impl AuditLog for BatchedAudit {
     }
 
     async fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
-        self.flush().await;
         self.store.query(filter).await
     }
 
@@ -139,31 +169,30 @@ impl AuditLog for BatchedAudit {
     }
 }
 
-/// The writer task: takes what is queued, up to [`MAX_BATCH`] at a time (waiting [`GATHER`]
-/// for more unless someone is waiting for a flush), writes it in one go, then answers the
-/// flushes queued among it. Ends when every sender is gone.
+/// The writer task: takes everything queued (up to [`MAX_BATCH`]) without waiting for more,
+/// writes it in one go, tells each waiting append how it went, then answers the flushes
+/// queued among it. Ends when every sender is gone.
 async fn write_batches(store: Arc<dyn AuditLog>, mut queue: mpsc::Receiver<Message>, metrics: AuditMetrics) {
     let mut messages = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut messages, MAX_BATCH).await > 0 {
-        let flush_waiting = |messages: &[Message]| messages.iter().any(|m| matches!(m, Message::Flush(_)));
-        if messages.len() < MAX_BATCH && !flush_waiting(&messages) {
-            tokio::time::sleep(GATHER).await;
-            while messages.len() < MAX_BATCH
-                && let Ok(message) = queue.try_recv()
-            {
-                messages.push(message);
-            }
-        }
-        let mut events = Vec::with_capacity(messages.len());
+        let mut entries = Vec::with_capacity(messages.len());
+        let mut waiting = Vec::with_capacity(messages.len());
         let mut flushes = Vec::new();
         for message in messages.drain(..) {
             match message {
-                Message::Append(event) => events.push(event),
+                Message::Append { entry, stored } => {
+                    entries.push(entry);
+                    waiting.push(stored);
+                }
                 Message::Flush(done) => flushes.push(done),
             }
         }
-        if !events.is_empty() {
-            write_with_retries(store.as_ref(), events, &metrics).await;
+        if !entries.is_empty() {
+            let stored = write_with_retries(store.as_ref(), &entries, &metrics).await;
+            for append in waiting {
+                // An append whose request was dropped meanwhile has nobody left to tell.
+                let _ = append.send(stored.clone());
+            }
         }
         for done in flushes {
             let _ = done.send(());
@@ -171,68 +200,82 @@ async fn write_batches(store: Arc<dyn AuditLog>, mut queue: mpsc::Receiver<Messa
     }
 }
 
-/// Writes one batch, trying again after each of [`RETRY_WAITS`]; what still fails is logged
-/// as lost, by count and action only, since entries may hold what people asked.
-async fn write_with_retries(store: &dyn AuditLog, events: Vec<NewAuditEvent>, metrics: &AuditMetrics) {
+/// Writes one batch, trying again after each of [`RETRY_WAITS`] with the same numbered
+/// entries; what still fails is logged as lost, by count and action only, since entries may
+/// hold what people asked.
+async fn write_with_retries(
+    store: &dyn AuditLog,
+    entries: &[NumberedAuditEvent],
+    metrics: &AuditMetrics,
+) -> Stored {
     let mut waits = RETRY_WAITS.iter();
-    let count = events.len() as u64;
+    let count = entries.len() as u64;
     loop {
-        let error = match store.append_many(&events).await {
+        let error = match store.append_numbered(entries).await {
             Ok(()) => {
                 metrics.written.inc_by(count);
-                return;
+                return Ok(());
             }
             Err(error) => error,
         };
         if let Some(wait) = waits.next() {
             metrics.retried.inc();
-            tracing::warn!(error = %error, entries = events.len(), "could not write to the audit trail; trying again");
+            tracing::warn!(error = %error, entries = entries.len(), "could not write to the audit trail; trying again");
             tokio::time::sleep(*wait).await;
             continue;
         }
-        let mut actions: Vec<&str> = events.iter().map(|event| event.action.as_str()).collect();
+        let mut actions: Vec<&str> = entries.iter().map(|entry| entry.event.action.as_str()).collect();
         actions.sort_unstable();
         actions.dedup();
         metrics.lost.inc_by(count);
         tracing::error!(
             error = %error,
-            lost = events.len(),
+            lost = entries.len(),
             actions = %actions.join(","),
-            "audit entries were not written; check the data directory"
+            "audit entries were not written, and the requests that made them were refused; check the audit store"
         );
-        return;
+        return Err(error.to_string());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
+
+    use tokio::sync::Semaphore;
+    use vitals_api::AuditAction;
 
     use super::*;
 
-    /// Keeps entries in memory, counts the writes, and fails the first `failures` of them.
+    /// Keeps entries in memory, counts the writes (each one a transaction), fails the first
+    /// `failures` of them, and when `paused` holds each write until a permit is added.
     #[derive(Default)]
     struct Memory {
-        entries: Mutex<Vec<NewAuditEvent>>,
+        entries: Mutex<Vec<NumberedAuditEvent>>,
         writes: AtomicUsize,
         failures: AtomicUsize,
+        paused: Option<Semaphore>,
     }
 
     #[async_trait]
     impl AuditLog for Memory {
         async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-            self.append_many(&[event]).await
+            self.append_numbered(&[NumberedAuditEvent { number: 0, event }])
+                .await
         }
 
-        async fn append_many(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
+        async fn append_numbered(&self, entries: &[NumberedAuditEvent]) -> Result<(), StoreError> {
             self.writes.fetch_add(1, Ordering::SeqCst);
+            if let Some(paused) = &self.paused {
+                paused.acquire().await.unwrap().forget();
+            }
             let failures_left = self.failures.load(Ordering::SeqCst);
             if failures_left > 0 {
                 self.failures.store(failures_left - 1, Ordering::SeqCst);
                 return Err(StoreError::Unavailable("the disk is full".into()));
             }
-            self.entries.lock().unwrap().extend_from_slice(events);
+            self.entries.lock().unwrap().extend_from_slice(entries);
             Ok(())
         }
 
@@ -242,16 +285,27 @@ mod tests {
                 .lock()
                 .unwrap()
                 .iter()
-                .map(|event| AuditEvent {
-                    id: 0,
-                    at: event.at_ms,
-                    user: event.user.clone(),
-                    action: event.action.clone(),
-                    target: event.target.clone(),
-                    outcome: event.outcome.clone(),
-                    client: event.client.clone(),
+                .map(|entry| AuditEvent {
+                    id: entry.number as i64,
+                    at: entry.event.at_ms,
+                    user: entry.event.user.clone(),
+                    action: entry.event.action,
+                    target: entry.event.target.clone(),
+                    outcome: entry.event.outcome.clone(),
+                    client: entry.event.client.clone(),
                 })
                 .collect())
+        }
+    }
+
+    impl Memory {
+        fn stored_times(&self) -> Vec<i64> {
+            self.entries
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|entry| entry.event.at_ms)
+                .collect()
         }
     }
 
@@ -259,11 +313,22 @@ mod tests {
         NewAuditEvent {
             at_ms: n,
             user: "ana".into(),
-            action: "metrics_query".into(),
+            action: AuditAction::MetricsQuery,
             target: format!("query {n}"),
             outcome: "ok".into(),
             client: "10.0.0.7".into(),
         }
+    }
+
+    /// Yields until `done` holds, a bounded number of times.
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        for _ in 0..10_000 {
+            if done() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("{what} never happened");
     }
 
     #[tokio::test]
@@ -279,56 +344,101 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrent_appends_are_written_in_fewer_batches_than_entries() {
-        let memory = Arc::new(Memory::default());
+    async fn an_append_returns_only_once_its_entry_is_committed() {
+        let memory = Arc::new(Memory {
+            paused: Some(Semaphore::new(0)),
+            ..Memory::default()
+        });
         let audit = Arc::new(BatchedAudit::new(memory.clone()));
-        let appends = (0..1_000).map(|n| {
+        let append = tokio::spawn({
+            let audit = Arc::clone(&audit);
+            async move { audit.append(event(1)).await }
+        });
+        until("the write starts", || memory.writes.load(Ordering::SeqCst) == 1).await;
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!append.is_finished(), "the append answered before the commit");
+        memory.paused.as_ref().unwrap().add_permits(1);
+        append.await.unwrap().unwrap();
+        assert_eq!(memory.stored_times(), [1]);
+    }
+
+    #[tokio::test]
+    async fn concurrent_appends_share_one_commit() {
+        let memory = Arc::new(Memory {
+            paused: Some(Semaphore::new(0)),
+            ..Memory::default()
+        });
+        let audit = Arc::new(BatchedAudit::new(memory.clone()));
+        let spawn_append = |n| {
             let audit = Arc::clone(&audit);
             tokio::spawn(async move { audit.append(event(n)).await })
-        });
-        for append in futures::future::join_all(appends).await {
-            append.unwrap().unwrap();
+        };
+        // One entry is being written while 99 more requests arrive.
+        let first = spawn_append(0);
+        until("the first write starts", || {
+            memory.writes.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        let rest: Vec<_> = (1..100).map(spawn_append).collect();
+        let writer = audit.writer.get().unwrap();
+        until("the 99 entries are queued", || {
+            writer.max_capacity() - writer.capacity() == 99
+        })
+        .await;
+        memory.paused.as_ref().unwrap().add_permits(2);
+        first.await.unwrap().unwrap();
+        for append in rest {
+            append.await.unwrap().unwrap();
         }
-        audit.flush().await;
-        assert_eq!(memory.entries.lock().unwrap().len(), 1_000);
-        let writes = memory.writes.load(Ordering::SeqCst);
-        assert!(writes < 100, "1000 entries took {writes} writes");
+        assert_eq!(
+            memory.writes.load(Ordering::SeqCst),
+            2,
+            "100 entries, two commits"
+        );
+        assert_eq!(memory.stored_times(), (0..100).collect::<Vec<_>>());
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_failed_write_is_tried_again() {
+    async fn a_failed_write_is_tried_again_with_the_same_numbers() {
         let memory = Arc::new(Memory {
             failures: AtomicUsize::new(2),
             ..Memory::default()
         });
         let audit = BatchedAudit::new(memory.clone());
         audit.append(event(1)).await.unwrap();
-        audit.flush().await;
-        assert_eq!(memory.entries.lock().unwrap().len(), 1);
-        assert_eq!(memory.writes.load(Ordering::SeqCst), 3);
+        audit.append(event(2)).await.unwrap();
+        let numbers: Vec<u64> = memory
+            .entries
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|entry| entry.number)
+            .collect();
+        assert_eq!(numbers, [0, 1]);
+        assert_eq!(memory.writes.load(Ordering::SeqCst), 4);
         assert_eq!(
             (
                 audit.metrics.written.get(),
                 audit.metrics.retried.get(),
                 audit.metrics.lost.get()
             ),
-            (1, 2, 0)
+            (2, 2, 0)
         );
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_batch_the_store_keeps_refusing_is_counted_lost_and_the_next_one_written() {
+    async fn an_entry_the_store_keeps_refusing_fails_its_append_and_the_next_is_written() {
         let memory = Arc::new(Memory {
             failures: AtomicUsize::new(RETRY_WAITS.len() + 1),
             ..Memory::default()
         });
         let audit = BatchedAudit::new(memory.clone());
-        audit.append(event(1)).await.unwrap();
-        audit.flush().await;
+        let error = audit.append(event(1)).await.unwrap_err();
+        assert!(error.to_string().contains("the disk is full"), "{error}");
         audit.append(event(2)).await.unwrap();
-        audit.flush().await;
-        let stored: Vec<i64> = memory.entries.lock().unwrap().iter().map(|e| e.at_ms).collect();
-        assert_eq!(stored, [2]);
+        assert_eq!(memory.stored_times(), [2]);
         assert_eq!((audit.metrics.written.get(), audit.metrics.lost.get()), (1, 1));
         let mut registry = Registry::with_prefix("vitals");
         audit.metrics.register(&mut registry);
@@ -342,7 +452,7 @@ mod tests {
         let memory = Arc::new(Memory::default());
         let audit = BatchedAudit::new(memory.clone());
         futures::executor::block_on(audit.append(event(1))).unwrap();
-        assert_eq!(memory.entries.lock().unwrap().len(), 1);
+        assert_eq!(memory.stored_times(), [1]);
     }
 
     #[test]
@@ -350,13 +460,10 @@ mod tests {
         let memory = Arc::new(Memory::default());
         let audit = BatchedAudit::new(memory.clone());
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        runtime.block_on(async {
-            audit.append(event(1)).await.unwrap();
-            audit.flush().await;
-        });
+        runtime.block_on(audit.append(event(1))).unwrap();
         drop(runtime);
         let other = tokio::runtime::Builder::new_current_thread().build().unwrap();
         other.block_on(audit.append(event(2))).unwrap();
-        assert_eq!(memory.entries.lock().unwrap().len(), 2);
+        assert_eq!(memory.stored_times(), [1, 2]);
     }
 }

@@ -13,7 +13,9 @@ mod sqlite;
 
 use async_trait::async_trait;
 
-pub use audit::{AuditFilter, AuditLog, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, NewAuditEvent};
+pub use audit::{
+    AuditFilter, AuditLog, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, NewAuditEvent, NumberedAuditEvent,
+};
 pub use batched_audit::{AuditMetrics, BatchedAudit};
 pub use cached_sessions::CachedSessions;
 pub use dynamo::{DynamoAuditLog, DynamoConfig, DynamoSessionStore};

@@ -13,16 +13,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_dynamodb::types::{AttributeValue, KeyType, PutRequest, WriteRequest};
-use vitals_api::AuditEvent;
+use vitals_api::{AuditAction, AuditEvent};
 
 use super::DynamoConfig;
 use super::table::{Layout, Table, number};
-use crate::store::{AuditFilter, AuditLog, NewAuditEvent, StoreError};
+use crate::store::{AuditFilter, AuditLog, NewAuditEvent, NumberedAuditEvent, StoreError};
 
 /// The partition key: the entry's month, `yyyy-mm` in UTC.
 const MONTH: &str = "month";
-/// The sort key: `{at_ms:013}#{writer:08x}{count:016x}`; newest last, and within one
-/// millisecond one replica's entries in the order it appended them.
+/// The sort key: `{at_ms:013}#{writer:08x}{number:016x}`; newest last, and within one
+/// millisecond one replica's entries in the order it numbered them. The number is given once
+/// per entry, before its first write, so writing an entry again overwrites it, never doubles it.
 const SEQ: &str = "seq";
 const ID: &str = "id";
 const AT: &str = "at_ms";
@@ -34,6 +35,9 @@ const CLIENT: &str = "client";
 
 /// Items one `BatchWriteItem` takes at most (DynamoDB's limit).
 const WRITE_BATCH: usize = 25;
+/// Entries appended one at a time here, rather than numbered by a batching writer, take their
+/// numbers from the top half of the range, so the two never share a key.
+const DIRECT_NUMBERS: u64 = 1 << 63;
 /// Tries for items DynamoDB leaves unprocessed (throttled) before the batch counts as failed.
 const UNPROCESSED_TRIES: u32 = 6;
 /// Query pages one read takes at most, whatever the table keeps offering.
@@ -56,6 +60,7 @@ pub struct DynamoAuditLog {
     table: Table,
     /// Tells this writer's entries apart from other replicas' written in the same millisecond.
     writer: u32,
+    /// Numbers entries appended one at a time.
     appended: AtomicU64,
 }
 
@@ -87,17 +92,16 @@ impl DynamoAuditLog {
             .map(drop)
     }
 
-    /// The item for an entry, already scrubbed.
-    fn item(&self, event: &NewAuditEvent) -> HashMap<String, AttributeValue> {
-        let count = self.appended.fetch_add(1, Ordering::Relaxed);
-        let id = (i64::from(self.writer & 0x7fff_ffff) << 32) | (count & 0xffff_ffff) as i64;
+    /// The item for an entry, already scrubbed, keyed by its number.
+    fn item(&self, entry_number: u64, event: &NewAuditEvent) -> HashMap<String, AttributeValue> {
+        let id = (i64::from(self.writer & 0x7fff_ffff) << 32) | (entry_number & 0xffff_ffff) as i64;
         let text = |value: &str| AttributeValue::S(value.to_owned());
         HashMap::from([
             (MONTH.to_owned(), text(&month_of(event.at_ms))),
             (
                 SEQ.to_owned(),
                 text(&format!(
-                    "{}#{:08x}{count:016x}",
+                    "{}#{:08x}{entry_number:016x}",
                     time_key(event.at_ms),
                     self.writer
                 )),
@@ -105,7 +109,7 @@ impl DynamoAuditLog {
             (ID.to_owned(), number(id)),
             (AT.to_owned(), number(event.at_ms)),
             (USER.to_owned(), text(&event.user)),
-            (ACTION.to_owned(), text(&event.action)),
+            (ACTION.to_owned(), text(event.action.as_str())),
             (TARGET.to_owned(), text(&event.target)),
             (OUTCOME.to_owned(), text(&event.outcome)),
             (CLIENT.to_owned(), text(&event.client)),
@@ -149,7 +153,7 @@ impl DynamoAuditLog {
             id: integer(ID)?,
             at: integer(AT)?,
             user: text(USER)?,
-            action: text(ACTION)?,
+            action: AuditAction::from_name(&text(ACTION)?).ok_or_else(|| self.table.corrupt(ACTION))?,
             target: text(TARGET)?,
             outcome: text(OUTCOME)?,
             client: text(CLIENT)?,
@@ -160,16 +164,18 @@ impl DynamoAuditLog {
 #[async_trait]
 impl AuditLog for DynamoAuditLog {
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        self.append_many(std::slice::from_ref(&event)).await
+        let number = DIRECT_NUMBERS | self.appended.fetch_add(1, Ordering::Relaxed);
+        self.append_numbered(&[NumberedAuditEvent { number, event }])
+            .await
     }
 
-    async fn append_many(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
-        for chunk in events.chunks(WRITE_BATCH) {
+    async fn append_numbered(&self, entries: &[NumberedAuditEvent]) -> Result<(), StoreError> {
+        for chunk in entries.chunks(WRITE_BATCH) {
             let requests = chunk
                 .iter()
-                .map(|event| {
+                .map(|entry| {
                     let put = PutRequest::builder()
-                        .set_item(Some(self.item(&event.scrubbed())))
+                        .set_item(Some(self.item(entry.number, &entry.event.scrubbed())))
                         .build()
                         .map_err(|error| self.table.invalid_request(error))?;
                     Ok(WriteRequest::builder().put_request(put).build())
@@ -209,15 +215,16 @@ impl AuditLog for DynamoAuditLog {
                     .scan_index_forward(false)
                     .set_exclusive_start_key(start_key.take());
                 let mut conditions = Vec::new();
-                for (name, attribute, value) in
-                    [("#user", USER, &filter.user), ("#action", ACTION, &filter.action)]
-                {
+                for (name, attribute, value) in [
+                    ("#user", USER, filter.user.as_deref()),
+                    ("#action", ACTION, filter.action.map(AuditAction::as_str)),
+                ] {
                     if let Some(value) = value {
                         let placeholder = format!(":{}", &name[1..]);
                         conditions.push(format!("{name} = {placeholder}"));
                         query = query
                             .expression_attribute_names(name, attribute)
-                            .expression_attribute_values(placeholder, AttributeValue::S(value.clone()));
+                            .expression_attribute_values(placeholder, AttributeValue::S(value.to_owned()));
                     }
                 }
                 if !conditions.is_empty() {

@@ -12,11 +12,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::types::{Type, Value};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params, params_from_iter};
-use vitals_api::{AuditEvent, Role};
+use vitals_api::{AuditAction, AuditEvent, Role};
 
 use super::{
-    AuditFilter, AuditLog, NewAuditEvent, SessionId, SessionLookup, SessionPolicy, SessionRecord,
-    SessionStore, StoreError,
+    AuditFilter, AuditLog, NewAuditEvent, NumberedAuditEvent, SessionId, SessionLookup, SessionPolicy,
+    SessionRecord, SessionStore, StoreError,
 };
 
 /// The file the store keeps in the data folder.
@@ -94,6 +94,31 @@ impl SqliteStore {
                 self.inner.path.display()
             ))
         })?
+    }
+
+    /// Inserts scrubbed entries in one transaction, committed before this returns.
+    async fn insert_audit(&self, events: Vec<NewAuditEvent>) -> Result<(), StoreError> {
+        self.run("append to the audit trail", move |connection| {
+            let transaction = connection.transaction()?;
+            {
+                let mut insert = transaction.prepare_cached(
+                    "INSERT INTO audit (at_ms, user, action, target, outcome, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for event in events {
+                    insert.execute(params![
+                        event.at_ms,
+                        event.user,
+                        event.action.as_str(),
+                        event.target,
+                        event.outcome,
+                        event.client
+                    ])?;
+                }
+            }
+            transaction.commit()?;
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -204,6 +229,18 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<SessionRecord> {
         last_seen_ms: row.get(3)?,
         identity_json: row.get(4)?,
         version: u64::try_from(version).map_err(|_| rusqlite::Error::IntegralValueOutOfRange(5, version))?,
+    })
+}
+
+/// The action stored in column `index`; a name this Vitals does not know makes the row unreadable.
+fn action_from_row(row: &Row, index: usize) -> rusqlite::Result<AuditAction> {
+    let name: String = row.get(index)?;
+    AuditAction::from_name(&name).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            Type::Text,
+            format!("`{name}` is not an audit action").into(),
+        )
     })
 }
 
@@ -337,32 +374,14 @@ impl SessionStore for SqliteStore {
 #[async_trait]
 impl AuditLog for SqliteStore {
     async fn append(&self, event: NewAuditEvent) -> Result<(), StoreError> {
-        self.append_many(std::slice::from_ref(&event)).await
+        self.insert_audit(vec![event.scrubbed()]).await
     }
 
-    async fn append_many(&self, events: &[NewAuditEvent]) -> Result<(), StoreError> {
-        let events: Vec<NewAuditEvent> = events.iter().map(NewAuditEvent::scrubbed).collect();
-        self.run("append to the audit trail", move |connection| {
-            let transaction = connection.transaction()?;
-            {
-                let mut insert = transaction.prepare_cached(
-                    "INSERT INTO audit (at_ms, user, action, target, outcome, client) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
-                for event in events {
-                    insert.execute(params![
-                        event.at_ms,
-                        event.user,
-                        event.action,
-                        event.target,
-                        event.outcome,
-                        event.client
-                    ])?;
-                }
-            }
-            transaction.commit()?;
-            Ok(())
-        })
-        .await
+    /// One transaction: a batch that fails leaves nothing behind, so writing it again stores
+    /// each entry once, and the numbers are not needed.
+    async fn append_numbered(&self, entries: &[NumberedAuditEvent]) -> Result<(), StoreError> {
+        self.insert_audit(entries.iter().map(|entry| entry.event.scrubbed()).collect())
+            .await
     }
 
     async fn query(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
@@ -371,7 +390,12 @@ impl AuditLog for SqliteStore {
         let mut values: Vec<Value> = Vec::new();
         let conditions = [
             ("user = ?", filter.user.clone().map(Value::from)),
-            ("action = ?", filter.action.clone().map(Value::from)),
+            (
+                "action = ?",
+                filter
+                    .action
+                    .map(|action| Value::from(action.as_str().to_owned())),
+            ),
             ("at_ms >= ?", filter.from_ms.map(Value::from)),
             ("at_ms <= ?", filter.to_ms.map(Value::from)),
         ];
@@ -392,7 +416,7 @@ impl AuditLog for SqliteStore {
                         id: row.get(0)?,
                         at: row.get(1)?,
                         user: row.get(2)?,
-                        action: row.get(3)?,
+                        action: action_from_row(row, 3)?,
                         target: row.get(4)?,
                         outcome: row.get(5)?,
                         client: row.get(6)?,

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use tempfile::TempDir;
-use vitals_api::Role;
+use vitals_api::{AuditAction, Role};
 
 use super::*;
 
@@ -290,18 +290,25 @@ async fn store_names_the_file_when_it_holds_unreadable_roles() {
     );
 }
 
-fn event(at_ms: i64, user: &str, action: &str) -> NewAuditEvent {
+fn event(at_ms: i64, user: &str, action: AuditAction) -> NewAuditEvent {
     NewAuditEvent {
         at_ms,
         user: user.into(),
-        action: action.into(),
+        action,
         target: format!("{action} by {user}"),
         outcome: "ok".into(),
         client: "10.0.0.7".into(),
     }
 }
 
-async fn query_ids(store: &SqliteStore, filter: AuditFilter) -> Vec<(i64, String, String)> {
+fn numbered(events: Vec<NewAuditEvent>) -> Vec<NumberedAuditEvent> {
+    (0..)
+        .zip(events)
+        .map(|(number, event)| NumberedAuditEvent { number, event })
+        .collect()
+}
+
+async fn query_ids(store: &SqliteStore, filter: AuditFilter) -> Vec<(i64, String, AuditAction)> {
     store
         .query(&filter)
         .await
@@ -311,19 +318,19 @@ async fn query_ids(store: &SqliteStore, filter: AuditFilter) -> Vec<(i64, String
         .collect()
 }
 
-fn entry(at_ms: i64, user: &str, action: &str) -> (i64, String, String) {
-    (at_ms, user.to_owned(), action.to_owned())
+fn entry(at_ms: i64, user: &str, action: AuditAction) -> (i64, String, AuditAction) {
+    (at_ms, user.to_owned(), action)
 }
 
 #[tokio::test]
 async fn audit_query_filters_by_user_action_and_time_newest_first() {
     let (_dir, store) = open();
     for new in [
-        event(1_000, "ana", "login"),
-        event(2_000, "ana", "logs_query"),
-        event(3_000, "ben", "login_failed"),
-        event(4_000, "ben", "login"),
-        event(5_000, "ana", "logout"),
+        event(1_000, "ana", AuditAction::Login),
+        event(2_000, "ana", AuditAction::LogsQuery),
+        event(3_000, "ben", AuditAction::LoginFailed),
+        event(4_000, "ben", AuditAction::Login),
+        event(5_000, "ana", AuditAction::Logout),
     ] {
         store.append(new).await.unwrap();
     }
@@ -335,7 +342,7 @@ async fn audit_query_filters_by_user_action_and_time_newest_first() {
             id: all[0].id,
             at: 5_000,
             user: "ana".into(),
-            action: "logout".into(),
+            action: AuditAction::Logout,
             target: "logout by ana".into(),
             outcome: "ok".into(),
             client: "10.0.0.7".into(),
@@ -350,18 +357,21 @@ async fn audit_query_filters_by_user_action_and_time_newest_first() {
     assert_eq!(
         query_ids(&store, by_user).await,
         [
-            entry(5_000, "ana", "logout"),
-            entry(2_000, "ana", "logs_query"),
-            entry(1_000, "ana", "login")
+            entry(5_000, "ana", AuditAction::Logout),
+            entry(2_000, "ana", AuditAction::LogsQuery),
+            entry(1_000, "ana", AuditAction::Login)
         ]
     );
     let by_action = AuditFilter {
-        action: Some("login".into()),
+        action: Some(AuditAction::Login),
         ..AuditFilter::default()
     };
     assert_eq!(
         query_ids(&store, by_action).await,
-        [entry(4_000, "ben", "login"), entry(1_000, "ana", "login")]
+        [
+            entry(4_000, "ben", AuditAction::Login),
+            entry(1_000, "ana", AuditAction::Login)
+        ]
     );
     let by_time = AuditFilter {
         from_ms: Some(2_000),
@@ -371,9 +381,9 @@ async fn audit_query_filters_by_user_action_and_time_newest_first() {
     assert_eq!(
         query_ids(&store, by_time).await,
         [
-            entry(4_000, "ben", "login"),
-            entry(3_000, "ben", "login_failed"),
-            entry(2_000, "ana", "logs_query")
+            entry(4_000, "ben", AuditAction::Login),
+            entry(3_000, "ben", AuditAction::LoginFailed),
+            entry(2_000, "ana", AuditAction::LogsQuery)
         ]
     );
     let limited = AuditFilter {
@@ -382,28 +392,40 @@ async fn audit_query_filters_by_user_action_and_time_newest_first() {
         limit: 1,
         ..AuditFilter::default()
     };
-    assert_eq!(query_ids(&store, limited).await, [entry(5_000, "ana", "logout")]);
+    assert_eq!(
+        query_ids(&store, limited).await,
+        [entry(5_000, "ana", AuditAction::Logout)]
+    );
 }
 
 #[tokio::test]
 async fn audit_entries_at_the_same_time_come_newest_appended_first() {
     let (_dir, store) = open();
-    store.append(event(1_000, "ana", "login")).await.unwrap();
-    store.append(event(1_000, "ana", "logs_query")).await.unwrap();
-    let actions: Vec<String> = store
+    store
+        .append(event(1_000, "ana", AuditAction::Login))
+        .await
+        .unwrap();
+    store
+        .append(event(1_000, "ana", AuditAction::LogsQuery))
+        .await
+        .unwrap();
+    let actions: Vec<AuditAction> = store
         .query(&AuditFilter::default())
         .await
         .unwrap()
         .into_iter()
         .map(|event| event.action)
         .collect();
-    assert_eq!(actions, ["logs_query", "login"]);
+    assert_eq!(actions, [AuditAction::LogsQuery, AuditAction::Login]);
 }
 
 #[tokio::test]
 async fn audit_trail_refuses_update_and_delete() {
     let (_dir, store) = open();
-    store.append(event(1_000, "ana", "login")).await.unwrap();
+    store
+        .append(event(1_000, "ana", AuditAction::Login))
+        .await
+        .unwrap();
     let connection = raw_connection(&store);
     for statement in [
         "UPDATE audit SET outcome = 'denied'",
@@ -426,7 +448,7 @@ async fn audit_append_stores_no_secret_or_patient_data() {
     store
         .append(NewAuditEvent {
             target: format!("reveal token={jwt} of jane@mail.example dob 1980-01-02"),
-            ..event(1_000, "ana", "reveal")
+            ..event(1_000, "ana", AuditAction::LogsQuery)
         })
         .await
         .unwrap();
@@ -438,18 +460,38 @@ async fn audit_append_stores_no_secret_or_patient_data() {
 async fn a_batch_is_appended_in_order_and_scrubbed() {
     let (_dir, store) = open();
     store
-        .append_many(&[
-            event(1_000, "ana", "login"),
+        .append_numbered(&numbered(vec![
+            event(1_000, "ana", AuditAction::Login),
             NewAuditEvent {
                 target: "patient jane@mail.example".into(),
-                ..event(1_000, "ana", "logs_query")
+                ..event(1_000, "ana", AuditAction::LogsQuery)
             },
-            event(2_000, "ana", "logout"),
-        ])
+            event(2_000, "ana", AuditAction::Logout),
+        ]))
         .await
         .unwrap();
     let stored = store.query(&AuditFilter::default()).await.unwrap();
-    let actions: Vec<&str> = stored.iter().map(|event| event.action.as_str()).collect();
-    assert_eq!(actions, ["logout", "logs_query", "login"]);
+    let actions: Vec<AuditAction> = stored.iter().map(|event| event.action).collect();
+    assert_eq!(
+        actions,
+        [AuditAction::Logout, AuditAction::LogsQuery, AuditAction::Login]
+    );
     assert_eq!(stored[1].target, "patient [email]");
+}
+
+#[tokio::test]
+async fn an_entry_with_an_unknown_action_is_reported_not_misread() {
+    let (_dir, store) = open();
+    raw_connection(&store)
+        .execute(
+            "INSERT INTO audit (at_ms, user, action, target, outcome, client) \
+             VALUES (1000, 'ana', 'error 101', '', 'ok', '10.0.0.7')",
+            [],
+        )
+        .unwrap();
+    let error = store.query(&AuditFilter::default()).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Corrupt(message) if message.contains("error 101")),
+        "{error:?}"
+    );
 }
