@@ -9,6 +9,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The header, with the value `1`, that every state-changing request from the app carries. A page
+/// on another site cannot add it without a CORS preflight, which Vitals never grants.
+pub const CSRF_HEADER: &str = "x-vitals-csrf";
+
+/// The header, with the value `1`, on requests the page makes on its own (refreshing panels,
+/// checking the session): those must not keep an unattended session alive.
+pub const BACKGROUND_HEADER: &str = "x-vitals-background";
+
 /// Label names and values of a log stream or a metric series, sorted by name.
 pub type Labels = BTreeMap<String, String>;
 
@@ -406,6 +414,11 @@ impl Role {
         }
     }
 
+    /// Whether holding this role allows what `needed` allows: admins hold every role.
+    pub fn grants(self, needed: Role) -> bool {
+        self == needed || self == Role::Admin
+    }
+
     /// The role of a Cognito group name, if it is one of Vitals' groups.
     pub fn from_group(group: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|role| role.as_str() == group)
@@ -479,9 +492,7 @@ pub struct SessionInfo {
 impl SessionInfo {
     /// Whether this person may use what `role` may; admins may use everything.
     pub fn may(&self, role: Role) -> bool {
-        self.roles
-            .iter()
-            .any(|held| *held == role || *held == Role::Admin)
+        self.roles.iter().any(|held| held.grants(role))
     }
 }
 

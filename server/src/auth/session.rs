@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use vitals_api::{Role, SessionInfo};
+use vitals_api::{BACKGROUND_HEADER, Role, SessionInfo};
 
 use super::identity::{Identity, IdentityProvider, PendingChallenge};
 use super::limits::{ApiLimiter, LoginLimiter};
@@ -148,10 +148,7 @@ impl CurrentUser {
 
     /// Whether this person holds `role`; admins hold every role.
     pub fn may(&self, role: Role) -> bool {
-        self.record
-            .roles
-            .iter()
-            .any(|held| *held == role || *held == Role::Admin)
+        self.record.roles.iter().any(|held| held.grants(role))
     }
 
     /// The cache scope of this person's answers: shared only with people of the same roles.
@@ -186,10 +183,6 @@ pub fn set_cookie(id: &SessionId) -> HeaderValue {
 pub fn clear_cookie() -> HeaderValue {
     HeaderValue::from_static("__Host-vitals=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0")
 }
-
-/// The header the page sets on requests it makes on its own (refreshing panels, checking the
-/// session): those must not keep an unattended session alive.
-pub const BACKGROUND_HEADER: &str = "x-vitals-background";
 
 /// Whether a request is the person at work, rather than the page refreshing itself.
 fn is_activity(headers: &HeaderMap) -> bool {
