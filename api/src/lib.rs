@@ -1,7 +1,8 @@
 //! The JSON contract between the Vitals server and its browser app.
 //!
 //! Both sides compile these types, so a renamed field breaks the build rather
-//! than the page. Serde only: this crate must build for `wasm32-unknown-unknown`.
+//! than the page. Serde only: this crate must build for `wasm32-unknown-unknown`. The OpenAPI
+//! schemas of the types sit behind the `openapi` feature, which only the server turns on.
 
 pub mod clock;
 
@@ -22,12 +23,14 @@ pub type Labels = BTreeMap<String, String>;
 
 /// The body of every error answer: `{"error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// A stable machine-readable `code` and a lowercase sentence a user can act on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -35,6 +38,7 @@ pub struct ErrorDetail {
 
 /// Liveness and readiness of the server and each source behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
     /// `ready` when every source can answer, `degraded` otherwise.
     pub status: String,
@@ -44,6 +48,7 @@ pub struct Readiness {
 
 /// One source (logs, metrics or traces) and how it is doing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceStatus {
     /// What the source provides: `logs`, `metrics` or `traces`.
     pub signal: String,
@@ -62,6 +67,7 @@ pub struct SourceStatus {
 
 /// Direction of a log query: newest first (`backward`) or oldest first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     #[default]
@@ -71,6 +77,8 @@ pub enum Direction {
 
 /// `POST /api/v1/logs/query`. Times are RFC 3339 or relative (`now-1h`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"query": "{service=\"login-api\"}", "from": "now-15m", "limit": 20})))]
 pub struct LogQueryRequest {
     pub query: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,9 +96,11 @@ pub struct LogQueryRequest {
 
 /// One log line with the labels of its stream and the fields parsed from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogLine {
     /// Nanoseconds since the Unix epoch.
     pub time: i64,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub labels: Labels,
     pub line: String,
     /// Fields a parser (`| json`, `| logfmt`) extracted, or that the server
@@ -101,6 +111,7 @@ pub struct LogLine {
 
 /// What a log query answers: lines for a log query, series for a metric query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "result_type", rename_all = "lowercase")]
 pub enum LogQueryResponse {
     Streams { lines: Vec<LogLine> },
@@ -110,6 +121,7 @@ pub enum LogQueryResponse {
 
 /// One WebSocket message of `GET /api/v1/logs/tail`: new lines, oldest first, or why the tail ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum TailMessage {
     Lines { lines: Vec<LogLine> },
@@ -118,12 +130,14 @@ pub enum TailMessage {
 
 /// A list of names, for label names, label values and metric names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NameList {
     pub names: Vec<String>,
 }
 
 /// A step between points: a Prometheus duration (`60s`, `5m`) or seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Step {
     Seconds(f64),
@@ -134,6 +148,8 @@ pub enum Step {
 /// about 500 points. With `from` equal to `to`, or no `from`, it is an
 /// instant query at `to`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"query": "sum(login_attempts_total)", "from": "now-1h", "step": "60s"})))]
 pub struct MetricQueryRequest {
     pub query: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -187,15 +203,47 @@ impl<'de> Deserialize<'de> for Point {
     }
 }
 
+/// A point on the wire is a pair, which no derive describes: `[integer, number | "NaN" | "+Inf" | "-Inf"]`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Point {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ArrayItems, ObjectBuilder, OneOfBuilder, SchemaFormat};
+        use utoipa::openapi::{KnownFormat, Type};
+        let time = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .description(Some("milliseconds since the epoch"));
+        let value = OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["NaN", "+Inf", "-Inf"])),
+            );
+        ArrayBuilder::new()
+            .prefix_items([utoipa::openapi::Schema::from(time), value.into()])
+            .items(ArrayItems::False)
+            .min_items(Some(2))
+            .max_items(Some(2))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Point {}
+
 /// One series of a metric answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Series {
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub labels: Labels,
     pub points: Vec<Point>,
 }
 
 /// The answer to a metric query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricQueryResponse {
     /// `matrix` for a range query, `vector` or `scalar` for an instant one.
     pub result_type: String,
@@ -208,6 +256,7 @@ pub struct MetricQueryResponse {
 
 /// How a span or trace ended, in X-Ray's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SpanStatus {
     Ok,
@@ -221,6 +270,7 @@ pub enum SpanStatus {
 
 /// One span of a trace. Times in nanoseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     pub trace_id: String,
     pub span_id: String,
@@ -240,6 +290,7 @@ pub struct Span {
 
 /// A whole trace: its spans, parents before children.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trace {
     pub trace_id: String,
     pub spans: Vec<Span>,
@@ -247,6 +298,8 @@ pub struct Trace {
 
 /// `POST /api/v1/traces/search`. `filter` is an X-Ray filter expression or empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"filter": "", "from": "now-15m", "limit": 20})))]
 pub struct TraceSearchRequest {
     #[serde(default)]
     pub filter: String,
@@ -260,6 +313,7 @@ pub struct TraceSearchRequest {
 
 /// One trace in a search answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceSummary {
     pub trace_id: String,
     /// The service that received the request.
@@ -277,12 +331,14 @@ pub struct TraceSummary {
 
 /// The answer to a trace search, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceSearchResponse {
     pub traces: Vec<TraceSummary>,
 }
 
 /// Calls and their outcomes over a time range, for a node or an edge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallStats {
     pub requests: u64,
     /// Client errors (4xx).
@@ -307,6 +363,7 @@ impl CallStats {
 
 /// A service, or an AWS resource it calls, on the service map.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceNode {
     pub name: String,
     /// `service` for the clinic's own services, `aws` for DynamoDB, SQS and the like.
@@ -316,6 +373,7 @@ pub struct ServiceNode {
 
 /// Calls from one node to another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceEdge {
     pub source: String,
     pub target: String,
@@ -324,6 +382,7 @@ pub struct ServiceEdge {
 
 /// `GET /api/v1/service-map`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceMap {
     pub nodes: Vec<ServiceNode>,
     pub edges: Vec<ServiceEdge>,
@@ -331,6 +390,7 @@ pub struct ServiceMap {
 
 /// A dashboard as listed: what it is for, without its queries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardSummary {
     pub id: String,
     pub title: String,
@@ -340,6 +400,7 @@ pub struct DashboardSummary {
 
 /// A panel as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PanelSummary {
     pub id: String,
     pub title: String,
@@ -347,12 +408,14 @@ pub struct PanelSummary {
 
 /// `GET /api/v1/dashboards`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardList {
     pub dashboards: Vec<DashboardSummary>,
 }
 
 /// How a panel's headline number should be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
     /// A count of things (registrations, logins).
@@ -364,6 +427,7 @@ pub enum Unit {
 
 /// Whether the headline number is good news, worth a look, or bad news.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     Good,
@@ -375,6 +439,7 @@ pub enum Health {
 /// `GET /api/v1/dashboards/{id}/panels/{panel}`: a number, a sentence and a
 /// small chart, in words an operations colleague can read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PanelData {
     pub id: String,
     pub title: String,
@@ -394,6 +459,7 @@ pub struct PanelData {
 
 /// What a person may do in Vitals, from their Cognito groups. `admin` may do everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Clinician,
@@ -427,6 +493,7 @@ impl Role {
 
 /// `POST /api/v1/session`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -443,6 +510,7 @@ impl std::fmt::Debug for LoginRequest {
 
 /// A further step Cognito asks for before the session starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChallengeKind {
     #[serde(rename = "NEW_PASSWORD_REQUIRED")]
     NewPasswordRequired,
@@ -452,6 +520,7 @@ pub enum ChallengeKind {
 
 /// The answer to a login or a challenge: a session, or the next step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum LoginResponse {
     Challenge { challenge: ChallengeKind },
@@ -460,6 +529,7 @@ pub enum LoginResponse {
 
 /// `POST /api/v1/session/challenge`: the new password or the MFA code.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeRequest {
     pub challenge: ChallengeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -480,6 +550,7 @@ impl std::fmt::Debug for ChallengeRequest {
 
 /// `GET /api/v1/session`: who is logged in, and when the session ends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub user: String,
     pub roles: Vec<Role>,
@@ -498,6 +569,7 @@ impl SessionInfo {
 
 /// One entry of the audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub id: i64,
     /// Milliseconds since the epoch.
@@ -515,6 +587,7 @@ pub struct AuditEvent {
 
 /// `GET /api/v1/audit?user=&action=&from=&to=&limit=`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub events: Vec<AuditEvent>,
 }

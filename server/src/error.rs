@@ -1,7 +1,7 @@
 //! The API error: one variant per kind of failure, each with a status, a stable code and a sentence.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use vitals_api::{ErrorBody, ErrorDetail};
@@ -112,6 +112,18 @@ impl From<JsonRejection> for ApiError {
                 ),
             ),
         }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request(
+            "invalid_query_string",
+            format!(
+                "the query string is not valid: {}",
+                lowercase_first(&rejection.body_text())
+            ),
+        )
     }
 }
 

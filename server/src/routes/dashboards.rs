@@ -6,10 +6,27 @@ use vitals_api::{DashboardList, DashboardSummary, PanelData};
 
 use crate::dashboards::{self, CLINIC_NOW, ClinicNowPanel};
 use crate::error::ApiError;
+use crate::routes::openapi::{
+    Forbidden, NotFound, TooManyRequests, Unauthenticated, Unavailable, UpstreamTimeout, UpstreamUnavailable,
+};
 use crate::sources::Sources;
 use crate::state::AppState;
 
 /// `GET /api/v1/dashboards`.
+#[utoipa::path(
+    get,
+    path = "/dashboards",
+    tag = "dashboards",
+    operation_id = "list_dashboards",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "every dashboard and its panels", body = DashboardList),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn list() -> Json<DashboardList> {
     Json(DashboardList {
         dashboards: dashboards::list(),
@@ -17,6 +34,22 @@ pub async fn list() -> Json<DashboardList> {
 }
 
 /// `GET /api/v1/dashboards/{id}`.
+#[utoipa::path(
+    get,
+    path = "/dashboards/{id}",
+    tag = "dashboards",
+    operation_id = "get_dashboard",
+    params(("id" = String, Path, description = "the dashboard", example = "clinic-now")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "the dashboard", body = DashboardSummary),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn get(Path(id): Path<String>) -> Result<Json<DashboardSummary>, ApiError> {
     dashboards::list()
         .into_iter()
@@ -30,6 +63,24 @@ pub async fn get(Path(id): Path<String>) -> Result<Json<DashboardSummary>, ApiEr
 }
 
 /// `GET /api/v1/dashboards/{id}/panels/{panel}`.
+#[utoipa::path(
+    get,
+    path = "/dashboards/{id}/panels/{panel}",
+    tag = "dashboards",
+    operation_id = "dashboard_panel",
+    params(("id" = String, Path, description = "the dashboard", example = "clinic-now"), ("panel" = String, Path, description = "the panel", example = "registrations")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "the panel's number, sentence and chart", body = PanelData),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = UpstreamUnavailable),
+        (status = 503, response = Unavailable),
+        (status = 504, response = UpstreamTimeout),
+    )
+)]
 pub async fn panel(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,

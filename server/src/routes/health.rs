@@ -15,6 +15,15 @@ use crate::state::AppState;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GET /healthz`: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "the process answers", body = String, content_type = "text/plain", example = "ok\n"),
+    )
+)]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -22,6 +31,15 @@ pub async fn healthz() -> &'static str {
 /// `GET /readyz`: each source and whether it answers. An outage upstream makes the
 /// server `degraded` but still 200: Vitals keeps serving and shows what is broken,
 /// rather than the load balancer taking the portal away with the backend.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "each source and how it is doing; `degraded` still answers 200", body = Readiness),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
     let guarded = &state.guarded;
     let (logs, metrics, traces) = tokio::join!(

@@ -13,6 +13,10 @@ use crate::auth::session::{
 };
 use crate::error::ApiError;
 use crate::routes::engineering::ApiJson;
+use crate::routes::openapi::{
+    BadRequest, Forbidden, PayloadTooLarge, TooManyRequests, Unauthenticated, Unavailable,
+    UnsupportedMediaType, UpstreamUnavailable,
+};
 use crate::state::AppState;
 use crate::store::{NewAuditEvent, SessionLookup, SessionRecord};
 
@@ -92,6 +96,25 @@ async fn start(
 }
 
 /// `POST /api/v1/session`.
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "session",
+    operation_id = "login",
+    request_body = LoginRequest,
+    security(("csrf" = [])),
+    responses(
+        (status = 200, description = "a session, with its cookie, or the next step of the login", body = LoginResponse, headers(("Set-Cookie" = String, description = "the session cookie `__Host-vitals`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = UpstreamUnavailable),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -157,6 +180,24 @@ pub async fn login(
 }
 
 /// `POST /api/v1/session/challenge`.
+#[utoipa::path(
+    post,
+    path = "/session/challenge",
+    tag = "session",
+    operation_id = "answer_challenge",
+    request_body = ChallengeRequest,
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "a session, with its cookie, or the next step of the login", body = LoginResponse, headers(("Set-Cookie" = String, description = "the session cookie `__Host-vitals`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 502, response = UpstreamUnavailable),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn answer_challenge(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -229,6 +270,18 @@ pub async fn answer_challenge(
 }
 
 /// `GET /api/v1/session`: who is logged in; using it keeps the session alive.
+#[utoipa::path(
+    get,
+    path = "/session",
+    tag = "session",
+    operation_id = "get_session",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "who is logged in, and when the session ends", body = SessionInfo),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -239,6 +292,18 @@ pub async fn get(
 }
 
 /// `DELETE /api/v1/session`: signs out at the provider (best effort) and always ends the session here.
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "session",
+    operation_id = "logout",
+    security(("session" = [], "csrf" = []), ("csrf" = [])),
+    responses(
+        (status = 204, description = "the session has ended; the cookie is cleared", headers(("Set-Cookie" = String, description = "clears the session cookie"))),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,

@@ -3,14 +3,20 @@
 use std::time::Duration;
 
 use axum::Extension;
+use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Query, State};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
+use utoipa::IntoParams;
 use vitals_api::{ErrorDetail, TailMessage};
 
 use crate::error::ApiError;
+use crate::routes::engineering::ApiQuery;
+use crate::routes::openapi::{
+    BadRequest, Forbidden, TooManyRequests, Unauthenticated, Unavailable, UpstreamTimeout,
+    UpstreamUnavailable,
+};
 use crate::sources::{LogTail, Sources};
 use crate::state::AppState;
 use crate::timespec::parse_time_ms;
@@ -24,18 +30,39 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_INCOMING_BYTES: usize = 4 * 1024;
 
 /// `?query=&from=&limit=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TailParams {
+    /// The log query to follow.
     query: String,
+    /// Where to start: RFC 3339 or relative (`now-5m`); now when absent.
     from: Option<String>,
+    /// Most lines per message (1 to 1,000; 100 when absent).
     limit: Option<u32>,
 }
 
 /// Opens the upstream tail before upgrading, so a wrong query is an ordinary 400.
+#[utoipa::path(
+    get,
+    path = "/logs/tail",
+    tag = "logs",
+    params(TailParams),
+    security(("session" = [])),
+    responses(
+        (status = 101, description = "a WebSocket follows: one JSON `TailMessage` per batch of new lines, oldest first"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 429, response = TooManyRequests),
+        (status = 502, response = UpstreamUnavailable),
+        (status = 503, response = Unavailable),
+        (status = 504, response = UpstreamTimeout),
+    )
+)]
 pub async fn tail_logs(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
-    Query(params): Query<TailParams>,
+    ApiQuery(params): ApiQuery<TailParams>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     if params.query.trim().is_empty() {
