@@ -40,29 +40,104 @@ pub struct ErrorDetail {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
-    /// `ready` when every source can answer, `degraded` otherwise.
-    pub status: String,
+    pub status: ReadinessStatus,
     pub version: String,
     pub sources: Vec<SourceStatus>,
+}
+
+/// Whether every source can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ReadinessStatus {
+    /// Every source answered its last check.
+    Ready,
+    /// At least one source did not; Vitals still serves what it can.
+    Degraded,
 }
 
 /// One source (logs, metrics or traces) and how it is doing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceStatus {
-    /// What the source provides: `logs`, `metrics` or `traces`.
-    pub signal: String,
-    /// Which backend serves it: `demo`, `loki`, `prometheus`, `amp`, `xray`.
-    pub backend: String,
-    /// `up`, `down` or `unknown`.
-    pub state: String,
+    pub signal: Signal,
+    pub backend: Backend,
+    pub state: SourceState,
     /// A short sentence on the last check, for people reading the page.
     pub detail: String,
     /// Milliseconds since the epoch: when the check ran.
     pub checked_at: i64,
-    /// The circuit breaker in front of the source: `closed` (queries go through),
-    /// `open` (resting after failures) or `half-open` (one test query running).
-    pub breaker: String,
+    /// The circuit breaker in front of the source.
+    pub breaker: Breaker,
+}
+
+/// What a source provides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Signal {
+    Logs,
+    Metrics,
+    Traces,
+}
+
+impl Signal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Logs => "logs",
+            Signal::Metrics => "metrics",
+            Signal::Traces => "traces",
+        }
+    }
+}
+
+/// Which backend serves a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The demo clinic built into the server.
+    Demo,
+    Loki,
+    Prometheus,
+    /// Amazon Managed Service for Prometheus.
+    Amp,
+    /// AWS X-Ray.
+    Xray,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Demo => "demo",
+            Backend::Loki => "loki",
+            Backend::Prometheus => "prometheus",
+            Backend::Amp => "amp",
+            Backend::Xray => "xray",
+        }
+    }
+}
+
+/// How a source did at its last check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    Up,
+    Down,
+}
+
+/// The circuit breaker in front of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Breaker {
+    /// Queries go through.
+    Closed,
+    /// Resting after failures: queries are refused until it tries again.
+    Open,
+    /// One test query is running.
+    HalfOpen,
 }
 
 /// Direction of a log query: newest first (`backward`) or oldest first.
@@ -614,6 +689,33 @@ mod tests {
         let json = serde_json::to_value(LoginResponse::Session(session.clone())).unwrap();
         assert_eq!(json["roles"][0], "engineer");
         assert!(session.may(Role::Engineer) && !session.may(Role::Admin));
+    }
+
+    #[test]
+    fn readiness_words_travel_as_plain_strings() {
+        let source = SourceStatus {
+            signal: Signal::Traces,
+            backend: Backend::Xray,
+            state: SourceState::Down,
+            detail: String::new(),
+            checked_at: 1,
+            breaker: Breaker::HalfOpen,
+        };
+        let json = serde_json::to_value(&source).unwrap();
+        assert_eq!(
+            [
+                &json["signal"],
+                &json["backend"],
+                &json["state"],
+                &json["breaker"]
+            ],
+            ["traces", "xray", "down", "half-open"]
+        );
+        assert_eq!(json["backend"], Backend::Xray.as_str());
+        assert_eq!(
+            serde_json::to_value(ReadinessStatus::Degraded).unwrap(),
+            "degraded"
+        );
     }
 
     #[test]

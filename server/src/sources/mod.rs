@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use vitals_api::{
-    Direction, LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary,
+    Backend, Direction, LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary,
 };
 
 /// A closed-open interval of time in milliseconds since the Unix epoch.
@@ -111,8 +111,8 @@ pub fn display_name(backend: &'static str) -> &'static str {
 /// Where log lines come from: Loki, or the demo clinic.
 #[async_trait]
 pub trait LogSource: Send + Sync {
-    /// The backend's name as readiness and errors show it (`demo`, `loki`).
-    fn backend(&self) -> &'static str;
+    /// The backend, as readiness and errors show it.
+    fn backend(&self) -> Backend;
     /// A log query (lines) or a metric query over logs (series).
     async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError>;
     async fn labels(&self, range: TimeRange) -> Result<Vec<String>, SourceError>;
@@ -121,7 +121,7 @@ pub trait LogSource: Send + Sync {
     async fn tail(&self, query: &str, start_ns: i64, limit: u32) -> Result<LogTail, SourceError> {
         let _ = (query, start_ns, limit);
         Err(SourceError::BadQuery {
-            source_name: self.backend(),
+            source_name: self.backend().as_str(),
             reason: "live tail is not available from this source; run the query over a recent range instead"
                 .into(),
         })
@@ -133,7 +133,7 @@ pub trait LogSource: Send + Sync {
 /// Where metrics come from: Prometheus, AMP, or the demo clinic.
 #[async_trait]
 pub trait MetricSource: Send + Sync {
-    fn backend(&self) -> &'static str;
+    fn backend(&self) -> Backend;
     async fn query_range(
         &self,
         query: &str,
@@ -148,7 +148,7 @@ pub trait MetricSource: Send + Sync {
 /// Where traces and the service map come from: X-Ray, or the demo clinic.
 #[async_trait]
 pub trait TraceSource: Send + Sync {
-    fn backend(&self) -> &'static str;
+    fn backend(&self) -> Backend;
     /// Trace summaries in the range, newest first, at most `limit`.
     async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError>;
     /// One trace by id (X-Ray `1-xxxxxxxx-24hex` or W3C 32 hex form).

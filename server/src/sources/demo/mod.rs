@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use vitals_api::clock::Clock;
-use vitals_api::{LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
+use vitals_api::{Backend, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
 
 use self::metrics::Catalogue;
 use self::records::StreamTable;
@@ -132,8 +132,8 @@ impl DemoClinic {
 
 #[async_trait]
 impl LogSource for DemoClinic {
-    fn backend(&self) -> &'static str {
-        BACKEND
+    fn backend(&self) -> Backend {
+        Backend::Demo
     }
 
     async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
@@ -161,8 +161,8 @@ impl LogSource for DemoClinic {
 
 #[async_trait]
 impl MetricSource for DemoClinic {
-    fn backend(&self) -> &'static str {
-        BACKEND
+    fn backend(&self) -> Backend {
+        Backend::Demo
     }
 
     async fn query_range(
@@ -193,8 +193,8 @@ impl MetricSource for DemoClinic {
 
 #[async_trait]
 impl TraceSource for DemoClinic {
-    fn backend(&self) -> &'static str {
-        BACKEND
+    fn backend(&self) -> Backend {
+        Backend::Demo
     }
 
     async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {

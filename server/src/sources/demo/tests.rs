@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use vitals_api::clock::{Clock, FixedClock};
-use vitals_api::{Direction, LogQueryResponse, SpanStatus};
+use vitals_api::{Backend, Direction, LogQueryResponse, SpanStatus};
 
 use super::DemoClinic;
 use crate::config::DemoConfig;
@@ -280,9 +280,9 @@ fn without_failure_windows_the_clinic_never_fails() {
 async fn the_three_traits_answer_from_the_simulation() {
     let clinic = clinic_with_seed(5);
     let range = TimeRange::new(TUESDAY + 10 * HOUR, TUESDAY + 11 * HOUR);
-    assert_eq!(LogSource::backend(&clinic), "demo");
-    assert_eq!(MetricSource::backend(&clinic), "demo");
-    assert_eq!(TraceSource::backend(&clinic), "demo");
+    assert_eq!(LogSource::backend(&clinic), Backend::Demo);
+    assert_eq!(MetricSource::backend(&clinic), Backend::Demo);
+    assert_eq!(TraceSource::backend(&clinic), Backend::Demo);
     assert!(LogSource::probe(&clinic).await.is_ok());
     assert!(MetricSource::probe(&clinic).await.is_ok());
     assert!(TraceSource::probe(&clinic).await.is_ok());
