@@ -357,10 +357,22 @@ pub struct Span {
     /// Nanoseconds.
     pub duration: i64,
     pub status: SpanStatus,
-    /// `server`, `client` (a call out, such as DynamoDB or SQS) or `internal`.
-    pub kind: String,
+    pub kind: SpanKind,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+}
+
+/// What a span stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SpanKind {
+    /// A service answering a request.
+    Server,
+    /// A call out of a service, such as DynamoDB or SQS.
+    Client,
+    /// Work inside a service.
+    Internal,
 }
 
 /// A whole trace: its spans, parents before children.
@@ -441,9 +453,19 @@ impl CallStats {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceNode {
     pub name: String,
-    /// `service` for the clinic's own services, `aws` for DynamoDB, SQS and the like.
-    pub kind: String,
+    pub kind: NodeKind,
     pub stats: CallStats,
+}
+
+/// What a node of the service map is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// One of the clinic's own services.
+    Service,
+    /// An AWS resource the services call: DynamoDB, SQS and the like.
+    Aws,
 }
 
 /// Calls from one node to another.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use vitals_api::clock::{Clock, FixedClock};
-use vitals_api::{Backend, Direction, LogQueryResponse, SpanStatus};
+use vitals_api::{Backend, Direction, LogQueryResponse, SpanKind, SpanStatus};
 
 use super::DemoClinic;
 use crate::config::DemoConfig;
@@ -67,7 +67,7 @@ fn failed_getitem_traces(clinic: &DemoClinic, range: TimeRange) -> usize {
         .iter()
         .filter(|trace| {
             trace.spans.iter().any(|span| {
-                span.kind == "client"
+                span.kind == SpanKind::Client
                     && span.status == SpanStatus::Error
                     && span.attributes.get("aws.operation").map(String::as_str) == Some("GetItem")
                     && span.attributes.get("aws.table_name").map(String::as_str) == Some("users")
