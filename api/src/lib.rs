@@ -320,13 +320,25 @@ pub struct Series {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricQueryResponse {
-    /// `matrix` for a range query, `vector` or `scalar` for an instant one.
-    pub result_type: String,
+    pub result_type: ResultType,
     pub series: Vec<Series>,
     /// The step the server used, in seconds (0 for an instant query).
     pub step_seconds: f64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// The shape of a metric answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ResultType {
+    /// A range query: series of points over time.
+    Matrix,
+    /// An instant query: one point per series.
+    Vector,
+    /// An instant query of a plain number: one series without labels.
+    Scalar,
 }
 
 /// How a span or trace ended, in X-Ray's terms.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use vitals_api::clock::{Clock, FixedClock};
-use vitals_api::{Backend, Direction, LogQueryResponse, SpanKind, SpanStatus};
+use vitals_api::{Backend, Direction, LogQueryResponse, ResultType, SpanKind, SpanStatus};
 
 use super::DemoClinic;
 use crate::config::DemoConfig;
@@ -310,7 +310,7 @@ async fn the_three_traits_answer_from_the_simulation() {
         .query_instant("sqs_queue_depth", range.end_ms)
         .await
         .unwrap();
-    assert_eq!(vector.result_type, "vector");
+    assert_eq!(vector.result_type, ResultType::Vector);
     assert!(
         MetricSource::metric_names(&clinic)
             .await

@@ -8,8 +8,8 @@ use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 use vitals_api::{
-    Backend, Direction, Labels, LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace,
-    TraceSummary,
+    Backend, Direction, Labels, LogLine, LogQueryResponse, MetricQueryResponse, ResultType, ServiceMap,
+    Trace, TraceSummary,
 };
 
 use super::*;
@@ -184,7 +184,7 @@ impl TraceSource for FakeBackend {
 
 fn metric_answer(step_seconds: f64) -> MetricQueryResponse {
     MetricQueryResponse {
-        result_type: "matrix".into(),
+        result_type: ResultType::Matrix,
         series: vec![],
         step_seconds,
         warnings: vec![],

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
-use vitals_api::{Labels, MetricQueryResponse, Point, Series};
+use vitals_api::{Labels, MetricQueryResponse, Point, ResultType, Series};
 
 use super::Upstream;
 use crate::sources::SourceError;
@@ -118,7 +118,7 @@ pub(super) fn query_answer(
                     })
                 })
                 .collect();
-            ("matrix", series)
+            (ResultType::Matrix, series)
         }
         QueryData::Vector(vector) => {
             let series = vector
@@ -132,10 +132,10 @@ pub(super) fn query_answer(
                     })
                 })
                 .collect();
-            ("vector", series)
+            (ResultType::Vector, series)
         }
         QueryData::Scalar(Sample(point)) => (
-            "scalar",
+            ResultType::Scalar,
             vec![Series {
                 labels: Labels::new(),
                 points: vec![point],
@@ -155,7 +155,7 @@ pub(super) fn query_answer(
         );
     }
     Ok(MetricQueryResponse {
-        result_type: result_type.to_owned(),
+        result_type,
         series,
         step_seconds,
         warnings,
