@@ -32,6 +32,7 @@ pub struct AuditParams {
     get,
     path = "/audit",
     tag = "audit",
+    summary = "The audit trail, filtered by person, action and time",
     operation_id = "list_audit_events",
     params(AuditParams),
     security(("session" = [])),

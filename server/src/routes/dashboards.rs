@@ -17,6 +17,7 @@ use crate::state::AppState;
     get,
     path = "/dashboards",
     tag = "dashboards",
+    summary = "Every dashboard and its panels",
     operation_id = "list_dashboards",
     security(("session" = [])),
     responses(
@@ -38,6 +39,7 @@ pub async fn list() -> Json<DashboardList> {
     get,
     path = "/dashboards/{id}",
     tag = "dashboards",
+    summary = "One dashboard",
     operation_id = "get_dashboard",
     params(("id" = String, Path, description = "the dashboard", example = "clinic-now")),
     security(("session" = [])),
@@ -67,6 +69,7 @@ pub async fn get(Path(id): Path<String>) -> Result<Json<DashboardSummary>, ApiEr
     get,
     path = "/dashboards/{id}/panels/{panel}",
     tag = "dashboards",
+    summary = "One panel: its number, a sentence and a small chart",
     operation_id = "dashboard_panel",
     params(("id" = String, Path, description = "the dashboard", example = "clinic-now"), ("panel" = String, Path, description = "the panel", example = "registrations")),
     security(("session" = [])),

@@ -113,6 +113,7 @@ fn check_query(query: &str) -> Result<(), ApiError> {
     post,
     path = "/logs/query",
     tag = "logs",
+    summary = "Run a log query (lines) or a metric query over logs (series)",
     request_body = LogQueryRequest,
     security(("session" = [], "csrf" = [])),
     responses(
@@ -153,6 +154,7 @@ pub async fn query_logs(
     get,
     path = "/logs/labels",
     tag = "logs",
+    summary = "The label names of the log streams in a time range",
     params(RangeParams),
     security(("session" = [])),
     responses(
@@ -181,6 +183,7 @@ pub async fn log_labels(
     get,
     path = "/logs/labels/{name}/values",
     tag = "logs",
+    summary = "The values one log label took in a time range",
     params(("name" = String, Path, description = "the label", example = "service"), RangeParams),
     security(("session" = [])),
     responses(
@@ -210,6 +213,7 @@ pub async fn log_label_values(
     post,
     path = "/metrics/query",
     tag = "metrics",
+    summary = "Run a PromQL query: over a range, or at an instant when `from` is absent or equals `to`",
     request_body = MetricQueryRequest,
     security(("session" = [], "csrf" = [])),
     responses(
@@ -248,6 +252,7 @@ pub async fn query_metrics(
     get,
     path = "/metrics/names",
     tag = "metrics",
+    summary = "Every metric name",
     security(("session" = [])),
     responses(
         (status = 200, description = "every metric name", body = NameList),
@@ -269,6 +274,7 @@ pub async fn metric_names(Extension(sources): Extension<Sources>) -> Result<Json
     post,
     path = "/traces/search",
     tag = "traces",
+    summary = "Find traces with an X-Ray filter expression, newest first",
     request_body = TraceSearchRequest,
     security(("session" = [], "csrf" = [])),
     responses(
@@ -305,6 +311,7 @@ pub async fn search_traces(
     get,
     path = "/traces/{id}",
     tag = "traces",
+    summary = "One whole trace, by its X-Ray or W3C id",
     params(("id" = String, Path, description = "the trace id: X-Ray `1-xxxxxxxx-<24 hex>` or 32 hex digits")),
     security(("session" = [])),
     responses(
@@ -337,6 +344,7 @@ pub async fn get_trace(
     get,
     path = "/service-map",
     tag = "traces",
+    summary = "The services, the AWS resources they call and the calls between them",
     params(RangeParams),
     security(("session" = [])),
     responses(

@@ -19,6 +19,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
     get,
     path = "/healthz",
     tag = "health",
+    summary = "Liveness: the process answers",
     security(()),
     responses(
         (status = 200, description = "the process answers", body = String, content_type = "text/plain", example = "ok\n"),
@@ -35,6 +36,7 @@ pub async fn healthz() -> &'static str {
     get,
     path = "/readyz",
     tag = "health",
+    summary = "Readiness: each source and whether it answers; `degraded` still answers 200",
     security(()),
     responses(
         (status = 200, description = "each source and how it is doing; `degraded` still answers 200", body = Readiness),

@@ -18,7 +18,9 @@ use crate::auth::session::COOKIE;
         title = "Vitals API",
         description = "The JSON API behind the Vitals browser app. Every error answer is \
             `{\"error\": {\"code\", \"message\"}}`: `code` is stable, `message` says what to do. \
-            Requests that change state (POST, PUT, PATCH, DELETE) need the `X-Vitals-Csrf: 1` header."
+            Requests that change state (POST, PUT, PATCH, DELETE) need the `X-Vitals-Csrf: 1` header. \
+            Requests the page makes on its own carry `X-Vitals-Background: 1`, so that they do not \
+            keep an unattended session alive."
     ),
     tags(
         (name = "session", description = "Logging in and out"),
@@ -137,6 +139,7 @@ impl ApiDocument {
     get,
     path = "/openapi.json",
     tag = "contract",
+    summary = "This document",
     operation_id = "openapi_document",
     security(()),
     responses(

@@ -100,6 +100,7 @@ async fn start(
     post,
     path = "/session",
     tag = "session",
+    summary = "Log in with a username and password",
     operation_id = "login",
     request_body = LoginRequest,
     security(("csrf" = [])),
@@ -184,6 +185,7 @@ pub async fn login(
     post,
     path = "/session/challenge",
     tag = "session",
+    summary = "Answer the further step a login needs: a new password or an MFA code",
     operation_id = "answer_challenge",
     request_body = ChallengeRequest,
     security(("session" = [], "csrf" = [])),
@@ -274,6 +276,7 @@ pub async fn answer_challenge(
     get,
     path = "/session",
     tag = "session",
+    summary = "Who is logged in, and when the session ends",
     operation_id = "get_session",
     security(("session" = [])),
     responses(
@@ -296,6 +299,7 @@ pub async fn get(
     delete,
     path = "/session",
     tag = "session",
+    summary = "Log out: end the session here and, as far as it answers, at the identity provider",
     operation_id = "logout",
     security(("session" = [], "csrf" = []), ("csrf" = [])),
     responses(

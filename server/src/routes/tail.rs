@@ -46,6 +46,7 @@ pub struct TailParams {
     get,
     path = "/logs/tail",
     tag = "logs",
+    summary = "Follow a log query live over a WebSocket; a wrong query is a 400 before the upgrade",
     params(TailParams),
     security(("session" = [])),
     responses(
