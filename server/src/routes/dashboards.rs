@@ -1,11 +1,12 @@
 //! Dashboards and their panels, as the business views read them.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use vitals_api::{DashboardList, DashboardSummary, PanelData};
 
 use crate::dashboards::{self, CLINIC_NOW, ClinicNowPanel};
 use crate::error::ApiError;
+use crate::routes::engineering::ApiPath;
 use crate::routes::openapi::{
     Forbidden, NotFound, TooManyRequests, Unauthenticated, Unavailable, UpstreamTimeout, UpstreamUnavailable,
 };
@@ -52,7 +53,7 @@ pub async fn list() -> Json<DashboardList> {
         (status = 503, response = Unavailable),
     )
 )]
-pub async fn get(Path(id): Path<String>) -> Result<Json<DashboardSummary>, ApiError> {
+pub async fn get(ApiPath(id): ApiPath<String>) -> Result<Json<DashboardSummary>, ApiError> {
     dashboards::list()
         .into_iter()
         .find(|dashboard| dashboard.id == id)
@@ -87,7 +88,7 @@ pub async fn get(Path(id): Path<String>) -> Result<Json<DashboardSummary>, ApiEr
 pub async fn panel(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
-    Path((id, panel)): Path<(String, String)>,
+    ApiPath((id, panel)): ApiPath<(String, String)>,
 ) -> Result<Json<PanelData>, ApiError> {
     let panel = (id == CLINIC_NOW)
         .then(|| ClinicNowPanel::from_id(&panel))

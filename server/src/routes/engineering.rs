@@ -1,6 +1,6 @@
 //! The engineering API: logs, metrics, traces and the service map, over whichever sources are configured.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, State};
+use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -35,6 +35,12 @@ pub struct ApiJson<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
+
+/// Path parameters whose errors (such as a percent-encoding that is not UTF-8) come back in
+/// the API's error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
 
 /// `?from=&to=` on GET endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -200,7 +206,7 @@ pub async fn log_labels(
 pub async fn log_label_values(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiQuery(params): ApiQuery<RangeParams>,
 ) -> Result<Json<NameList>, ApiError> {
     let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
@@ -328,7 +334,7 @@ pub async fn search_traces(
 )]
 pub async fn get_trace(
     Extension(sources): Extension<Sources>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Trace>, ApiError> {
     if !is_trace_id(&id) {
         return Err(ApiError::bad_request(

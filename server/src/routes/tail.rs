@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
@@ -64,8 +65,9 @@ pub async fn tail_logs(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
     ApiQuery(params): ApiQuery<TailParams>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let upgrade = upgrade?;
     if params.query.trim().is_empty() {
         return Err(ApiError::bad_request(
             "empty_query",
