@@ -8,7 +8,7 @@ use vitals_api::AuditPage;
 
 use crate::error::ApiError;
 use crate::routes::engineering::ApiQuery;
-use crate::routes::openapi::{BadRequest, Forbidden, TooManyRequests, Unauthenticated, Unavailable};
+use crate::routes::openapi::{AccessErrors, BadRequest};
 use crate::state::AppState;
 use crate::store::{AuditFilter, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 use crate::timespec::parse_time_ms;
@@ -39,10 +39,7 @@ pub struct AuditParams {
     responses(
         (status = 200, description = "the matching entries, newest first", body = AuditPage),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        AccessErrors,
     )
 )]
 pub async fn list(

@@ -7,9 +7,7 @@ use vitals_api::{DashboardList, DashboardSummary, PanelData};
 use crate::dashboards::{self, CLINIC_NOW, ClinicNowPanel};
 use crate::error::ApiError;
 use crate::routes::engineering::ApiPath;
-use crate::routes::openapi::{
-    Forbidden, NotFound, TooManyRequests, Unauthenticated, Unavailable, UpstreamTimeout, UpstreamUnavailable,
-};
+use crate::routes::openapi::{AccessErrors, NotFound, SourceErrors};
 use crate::sources::Sources;
 use crate::state::AppState;
 
@@ -23,10 +21,7 @@ use crate::state::AppState;
     security(("session" = [])),
     responses(
         (status = 200, description = "every dashboard and its panels", body = DashboardList),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        AccessErrors,
     )
 )]
 pub async fn list() -> Json<DashboardList> {
@@ -46,11 +41,8 @@ pub async fn list() -> Json<DashboardList> {
     security(("session" = [])),
     responses(
         (status = 200, description = "the dashboard", body = DashboardSummary),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 503, response = Unavailable),
+        AccessErrors,
     )
 )]
 pub async fn get(ApiPath(id): ApiPath<String>) -> Result<Json<DashboardSummary>, ApiError> {
@@ -76,13 +68,9 @@ pub async fn get(ApiPath(id): ApiPath<String>) -> Result<Json<DashboardSummary>,
     security(("session" = [])),
     responses(
         (status = 200, description = "the panel's number, sentence and chart", body = PanelData),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
     )
 )]
 pub async fn panel(

@@ -10,10 +10,7 @@ use vitals_api::{
 };
 
 use crate::error::ApiError;
-use crate::routes::openapi::{
-    BadRequest, Forbidden, NotFound, PayloadTooLarge, TooManyRequests, Unauthenticated, Unavailable,
-    UnsupportedMediaType, UpstreamTimeout, UpstreamUnavailable,
-};
+use crate::routes::openapi::{AccessErrors, BadRequest, BodyErrors, NotFound, SourceErrors};
 use crate::sources::{LogQuery, Sources, TimeRange, TraceQuery};
 use crate::state::AppState;
 use crate::timespec::{resolve_range, resolve_step_ms};
@@ -124,15 +121,9 @@ fn check_query(query: &str) -> Result<(), ApiError> {
     security(("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "log lines, or series for a metric query", body = LogQueryResponse),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
+        BodyErrors,
     )
 )]
 pub async fn query_logs(
@@ -166,12 +157,8 @@ pub async fn query_logs(
     responses(
         (status = 200, description = "the label names seen in the range", body = NameList),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
     )
 )]
 pub async fn log_labels(
@@ -195,12 +182,8 @@ pub async fn log_labels(
     responses(
         (status = 200, description = "the values the label took in the range", body = NameList),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
     )
 )]
 pub async fn log_label_values(
@@ -224,15 +207,9 @@ pub async fn log_label_values(
     security(("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "the series of the query", body = MetricQueryResponse),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
+        BodyErrors,
     )
 )]
 pub async fn query_metrics(
@@ -262,12 +239,8 @@ pub async fn query_metrics(
     security(("session" = [])),
     responses(
         (status = 200, description = "every metric name", body = NameList),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
     )
 )]
 pub async fn metric_names(Extension(sources): Extension<Sources>) -> Result<Json<NameList>, ApiError> {
@@ -285,15 +258,9 @@ pub async fn metric_names(Extension(sources): Extension<Sources>) -> Result<Json
     security(("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "the matching traces, newest first", body = TraceSearchResponse),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
+        BodyErrors,
     )
 )]
 pub async fn search_traces(
@@ -323,13 +290,9 @@ pub async fn search_traces(
     responses(
         (status = 200, description = "the whole trace", body = Trace),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
     )
 )]
 pub async fn get_trace(
@@ -356,12 +319,8 @@ pub async fn get_trace(
     responses(
         (status = 200, description = "services, the AWS resources they call, and the calls between them", body = ServiceMap),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
     )
 )]
 pub async fn service_map(

@@ -5,8 +5,12 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+
+use utoipa::openapi::schema::Ref;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToResponse};
+use utoipa::openapi::{RefOr, Response as ResponseObject};
+use utoipa::{IntoResponses, Modify, OpenApi, ToResponse};
 use vitals_api::{CSRF_HEADER, ErrorBody, TailMessage};
 
 use crate::auth::session::COOKIE;
@@ -118,6 +122,58 @@ pub struct Unavailable(pub ErrorBody);
 /// The source behind this answer did not answer in time.
 #[derive(ToResponse)]
 pub struct UpstreamTimeout(pub ErrorBody);
+
+/// What a route may answer when it refuses someone or cannot check who they are: not logged
+/// in (or a wrong password), the wrong role (or a failed CSRF check), too many requests, the
+/// session store down. The role gate in front of every route behind login answers all four.
+pub struct AccessErrors;
+
+/// What a route that asks a source may answer instead: it failed, it is resting, it timed out.
+pub struct SourceErrors;
+
+/// What a route with a JSON body may answer instead: the body is not valid, the CSRF check
+/// failed, the body is too large or not sent as JSON.
+pub struct BodyErrors;
+
+impl IntoResponses for AccessErrors {
+    fn responses() -> BTreeMap<String, RefOr<ResponseObject>> {
+        by_reference([
+            (401, Unauthenticated::response().0),
+            (403, Forbidden::response().0),
+            (429, TooManyRequests::response().0),
+            (503, Unavailable::response().0),
+        ])
+    }
+}
+
+impl IntoResponses for SourceErrors {
+    fn responses() -> BTreeMap<String, RefOr<ResponseObject>> {
+        by_reference([
+            (502, UpstreamUnavailable::response().0),
+            (503, Unavailable::response().0),
+            (504, UpstreamTimeout::response().0),
+        ])
+    }
+}
+
+impl IntoResponses for BodyErrors {
+    fn responses() -> BTreeMap<String, RefOr<ResponseObject>> {
+        by_reference([
+            (400, BadRequest::response().0),
+            (403, Forbidden::response().0),
+            (413, PayloadTooLarge::response().0),
+            (415, UnsupportedMediaType::response().0),
+        ])
+    }
+}
+
+/// Answers that point at the shared responses of the document's components.
+fn by_reference<const N: usize>(answers: [(u16, &str); N]) -> BTreeMap<String, RefOr<ResponseObject>> {
+    answers
+        .into_iter()
+        .map(|(status, name)| (status.to_string(), RefOr::Ref(Ref::from_response_name(name))))
+        .collect()
+}
 
 /// The document as served, rendered once when the router is built.
 #[derive(Clone)]

@@ -14,8 +14,7 @@ use crate::auth::session::{
 use crate::error::ApiError;
 use crate::routes::engineering::ApiJson;
 use crate::routes::openapi::{
-    BadRequest, Forbidden, PayloadTooLarge, TooManyRequests, Unauthenticated, Unavailable,
-    UnsupportedMediaType, UpstreamUnavailable,
+    AccessErrors, BodyErrors, Forbidden, Unauthenticated, Unavailable, UpstreamUnavailable,
 };
 use crate::state::AppState;
 use crate::store::{NewAuditEvent, SessionLookup, SessionRecord};
@@ -106,14 +105,9 @@ async fn start(
     security(("csrf" = [])),
     responses(
         (status = 200, description = "a session, with its cookie, or the next step of the login", body = LoginResponse, headers(("Set-Cookie" = String, description = "the session cookie `__Host-vitals`"))),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 429, response = TooManyRequests),
         (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
+        AccessErrors,
+        BodyErrors,
     )
 )]
 pub async fn login(
@@ -191,13 +185,10 @@ pub async fn login(
     security(("session" = [], "csrf" = [])),
     responses(
         (status = 200, description = "a session, with its cookie, or the next step of the login", body = LoginResponse, headers(("Set-Cookie" = String, description = "the session cookie `__Host-vitals`"))),
-        (status = 400, response = BadRequest),
         (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
         (status = 502, response = UpstreamUnavailable),
         (status = 503, response = Unavailable),
+        BodyErrors,
     )
 )]
 pub async fn answer_challenge(

@@ -14,10 +14,7 @@ use vitals_api::{ErrorDetail, TailMessage};
 
 use crate::error::ApiError;
 use crate::routes::engineering::ApiQuery;
-use crate::routes::openapi::{
-    BadRequest, Forbidden, TooManyRequests, Unauthenticated, Unavailable, UpstreamTimeout,
-    UpstreamUnavailable,
-};
+use crate::routes::openapi::{AccessErrors, BadRequest, SourceErrors};
 use crate::sources::{LogTail, Sources};
 use crate::state::AppState;
 use crate::timespec::parse_time_ms;
@@ -53,12 +50,8 @@ pub struct TailParams {
     responses(
         (status = 101, description = "a WebSocket follows: one JSON `TailMessage` per batch of new lines, oldest first"),
         (status = 400, response = BadRequest),
-        (status = 401, response = Unauthenticated),
-        (status = 403, response = Forbidden),
-        (status = 429, response = TooManyRequests),
-        (status = 502, response = UpstreamUnavailable),
-        (status = 503, response = Unavailable),
-        (status = 504, response = UpstreamTimeout),
+        AccessErrors,
+        SourceErrors,
     )
 )]
 pub async fn tail_logs(
