@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// One kind of entry in the audit trail. The server records nothing else, and the admin page
 /// lists exactly these, so the two cannot drift apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
     Login,

@@ -1,7 +1,8 @@
 //! The JSON contract between the Vitals server and its browser app.
 //!
 //! Both sides compile these types, so a renamed field breaks the build rather
-//! than the page. Serde only: this crate must build for `wasm32-unknown-unknown`.
+//! than the page. Serde only: this crate must build for `wasm32-unknown-unknown`. The OpenAPI
+//! schemas of the types sit behind the `openapi` feature, which only the server turns on.
 
 pub mod audit;
 pub mod clock;
@@ -14,17 +15,27 @@ use serde::{Deserialize, Serialize};
 
 pub use audit::AuditAction;
 
+/// The header, with the value `1`, that every state-changing request from the app carries. A page
+/// on another site cannot add it without a CORS preflight, which Vitals never grants.
+pub const CSRF_HEADER: &str = "x-vitals-csrf";
+
+/// The header, with the value `1`, on requests the page makes on its own (refreshing panels,
+/// checking the session): those must not keep an unattended session alive.
+pub const BACKGROUND_HEADER: &str = "x-vitals-background";
+
 /// Label names and values of a log stream or a metric series, sorted by name.
 pub type Labels = BTreeMap<String, String>;
 
 /// The body of every error answer: `{"error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// A stable machine-readable `code` and a lowercase sentence a user can act on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
@@ -32,33 +43,111 @@ pub struct ErrorDetail {
 
 /// Liveness and readiness of the server and each source behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
-    /// `ready` when every source can answer, `degraded` otherwise.
-    pub status: String,
+    pub status: ReadinessStatus,
     pub version: String,
     pub sources: Vec<SourceStatus>,
 }
 
+/// Whether every source can answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ReadinessStatus {
+    /// Every source answered its last check.
+    Ready,
+    /// At least one source did not; Vitals still serves what it can.
+    Degraded,
+}
+
 /// One source (logs, metrics or traces) and how it is doing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceStatus {
-    /// What the source provides: `logs`, `metrics` or `traces`.
-    pub signal: String,
-    /// Which backend serves it: `demo`, `loki`, `prometheus`, `amp`, `xray`.
-    pub backend: String,
-    /// `up`, `down` or `unknown`.
-    pub state: String,
+    pub signal: Signal,
+    pub backend: Backend,
+    pub state: SourceState,
     /// A short sentence on the last check, for people reading the page.
     pub detail: String,
     /// Milliseconds since the epoch: when the check ran.
     pub checked_at: i64,
-    /// The circuit breaker in front of the source: `closed` (queries go through),
-    /// `open` (resting after failures) or `half-open` (one test query running).
-    pub breaker: String,
+    /// The circuit breaker in front of the source.
+    pub breaker: Breaker,
+}
+
+/// What a source provides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Signal {
+    Logs,
+    Metrics,
+    Traces,
+}
+
+impl Signal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Logs => "logs",
+            Signal::Metrics => "metrics",
+            Signal::Traces => "traces",
+        }
+    }
+}
+
+/// Which backend serves a signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The demo clinic built into the server.
+    Demo,
+    Loki,
+    Prometheus,
+    /// Amazon Managed Service for Prometheus.
+    Amp,
+    /// AWS X-Ray.
+    Xray,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Demo => "demo",
+            Backend::Loki => "loki",
+            Backend::Prometheus => "prometheus",
+            Backend::Amp => "amp",
+            Backend::Xray => "xray",
+        }
+    }
+}
+
+/// How a source did at its last check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SourceState {
+    Up,
+    Down,
+}
+
+/// The circuit breaker in front of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Breaker {
+    /// Queries go through.
+    Closed,
+    /// Resting after failures: queries are refused until it tries again.
+    Open,
+    /// One test query is running.
+    HalfOpen,
 }
 
 /// Direction of a log query: newest first (`backward`) or oldest first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     #[default]
@@ -68,6 +157,8 @@ pub enum Direction {
 
 /// `POST /api/v1/logs/query`. Times are RFC 3339 or relative (`now-1h`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"query": "{service=\"login-api\"}", "from": "now-15m", "limit": 20})))]
 pub struct LogQueryRequest {
     pub query: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,9 +176,11 @@ pub struct LogQueryRequest {
 
 /// One log line with the labels of its stream and the fields parsed from it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogLine {
     /// Nanoseconds since the Unix epoch.
     pub time: i64,
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub labels: Labels,
     pub line: String,
     /// Fields a parser (`| json`, `| logfmt`) extracted, or that the server
@@ -98,6 +191,7 @@ pub struct LogLine {
 
 /// What a log query answers: lines for a log query, series for a metric query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "result_type", rename_all = "lowercase")]
 pub enum LogQueryResponse {
     Streams { lines: Vec<LogLine> },
@@ -107,6 +201,7 @@ pub enum LogQueryResponse {
 
 /// One WebSocket message of `GET /api/v1/logs/tail`: new lines, oldest first, or why the tail ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum TailMessage {
     Lines { lines: Vec<LogLine> },
@@ -115,12 +210,14 @@ pub enum TailMessage {
 
 /// A list of names, for label names, label values and metric names.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NameList {
     pub names: Vec<String>,
 }
 
 /// A step between points: a Prometheus duration (`60s`, `5m`) or seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Step {
     Seconds(f64),
@@ -131,6 +228,8 @@ pub enum Step {
 /// about 500 points. With `from` equal to `to`, or no `from`, it is an
 /// instant query at `to`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"query": "sum(login_attempts_total)", "from": "now-1h", "step": "60s"})))]
 pub struct MetricQueryRequest {
     pub query: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,18 +283,49 @@ impl<'de> Deserialize<'de> for Point {
     }
 }
 
+/// A point on the wire is a pair, which no derive describes: `[integer, number | "NaN" | "+Inf" | "-Inf"]`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Point {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ArrayItems, ObjectBuilder, OneOfBuilder, SchemaFormat};
+        use utoipa::openapi::{KnownFormat, Type};
+        let time = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .description(Some("milliseconds since the epoch"));
+        let value = OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["NaN", "+Inf", "-Inf"])),
+            );
+        ArrayBuilder::new()
+            .prefix_items([utoipa::openapi::Schema::from(time), value.into()])
+            .items(ArrayItems::False)
+            .min_items(Some(2))
+            .max_items(Some(2))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Point {}
+
 /// One series of a metric answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Series {
+    #[cfg_attr(feature = "openapi", schema(inline))]
     pub labels: Labels,
     pub points: Vec<Point>,
 }
 
 /// The answer to a metric query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricQueryResponse {
-    /// `matrix` for a range query, `vector` or `scalar` for an instant one.
-    pub result_type: String,
+    pub result_type: ResultType,
     pub series: Vec<Series>,
     /// The step the server used, in seconds (0 for an instant query).
     pub step_seconds: f64,
@@ -203,8 +333,22 @@ pub struct MetricQueryResponse {
     pub warnings: Vec<String>,
 }
 
+/// The shape of a metric answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ResultType {
+    /// A range query: series of points over time.
+    Matrix,
+    /// An instant query: one point per series.
+    Vector,
+    /// An instant query of a plain number: one series without labels.
+    Scalar,
+}
+
 /// How a span or trace ended, in X-Ray's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SpanStatus {
     Ok,
@@ -218,6 +362,7 @@ pub enum SpanStatus {
 
 /// One span of a trace. Times in nanoseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Span {
     pub trace_id: String,
     pub span_id: String,
@@ -229,14 +374,27 @@ pub struct Span {
     /// Nanoseconds.
     pub duration: i64,
     pub status: SpanStatus,
-    /// `server`, `client` (a call out, such as DynamoDB or SQS) or `internal`.
-    pub kind: String,
+    pub kind: SpanKind,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
 }
 
+/// What a span stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SpanKind {
+    /// A service answering a request.
+    Server,
+    /// A call out of a service, such as DynamoDB or SQS.
+    Client,
+    /// Work inside a service.
+    Internal,
+}
+
 /// A whole trace: its spans, parents before children.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trace {
     pub trace_id: String,
     pub spans: Vec<Span>,
@@ -244,6 +402,8 @@ pub struct Trace {
 
 /// `POST /api/v1/traces/search`. `filter` is an X-Ray filter expression or empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"filter": "", "from": "now-15m", "limit": 20})))]
 pub struct TraceSearchRequest {
     #[serde(default)]
     pub filter: String,
@@ -257,6 +417,7 @@ pub struct TraceSearchRequest {
 
 /// One trace in a search answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceSummary {
     pub trace_id: String,
     /// The service that received the request.
@@ -274,12 +435,14 @@ pub struct TraceSummary {
 
 /// The answer to a trace search, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceSearchResponse {
     pub traces: Vec<TraceSummary>,
 }
 
 /// Calls and their outcomes over a time range, for a node or an edge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallStats {
     pub requests: u64,
     /// Client errors (4xx).
@@ -304,15 +467,27 @@ impl CallStats {
 
 /// A service, or an AWS resource it calls, on the service map.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceNode {
     pub name: String,
-    /// `service` for the clinic's own services, `aws` for DynamoDB, SQS and the like.
-    pub kind: String,
+    pub kind: NodeKind,
     pub stats: CallStats,
+}
+
+/// What a node of the service map is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// One of the clinic's own services.
+    Service,
+    /// An AWS resource the services call: DynamoDB, SQS and the like.
+    Aws,
 }
 
 /// Calls from one node to another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceEdge {
     pub source: String,
     pub target: String,
@@ -321,6 +496,7 @@ pub struct ServiceEdge {
 
 /// `GET /api/v1/service-map`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceMap {
     pub nodes: Vec<ServiceNode>,
     pub edges: Vec<ServiceEdge>,
@@ -328,6 +504,7 @@ pub struct ServiceMap {
 
 /// A dashboard as listed: what it is for, without its queries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardSummary {
     pub id: String,
     pub title: String,
@@ -337,6 +514,7 @@ pub struct DashboardSummary {
 
 /// A panel as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PanelSummary {
     pub id: String,
     pub title: String,
@@ -344,12 +522,14 @@ pub struct PanelSummary {
 
 /// `GET /api/v1/dashboards`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardList {
     pub dashboards: Vec<DashboardSummary>,
 }
 
 /// How a panel's headline number should be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
     /// A count of things (registrations, logins).
@@ -361,6 +541,7 @@ pub enum Unit {
 
 /// Whether the headline number is good news, worth a look, or bad news.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     Good,
@@ -372,6 +553,7 @@ pub enum Health {
 /// `GET /api/v1/dashboards/{id}/panels/{panel}`: a number, a sentence and a
 /// small chart, in words an operations colleague can read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PanelData {
     pub id: String,
     pub title: String,
@@ -391,6 +573,7 @@ pub struct PanelData {
 
 /// What a person may do in Vitals, from their Cognito groups. `admin` may do everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Clinician,
@@ -411,6 +594,11 @@ impl Role {
         }
     }
 
+    /// Whether holding this role allows what `needed` allows: admins hold every role.
+    pub fn grants(self, needed: Role) -> bool {
+        self == needed || self == Role::Admin
+    }
+
     /// The role of a Cognito group name, if it is one of Vitals' groups.
     pub fn from_group(group: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|role| role.as_str() == group)
@@ -419,6 +607,7 @@ impl Role {
 
 /// `POST /api/v1/session`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -435,6 +624,7 @@ impl std::fmt::Debug for LoginRequest {
 
 /// A further step Cognito asks for before the session starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChallengeKind {
     #[serde(rename = "NEW_PASSWORD_REQUIRED")]
     NewPasswordRequired,
@@ -444,6 +634,7 @@ pub enum ChallengeKind {
 
 /// The answer to a login or a challenge: a session, or the next step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum LoginResponse {
     Challenge { challenge: ChallengeKind },
@@ -452,6 +643,7 @@ pub enum LoginResponse {
 
 /// `POST /api/v1/session/challenge`: the new password or the MFA code.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeRequest {
     pub challenge: ChallengeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -472,6 +664,7 @@ impl std::fmt::Debug for ChallengeRequest {
 
 /// `GET /api/v1/session`: who is logged in, and when the session ends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub user: String,
     pub roles: Vec<Role>,
@@ -484,14 +677,13 @@ pub struct SessionInfo {
 impl SessionInfo {
     /// Whether this person may use what `role` may; admins may use everything.
     pub fn may(&self, role: Role) -> bool {
-        self.roles
-            .iter()
-            .any(|held| *held == role || *held == Role::Admin)
+        self.roles.iter().any(|held| held.grants(role))
     }
 }
 
 /// One entry of the audit trail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub id: i64,
     /// Milliseconds since the epoch.
@@ -508,6 +700,7 @@ pub struct AuditEvent {
 
 /// `GET /api/v1/audit?user=&action=&from=&to=&limit=`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub events: Vec<AuditEvent>,
 }
@@ -534,6 +727,33 @@ mod tests {
         let json = serde_json::to_value(LoginResponse::Session(session.clone())).unwrap();
         assert_eq!(json["roles"][0], "engineer");
         assert!(session.may(Role::Engineer) && !session.may(Role::Admin));
+    }
+
+    #[test]
+    fn readiness_words_travel_as_plain_strings() {
+        let source = SourceStatus {
+            signal: Signal::Traces,
+            backend: Backend::Xray,
+            state: SourceState::Down,
+            detail: String::new(),
+            checked_at: 1,
+            breaker: Breaker::HalfOpen,
+        };
+        let json = serde_json::to_value(&source).unwrap();
+        assert_eq!(
+            [
+                &json["signal"],
+                &json["backend"],
+                &json["state"],
+                &json["breaker"]
+            ],
+            ["traces", "xray", "down", "half-open"]
+        );
+        assert_eq!(json["backend"], Backend::Xray.as_str());
+        assert_eq!(
+            serde_json::to_value(ReadinessStatus::Degraded).unwrap(),
+            "degraded"
+        );
     }
 
     #[test]

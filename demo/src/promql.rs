@@ -18,7 +18,7 @@ use promql_parser::parser::token::{
 use promql_parser::parser::{
     self, AggregateExpr, BinaryExpr, Call, Expr, LabelModifier, VectorMatchCardinality, VectorSelector,
 };
-use vitals_api::{Labels, MetricQueryResponse, Point, Series};
+use vitals_api::{Labels, MetricQueryResponse, Point, ResultType, Series};
 
 use super::DemoClinic;
 use super::metrics::SampleGrid;
@@ -1035,7 +1035,7 @@ impl DemoClinic {
             Value::Vector(streams) => sorted_series(streams, &times),
         };
         Ok(MetricQueryResponse {
-            result_type: "matrix".into(),
+            result_type: ResultType::Matrix,
             series,
             step_seconds: step_ms as f64 / 1000.0,
             warnings: Vec::new(),
@@ -1047,16 +1047,16 @@ impl DemoClinic {
         let times = [at_ms];
         let (result_type, series) = match self.evaluate(query, &times)? {
             Value::Scalar(values) => (
-                "scalar",
+                ResultType::Scalar,
                 vec![Series {
                     labels: Labels::new(),
                     points: vec![Point(at_ms, values[0])],
                 }],
             ),
-            Value::Vector(streams) => ("vector", sorted_series(streams, &times)),
+            Value::Vector(streams) => (ResultType::Vector, sorted_series(streams, &times)),
         };
         Ok(MetricQueryResponse {
-            result_type: result_type.into(),
+            result_type,
             series,
             step_seconds: 0.0,
             warnings: Vec::new(),
@@ -1229,7 +1229,7 @@ mod tests {
         );
         assert_eq!(single(&clinic, "-sum(login_attempts_total)", at), -total);
         let scalar = clinic.promql_instant("2 * (3 + 4)", at).unwrap();
-        assert_eq!(scalar.result_type, "scalar");
+        assert_eq!(scalar.result_type, ResultType::Scalar);
         assert_eq!(scalar.series[0].points[0].1, 14.0);
 
         let success = single(&clinic, r#"sum(login_attempts_total{result="success"})"#, at);
@@ -1382,7 +1382,7 @@ mod tests {
         let answer = clinic
             .promql_range("sum by (queue) (sqs_queue_depth)", start, start + HOUR, 300_000)
             .unwrap();
-        assert_eq!(answer.result_type, "matrix");
+        assert_eq!(answer.result_type, ResultType::Matrix);
         assert_eq!(answer.step_seconds, 300.0);
         assert_eq!(answer.series.len(), 1);
         let times: Vec<i64> = answer.series[0].points.iter().map(|p| p.0).collect();

@@ -1,7 +1,7 @@
 //! Tests across the three signals: determinism, a whole day, and the training failure told the same way everywhere.
 
 use vitals_api::query::{LogQuery, TimeRange, TraceQuery};
-use vitals_api::{Direction, LogQueryResponse, SpanStatus};
+use vitals_api::{Direction, LogQueryResponse, SpanKind, SpanStatus};
 
 use super::DemoClinic;
 use crate::config::DemoConfig;
@@ -57,7 +57,7 @@ fn failed_getitem_traces(clinic: &DemoClinic, range: TimeRange) -> usize {
         .iter()
         .filter(|trace| {
             trace.spans.iter().any(|span| {
-                span.kind == "client"
+                span.kind == SpanKind::Client
                     && span.status == SpanStatus::Error
                     && span.attributes.get("aws.operation").map(String::as_str) == Some("GetItem")
                     && span.attributes.get("aws.table_name").map(String::as_str) == Some("users")

@@ -8,7 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use vitals_api::{CallStats, ServiceEdge, ServiceMap, ServiceNode, Span, SpanStatus, Trace, TraceSummary};
+use vitals_api::{
+    CallStats, NodeKind, ServiceEdge, ServiceMap, ServiceNode, Span, SpanKind, SpanStatus, Trace,
+    TraceSummary,
+};
 
 use super::DemoClinic;
 use super::people::Person;
@@ -118,7 +121,7 @@ fn spans_of(event: &Event, clinics: &[String]) -> Vec<Span> {
         start: event.start_ms * MS_TO_NS,
         duration: i64::from(event.duration_ms) * MS_TO_NS,
         status: status_for_http(event.http_status()),
-        kind: "server".into(),
+        kind: SpanKind::Server,
         attributes: root_attributes,
     });
     if let Some(work) = event.internal {
@@ -141,7 +144,7 @@ fn spans_of(event: &Event, clinics: &[String]) -> Vec<Span> {
             start: (event.start_ms + i64::from(work.offset_ms)) * MS_TO_NS,
             duration: i64::from(work.duration_ms) * MS_TO_NS,
             status: internal_status(event),
-            kind: "internal".into(),
+            kind: SpanKind::Internal,
             attributes: work_attributes,
         });
     }
@@ -180,7 +183,7 @@ fn spans_of(event: &Event, clinics: &[String]) -> Vec<Span> {
             start: (event.start_ms + i64::from(call.offset_ms)) * MS_TO_NS,
             duration: i64::from(call.duration_ms) * MS_TO_NS,
             status: call_status(&call),
-            kind: "client".into(),
+            kind: SpanKind::Client,
             attributes: call_attributes,
         });
     }
@@ -363,12 +366,12 @@ impl DemoClinic {
             .into_iter()
             .map(|(service, tally)| ServiceNode {
                 name: service.name().to_owned(),
-                kind: "service".into(),
+                kind: NodeKind::Service,
                 stats: tally.finish(),
             })
             .chain(resources.into_iter().map(|(name, tally)| ServiceNode {
                 name: name.to_owned(),
-                kind: "aws".into(),
+                kind: NodeKind::Aws,
                 stats: tally.finish(),
             }))
             .collect();
@@ -476,11 +479,11 @@ mod tests {
         let mut kinds = std::collections::BTreeSet::new();
         for trace in &traces {
             for span in &trace.spans[1..] {
-                kinds.insert(span.kind.clone());
+                kinds.insert(span.kind);
                 assert_eq!(span.service, trace.spans[0].service);
                 assert!(span.start >= trace.spans[0].start);
                 assert!(span.start + span.duration <= trace.spans[0].start + trace.spans[0].duration);
-                if span.kind == "client" {
+                if span.kind == SpanKind::Client {
                     assert!(span.attributes.contains_key("aws.operation"));
                     assert!(
                         span.attributes.contains_key("aws.table_name")
@@ -490,7 +493,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(kinds.into_iter().collect::<Vec<_>>(), vec!["client", "internal"]);
+        assert_eq!(
+            kinds.into_iter().collect::<Vec<_>>(),
+            vec![SpanKind::Client, SpanKind::Internal]
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use web_sys::{AbortController, AbortSignal};
 
 /// The header the server asks of every state-changing request: a cross-site
 /// form cannot set it, so its presence shows the request came from this app.
-const CSRF_HEADER: (&str, &str) = ("X-Vitals-Csrf", "1");
+const CSRF_HEADER: (&str, &str) = (vitals_api::CSRF_HEADER, "1");
 
 /// Why a call to the server did not give the app what it asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +95,7 @@ enum Activity {
 }
 
 /// The header that marks a request the page made on its own.
-const BACKGROUND_HEADER: (&str, &str) = ("X-Vitals-Background", "1");
+const BACKGROUND_HEADER: (&str, &str) = (vitals_api::BACKGROUND_HEADER, "1");
 
 /// `GET /api/v1/session` because the person asked ("Stay logged in"): restarts the idle timer.
 pub async fn session() -> Result<SessionInfo, ApiError> {
@@ -511,7 +511,7 @@ mod tests {
     #[test]
     fn state_changing_requests_carry_the_csrf_header_and_reads_do_not() {
         for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
-            assert_eq!(csrf_header(&method), Some(("X-Vitals-Csrf", "1")), "{method}");
+            assert_eq!(csrf_header(&method), Some(("x-vitals-csrf", "1")), "{method}");
         }
         assert_eq!(csrf_header(&Method::GET), None);
     }

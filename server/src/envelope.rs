@@ -8,11 +8,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use vitals_api::CSRF_HEADER;
 
-/// The header every state-changing request from the app carries. A page on another site
-/// cannot add it without a CORS preflight, which Vitals never grants.
-pub const CSRF_HEADER: &str = "x-vitals-csrf";
+use crate::error::ApiError;
 
 /// What the envelope adds to answers, built once at start.
 pub struct Envelope {

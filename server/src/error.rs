@@ -1,7 +1,8 @@
 //! The API error: one variant per kind of failure, each with a status, a stable code and a sentence.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use vitals_api::{ErrorBody, ErrorDetail};
@@ -128,6 +129,39 @@ impl From<JsonRejection> for ApiError {
                 ),
             ),
         }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request(
+            "invalid_query_string",
+            format!(
+                "the query string is not valid: {}",
+                lowercase_first(&rejection.body_text())
+            ),
+        )
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::bad_request(
+            "invalid_path",
+            format!(
+                "the path is not valid: {}",
+                lowercase_first(&rejection.body_text())
+            ),
+        )
+    }
+}
+
+impl From<WebSocketUpgradeRejection> for ApiError {
+    fn from(_: WebSocketUpgradeRejection) -> Self {
+        Self::bad_request(
+            "not_a_websocket",
+            "this endpoint streams over a WebSocket; open it with a WebSocket client",
+        )
     }
 }
 

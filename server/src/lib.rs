@@ -25,15 +25,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderName;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::get;
+use axum::{Extension, Router};
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use vitals_api::{AuditAction, Role};
 
@@ -255,69 +258,67 @@ pub fn app(state: AppState) -> Router {
         )
     };
     // Inside a gate, so the access it records has a person behind it.
-    let audited = |action: AuditAction| {
-        middleware::from_fn_with_state(
-            state.clone(),
-            move |State(state): State<AppState>, request, next| record_access(state, action, request, next),
-        )
+    let audited = |action: AuditAction, route: UtoipaMethodRouter<AppState>| {
+        route.map(|route| {
+            route.route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                move |State(state): State<AppState>, request, next| {
+                    record_access(state, action, request, next)
+                },
+            ))
+        })
     };
-    let business = Router::new()
-        .route("/dashboards", get(routes::dashboards::list))
-        .route("/dashboards/{id}", get(routes::dashboards::get))
-        .route("/dashboards/{id}/panels/{panel}", get(routes::dashboards::panel))
+    let business = OpenApiRouter::new()
+        .routes(routes!(routes::dashboards::list))
+        .routes(routes!(routes::dashboards::get))
+        .routes(routes!(routes::dashboards::panel))
         .route_layer(gate(&[Role::Operations, Role::Engineer]));
-    let engineering = Router::new()
-        .route(
-            "/logs/query",
-            post(routes::engineering::query_logs).route_layer(audited(AuditAction::LogsQuery)),
-        )
-        .route(
-            "/logs/labels",
-            get(routes::engineering::log_labels).route_layer(audited(AuditAction::LogsQuery)),
-        )
-        .route(
-            "/logs/tail",
-            get(routes::tail::tail_logs).route_layer(audited(AuditAction::LogsTail)),
-        )
-        .route(
-            "/logs/labels/{name}/values",
-            get(routes::engineering::log_label_values).route_layer(audited(AuditAction::LogsQuery)),
-        )
-        .route(
-            "/metrics/query",
-            post(routes::engineering::query_metrics).route_layer(audited(AuditAction::MetricsQuery)),
-        )
-        .route(
-            "/metrics/names",
-            get(routes::engineering::metric_names).route_layer(audited(AuditAction::MetricsQuery)),
-        )
-        .route(
-            "/traces/search",
-            post(routes::engineering::search_traces).route_layer(audited(AuditAction::TracesQuery)),
-        )
-        .route(
-            "/traces/{id}",
-            get(routes::engineering::get_trace).route_layer(audited(AuditAction::TracesQuery)),
-        )
-        .route(
-            "/service-map",
-            get(routes::engineering::service_map).route_layer(audited(AuditAction::ServiceMap)),
-        )
+    let engineering = OpenApiRouter::new()
+        .routes(audited(
+            AuditAction::LogsQuery,
+            routes!(routes::engineering::query_logs),
+        ))
+        .routes(audited(
+            AuditAction::LogsQuery,
+            routes!(routes::engineering::log_labels),
+        ))
+        .routes(audited(AuditAction::LogsTail, routes!(routes::tail::tail_logs)))
+        .routes(audited(
+            AuditAction::LogsQuery,
+            routes!(routes::engineering::log_label_values),
+        ))
+        .routes(audited(
+            AuditAction::MetricsQuery,
+            routes!(routes::engineering::query_metrics),
+        ))
+        .routes(audited(
+            AuditAction::MetricsQuery,
+            routes!(routes::engineering::metric_names),
+        ))
+        .routes(audited(
+            AuditAction::TracesQuery,
+            routes!(routes::engineering::search_traces),
+        ))
+        .routes(audited(
+            AuditAction::TracesQuery,
+            routes!(routes::engineering::get_trace),
+        ))
+        .routes(audited(
+            AuditAction::ServiceMap,
+            routes!(routes::engineering::service_map),
+        ))
         .route_layer(gate(&[Role::Engineer]));
-    let admin = Router::new()
-        .route(
-            "/audit",
-            get(routes::audit::list).route_layer(audited(AuditAction::AuditRead)),
-        )
+    let admin = OpenApiRouter::new()
+        .routes(audited(AuditAction::AuditRead, routes!(routes::audit::list)))
         .route_layer(gate(&[Role::Admin]));
-    let api = Router::new()
-        .route(
-            "/session",
-            post(routes::session::login)
-                .get(routes::session::get)
-                .delete(routes::session::logout),
-        )
-        .route("/session/challenge", post(routes::session::answer_challenge))
+    let api = OpenApiRouter::new()
+        .routes(routes!(
+            routes::session::login,
+            routes::session::get,
+            routes::session::logout
+        ))
+        .routes(routes!(routes::session::answer_challenge))
+        .routes(routes!(routes::openapi::document))
         .merge(business)
         .merge(engineering)
         .merge(admin)
@@ -327,6 +328,14 @@ pub fn app(state: AppState) -> Router {
                 .quality(CompressionLevel::Fastest)
                 .compress_when(SizeAbove::new(1024)),
         );
+    // Every route of the API is registered from its `#[utoipa::path]`, so the document and the
+    // router are built from the same list and cannot drift apart.
+    let (router, document) = OpenApiRouter::with_openapi(routes::openapi::ApiDoc::openapi())
+        .nest("/api/v1", api)
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz))
+        .split_for_parts();
+    let document = routes::openapi::ApiDocument::render(&document);
 
     let app_routes = [
         "/",
@@ -339,10 +348,7 @@ pub fn app(state: AppState) -> Router {
         "/admin/{*rest}",
         "/login",
     ];
-    let mut router = Router::new()
-        .nest("/api/v1", api)
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz));
+    let mut router = router.layer(Extension(document));
     for path in app_routes {
         router = router.route(path, get(spa::app_route));
     }

@@ -80,9 +80,9 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
     tracing::info!(
         public = %public_address,
         admin = %admin.local_addr()?,
-        logs = state.sources.logs.backend(),
-        metrics = state.sources.metrics.backend(),
-        traces = state.sources.traces.backend(),
+        logs = state.sources.logs.backend().as_str(),
+        metrics = state.sources.metrics.backend().as_str(),
+        traces = state.sources.traces.backend().as_str(),
         "vitals is serving; open http://{public_address}/"
     );
     // One signal stops both listeners, each finishing the requests it has in flight, and

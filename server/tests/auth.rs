@@ -144,6 +144,28 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/audit", &[]),
 ];
 
+/// API routes open to anyone, logged in or not.
+const PUBLIC_ROUTES: &[(&str, &str)] = &[("GET", "/api/v1/openapi.json")];
+
+#[tokio::test]
+async fn public_routes_answer_every_role_and_strangers() {
+    let app = TestApp::new();
+    let mut sessions = vec![("anonymous", None)];
+    for role in ["clinician", "operations", "engineer", "admin"] {
+        sessions.push((role, Some(app.login(role).await)));
+    }
+    for (method, path) in PUBLIC_ROUTES {
+        for (who, cookie) in &sessions {
+            let (status, _, body) = app.call(method.parse().unwrap(), path, cookie.as_deref()).await;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{who} should reach {method} {path}: {body}"
+            );
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_route_refuses_without_a_session_and_asks_no_source() {
     let app = TestApp::new();

@@ -208,6 +208,39 @@ async fn unknown_api_path_is_a_json_404() {
 }
 
 #[tokio::test]
+async fn a_malformed_query_string_is_a_json_400() {
+    let (status, headers, body) = TestApp::new()
+        .await
+        .get("/api/v1/logs/tail?query=%7Bservice%3D%22api%22%7D&limit=lots")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let body = json(&body);
+    assert_eq!(body["error"]["code"], "invalid_query_string");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("limit"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn path_and_upgrade_errors_are_json_400s() {
+    let app = TestApp::new().await;
+    for (path, code) in [
+        ("/api/v1/traces/%FF%FE", "invalid_path"),
+        (
+            "/api/v1/logs/tail?query=%7Bservice%3D%22api%22%7D",
+            "not_a_websocket",
+        ),
+    ] {
+        let (status, headers, body) = app.get(path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{path}");
+        assert_eq!(json(&body)["error"]["code"], code, "{path}");
+    }
+}
+
+#[tokio::test]
 async fn every_answer_carries_the_security_headers() {
     let app = TestApp::new().await;
     for path in ["/", "/api/v1/dashboards", "/healthz"] {

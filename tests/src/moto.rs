@@ -185,8 +185,8 @@ async fn forward(
     (status, headers, body).into_response()
 }
 
-/// The virtualenv moto runs from.
-fn venv() -> Result<PathBuf> {
+/// The test virtualenv: moto runs from it, and schemathesis.
+pub fn venv() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("VITALS_MOTO_VENV") {
         return Ok(PathBuf::from(path));
     }

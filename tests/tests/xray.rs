@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, ensure};
 use reqwest::StatusCode;
 use serde_json::json;
-use vitals_api::{ServiceMap, SpanStatus, Trace, TraceSearchResponse, TraceSummary};
+use vitals_api::{NodeKind, ServiceMap, SpanKind, SpanStatus, Trace, TraceSearchResponse, TraceSummary};
 use vitals_demo::{DemoClinic, DemoConfig};
 use vitals_server::config::Config;
 use vitals_server::sources::Sources;
@@ -142,7 +142,7 @@ async fn a_trace_reads_back_with_the_clinics_spans_by_either_id() -> Result<()> 
             && trace
                 .spans
                 .iter()
-                .any(|span| span.kind == "client" && span.status == SpanStatus::Error)
+                .any(|span| span.kind == SpanKind::Client && span.status == SpanStatus::Error)
     };
     let failed = setup
         .traces
@@ -153,7 +153,7 @@ async fn a_trace_reads_back_with_the_clinics_spans_by_either_id() -> Result<()> 
         |what: &dyn Fn(&vitals_api::Span) -> bool| setup.traces.iter().any(|t| t.spans.iter().any(what));
     ensure!(
         reaches(&|span| span.attributes.contains_key("aws.queue_url"))
-            && reaches(&|span| span.kind == "internal"),
+            && reaches(&|span| span.kind == SpanKind::Internal),
         "the range has no SQS call or no internal span to read back"
     );
     for expected in &setup.traces {
@@ -161,7 +161,11 @@ async fn a_trace_reads_back_with_the_clinics_spans_by_either_id() -> Result<()> 
             .iter()
             .filter(|document| document.contains(r#""inferred":true"#))
             .count();
-        let calls = expected.spans.iter().filter(|span| span.kind == "client").count();
+        let calls = expected
+            .spans
+            .iter()
+            .filter(|span| span.kind == SpanKind::Client)
+            .count();
         assert_eq!(
             inferred, calls,
             "each AWS call put its inferred segment into moto"
@@ -192,7 +196,7 @@ async fn a_trace_reads_back_with_the_clinics_spans_by_either_id() -> Result<()> 
     let get_item = failed_call
         .spans
         .iter()
-        .find(|span| span.kind == "client")
+        .find(|span| span.kind == SpanKind::Client)
         .context("the failed login has no client span")?;
     assert_eq!(get_item.name, "DynamoDB.GetItem");
     assert_eq!(get_item.attributes["peer.service"], "DynamoDB");
@@ -270,7 +274,7 @@ async fn the_service_map_built_from_traces_shows_the_failing_dynamodb_edge() -> 
         .iter()
         .find(|node| node.name == "DynamoDB")
         .context("no DynamoDB node")?;
-    assert_eq!(dynamodb.kind, "aws");
+    assert_eq!(dynamodb.kind, NodeKind::Aws);
 
     // The map from X-Ray is the clinic's own map of what was put: every node
     // and edge with the same counts and latencies, no call counted twice.

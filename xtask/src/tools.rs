@@ -175,36 +175,63 @@ pub fn ensure_test_packages() -> Result<()> {
 
 /// The moto version the tests are written against (Cognito, X-Ray and DynamoDB doubles).
 const MOTO_VERSION: &str = "5.2.5";
+/// The schemathesis version that fuzzes the API against its OpenAPI document.
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
-/// The virtualenv holding `moto_server`, shared by every clone on the machine.
+/// The virtualenv holding `moto_server` and `schemathesis`, shared by every clone on the machine.
 pub fn moto_venv() -> PathBuf {
     std::env::var_os("VITALS_MOTO_VENV").map_or_else(|| cache_dir().join("moto-venv"), PathBuf::from)
 }
 
-/// A virtualenv with `moto[server]`, for the tests that stand in for AWS.
+/// A virtualenv with `moto[server]`, for the tests that stand in for AWS, and `schemathesis`,
+/// for the contract test; each is installed only when missing or of another version.
 pub fn ensure_moto() -> Result<()> {
     let venv = moto_venv();
     let python = venv.join("bin/python");
-    let installed = output_of(
-        &python.to_string_lossy(),
-        &["-c", "import importlib.metadata as m; print(m.version('moto'))"],
-    );
-    if installed.as_deref() == Some(MOTO_VERSION) && venv.join("bin/moto_server").exists() {
+    let installed = |package: &str| {
+        output_of(
+            &python.to_string_lossy(),
+            &[
+                "-c",
+                &format!("import importlib.metadata as m; print(m.version('{package}'))"),
+            ],
+        )
+    };
+    let wanted = [
+        (
+            "moto",
+            format!("moto[server]=={MOTO_VERSION}"),
+            MOTO_VERSION,
+            "bin/moto_server",
+        ),
+        (
+            "schemathesis",
+            format!("schemathesis=={SCHEMATHESIS_VERSION}"),
+            SCHEMATHESIS_VERSION,
+            "bin/schemathesis",
+        ),
+    ];
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|(package, _, version, program)| {
+            installed(package).as_deref() != Some(*version) || !venv.join(program).exists()
+        })
+        .map(|(_, requirement, _, _)| requirement.as_str())
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
     step(&format!(
-        "creating a Python virtualenv with moto[server] {MOTO_VERSION} in {}",
+        "installing {} into the Python virtualenv {}",
+        missing.join(" and "),
         venv.display()
     ));
-    run_command(Command::new("python3").args(["-m", "venv", &venv.to_string_lossy()])).context(
-        "python3 could not create a virtualenv; install python3-venv (apt-get install python3-venv)",
-    )?;
-    run_command(Command::new(&python).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        &format!("moto[server]=={MOTO_VERSION}"),
-    ]))
+    if !python.exists() {
+        run_command(Command::new("python3").args(["-m", "venv", &venv.to_string_lossy()])).context(
+            "python3 could not create a virtualenv; install python3-venv (apt-get install python3-venv)",
+        )?;
+    }
+    let mut install = vec!["-m", "pip", "install", "--quiet", "--disable-pip-version-check"];
+    install.extend(missing.iter());
+    run_command(Command::new(&python).args(&install))
 }

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
-use vitals_api::{AuditAction, ChallengeKind, Role, SessionInfo};
+use vitals_api::{AuditAction, BACKGROUND_HEADER, ChallengeKind, Role, SessionInfo};
 
 use super::identity::{AuthError, Identity, IdentityProvider, PendingChallenge, Tokens};
 use super::limits::{ApiLimiter, LoginLimiter, TailLimits};
@@ -267,10 +267,7 @@ impl CurrentUser {
 
     /// Whether this person holds `role`; admins hold every role.
     pub fn may(&self, role: Role) -> bool {
-        self.record
-            .roles
-            .iter()
-            .any(|held| *held == role || *held == Role::Admin)
+        self.record.roles.iter().any(|held| held.grants(role))
     }
 
     /// The cache scope of this person's answers: shared only with people of the same roles.
@@ -316,10 +313,6 @@ pub fn clear_cookie() -> HeaderValue {
     HeaderValue::from_str(&cookie.to_string())
         .unwrap_or_else(|_| HeaderValue::from_static("__Host-vitals=; Path=/; Max-Age=0"))
 }
-
-/// The header the page sets on requests it makes on its own (refreshing panels, checking the
-/// session): those must not keep an unattended session alive.
-pub const BACKGROUND_HEADER: &str = "x-vitals-background";
 
 /// Whether a request is the person at work, rather than the page refreshing itself.
 fn is_activity(headers: &HeaderMap) -> bool {

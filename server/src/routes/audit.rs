@@ -1,27 +1,50 @@
 //! `GET /api/v1/audit`: the audit trail for admins, filtered by user, action and time.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
+use utoipa::IntoParams;
 use vitals_api::{AuditAction, AuditPage};
 
 use crate::error::ApiError;
+use crate::routes::engineering::ApiQuery;
+use crate::routes::openapi::{AccessErrors, BadRequest};
 use crate::state::AppState;
 use crate::store::{AuditFilter, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
 use crate::timespec::parse_time_ms;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    /// Only this person's entries.
     user: Option<String>,
+    /// Only entries of this action, such as `login_failed`.
     action: Option<String>,
+    /// The oldest time: RFC 3339 or relative (`now-1h`).
     from: Option<String>,
+    /// The newest time: RFC 3339 or relative.
     to: Option<String>,
+    /// How many entries at most (1 to 1,000; 100 when absent).
     limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    summary = "The audit trail, filtered by person, action and time",
+    operation_id = "list_audit_events",
+    params(AuditParams),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "the matching entries, newest first", body = AuditPage),
+        (status = 400, response = BadRequest),
+        AccessErrors,
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
-    Query(params): Query<AuditParams>,
+    ApiQuery(params): ApiQuery<AuditParams>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let now = state.now_ms();
     let limit = params.limit.unwrap_or(DEFAULT_AUDIT_LIMIT);

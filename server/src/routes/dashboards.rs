@@ -1,15 +1,29 @@
 //! Dashboards and their panels, as the business views read them.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use vitals_api::{DashboardList, DashboardSummary, PanelData};
 
 use crate::dashboards::{self, CLINIC_NOW, ClinicNowPanel};
 use crate::error::ApiError;
+use crate::routes::engineering::ApiPath;
+use crate::routes::openapi::{AccessErrors, NotFound, SourceErrors};
 use crate::sources::Sources;
 use crate::state::AppState;
 
 /// `GET /api/v1/dashboards`.
+#[utoipa::path(
+    get,
+    path = "/dashboards",
+    tag = "dashboards",
+    summary = "Every dashboard and its panels",
+    operation_id = "list_dashboards",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "every dashboard and its panels", body = DashboardList),
+        AccessErrors,
+    )
+)]
 pub async fn list() -> Json<DashboardList> {
     Json(DashboardList {
         dashboards: dashboards::list(),
@@ -17,7 +31,21 @@ pub async fn list() -> Json<DashboardList> {
 }
 
 /// `GET /api/v1/dashboards/{id}`.
-pub async fn get(Path(id): Path<String>) -> Result<Json<DashboardSummary>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/dashboards/{id}",
+    tag = "dashboards",
+    summary = "One dashboard",
+    operation_id = "get_dashboard",
+    params(("id" = String, Path, description = "the dashboard", example = "clinic-now")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "the dashboard", body = DashboardSummary),
+        (status = 404, response = NotFound),
+        AccessErrors,
+    )
+)]
+pub async fn get(ApiPath(id): ApiPath<String>) -> Result<Json<DashboardSummary>, ApiError> {
     dashboards::list()
         .into_iter()
         .find(|dashboard| dashboard.id == id)
@@ -30,10 +58,25 @@ pub async fn get(Path(id): Path<String>) -> Result<Json<DashboardSummary>, ApiEr
 }
 
 /// `GET /api/v1/dashboards/{id}/panels/{panel}`.
+#[utoipa::path(
+    get,
+    path = "/dashboards/{id}/panels/{panel}",
+    tag = "dashboards",
+    summary = "One panel: its number, a sentence and a small chart",
+    operation_id = "dashboard_panel",
+    params(("id" = String, Path, description = "the dashboard", example = "clinic-now"), ("panel" = String, Path, description = "the panel", example = "registrations")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "the panel's number, sentence and chart", body = PanelData),
+        (status = 404, response = NotFound),
+        AccessErrors,
+        SourceErrors,
+    )
+)]
 pub async fn panel(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
-    Path((id, panel)): Path<(String, String)>,
+    ApiPath((id, panel)): ApiPath<(String, String)>,
 ) -> Result<Json<PanelData>, ApiError> {
     let panel = (id == CLINIC_NOW)
         .then(|| ClinicNowPanel::from_id(&panel))

@@ -1,14 +1,16 @@
 //! The engineering API: logs, metrics, traces and the service map, over whichever sources are configured.
 
-use axum::extract::{FromRequest, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
+use utoipa::IntoParams;
 use vitals_api::{
     LogQueryRequest, LogQueryResponse, MetricQueryRequest, MetricQueryResponse, NameList, ServiceMap, Trace,
     TraceSearchRequest, TraceSearchResponse,
 };
 
 use crate::error::ApiError;
+use crate::routes::openapi::{AccessErrors, BadRequest, BodyErrors, NotFound, SourceErrors};
 use crate::sources::{LogQuery, Sources, TimeRange, TraceQuery};
 use crate::state::AppState;
 use crate::timespec::{resolve_range, resolve_step_ms};
@@ -26,10 +28,24 @@ const MAX_POINTS: i64 = 11_000;
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
+/// Query strings whose errors come back in the API's error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Path parameters whose errors (such as a percent-encoding that is not UTF-8) come back in
+/// the API's error shape.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
 /// `?from=&to=` on GET endpoints.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RangeParams {
+    /// The start of the range: RFC 3339 or relative (`now-1h`); an hour before `to` when absent.
     from: Option<String>,
+    /// The end of the range: RFC 3339 or relative; now when absent.
     to: Option<String>,
 }
 
@@ -96,6 +112,20 @@ fn check_query(query: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /api/v1/logs/query`.
+#[utoipa::path(
+    post,
+    path = "/logs/query",
+    tag = "logs",
+    summary = "Run a log query (lines) or a metric query over logs (series)",
+    request_body = LogQueryRequest,
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "log lines, or series for a metric query", body = LogQueryResponse),
+        AccessErrors,
+        SourceErrors,
+        BodyErrors,
+    )
+)]
 pub async fn query_logs(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
@@ -117,10 +147,24 @@ pub async fn query_logs(
 }
 
 /// `GET /api/v1/logs/labels`.
+#[utoipa::path(
+    get,
+    path = "/logs/labels",
+    tag = "logs",
+    summary = "The label names of the log streams in a time range",
+    params(RangeParams),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "the label names seen in the range", body = NameList),
+        (status = 400, response = BadRequest),
+        AccessErrors,
+        SourceErrors,
+    )
+)]
 pub async fn log_labels(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
-    Query(params): Query<RangeParams>,
+    ApiQuery(params): ApiQuery<RangeParams>,
 ) -> Result<Json<NameList>, ApiError> {
     let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
     let names = sources.logs.labels(range).await?;
@@ -128,11 +172,25 @@ pub async fn log_labels(
 }
 
 /// `GET /api/v1/logs/labels/{name}/values`.
+#[utoipa::path(
+    get,
+    path = "/logs/labels/{name}/values",
+    tag = "logs",
+    summary = "The values one log label took in a time range",
+    params(("name" = String, Path, description = "the label", example = "service"), RangeParams),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "the values the label took in the range", body = NameList),
+        (status = 400, response = BadRequest),
+        AccessErrors,
+        SourceErrors,
+    )
+)]
 pub async fn log_label_values(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
-    Path(name): Path<String>,
-    Query(params): Query<RangeParams>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(params): ApiQuery<RangeParams>,
 ) -> Result<Json<NameList>, ApiError> {
     let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
     let names = sources.logs.label_values(&name, range).await?;
@@ -140,6 +198,20 @@ pub async fn log_label_values(
 }
 
 /// `POST /api/v1/metrics/query`: a range query, or an instant one when `from` is absent or equals `to`.
+#[utoipa::path(
+    post,
+    path = "/metrics/query",
+    tag = "metrics",
+    summary = "Run a PromQL query: over a range, or at an instant when `from` is absent or equals `to`",
+    request_body = MetricQueryRequest,
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "the series of the query", body = MetricQueryResponse),
+        AccessErrors,
+        SourceErrors,
+        BodyErrors,
+    )
+)]
 pub async fn query_metrics(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
@@ -159,12 +231,38 @@ pub async fn query_metrics(
 }
 
 /// `GET /api/v1/metrics/names`.
+#[utoipa::path(
+    get,
+    path = "/metrics/names",
+    tag = "metrics",
+    summary = "Every metric name",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "every metric name", body = NameList),
+        AccessErrors,
+        SourceErrors,
+    )
+)]
 pub async fn metric_names(Extension(sources): Extension<Sources>) -> Result<Json<NameList>, ApiError> {
     let names = sources.metrics.metric_names().await?;
     Ok(Json(NameList { names }))
 }
 
 /// `POST /api/v1/traces/search`.
+#[utoipa::path(
+    post,
+    path = "/traces/search",
+    tag = "traces",
+    summary = "Find traces with an X-Ray filter expression, newest first",
+    request_body = TraceSearchRequest,
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "the matching traces, newest first", body = TraceSearchResponse),
+        AccessErrors,
+        SourceErrors,
+        BodyErrors,
+    )
+)]
 pub async fn search_traces(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
@@ -182,9 +280,24 @@ pub async fn search_traces(
 }
 
 /// `GET /api/v1/traces/{id}`, the id in X-Ray or W3C form.
+#[utoipa::path(
+    get,
+    path = "/traces/{id}",
+    tag = "traces",
+    summary = "One whole trace, by its X-Ray or W3C id",
+    params(("id" = String, Path, description = "the trace id: X-Ray `1-xxxxxxxx-<24 hex>` or 32 hex digits")),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "the whole trace", body = Trace),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        AccessErrors,
+        SourceErrors,
+    )
+)]
 pub async fn get_trace(
     Extension(sources): Extension<Sources>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Trace>, ApiError> {
     if !is_trace_id(&id) {
         return Err(ApiError::bad_request(
@@ -196,10 +309,24 @@ pub async fn get_trace(
 }
 
 /// `GET /api/v1/service-map?from=&to=`.
+#[utoipa::path(
+    get,
+    path = "/service-map",
+    tag = "traces",
+    summary = "The services, the AWS resources they call and the calls between them",
+    params(RangeParams),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "services, the AWS resources they call, and the calls between them", body = ServiceMap),
+        (status = 400, response = BadRequest),
+        AccessErrors,
+        SourceErrors,
+    )
+)]
 pub async fn service_map(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
-    Query(params): Query<RangeParams>,
+    ApiQuery(params): ApiQuery<RangeParams>,
 ) -> Result<Json<ServiceMap>, ApiError> {
     let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
     Ok(Json(sources.traces.service_map(range).await?))

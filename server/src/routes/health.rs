@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use vitals_api::{Readiness, SourceStatus};
+use vitals_api::{Backend, Breaker, Readiness, ReadinessStatus, Signal, SourceState, SourceStatus};
 
 use crate::sources::guard::BreakerState;
 use crate::sources::{LogSource, MetricSource, SourceError, TraceSource};
@@ -15,6 +15,16 @@ use crate::state::AppState;
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `GET /healthz`: the process answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    summary = "Liveness: the process answers",
+    security(()),
+    responses(
+        (status = 200, description = "the process answers", body = String, content_type = "text/plain", example = "ok\n"),
+    )
+)]
 pub async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -22,12 +32,26 @@ pub async fn healthz() -> &'static str {
 /// `GET /readyz`: each source and whether it answers. An outage upstream makes the
 /// server `degraded` but still 200: Vitals keeps serving and shows what is broken,
 /// rather than the load balancer taking the portal away with the backend.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    summary = "Readiness: each source and whether it answers; `degraded` still answers 200",
+    security(()),
+    responses(
+        (status = 200, description = "each source and how it is doing; `degraded` still answers 200", body = Readiness),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
     let guarded = &state.guarded;
     let (logs, metrics, traces) = tokio::join!(
-        probe("logs", guarded.logs.backend(), guarded.logs.probe()),
-        probe("metrics", guarded.metrics.backend(), guarded.metrics.probe()),
-        probe("traces", guarded.traces.backend(), guarded.traces.probe()),
+        probe(Signal::Logs, guarded.logs.backend(), guarded.logs.probe()),
+        probe(
+            Signal::Metrics,
+            guarded.metrics.backend(),
+            guarded.metrics.probe()
+        ),
+        probe(Signal::Traces, guarded.traces.backend(), guarded.traces.probe()),
     );
     let checked_at = state.now_ms();
     let breakers = [
@@ -39,52 +63,55 @@ pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
         .into_iter()
         .zip(breakers)
         .map(|((signal, backend, state, detail), breaker)| SourceStatus {
-            signal: signal.to_owned(),
-            backend: backend.to_owned(),
-            state: state.to_owned(),
+            signal,
+            backend,
+            state,
             detail,
             checked_at,
-            breaker: breaker_words(breaker).to_owned(),
+            breaker: breaker_as_shown(breaker),
         })
         .collect();
     for source in &sources {
-        state
-            .telemetry
-            .set_source_up(&source.signal, &source.backend, source.state == "up");
+        state.telemetry.set_source_up(
+            source.signal.as_str(),
+            source.backend.as_str(),
+            source.state == SourceState::Up,
+        );
     }
-    let status = if sources.iter().all(|source| source.state == "up") {
-        "ready"
+    let status = if sources.iter().all(|source| source.state == SourceState::Up) {
+        ReadinessStatus::Ready
     } else {
-        "degraded"
+        ReadinessStatus::Degraded
     };
     Json(Readiness {
-        status: status.to_owned(),
+        status,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         sources,
     })
 }
 
-/// The breaker's state as readiness shows it.
-fn breaker_words(state: BreakerState) -> &'static str {
+/// The breaker's state as readiness shows it, without the guard's timing.
+fn breaker_as_shown(state: BreakerState) -> Breaker {
     match state {
-        BreakerState::Closed => "closed",
-        BreakerState::Open { .. } => "open",
-        BreakerState::HalfOpen => "half-open",
+        BreakerState::Closed => Breaker::Closed,
+        BreakerState::Open { .. } => Breaker::Open,
+        BreakerState::HalfOpen => Breaker::HalfOpen,
     }
 }
 
-/// Runs one source's probe: its signal, backend, `up`/`down` and a sentence.
-async fn probe<'a>(
-    signal: &'a str,
-    backend: &'a str,
+/// Runs one source's probe: its signal, backend, whether it answered and a sentence.
+async fn probe(
+    signal: Signal,
+    backend: Backend,
     check: impl Future<Output = Result<(), SourceError>>,
-) -> (&'a str, &'a str, &'static str, String) {
+) -> (Signal, Backend, SourceState, String) {
+    let name = backend.as_str();
     let (state, detail) = match tokio::time::timeout(PROBE_TIMEOUT, check).await {
-        Ok(Ok(())) => ("up", format!("{backend} answered the last check")),
-        Ok(Err(error)) => ("down", error.to_string()),
+        Ok(Ok(())) => (SourceState::Up, format!("{name} answered the last check")),
+        Ok(Err(error)) => (SourceState::Down, error.to_string()),
         Err(_) => (
-            "down",
-            format!("{backend} did not answer within {} s", PROBE_TIMEOUT.as_secs()),
+            SourceState::Down,
+            format!("{name} did not answer within {} s", PROBE_TIMEOUT.as_secs()),
         ),
     };
     (signal, backend, state, detail)

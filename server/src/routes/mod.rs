@@ -4,5 +4,6 @@ pub mod audit;
 pub mod dashboards;
 pub mod engineering;
 pub mod health;
+pub mod openapi;
 pub mod session;
 pub mod tail;

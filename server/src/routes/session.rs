@@ -13,6 +13,9 @@ use crate::auth::session::{
 };
 use crate::error::ApiError;
 use crate::routes::engineering::ApiJson;
+use crate::routes::openapi::{
+    AccessErrors, BodyErrors, Forbidden, Unauthenticated, Unavailable, UpstreamUnavailable,
+};
 use crate::state::AppState;
 use crate::store::{NewAuditEvent, SessionLookup, SessionRecord};
 
@@ -102,6 +105,21 @@ async fn start(
 }
 
 /// `POST /api/v1/session`.
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "session",
+    summary = "Log in with a username and password",
+    operation_id = "login",
+    request_body = LoginRequest,
+    security(("csrf" = [])),
+    responses(
+        (status = 200, description = "a session, with its cookie, or the next step of the login", body = LoginResponse, headers(("Set-Cookie" = String, description = "the session cookie `__Host-vitals`"))),
+        (status = 502, response = UpstreamUnavailable),
+        AccessErrors,
+        BodyErrors,
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -167,6 +185,22 @@ pub async fn login(
 }
 
 /// `POST /api/v1/session/challenge`.
+#[utoipa::path(
+    post,
+    path = "/session/challenge",
+    tag = "session",
+    summary = "Answer the further step a login needs: a new password or an MFA code",
+    operation_id = "answer_challenge",
+    request_body = ChallengeRequest,
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "a session, with its cookie, or the next step of the login", body = LoginResponse, headers(("Set-Cookie" = String, description = "the session cookie `__Host-vitals`"))),
+        (status = 401, response = Unauthenticated),
+        (status = 502, response = UpstreamUnavailable),
+        (status = 503, response = Unavailable),
+        BodyErrors,
+    )
+)]
 pub async fn answer_challenge(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -239,6 +273,19 @@ pub async fn answer_challenge(
 }
 
 /// `GET /api/v1/session`: who is logged in; using it keeps the session alive.
+#[utoipa::path(
+    get,
+    path = "/session",
+    tag = "session",
+    summary = "Who is logged in, and when the session ends",
+    operation_id = "get_session",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "who is logged in, and when the session ends", body = SessionInfo),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,
@@ -249,6 +296,19 @@ pub async fn get(
 }
 
 /// `DELETE /api/v1/session`: signs out at the provider (best effort) and always ends the session here.
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "session",
+    summary = "Log out: end the session here and, as far as it answers, at the identity provider",
+    operation_id = "logout",
+    security(("session" = [], "csrf" = []), ("csrf" = [])),
+    responses(
+        (status = 204, description = "the session has ended; the cookie is cleared", headers(("Set-Cookie" = String, description = "clears the session cookie"))),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     ClientAddress(client): ClientAddress,

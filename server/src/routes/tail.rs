@@ -3,18 +3,22 @@
 use std::time::Duration;
 
 use axum::Extension;
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
-use vitals_api::{ErrorDetail, Role, TailMessage};
+use utoipa::IntoParams;
+use vitals_api::{BACKGROUND_HEADER, ErrorDetail, Role, TailMessage};
 
 use crate::auth::limits::TailSlot;
-use crate::auth::session::{BACKGROUND_HEADER, CurrentUser, current_user};
+use crate::auth::session::{CurrentUser, current_user};
 use crate::envelope::same_origin;
 use crate::error::{ApiError, masked_message};
+use crate::routes::engineering::ApiQuery;
+use crate::routes::openapi::{AccessErrors, BadRequest, SourceErrors};
 use crate::sources::{LogTail, Sources};
 use crate::state::AppState;
 use crate::timespec::{nanoseconds, parse_time_ms};
@@ -28,22 +32,41 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_INCOMING_BYTES: usize = 4 * 1024;
 
 /// `?query=&from=&limit=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TailParams {
+    /// The log query to follow.
     query: String,
+    /// Where to start: RFC 3339 or relative (`now-5m`); now when absent.
     from: Option<String>,
+    /// Most lines per message (1 to 1,000; 100 when absent).
     limit: Option<u32>,
 }
 
 /// Opens the upstream tail before upgrading, so a wrong query is an ordinary 400.
+#[utoipa::path(
+    get,
+    path = "/logs/tail",
+    tag = "logs",
+    summary = "Follow a log query live over a WebSocket; a wrong query is a 400 before the upgrade",
+    params(TailParams),
+    security(("session" = [])),
+    responses(
+        (status = 101, description = "a WebSocket follows: one JSON `TailMessage` per batch of new lines, oldest first"),
+        (status = 400, response = BadRequest),
+        AccessErrors,
+        SourceErrors,
+    )
+)]
 pub async fn tail_logs(
     State(state): State<AppState>,
     Extension(sources): Extension<Sources>,
     Extension(user): Extension<CurrentUser>,
     headers: HeaderMap,
-    Query(params): Query<TailParams>,
-    upgrade: WebSocketUpgrade,
+    ApiQuery(params): ApiQuery<TailParams>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let upgrade = upgrade?;
     check_upgrade_origin(&headers)?;
     if params.query.trim().is_empty() {
         return Err(ApiError::bad_request(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 use vitals_api::clock::Clock;
-use vitals_api::{LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
+use vitals_api::{Backend, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
 use vitals_demo::{DemoClinic, DemoConfig, DemoError, TailBatch};
 
 use super::{LogQuery, LogSource, LogTail, MetricSource, SourceError, TimeRange, TraceQuery, TraceSource};
@@ -87,8 +87,8 @@ fn source_error(error: DemoError) -> SourceError {
 
 #[async_trait]
 impl LogSource for DemoSource {
-    fn backend(&self) -> &'static str {
-        BACKEND
+    fn backend(&self) -> Backend {
+        Backend::Demo
     }
 
     async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
@@ -117,8 +117,8 @@ impl LogSource for DemoSource {
 
 #[async_trait]
 impl MetricSource for DemoSource {
-    fn backend(&self) -> &'static str {
-        BACKEND
+    fn backend(&self) -> Backend {
+        Backend::Demo
     }
 
     async fn query_range(
@@ -149,8 +149,8 @@ impl MetricSource for DemoSource {
 
 #[async_trait]
 impl TraceSource for DemoSource {
-    fn backend(&self) -> &'static str {
-        BACKEND
+    fn backend(&self) -> Backend {
+        Backend::Demo
     }
 
     async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {
@@ -230,7 +230,7 @@ mod tests {
     async fn the_three_traits_answer_from_the_simulation() {
         let source = source_at(Arc::new(FixedClock(TUESDAY_MORNING)));
         let range = TimeRange::new(TUESDAY_MORNING - HOUR, TUESDAY_MORNING);
-        assert_eq!(LogSource::backend(&source), "demo");
+        assert_eq!(LogSource::backend(&source), Backend::Demo);
         assert!(LogSource::probe(&source).await.is_ok());
         assert!(MetricSource::probe(&source).await.is_ok());
         assert!(TraceSource::probe(&source).await.is_ok());

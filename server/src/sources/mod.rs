@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 pub use vitals_api::query::{LogQuery, TimeRange, TraceQuery};
-use vitals_api::{LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
+use vitals_api::{Backend, LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
 
 /// Why a source could not answer. Each variant says which source, so the
 /// person reading the error knows where to look.
@@ -115,8 +115,8 @@ pub fn display_name(backend: &'static str) -> &'static str {
 /// Where log lines come from: Loki, or the demo clinic.
 #[async_trait]
 pub trait LogSource: Send + Sync {
-    /// The backend's name as readiness and errors show it (`demo`, `loki`).
-    fn backend(&self) -> &'static str;
+    /// The backend, as readiness and errors show it.
+    fn backend(&self) -> Backend;
     /// A log query (lines) or a metric query over logs (series).
     async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError>;
     async fn labels(&self, range: TimeRange) -> Result<Vec<String>, SourceError>;
@@ -125,7 +125,7 @@ pub trait LogSource: Send + Sync {
     async fn tail(&self, query: &str, start_ns: i64, limit: u32) -> Result<LogTail, SourceError> {
         let _ = (query, start_ns, limit);
         Err(SourceError::BadQuery {
-            source_name: self.backend(),
+            source_name: self.backend().as_str(),
             reason: "live tail is not available from this source; run the query over a recent range instead"
                 .into(),
         })
@@ -137,7 +137,7 @@ pub trait LogSource: Send + Sync {
 /// Where metrics come from: Prometheus, AMP, or the demo clinic.
 #[async_trait]
 pub trait MetricSource: Send + Sync {
-    fn backend(&self) -> &'static str;
+    fn backend(&self) -> Backend;
     async fn query_range(
         &self,
         query: &str,
@@ -152,7 +152,7 @@ pub trait MetricSource: Send + Sync {
 /// Where traces and the service map come from: X-Ray, or the demo clinic.
 #[async_trait]
 pub trait TraceSource: Send + Sync {
-    fn backend(&self) -> &'static str;
+    fn backend(&self) -> Backend;
     /// Trace summaries in the range, newest first, at most `limit`.
     async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError>;
     /// One trace by id (X-Ray `1-xxxxxxxx-24hex` or W3C 32 hex form).

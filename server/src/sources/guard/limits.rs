@@ -122,7 +122,7 @@ impl io::Write for ByteCounter {
 
 #[cfg(test)]
 mod tests {
-    use vitals_api::{Labels, LogLine, Point};
+    use vitals_api::{Labels, LogLine, Point, ResultType};
 
     use super::*;
 
@@ -141,7 +141,7 @@ mod tests {
 
     fn metric_answer(series: Vec<Series>) -> MetricQueryResponse {
         MetricQueryResponse {
-            result_type: "matrix".into(),
+            result_type: ResultType::Matrix,
             series,
             step_seconds: 60.0,
             warnings: vec![],

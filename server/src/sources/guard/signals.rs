@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use vitals_api::{LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
+use vitals_api::{Backend, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
 
 use super::Guarded;
 use super::config::GuardConfig;
@@ -37,7 +37,7 @@ impl<'a> Guardable for dyn LogSource + 'a {
     const SIGNAL: &'static str = "logs";
 
     fn backend_name(&self) -> &'static str {
-        self.backend()
+        self.backend().as_str()
     }
 
     fn lanes(config: &GuardConfig) -> LogLanes {
@@ -50,7 +50,7 @@ impl<'a> Guardable for dyn LogSource + 'a {
 
 #[async_trait]
 impl LogSource for Guarded<dyn LogSource> {
-    fn backend(&self) -> &'static str {
+    fn backend(&self) -> Backend {
         self.inner.backend()
     }
 
@@ -110,7 +110,7 @@ impl<'a> Guardable for dyn MetricSource + 'a {
     const SIGNAL: &'static str = "metrics";
 
     fn backend_name(&self) -> &'static str {
-        self.backend()
+        self.backend().as_str()
     }
 
     fn lanes(config: &GuardConfig) -> MetricLanes {
@@ -123,7 +123,7 @@ impl<'a> Guardable for dyn MetricSource + 'a {
 
 #[async_trait]
 impl MetricSource for Guarded<dyn MetricSource> {
-    fn backend(&self) -> &'static str {
+    fn backend(&self) -> Backend {
         self.inner.backend()
     }
 
@@ -177,7 +177,7 @@ impl<'a> Guardable for dyn TraceSource + 'a {
     const SIGNAL: &'static str = "traces";
 
     fn backend_name(&self) -> &'static str {
-        self.backend()
+        self.backend().as_str()
     }
 
     fn lanes(config: &GuardConfig) -> TraceLanes {
@@ -191,7 +191,7 @@ impl<'a> Guardable for dyn TraceSource + 'a {
 
 #[async_trait]
 impl TraceSource for Guarded<dyn TraceSource> {
-    fn backend(&self) -> &'static str {
+    fn backend(&self) -> Backend {
         self.inner.backend()
     }
 

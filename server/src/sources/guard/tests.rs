@@ -8,7 +8,8 @@ use prometheus_client::registry::Registry;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
 use vitals_api::{
-    Direction, Labels, LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary,
+    Backend, Direction, Labels, LogLine, LogQueryResponse, MetricQueryResponse, ResultType, ServiceMap,
+    Trace, TraceSummary,
 };
 
 use super::*;
@@ -106,8 +107,8 @@ impl FakeBackend {
 
 #[async_trait]
 impl LogSource for FakeBackend {
-    fn backend(&self) -> &'static str {
-        "fake"
+    fn backend(&self) -> Backend {
+        Backend::Loki
     }
     async fn query(&self, _query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
         self.respond(|| self.log_answer()).await
@@ -132,8 +133,8 @@ impl LogSource for FakeBackend {
 
 #[async_trait]
 impl MetricSource for FakeBackend {
-    fn backend(&self) -> &'static str {
-        "fake"
+    fn backend(&self) -> Backend {
+        Backend::Loki
     }
     async fn query_range(
         &self,
@@ -156,8 +157,8 @@ impl MetricSource for FakeBackend {
 
 #[async_trait]
 impl TraceSource for FakeBackend {
-    fn backend(&self) -> &'static str {
-        "fake"
+    fn backend(&self) -> Backend {
+        Backend::Loki
     }
     async fn search(&self, _query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {
         self.respond(Vec::new).await
@@ -183,7 +184,7 @@ impl TraceSource for FakeBackend {
 
 fn metric_answer(step_seconds: f64) -> MetricQueryResponse {
     MetricQueryResponse {
-        result_type: "matrix".into(),
+        result_type: ResultType::Matrix,
         series: vec![],
         step_seconds,
         warnings: vec![],
@@ -266,7 +267,7 @@ async fn a_hung_backend_times_out_within_the_timeout_and_its_call_is_dropped() {
     assert_eq!(
         error,
         SourceError::Timeout {
-            source_name: "fake",
+            source_name: "Loki",
             timeout_ms: 2_000
         }
     );
@@ -296,7 +297,7 @@ async fn breaker_opens_after_failures_in_a_row_and_then_answers_without_the_back
     assert!(is_breaker_open(&error), "{error}");
     assert_eq!(
         error.to_string(),
-        "fake is unavailable: it is failing, so Vitals stopped sending it queries for 30 s to let it recover; try again in 30 s"
+        "Loki is unavailable: it is failing, so Vitals stopped sending it queries for 30 s to let it recover; try again in 30 s"
     );
     assert_eq!(started.elapsed(), Duration::ZERO);
     assert_eq!(backend.calls(), 3);
@@ -516,7 +517,7 @@ async fn an_oversize_answer_is_refused_naming_the_limit_and_not_cached() {
         let error = logs.query(&query).await.unwrap_err();
         assert_eq!(
             error.to_string(),
-            "fake cannot run this query: the answer has 5001 log lines, above the limit of 5000; \
+            "Loki cannot run this query: the answer has 5001 log lines, above the limit of 5000; \
              ask for at most 5000 lines, or narrow the query with more label matchers or a shorter range"
         );
     }
@@ -592,7 +593,7 @@ async fn every_trait_method_is_cached_by_its_own_arguments() {
         guarded.traces.service_map(range).await.unwrap();
     }
     assert_eq!(backend.calls(), 10);
-    assert_eq!(guarded.metrics.backend(), "fake");
+    assert_eq!(guarded.metrics.backend(), Backend::Loki);
 }
 
 #[tokio::test(start_paused = true)]
@@ -640,13 +641,13 @@ async fn counters_reach_the_prometheus_registry_by_signal_and_backend() {
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
     for expected in [
-        "vitals_source_guard_calls_total{signal=\"logs\",backend=\"fake\"} 2",
-        "vitals_source_guard_cache_hits_total{signal=\"logs\",backend=\"fake\"} 1",
-        "vitals_source_upstream_calls_total{signal=\"logs\",backend=\"fake\"} 1",
-        "vitals_source_upstream_failures_total{signal=\"metrics\",backend=\"fake\",kind=\"unavailable\"} 1",
-        "vitals_source_breaker_state{signal=\"traces\",backend=\"fake\"} 0",
-        "vitals_source_upstream_duration_seconds_count{signal=\"logs\",backend=\"fake\"} 1",
-        "vitals_source_upstream_duration_seconds_bucket{le=\"+Inf\",signal=\"logs\",backend=\"fake\"} 1",
+        "vitals_source_guard_calls_total{signal=\"logs\",backend=\"loki\"} 2",
+        "vitals_source_guard_cache_hits_total{signal=\"logs\",backend=\"loki\"} 1",
+        "vitals_source_upstream_calls_total{signal=\"logs\",backend=\"loki\"} 1",
+        "vitals_source_upstream_failures_total{signal=\"metrics\",backend=\"loki\",kind=\"unavailable\"} 1",
+        "vitals_source_breaker_state{signal=\"traces\",backend=\"loki\"} 0",
+        "vitals_source_upstream_duration_seconds_count{signal=\"logs\",backend=\"loki\"} 1",
+        "vitals_source_upstream_duration_seconds_bucket{le=\"+Inf\",signal=\"logs\",backend=\"loki\"} 1",
     ] {
         assert!(text.contains(expected), "missing {expected} in:\n{text}");
     }

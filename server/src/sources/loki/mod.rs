@@ -18,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::Stream;
 use url::Url;
-use vitals_api::{Direction, Labels, LogLine, LogQueryResponse};
+use vitals_api::{Backend, Direction, Labels, LogLine, LogQueryResponse};
 
 use self::http::{Endpoint, LokiHttp};
 pub use self::translate::{BuildInfo, IndexStats};
@@ -156,8 +156,8 @@ impl LokiSource {
 
 #[async_trait]
 impl LogSource for LokiSource {
-    fn backend(&self) -> &'static str {
-        "loki"
+    fn backend(&self) -> Backend {
+        Backend::Loki
     }
 
     async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError> {

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use url::Url;
-use vitals_api::{Labels, MetricQueryResponse};
+use vitals_api::{Backend, Labels, MetricQueryResponse};
 
 use self::http::{Endpoint, PrometheusHttp};
 use self::sigv4::AmpSigner;
@@ -187,7 +187,7 @@ impl PrometheusSource {
 
 #[async_trait]
 impl MetricSource for PrometheusSource {
-    fn backend(&self) -> &'static str {
+    fn backend(&self) -> Backend {
         self.upstream().backend()
     }
 
@@ -236,10 +236,10 @@ impl Upstream {
         }
     }
 
-    fn backend(self) -> &'static str {
+    fn backend(self) -> Backend {
         match self {
-            Self::Prometheus => "prometheus",
-            Self::Amp => "amp",
+            Self::Prometheus => Backend::Prometheus,
+            Self::Amp => Backend::Amp,
         }
     }
 

@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
-use vitals_api::{Point, Series};
+use vitals_api::{Backend, Point, ResultType, Series};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -89,7 +89,7 @@ async fn a_range_query_is_a_form_post_in_seconds_and_sends_nothing_else() {
 
     let answer = source.query_range(query, range, 60_000).await.unwrap();
 
-    assert_eq!(answer.result_type, "matrix");
+    assert_eq!(answer.result_type, ResultType::Matrix);
     assert_eq!(answer.step_seconds, 60.0);
     assert_eq!(
         answer.series,
@@ -127,7 +127,7 @@ async fn a_range_query_is_a_form_post_in_seconds_and_sends_nothing_else() {
             "a Prometheus request must not carry {header}"
         );
     }
-    assert_eq!(source.backend(), "prometheus");
+    assert_eq!(source.backend(), Backend::Prometheus);
 }
 
 #[tokio::test]
@@ -153,8 +153,8 @@ async fn each_call_uses_its_endpoint_below_the_workspace_path() {
 
     let instant = source.query_instant("sum(up)", 1_795_507_200_250).await.unwrap();
     assert_eq!(
-        (instant.result_type.as_str(), instant.step_seconds),
-        ("vector", 0.0)
+        (instant.result_type, instant.step_seconds),
+        (ResultType::Vector, 0.0)
     );
     assert_eq!(
         source.metric_names().await.unwrap(),
@@ -413,7 +413,7 @@ async fn amp_requests_are_signed_and_verify_as_received() {
     )
     .await;
     let source = amp_source(&server, Some(SESSION_TOKEN));
-    assert_eq!(source.backend(), "amp");
+    assert_eq!(source.backend(), Backend::Amp);
 
     source
         .query_range(r#"histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_seconds_bucket{route!~"/(health|ready)"}[5m])))"#, RANGE, 300_000)
@@ -500,7 +500,10 @@ async fn the_default_chain_makes_an_amp_source() {
         timeout: Duration::from_secs(5),
     };
     // No request is sent: credentials are only looked for when one is.
-    assert_eq!(PrometheusSource::new(config).await.unwrap().backend(), "amp");
+    assert_eq!(
+        PrometheusSource::new(config).await.unwrap().backend(),
+        Backend::Amp
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde::de::{DeserializeOwned, IgnoredAny};
-use vitals_api::{Labels, MetricQueryResponse, Series};
+use vitals_api::{Labels, MetricQueryResponse, ResultType, Series};
 
 use super::Upstream;
 use crate::sources::SourceError;
@@ -71,7 +71,7 @@ pub(super) fn query_answer(
                     (!range.values.is_empty()).then(|| range.into_series())
                 })
                 .collect();
-            ("matrix", series)
+            (ResultType::Matrix, series)
         }
         QueryData::Vector(vector) => {
             let series = vector
@@ -81,10 +81,10 @@ pub(super) fn query_answer(
                     sample.into_series()
                 })
                 .collect();
-            ("vector", series)
+            (ResultType::Vector, series)
         }
         QueryData::Scalar(Sample(point)) => (
-            "scalar",
+            ResultType::Scalar,
             vec![Series {
                 labels: Labels::new(),
                 points: vec![point],
@@ -104,7 +104,7 @@ pub(super) fn query_answer(
         );
     }
     Ok(MetricQueryResponse {
-        result_type: result_type.to_owned(),
+        result_type,
         series,
         step_seconds,
         warnings,

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_xray::types::TraceSummary as XRaySummary;
 use futures::{StreamExt, TryStreamExt};
-use vitals_api::{ServiceMap, Trace, TraceSummary};
+use vitals_api::{Backend, ServiceMap, Trace, TraceSummary};
 
 use self::client::{MAX_DOCUMENTS_PER_PUT, XRayClient};
 pub use self::filter::{FilterError, MAX_FILTER_CHARS, TraceFilter, filter_expression};
@@ -38,7 +38,6 @@ use super::{SourceError, TimeRange, TraceQuery, TraceSource};
 
 /// The name errors give this source.
 const SOURCE_NAME: &str = "X-Ray";
-const BACKEND: &str = "xray";
 /// BatchGetTraces takes at most five trace ids per call.
 const TRACES_PER_BATCH: usize = 5;
 /// Calls in flight at once when reading or writing many traces.
@@ -206,8 +205,8 @@ fn newest_first(mut starts: Vec<(i64, usize)>, limit: usize, to_the_second: bool
 
 #[async_trait]
 impl TraceSource for XRaySource {
-    fn backend(&self) -> &'static str {
-        BACKEND
+    fn backend(&self) -> Backend {
+        Backend::Xray
     }
 
     async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError> {

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
-use vitals_api::{Span, SpanStatus, Trace};
+use vitals_api::{Span, SpanKind, SpanStatus, Trace};
 
 use super::document::{
     AWS_FIELDS, DEFAULT_NAMESPACE, Document, EXCEPTION_MESSAGE, EXCEPTION_TYPE, HTTP_FIELDS, NAMESPACE_AWS,
@@ -93,7 +93,7 @@ impl<'a> Writer<'a> {
 
     /// An AWS call whose callee left no segment of its own: X-Ray infers one.
     fn calls_uninstrumented_aws(&self, span: &Span) -> bool {
-        span.kind == "client"
+        span.kind == SpanKind::Client
             && span.attributes.contains_key("aws.operation")
             && self
                 .children_of(span)
@@ -107,9 +107,9 @@ impl<'a> Writer<'a> {
             .iter()
             .map(|(key, value)| (key.as_str(), value.as_str()))
             .collect();
-        let namespace = match span.kind.as_str() {
-            "client" if !segment && attributes.contains_key("aws.operation") => Some(NAMESPACE_AWS),
-            "client" if !segment => Some(NAMESPACE_REMOTE),
+        let namespace = match span.kind {
+            SpanKind::Client if !segment && attributes.contains_key("aws.operation") => Some(NAMESPACE_AWS),
+            SpanKind::Client if !segment => Some(NAMESPACE_REMOTE),
             _ => None,
         };
         let name = if segment {
@@ -273,7 +273,7 @@ mod tests {
     const START: i64 = 1_795_516_200_100_000_000;
     const MS: i64 = 1_000_000;
 
-    fn span(id: &str, parent: Option<&str>, service: &str, name: &str, kind: &str) -> Span {
+    fn span(id: &str, parent: Option<&str>, service: &str, name: &str, kind: SpanKind) -> Span {
         Span {
             trace_id: W3C.into(),
             span_id: id.into(),
@@ -283,7 +283,7 @@ mod tests {
             start: START,
             duration: 100 * MS,
             status: SpanStatus::Ok,
-            kind: kind.into(),
+            kind,
             attributes: BTreeMap::new(),
         }
     }
@@ -297,7 +297,13 @@ mod tests {
     /// A failed login as the demo clinic produces it.
     fn failed_login() -> Trace {
         let mut root = with(
-            span("1000000000000001", None, "login-api", "POST /login", "server"),
+            span(
+                "1000000000000001",
+                None,
+                "login-api",
+                "POST /login",
+                SpanKind::Server,
+            ),
             &[
                 ("http.method", "POST"),
                 ("http.route", "/login"),
@@ -313,7 +319,7 @@ mod tests {
                 Some("1000000000000001"),
                 "login-api",
                 "DynamoDB.GetItem",
-                "client",
+                SpanKind::Client,
             ),
             &[
                 ("aws.operation", "GetItem"),
@@ -335,7 +341,7 @@ mod tests {
                 Some("1000000000000001"),
                 "login-api",
                 "check credentials",
-                "internal",
+                SpanKind::Internal,
             ),
             &[("interaction.kind", "login")],
         );
@@ -423,7 +429,7 @@ mod tests {
                 Some("a000000000000001"),
                 "appointments",
                 "records",
-                "client",
+                SpanKind::Client,
             ),
             &[("peer.service", "records")],
         );
@@ -431,14 +437,20 @@ mod tests {
         let trace = Trace {
             trace_id: XRAY.into(),
             spans: vec![
-                span("a000000000000001", None, "appointments", "appointments", "server"),
+                span(
+                    "a000000000000001",
+                    None,
+                    "appointments",
+                    "appointments",
+                    SpanKind::Server,
+                ),
                 remote_call,
                 span(
                     "b000000000000001",
                     Some("a000000000000002"),
                     "records",
                     "records",
-                    "server",
+                    SpanKind::Server,
                 ),
             ],
         };

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use aws_sdk_xray::types::{
     EdgeStatistics, ErrorStatistics, FaultStatistics, HistogramEntry, Service, ServiceStatistics,
 };
-use vitals_api::{CallStats, ServiceEdge, ServiceMap, ServiceNode, Span, SpanStatus, Trace};
+use vitals_api::{
+    CallStats, NodeKind, ServiceEdge, ServiceMap, ServiceNode, Span, SpanKind, SpanStatus, Trace,
+};
 
 use super::document::PEER_SERVICE;
 
@@ -30,9 +32,6 @@ const COMPUTE_TYPES: [&str; 5] = [
 ];
 /// X-Ray's node for the callers outside the traced services.
 const CLIENT_TYPE: &str = "client";
-
-const KIND_SERVICE: &str = "service";
-const KIND_AWS: &str = "aws";
 
 /// Calls and outcomes of one node or edge, with every latency for the p95.
 #[derive(Debug, Default)]
@@ -96,11 +95,15 @@ impl MapTally {
             .into_iter()
             .map(|(name, (is_service, tally))| ServiceNode {
                 name,
-                kind: if is_service { KIND_SERVICE } else { KIND_AWS }.to_owned(),
+                kind: if is_service {
+                    NodeKind::Service
+                } else {
+                    NodeKind::Aws
+                },
                 stats: tally.finish(),
             })
             .collect();
-        nodes.sort_by(|a, b| (a.kind != KIND_SERVICE, &a.name).cmp(&(b.kind != KIND_SERVICE, &b.name)));
+        nodes.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
         let edges = self
             .edges
             .into_iter()
@@ -133,7 +136,7 @@ pub fn service_map_from_traces(traces: &[Trace]) -> ServiceMap {
             let peer = span
                 .attributes
                 .get(PEER_SERVICE)
-                .filter(|_| span.kind == "client");
+                .filter(|_| span.kind == SpanKind::Client);
             match (peer, parent) {
                 // A resource standing alone (an inferred segment whose caller is missing).
                 (Some(peer), _) if *peer == span.service => map.node(peer, false).add(span),
@@ -175,7 +178,11 @@ pub(crate) fn service_map_from_graph(services: &[Service]) -> ServiceMap {
         let stats = graph_stats(service.summary_statistics(), service.response_time_histogram());
         nodes.push(ServiceNode {
             name: name.to_owned(),
-            kind: if resource { KIND_AWS } else { KIND_SERVICE }.to_owned(),
+            kind: if resource {
+                NodeKind::Aws
+            } else {
+                NodeKind::Service
+            },
             stats,
         });
         for edge in service.edges() {
@@ -278,7 +285,7 @@ mod tests {
     struct Build(Vec<Span>);
 
     impl Build {
-        fn span(mut self, id: &str, parent: Option<&str>, service: &str, kind: &str) -> Self {
+        fn span(mut self, id: &str, parent: Option<&str>, service: &str, kind: SpanKind) -> Self {
             self.0.push(Span {
                 trace_id: "t".into(),
                 span_id: id.into(),
@@ -288,7 +295,7 @@ mod tests {
                 start: 0,
                 duration: 10 * MS,
                 status: SpanStatus::Ok,
-                kind: kind.into(),
+                kind,
                 attributes: Default::default(),
             });
             self
@@ -320,9 +327,9 @@ mod tests {
 
     fn login(status: SpanStatus, call_ms: i64) -> Trace {
         Build(vec![])
-            .span("a", None, "login-api", "server")
-            .span("b", Some("a"), "login-api", "internal")
-            .span("c", Some("a"), "login-api", "client")
+            .span("a", None, "login-api", SpanKind::Server)
+            .span("b", Some("a"), "login-api", SpanKind::Internal)
+            .span("c", Some("a"), "login-api", SpanKind::Client)
             .calls("DynamoDB", true)
             .status(status, call_ms)
             .trace()
@@ -342,12 +349,18 @@ mod tests {
         traces.push(login(SpanStatus::Error, 100));
         traces.push(login(SpanStatus::Fault, 200));
         let map = service_map_from_traces(&traces);
-        let nodes: Vec<(&str, &str, u64)> = map
+        let nodes: Vec<(&str, NodeKind, u64)> = map
             .nodes
             .iter()
-            .map(|n| (n.name.as_str(), n.kind.as_str(), n.stats.requests))
+            .map(|n| (n.name.as_str(), n.kind, n.stats.requests))
             .collect();
-        assert_eq!(nodes, vec![("login-api", "service", 20), ("DynamoDB", "aws", 20)]);
+        assert_eq!(
+            nodes,
+            vec![
+                ("login-api", NodeKind::Service, 20),
+                ("DynamoDB", NodeKind::Aws, 20)
+            ]
+        );
         assert_eq!(map.edges.len(), 1);
         let call = edge(&map, "login-api", "DynamoDB");
         assert_eq!(
@@ -361,12 +374,12 @@ mod tests {
     #[test]
     fn a_call_to_an_instrumented_service_is_counted_once_from_its_segment() {
         let trace = Build(vec![])
-            .span("a", None, "appointments", "server")
-            .span("b", Some("a"), "appointments", "client")
+            .span("a", None, "appointments", SpanKind::Server)
+            .span("b", Some("a"), "appointments", SpanKind::Client)
             .calls("records", false)
-            .span("c", Some("b"), "records", "server")
+            .span("c", Some("b"), "records", SpanKind::Server)
             .status(SpanStatus::Throttle, 30)
-            .span("d", Some("a"), "appointments", "client")
+            .span("d", Some("a"), "appointments", SpanKind::Client)
             .calls("SQS", true)
             .trace();
         let map = service_map_from_traces(&[trace]);
@@ -375,17 +388,13 @@ mod tests {
         assert_eq!(to_records.latency_avg_ms, 30.0);
         assert_eq!(edge(&map, "appointments", "SQS").requests, 1);
         assert_eq!(map.edges.len(), 2);
-        let kinds: Vec<(&str, &str)> = map
-            .nodes
-            .iter()
-            .map(|n| (n.name.as_str(), n.kind.as_str()))
-            .collect();
+        let kinds: Vec<(&str, NodeKind)> = map.nodes.iter().map(|n| (n.name.as_str(), n.kind)).collect();
         assert_eq!(
             kinds,
             vec![
-                ("appointments", "service"),
-                ("records", "service"),
-                ("SQS", "aws")
+                ("appointments", NodeKind::Service),
+                ("records", NodeKind::Service),
+                ("SQS", NodeKind::Aws)
             ]
         );
     }
@@ -393,17 +402,17 @@ mod tests {
     #[test]
     fn an_uninstrumented_remote_call_is_a_service_edge_and_a_lone_resource_has_no_edge() {
         let trace = Build(vec![])
-            .span("a", None, "records", "server")
-            .span("b", Some("a"), "records", "client")
+            .span("a", None, "records", SpanKind::Server)
+            .span("b", Some("a"), "records", SpanKind::Client)
             .calls("billing", false)
-            .span("z", Some("missing"), "SQS", "client")
+            .span("z", Some("missing"), "SQS", SpanKind::Client)
             .calls("SQS", true)
             .trace();
         let map = service_map_from_traces(&[trace]);
         assert_eq!(edge(&map, "records", "billing").requests, 1);
         assert_eq!(map.edges.len(), 1);
         let sqs = map.nodes.iter().find(|n| n.name == "SQS").unwrap();
-        assert_eq!((sqs.kind.as_str(), sqs.stats.requests), ("aws", 1));
+        assert_eq!((sqs.kind, sqs.stats.requests), (NodeKind::Aws, 1));
     }
 
     #[test]
@@ -469,12 +478,11 @@ mod tests {
             .r#type("AWS::DynamoDB::Table")
             .build();
         let map = service_map_from_graph(&[client, login, dynamodb]);
-        let kinds: Vec<(&str, &str)> = map
-            .nodes
-            .iter()
-            .map(|n| (n.name.as_str(), n.kind.as_str()))
-            .collect();
-        assert_eq!(kinds, vec![("login-api", "service"), ("DynamoDB", "aws")]);
+        let kinds: Vec<(&str, NodeKind)> = map.nodes.iter().map(|n| (n.name.as_str(), n.kind)).collect();
+        assert_eq!(
+            kinds,
+            vec![("login-api", NodeKind::Service), ("DynamoDB", NodeKind::Aws)]
+        );
         assert_eq!(map.nodes[0].stats.latency_avg_ms, 100.0);
         assert_eq!(
             map.edges,

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
-use vitals_api::{Span, SpanStatus};
+use vitals_api::{Span, SpanKind, SpanStatus};
 
 use super::document::{
     DEFAULT_NAMESPACE, Document, EXCEPTION_MESSAGE, EXCEPTION_TYPE, HTTP_FIELDS, HTTP_ROUTE, NAMESPACE_AWS,
@@ -90,15 +90,21 @@ fn span_of(
         })
     };
     let (name, kind) = match document.namespace.as_deref() {
-        _ if segment => (http_name().unwrap_or_else(|| document.name.clone()), "server"),
+        _ if segment => (
+            http_name().unwrap_or_else(|| document.name.clone()),
+            SpanKind::Server,
+        ),
         Some(NAMESPACE_AWS) => match attributes.get("aws.operation") {
-            Some(operation) => (format!("{}.{operation}", document.name), "client"),
-            None => (document.name.clone(), "client"),
+            Some(operation) => (format!("{}.{operation}", document.name), SpanKind::Client),
+            None => (document.name.clone(), SpanKind::Client),
         },
-        Some(NAMESPACE_REMOTE) => (http_name().unwrap_or_else(|| document.name.clone()), "client"),
-        _ => (document.name.clone(), "internal"),
+        Some(NAMESPACE_REMOTE) => (
+            http_name().unwrap_or_else(|| document.name.clone()),
+            SpanKind::Client,
+        ),
+        _ => (document.name.clone(), SpanKind::Internal),
     };
-    if kind == "client" {
+    if kind == SpanKind::Client {
         attributes.insert(PEER_SERVICE.to_owned(), document.name.clone());
     }
     let start = seconds_to_ns(document.start_time);
@@ -115,7 +121,7 @@ fn span_of(
         start,
         duration,
         status: status_of(document),
-        kind: kind.to_owned(),
+        kind,
         attributes,
     }
 }
@@ -220,7 +226,7 @@ fn fold_inferred(read: Vec<ReadSpan>) -> Vec<Span> {
                     continue;
                 }
                 None => {
-                    span.kind = "client".to_owned();
+                    span.kind = SpanKind::Client;
                     span.attributes
                         .insert(PEER_SERVICE.to_owned(), span.service.clone());
                     span.attributes.insert(INFERRED.to_owned(), "true".to_owned());
@@ -328,7 +334,7 @@ mod tests {
     #[test]
     fn segments_and_nested_subsegments_become_spans_parents_first() {
         let spans = read(&failed_login());
-        let shape: Vec<(&str, Option<&str>, &str, &str, &str)> = spans
+        let shape: Vec<(&str, Option<&str>, &str, &str, SpanKind)> = spans
             .iter()
             .map(|s| {
                 (
@@ -336,27 +342,33 @@ mod tests {
                     s.parent_id.as_deref(),
                     s.service.as_str(),
                     s.name.as_str(),
-                    s.kind.as_str(),
+                    s.kind,
                 )
             })
             .collect();
         assert_eq!(
             shape,
             vec![
-                ("1000000000000001", None, "login-api", "POST /login", "server"),
+                (
+                    "1000000000000001",
+                    None,
+                    "login-api",
+                    "POST /login",
+                    SpanKind::Server
+                ),
                 (
                     "2000000000000002",
                     Some("1000000000000001"),
                     "login-api",
                     "check credentials",
-                    "internal"
+                    SpanKind::Internal
                 ),
                 (
                     "3000000000000003",
                     Some("2000000000000002"),
                     "login-api",
                     "DynamoDB.GetItem",
-                    "client"
+                    SpanKind::Client
                 ),
             ]
         );
@@ -371,7 +383,7 @@ mod tests {
         let spans = read(&failed_login());
         assert_eq!(spans.len(), 3);
         assert!(spans.iter().all(|s| s.service == "login-api"));
-        let calls: Vec<&Span> = spans.iter().filter(|s| s.kind == "client").collect();
+        let calls: Vec<&Span> = spans.iter().filter(|s| s.kind == SpanKind::Client).collect();
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].attributes[PEER_SERVICE], "DynamoDB");
     }
@@ -445,16 +457,16 @@ mod tests {
                                     "http": {"request": {"method": "GET", "url": "http://records/records/7"},
                                              "response": {"status": 503}}}]}),
         ]);
-        let names: Vec<(&str, &str, &str)> = spans
+        let names: Vec<(&str, &str, SpanKind)> = spans
             .iter()
-            .map(|s| (s.service.as_str(), s.name.as_str(), s.kind.as_str()))
+            .map(|s| (s.service.as_str(), s.name.as_str(), s.kind))
             .collect();
         assert_eq!(
             names,
             vec![
-                ("appointments", "appointments", "server"),
-                ("appointments", "GET /records/7", "client"),
-                ("records", "GET", "server"),
+                ("appointments", "appointments", SpanKind::Server),
+                ("appointments", "GET /records/7", SpanKind::Client),
+                ("records", "GET", SpanKind::Server),
             ]
         );
         assert_eq!(spans[2].parent_id.as_deref(), Some("a000000000000002"));
@@ -468,7 +480,7 @@ mod tests {
             "inferred": true, "start_time": 5.0, "end_time": 5.01, "aws": {"operation": "SendMessage"}
         })]);
         assert_eq!(spans.len(), 1);
-        assert_eq!(spans[0].kind, "client");
+        assert_eq!(spans[0].kind, SpanKind::Client);
         assert_eq!(spans[0].service, "SQS");
         assert_eq!(spans[0].attributes[PEER_SERVICE], "SQS");
         assert_eq!(spans[0].attributes[INFERRED], "true");

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use aws_sdk_xray::types::TraceSummary as XRaySummary;
-use vitals_api::{Span, SpanStatus, Trace, TraceSummary};
+use vitals_api::{Span, SpanKind, SpanStatus, Trace, TraceSummary};
 
 use super::document::{PEER_SERVICE, http_span_name};
 use super::ids::TraceId;
@@ -96,7 +96,7 @@ pub fn summary_of_trace(trace: &Trace) -> Option<TraceSummary> {
     let mut services: Vec<String> = Vec::new();
     for span in &trace.spans {
         let reached = std::iter::once(&span.service).chain(
-            (span.kind == "client")
+            (span.kind == SpanKind::Client)
                 .then(|| span.attributes.get(PEER_SERVICE))
                 .flatten(),
         );
@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn a_trace_summarises_itself_from_its_root_and_worst_span() {
-        let span = |id: &str, parent: Option<&str>, service: &str, kind: &str, status: SpanStatus| Span {
+        let span = |id: &str, parent: Option<&str>, service: &str, kind: SpanKind, status: SpanStatus| Span {
             trace_id: W3C.into(),
             span_id: id.into(),
             parent_id: parent.map(str::to_owned),
@@ -215,19 +215,25 @@ mod tests {
             start: 1_000,
             duration: 500,
             status,
-            kind: kind.into(),
+            kind,
             attributes: BTreeMap::new(),
         };
-        let mut root = span("a", None, "login-api", "server", SpanStatus::Error);
+        let mut root = span("a", None, "login-api", SpanKind::Server, SpanStatus::Error);
         root.attributes.insert("http.status_code".into(), "404".into());
-        let mut call = span("b", Some("a"), "login-api", "client", SpanStatus::Throttle);
+        let mut call = span(
+            "b",
+            Some("a"),
+            "login-api",
+            SpanKind::Client,
+            SpanStatus::Throttle,
+        );
         call.attributes.insert(PEER_SERVICE.into(), "DynamoDB".into());
         let trace = Trace {
             trace_id: W3C.into(),
             spans: vec![
                 root,
                 call,
-                span("c", Some("b"), "records", "server", SpanStatus::Ok),
+                span("c", Some("b"), "records", SpanKind::Server, SpanStatus::Ok),
             ],
         };
         let summary = summary_of_trace(&trace).unwrap();

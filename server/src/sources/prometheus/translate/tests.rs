@@ -30,7 +30,7 @@ fn each_result_type_becomes_series() {
                 {"metric":{"job":"db"},"values":[[1795507200,"2.5e-3"]]}]}}"#,
             60.0,
             MetricQueryResponse {
-                result_type: "matrix".into(),
+                result_type: ResultType::Matrix,
                 series: vec![
                     series(
                         &[("__name__", "up"), ("job", "api")],
@@ -49,7 +49,7 @@ fn each_result_type_becomes_series() {
                 {"metric":{"clinic":"south"},"value":[1795507200.123,"7"]}]}}"#,
             0.0,
             MetricQueryResponse {
-                result_type: "vector".into(),
+                result_type: ResultType::Vector,
                 series: vec![
                     series(&[("clinic", "north")], &[(1_795_507_200_123, 42.0)]),
                     series(&[("clinic", "south")], &[(1_795_507_200_123, 7.0)]),
@@ -63,7 +63,7 @@ fn each_result_type_becomes_series() {
             r#"{"status":"success","data":{"resultType":"scalar","result":[1795597116.982,"1"]}}"#,
             0.0,
             MetricQueryResponse {
-                result_type: "scalar".into(),
+                result_type: ResultType::Scalar,
                 series: vec![series(&[], &[(1_795_597_116_982, 1.0)])],
                 step_seconds: 0.0,
                 warnings: vec![],
@@ -74,7 +74,7 @@ fn each_result_type_becomes_series() {
             r#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#,
             300.0,
             MetricQueryResponse {
-                result_type: "matrix".into(),
+                result_type: ResultType::Matrix,
                 series: vec![],
                 step_seconds: 300.0,
                 warnings: vec![],
