@@ -21,6 +21,7 @@ use promql_parser::parser::{
 use vitals_api::{Labels, MetricQueryResponse, Point, Series};
 
 use super::DemoClinic;
+use super::logql::Comparison;
 use super::metrics::SampleGrid;
 use super::simulation::{DAY_MS, STEP_MS};
 use vitals_api::query_limits::{NESTING_CEILING, QueryLimits, too_deep};
@@ -116,25 +117,12 @@ enum BinaryOp {
     Div,
     Mod,
     Pow,
-    Equal,
-    NotEqual,
-    Greater,
-    GreaterOrEqual,
-    Less,
-    LessOrEqual,
+    Compare(Comparison),
 }
 
 impl BinaryOp {
     fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            Self::Equal
-                | Self::NotEqual
-                | Self::Greater
-                | Self::GreaterOrEqual
-                | Self::Less
-                | Self::LessOrEqual
-        )
+        matches!(self, Self::Compare(_))
     }
 
     /// Prometheus' `vectorElemBinop`: the value, and whether a comparison holds.
@@ -146,12 +134,7 @@ impl BinaryOp {
             Self::Div => (left / right, true),
             Self::Mod => (left % right, true),
             Self::Pow => (left.powf(right), true),
-            Self::Equal => (left, left == right),
-            Self::NotEqual => (left, left != right),
-            Self::Greater => (left, left > right),
-            Self::GreaterOrEqual => (left, left >= right),
-            Self::Less => (left, left < right),
-            Self::LessOrEqual => (left, left <= right),
+            Self::Compare(comparison) => (left, comparison.holds(left, right)),
         }
     }
 }
@@ -353,12 +336,12 @@ impl Planner<'_> {
             T_DIV => BinaryOp::Div,
             T_MOD => BinaryOp::Mod,
             T_POW => BinaryOp::Pow,
-            T_EQLC => BinaryOp::Equal,
-            T_NEQ => BinaryOp::NotEqual,
-            T_GTR => BinaryOp::Greater,
-            T_GTE => BinaryOp::GreaterOrEqual,
-            T_LSS => BinaryOp::Less,
-            T_LTE => BinaryOp::LessOrEqual,
+            T_EQLC => BinaryOp::Compare(Comparison::Equal),
+            T_NEQ => BinaryOp::Compare(Comparison::NotEqual),
+            T_GTR => BinaryOp::Compare(Comparison::Greater),
+            T_GTE => BinaryOp::Compare(Comparison::GreaterOrEqual),
+            T_LSS => BinaryOp::Compare(Comparison::Less),
+            T_LTE => BinaryOp::Compare(Comparison::LessOrEqual),
             _ => {
                 return Err(bad_query(format!(
                     "the operator `{}` is not supported by the demo source; use + - * / % ^ or a comparison",
