@@ -508,21 +508,26 @@ impl Evaluator<'_> {
     }
 
     fn instant(&self, selector: usize) -> Vec<Stream> {
+        self.each_series(selector, |row, t| {
+            let column = self.last_column_at(t)?;
+            (self.grid.time(column) >= t - LOOKBACK_MS).then(|| row[column])
+        })
+    }
+
+    /// One stream per series the selector picked, valued at each evaluation
+    /// time by `value_at` from that series' samples.
+    fn each_series(
+        &self,
+        selector: usize,
+        mut value_at: impl FnMut(&[f64], i64) -> Option<f64>,
+    ) -> Vec<Stream> {
         self.selectors[selector]
             .iter()
             .map(|series| {
                 let row = self.grid.row(self.row_of[series]);
-                let values = self
-                    .times
-                    .iter()
-                    .map(|&t| {
-                        let column = self.last_column_at(t)?;
-                        (self.grid.time(column) >= t - LOOKBACK_MS).then(|| row[column])
-                    })
-                    .collect();
                 Stream {
                     labels: self.clinic.catalogue.series[*series].labels.clone(),
-                    values,
+                    values: self.times.iter().map(|&t| value_at(row, t)).collect(),
                 }
             })
             .collect()
@@ -538,33 +543,24 @@ impl Evaluator<'_> {
 
     fn range(&self, function: RangeFunction, selector: usize, range_ms: i64) -> Vec<Stream> {
         let mut window: Vec<(i64, f64)> = Vec::new();
-        self.selectors[selector]
-            .iter()
-            .map(|series| {
-                let row = self.grid.row(self.row_of[series]);
-                let values = self
-                    .times
-                    .iter()
-                    .map(|&t| {
-                        window.clear();
-                        let range_start = t - range_ms;
-                        if let Some(last) = self.last_column_at(t) {
-                            let first = (range_start - self.grid.first_ms).max(0);
-                            let first = ((first + STEP_MS - 1) / STEP_MS) as usize;
-                            window.extend((first..=last).map(|column| (self.grid.time(column), row[column])));
-                        }
-                        function.apply(&window, range_start, t, range_ms)
-                    })
-                    .collect();
-                let labels = self.clinic.catalogue.series[*series].labels.clone();
-                Stream {
-                    labels: if function == RangeFunction::LastOverTime {
-                        labels
-                    } else {
-                        without_name(labels)
-                    },
-                    values,
-                }
+        let streams = self.each_series(selector, |row, t| {
+            window.clear();
+            let range_start = t - range_ms;
+            if let Some(last) = self.last_column_at(t) {
+                let first = (range_start - self.grid.first_ms).max(0);
+                let first = ((first + STEP_MS - 1) / STEP_MS) as usize;
+                window.extend((first..=last).map(|column| (self.grid.time(column), row[column])));
+            }
+            function.apply(&window, range_start, t, range_ms)
+        });
+        if function == RangeFunction::LastOverTime {
+            return streams;
+        }
+        streams
+            .into_iter()
+            .map(|stream| Stream {
+                labels: without_name(stream.labels),
+                values: stream.values,
             })
             .collect()
     }
