@@ -21,6 +21,7 @@ use promql_parser::parser::{
 use vitals_api::{Labels, MetricQueryResponse, Point, ResultType, Series};
 
 use super::DemoClinic;
+use super::logql::Comparison;
 use super::metrics::SampleGrid;
 use super::simulation::{DAY_MS, STEP_MS};
 use vitals_api::query_limits::{NESTING_CEILING, QueryLimits, too_deep};
@@ -116,25 +117,12 @@ enum BinaryOp {
     Div,
     Mod,
     Pow,
-    Equal,
-    NotEqual,
-    Greater,
-    GreaterOrEqual,
-    Less,
-    LessOrEqual,
+    Compare(Comparison),
 }
 
 impl BinaryOp {
     fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            Self::Equal
-                | Self::NotEqual
-                | Self::Greater
-                | Self::GreaterOrEqual
-                | Self::Less
-                | Self::LessOrEqual
-        )
+        matches!(self, Self::Compare(_))
     }
 
     /// Prometheus' `vectorElemBinop`: the value, and whether a comparison holds.
@@ -146,12 +134,7 @@ impl BinaryOp {
             Self::Div => (left / right, true),
             Self::Mod => (left % right, true),
             Self::Pow => (left.powf(right), true),
-            Self::Equal => (left, left == right),
-            Self::NotEqual => (left, left != right),
-            Self::Greater => (left, left > right),
-            Self::GreaterOrEqual => (left, left >= right),
-            Self::Less => (left, left < right),
-            Self::LessOrEqual => (left, left <= right),
+            Self::Compare(comparison) => (left, comparison.holds(left, right)),
         }
     }
 }
@@ -353,12 +336,12 @@ impl Planner<'_> {
             T_DIV => BinaryOp::Div,
             T_MOD => BinaryOp::Mod,
             T_POW => BinaryOp::Pow,
-            T_EQLC => BinaryOp::Equal,
-            T_NEQ => BinaryOp::NotEqual,
-            T_GTR => BinaryOp::Greater,
-            T_GTE => BinaryOp::GreaterOrEqual,
-            T_LSS => BinaryOp::Less,
-            T_LTE => BinaryOp::LessOrEqual,
+            T_EQLC => BinaryOp::Compare(Comparison::Equal),
+            T_NEQ => BinaryOp::Compare(Comparison::NotEqual),
+            T_GTR => BinaryOp::Compare(Comparison::Greater),
+            T_GTE => BinaryOp::Compare(Comparison::GreaterOrEqual),
+            T_LSS => BinaryOp::Compare(Comparison::Less),
+            T_LTE => BinaryOp::Compare(Comparison::LessOrEqual),
             _ => {
                 return Err(bad_query(format!(
                     "the operator `{}` is not supported by the demo source; use + - * / % ^ or a comparison",
@@ -525,21 +508,26 @@ impl Evaluator<'_> {
     }
 
     fn instant(&self, selector: usize) -> Vec<Stream> {
+        self.each_series(selector, |row, t| {
+            let column = self.last_column_at(t)?;
+            (self.grid.time(column) >= t - LOOKBACK_MS).then(|| row[column])
+        })
+    }
+
+    /// One stream per series the selector picked, valued at each evaluation
+    /// time by `value_at` from that series' samples.
+    fn each_series(
+        &self,
+        selector: usize,
+        mut value_at: impl FnMut(&[f64], i64) -> Option<f64>,
+    ) -> Vec<Stream> {
         self.selectors[selector]
             .iter()
             .map(|series| {
                 let row = self.grid.row(self.row_of[series]);
-                let values = self
-                    .times
-                    .iter()
-                    .map(|&t| {
-                        let column = self.last_column_at(t)?;
-                        (self.grid.time(column) >= t - LOOKBACK_MS).then(|| row[column])
-                    })
-                    .collect();
                 Stream {
                     labels: self.clinic.catalogue.series[*series].labels.clone(),
-                    values,
+                    values: self.times.iter().map(|&t| value_at(row, t)).collect(),
                 }
             })
             .collect()
@@ -555,33 +543,24 @@ impl Evaluator<'_> {
 
     fn range(&self, function: RangeFunction, selector: usize, range_ms: i64) -> Vec<Stream> {
         let mut window: Vec<(i64, f64)> = Vec::new();
-        self.selectors[selector]
-            .iter()
-            .map(|series| {
-                let row = self.grid.row(self.row_of[series]);
-                let values = self
-                    .times
-                    .iter()
-                    .map(|&t| {
-                        window.clear();
-                        let range_start = t - range_ms;
-                        if let Some(last) = self.last_column_at(t) {
-                            let first = (range_start - self.grid.first_ms).max(0);
-                            let first = ((first + STEP_MS - 1) / STEP_MS) as usize;
-                            window.extend((first..=last).map(|column| (self.grid.time(column), row[column])));
-                        }
-                        function.apply(&window, range_start, t, range_ms)
-                    })
-                    .collect();
-                let labels = self.clinic.catalogue.series[*series].labels.clone();
-                Stream {
-                    labels: if function == RangeFunction::LastOverTime {
-                        labels
-                    } else {
-                        without_name(labels)
-                    },
-                    values,
-                }
+        let streams = self.each_series(selector, |row, t| {
+            window.clear();
+            let range_start = t - range_ms;
+            if let Some(last) = self.last_column_at(t) {
+                let first = (range_start - self.grid.first_ms).max(0);
+                let first = ((first + STEP_MS - 1) / STEP_MS) as usize;
+                window.extend((first..=last).map(|column| (self.grid.time(column), row[column])));
+            }
+            function.apply(&window, range_start, t, range_ms)
+        });
+        if function == RangeFunction::LastOverTime {
+            return streams;
+        }
+        streams
+            .into_iter()
+            .map(|stream| Stream {
+                labels: without_name(stream.labels),
+                values: stream.values,
             })
             .collect()
     }

@@ -16,6 +16,13 @@ pub enum Credentials {
     Unsigned,
 }
 
+impl From<Option<SharedCredentialsProvider>> for Credentials {
+    /// The provider the caller chose, or the default chain when it chose none.
+    fn from(provider: Option<SharedCredentialsProvider>) -> Self {
+        provider.map_or(Self::DefaultChain, Self::Provider)
+    }
+}
+
 /// An SDK configuration for `region` whose calls give up after `timeout`, retries included.
 pub async fn sdk_config(
     region: &str,

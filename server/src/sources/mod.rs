@@ -100,6 +100,19 @@ pub(crate) async fn read_body_up_to(
     Ok(body)
 }
 
+/// The query of a series lookup, as Prometheus' API takes it and Loki's copies: one
+/// `match[]` a selector, then the range's bounds in the backend's own time unit.
+pub(crate) fn series_params(
+    matchers: &[&str],
+    range: [(&'static str, String); 2],
+) -> Vec<(&'static str, String)> {
+    matchers
+        .iter()
+        .map(|matcher| ("match[]", (*matcher).to_owned()))
+        .chain(range)
+        .collect()
+}
+
 /// A backend's name as people read it in errors: `loki` is "Loki", `xray` is "X-Ray".
 pub fn display_name(backend: &'static str) -> &'static str {
     match backend {

@@ -165,6 +165,19 @@ pub enum SessionLookup {
     Missing,
 }
 
+impl SessionLookup {
+    /// The answer for an expired session once the store has tried to delete it: only
+    /// whoever deleted it reports the expiry, so it is audited once however many requests
+    /// (or replicas) found it expired at the same time.
+    pub fn expired_if_deleted(record: SessionRecord, deleted: bool) -> Self {
+        if deleted {
+            Self::Expired(record)
+        } else {
+            Self::Missing
+        }
+    }
+}
+
 /// `[session]`: how long a session lasts.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

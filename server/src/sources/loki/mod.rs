@@ -22,7 +22,7 @@ use vitals_api::{Backend, Direction, Labels, LogLine, LogQueryResponse};
 
 use self::http::{Endpoint, LokiHttp};
 pub use self::translate::{BuildInfo, IndexStats};
-use super::{LogQuery, LogSource, LogTail, SourceError, TimeRange};
+use super::{LogQuery, LogSource, LogTail, SourceError, TimeRange, series_params};
 
 /// How errors and readiness name this source.
 pub const SOURCE_NAME: &str = "Loki";
@@ -117,11 +117,7 @@ impl LokiSource {
 
     /// The label sets of the streams matching any of `matchers` (`{service="login-api"}`).
     pub async fn series(&self, matchers: &[&str], range: TimeRange) -> Result<Vec<Labels>, SourceError> {
-        let mut params: Vec<(&str, String)> = matchers
-            .iter()
-            .map(|matcher| ("match[]", (*matcher).to_owned()))
-            .collect();
-        params.extend(range_params(range));
+        let params = series_params(matchers, range_params(range));
         let body = self.http.get(SERIES, &params).await?;
         translate::series_list(&body)
     }

@@ -23,7 +23,7 @@ use self::http::{Endpoint, PrometheusHttp};
 use self::sigv4::AmpSigner;
 pub use self::sigv4::{SignRequestError, sign_request};
 pub use self::translate::MetricMetadata;
-use super::{MetricSource, SourceError, TimeRange};
+use super::{MetricSource, SourceError, TimeRange, series_params};
 
 const QUERY: Endpoint<'static> = &["api", "v1", "query"];
 const QUERY_RANGE: Endpoint<'static> = &["api", "v1", "query_range"];
@@ -141,11 +141,7 @@ impl PrometheusSource {
 
     /// The label sets of the series matching any of `matchers` (`up{job="api"}`) in the range.
     pub async fn series(&self, matchers: &[&str], range: TimeRange) -> Result<Vec<Labels>, SourceError> {
-        let mut params: Vec<(&str, String)> = matchers
-            .iter()
-            .map(|matcher| ("match[]", (*matcher).to_owned()))
-            .collect();
-        params.extend(range_params(range));
+        let params = series_params(matchers, range_params(range));
         let body = self.http.post(SERIES, &params).await?;
         translate::series_list(self.upstream(), &body)
     }

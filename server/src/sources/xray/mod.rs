@@ -17,7 +17,7 @@ mod service_map;
 mod spans;
 mod summaries;
 
-use crate::aws::{Credentials, sdk_config};
+use crate::aws::sdk_config;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -95,12 +95,11 @@ impl XRaySource {
         provider: Option<SharedCredentialsProvider>,
     ) -> Result<Self, XRayConfigError> {
         check_config(&config)?;
-        let credentials = provider.map_or(Credentials::DefaultChain, Credentials::Provider);
         let sdk_config = sdk_config(
             &config.region,
             config.timeout,
             config.endpoint.as_deref(),
-            credentials,
+            provider.into(),
         )
         .await;
         Ok(Self {

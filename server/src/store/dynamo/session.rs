@@ -198,12 +198,8 @@ impl SessionStore for DynamoSessionStore {
         if !policy.is_expired(&record, now_ms) {
             return Ok(SessionLookup::Active(record));
         }
-        // Whoever deletes it reports the expiry, so it is audited once across replicas.
-        Ok(if self.delete_if_unchanged(&key, record.version).await? {
-            SessionLookup::Expired(record)
-        } else {
-            SessionLookup::Missing
-        })
+        let deleted = self.delete_if_unchanged(&key, record.version).await?;
+        Ok(SessionLookup::expired_if_deleted(record, deleted))
     }
 
     async fn update(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::DynamoConfig;
-use crate::aws::{Credentials, sdk_config};
+use crate::aws::sdk_config;
 use crate::store::StoreError;
 
 /// How long `create_unless_present` waits for a new table to become active.
@@ -61,12 +61,11 @@ impl Table {
                 config.table
             )));
         }
-        let credentials = provider.map_or(Credentials::DefaultChain, Credentials::Provider);
         let sdk_config = sdk_config(
             &config.region,
             config.timeout,
             config.endpoint.as_deref(),
-            credentials,
+            provider.into(),
         )
         .await;
         Ok(Self {

@@ -312,12 +312,7 @@ impl SessionStore for SqliteStore {
                 "DELETE FROM sessions WHERE id_hash = ?1 AND version = ?2",
                 params![key, version_value(record.version)?],
             )?;
-            // Whoever deletes it reports the expiry, so it is audited once.
-            Ok(if deleted == 1 {
-                SessionLookup::Expired(record)
-            } else {
-                SessionLookup::Missing
-            })
+            Ok(SessionLookup::expired_if_deleted(record, deleted == 1))
         })
         .await
     }
