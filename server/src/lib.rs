@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::HeaderName;
 use axum::middleware;
 use axum::routing::get;
@@ -43,10 +43,11 @@ use vitals_api::{AuditAction, Role};
 use crate::auth::audit::record_access;
 use crate::auth::identity::{CognitoConfig, CognitoProvider, DemoProvider, IdentityProvider};
 use crate::auth::limits::{ApiLimiter, LoginLimiter, TailLimits};
-use crate::auth::session::{Auth, require_role};
+use crate::auth::session::{Auth, SessionContext};
 use crate::auth::token_key::{TokenKey, missing_with_cognito};
 use crate::config::Config;
 use crate::envelope::Envelope;
+use crate::routes::gate::require_role;
 use crate::sources::Sources;
 use crate::sources::demo::DemoSource;
 use crate::sources::guard::{GuardedSources, Scope};
@@ -253,8 +254,10 @@ pub fn demo_state(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppS
 pub fn app(state: AppState) -> Router {
     let gate = |roles: &'static [Role]| {
         middleware::from_fn_with_state(
-            state.clone(),
-            move |State(state): State<AppState>, request, next| require_role(state, roles, request, next),
+            SessionContext::from_ref(&state),
+            move |State(sessions): State<SessionContext>, request, next| {
+                require_role(sessions, roles, request, next)
+            },
         )
     };
     // Inside a gate, so the access it records has a person behind it.

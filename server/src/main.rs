@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::extract::FromRef;
 use clap::Parser;
 use tokio::net::TcpListener;
-use vitals_server::auth::session::sweep_expired_sessions;
+use vitals_server::auth::session::{SessionContext, sweep_expired_sessions};
 use vitals_server::config::Config;
 use vitals_server::state::{Clock, SystemClock};
 use vitals_server::{admin_app, app, configured_auth, configured_sources, otel, state_with_auth, telemetry};
@@ -88,7 +89,10 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
     // One signal stops both listeners, each finishing the requests it has in flight, and
     // the sweeper, which finishes the sweep it is in.
     let (stop, _) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(sweep_expired_sessions(state.clone(), stop.subscribe()));
+    let sweeper = tokio::spawn(sweep_expired_sessions(
+        SessionContext::from_ref(&state),
+        stop.subscribe(),
+    ));
     let audit = Arc::clone(&state.auth.audit);
     let stopped = |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;

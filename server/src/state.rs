@@ -7,7 +7,7 @@ use axum::extract::FromRef;
 
 pub use vitals_api::clock::{Clock, FixedClock, ManualClock, SystemClock};
 
-use crate::auth::session::Auth;
+use crate::auth::session::{Auth, SessionContext};
 use crate::sources::Sources;
 use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
@@ -41,6 +41,23 @@ impl AppState {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+}
+
+/// Sessions and the clock, for the session extractors and the role gate.
+impl FromRef<AppState> for SessionContext {
+    fn from_ref(state: &AppState) -> Self {
+        SessionContext {
+            auth: state.auth.clone(),
+            clock: state.clock.clone(),
+        }
+    }
+}
+
+/// The guarded sources, for the handlers' scoped sources.
+impl FromRef<AppState> for GuardedSources {
+    fn from_ref(state: &AppState) -> Self {
+        state.guarded.clone()
     }
 }
 

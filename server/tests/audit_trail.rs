@@ -12,13 +12,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
+use axum::extract::FromRef;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use vitals_api::{AuditAction, AuditEvent};
-use vitals_server::auth::session::sweep_expired_sessions;
+use vitals_server::auth::session::{SessionContext, sweep_expired_sessions};
 use vitals_server::config::{Config, Secret};
 use vitals_server::state::{AppState, Clock, FixedClock, ManualClock};
 use vitals_server::store::{
@@ -245,7 +246,7 @@ async fn a_server_stopping_mid_sweep_records_what_the_sweep_expired() {
     audit.holding.store(true, Ordering::SeqCst);
     let writes_before = audit.writes.load(Ordering::SeqCst);
     let (stop, stopping) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(sweep_expired_sessions(state, stopping));
+    let sweeper = tokio::spawn(sweep_expired_sessions(SessionContext::from_ref(&state), stopping));
     until("the sweep records an expiry", || {
         audit.writes.load(Ordering::SeqCst) > writes_before
     })

@@ -2,13 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
 use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
+use vitals_api::clock::Clock;
 use vitals_api::{AuditAction, BACKGROUND_HEADER, ChallengeKind, Role, SessionInfo};
 
 use super::identity::{AuthError, Identity, IdentityProvider, PendingChallenge, Tokens};
@@ -16,7 +15,6 @@ use super::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use super::token_key::TokenKey;
 use crate::error::ApiError;
 use crate::sources::guard::Scope;
-use crate::state::AppState;
 use crate::store::{
     AuditLog, NewAuditEvent, SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore,
 };
@@ -197,7 +195,7 @@ const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 6
 /// Removes expired sessions every few minutes and notes each in the audit trail, so an
 /// expiry is recorded even when the person never returns. Returns when `stop` turns true,
 /// never in the middle of a sweep: sessions it removed are on record before the server ends.
-pub async fn sweep_expired_sessions(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn sweep_expired_sessions(sessions: SessionContext, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(SWEEP_INTERVAL);
     loop {
         let stopping = tokio::select! {
@@ -208,13 +206,13 @@ pub async fn sweep_expired_sessions(state: AppState, mut stop: tokio::sync::watc
         if stopping {
             return;
         }
-        sweep_once(&state).await;
+        sweep_once(&sessions).await;
     }
 }
 
 /// One sweep: the expired sessions removed and their ends recorded, in as few commits as the
 /// audit trail groups them into.
-async fn sweep_once(state: &AppState) {
+async fn sweep_once(state: &SessionContext) {
     let now = state.now_ms();
     let expired = match state.auth.sessions.sweep(now, &state.auth.policy).await {
         Ok(expired) => expired,
@@ -243,16 +241,37 @@ async fn sweep_once(state: &AppState) {
 /// The address a request came from, as the audit trail and the login limits see it.
 pub struct ClientAddress(pub String);
 
-impl FromRequestParts<AppState> for ClientAddress {
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress
+where
+    SessionContext: FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let sessions = SessionContext::from_ref(state);
         let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>();
-        Ok(Self(state.auth.client_address(&parts.headers, peer)))
+        Ok(Self(sessions.auth.client_address(&parts.headers, peer)))
     }
 }
 
-/// The logged-in person behind a request, put into the request by [`require_role`].
+/// What loading a session needs: the way people log in and where sessions live, and the
+/// clock their lifetimes run on. Taken from the server's state by `FromRef`, so this module
+/// knows nothing of the rest of it.
+#[derive(Clone)]
+pub struct SessionContext {
+    pub auth: Arc<Auth>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl SessionContext {
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// The logged-in person behind a request. The first extraction loads the session (refreshing
+/// its tokens and noting the activity) and keeps it in the request, so the role gate, the
+/// audit layer and the handler all see the same one.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     pub session_id: SessionId,
@@ -274,6 +293,25 @@ impl CurrentUser {
     pub fn scope(&self) -> Scope {
         let roles: Vec<&str> = self.record.roles.iter().map(|role| role.as_str()).collect();
         Scope::new(&roles.join(","))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser
+where
+    SessionContext: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(user.clone());
+        }
+        let sessions = SessionContext::from_ref(state);
+        let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>();
+        let client = sessions.auth.client_address(&parts.headers, peer);
+        let user = current_user(&sessions, &parts.headers, client).await?;
+        parts.extensions.insert(user.clone());
+        Ok(user)
     }
 }
 
@@ -322,7 +360,7 @@ fn is_activity(headers: &HeaderMap) -> bool {
 /// Loads the session of a request: refreshes its tokens when they are about to expire and
 /// notes the request for the idle timeout. Expired and unknown sessions are a 401.
 pub async fn current_user(
-    state: &AppState,
+    state: &SessionContext,
     headers: &HeaderMap,
     client: String,
 ) -> Result<CurrentUser, ApiError> {
@@ -418,44 +456,6 @@ pub async fn current_user(
         record,
         client,
     })
-}
-
-/// The gate in front of a group of routes: a session, the role, the per-person rate limit.
-/// Puts the [`CurrentUser`] and the person's scoped sources into the request, for the
-/// handler and for the audit layer of each audited route (see [`super::audit`]).
-pub async fn require_role(
-    state: AppState,
-    roles: &'static [Role],
-    mut request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .cloned();
-    let client = state.auth.client_address(request.headers(), peer.as_ref());
-    let user = current_user(&state, request.headers(), client).await?;
-    if !roles.iter().any(|role| user.may(*role)) {
-        let needed: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
-        return Err(ApiError::forbidden(
-            "wrong_role",
-            format!(
-                "this needs the {} role; ask an admin if you should have it",
-                needed.join(" or ")
-            ),
-        ));
-    }
-    if let Err(wait) = state.auth.api_limiter.check(&user.record.user) {
-        return Err(ApiError::TooManyRequests {
-            code: "too_many_requests",
-            message: "too many requests from your session; slow down and try again in a moment".into(),
-            retry_after_seconds: wait,
-        });
-    }
-    let sources = state.guarded.for_scope(&user.scope());
-    request.extensions_mut().insert(sources);
-    request.extensions_mut().insert(user);
-    Ok(next.run(request).await)
 }
 
 #[cfg(test)]

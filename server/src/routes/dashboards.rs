@@ -1,14 +1,14 @@
 //! Dashboards and their panels, as the business views read them.
 
+use axum::Json;
 use axum::extract::State;
-use axum::{Extension, Json};
 use vitals_api::{DashboardList, DashboardSummary, PanelData};
 
 use crate::dashboards::{self, CLINIC_NOW, ClinicNowPanel};
 use crate::error::ApiError;
 use crate::routes::engineering::ApiPath;
+use crate::routes::gate::ScopedSources;
 use crate::routes::openapi::{AccessErrors, NotFound, SourceErrors};
-use crate::sources::Sources;
 use crate::state::AppState;
 
 /// `GET /api/v1/dashboards`.
@@ -75,7 +75,7 @@ pub async fn get(ApiPath(id): ApiPath<String>) -> Result<Json<DashboardSummary>,
 )]
 pub async fn panel(
     State(state): State<AppState>,
-    Extension(sources): Extension<Sources>,
+    ScopedSources(sources): ScopedSources,
     ApiPath((id, panel)): ApiPath<(String, String)>,
 ) -> Result<Json<PanelData>, ApiError> {
     let panel = (id == CLINIC_NOW)

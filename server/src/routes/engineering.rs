@@ -1,7 +1,7 @@
 //! The engineering API: logs, metrics, traces and the service map, over whichever sources are configured.
 
+use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, State};
-use axum::{Extension, Json};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use vitals_api::{
@@ -10,8 +10,9 @@ use vitals_api::{
 };
 
 use crate::error::ApiError;
+use crate::routes::gate::ScopedSources;
 use crate::routes::openapi::{AccessErrors, BadRequest, BodyErrors, NotFound, SourceErrors};
-use crate::sources::{LogQuery, Sources, TimeRange, TraceQuery};
+use crate::sources::{LogQuery, TimeRange, TraceQuery};
 use crate::state::AppState;
 use crate::timespec::{resolve_range, resolve_step_ms};
 
@@ -128,7 +129,7 @@ fn check_query(query: &str) -> Result<(), ApiError> {
 )]
 pub async fn query_logs(
     State(state): State<AppState>,
-    Extension(sources): Extension<Sources>,
+    ScopedSources(sources): ScopedSources,
     ApiJson(request): ApiJson<LogQueryRequest>,
 ) -> Result<Json<LogQueryResponse>, ApiError> {
     check_query(&request.query)?;
@@ -163,7 +164,7 @@ pub async fn query_logs(
 )]
 pub async fn log_labels(
     State(state): State<AppState>,
-    Extension(sources): Extension<Sources>,
+    ScopedSources(sources): ScopedSources,
     ApiQuery(params): ApiQuery<RangeParams>,
 ) -> Result<Json<NameList>, ApiError> {
     let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
@@ -188,7 +189,7 @@ pub async fn log_labels(
 )]
 pub async fn log_label_values(
     State(state): State<AppState>,
-    Extension(sources): Extension<Sources>,
+    ScopedSources(sources): ScopedSources,
     ApiPath(name): ApiPath<String>,
     ApiQuery(params): ApiQuery<RangeParams>,
 ) -> Result<Json<NameList>, ApiError> {
@@ -214,7 +215,7 @@ pub async fn log_label_values(
 )]
 pub async fn query_metrics(
     State(state): State<AppState>,
-    Extension(sources): Extension<Sources>,
+    ScopedSources(sources): ScopedSources,
     ApiJson(request): ApiJson<MetricQueryRequest>,
 ) -> Result<Json<MetricQueryResponse>, ApiError> {
     check_query(&request.query)?;
@@ -243,7 +244,7 @@ pub async fn query_metrics(
         SourceErrors,
     )
 )]
-pub async fn metric_names(Extension(sources): Extension<Sources>) -> Result<Json<NameList>, ApiError> {
+pub async fn metric_names(ScopedSources(sources): ScopedSources) -> Result<Json<NameList>, ApiError> {
     let names = sources.metrics.metric_names().await?;
     Ok(Json(NameList { names }))
 }
@@ -265,7 +266,7 @@ pub async fn metric_names(Extension(sources): Extension<Sources>) -> Result<Json
 )]
 pub async fn search_traces(
     State(state): State<AppState>,
-    Extension(sources): Extension<Sources>,
+    ScopedSources(sources): ScopedSources,
     ApiJson(request): ApiJson<TraceSearchRequest>,
 ) -> Result<Json<TraceSearchResponse>, ApiError> {
     let range = request_range(&state, request.from.as_deref(), request.to.as_deref(), HOUR_MS)?;
@@ -296,7 +297,7 @@ pub async fn search_traces(
     )
 )]
 pub async fn get_trace(
-    Extension(sources): Extension<Sources>,
+    ScopedSources(sources): ScopedSources,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Trace>, ApiError> {
     if !is_trace_id(&id) {
@@ -325,7 +326,7 @@ pub async fn get_trace(
 )]
 pub async fn service_map(
     State(state): State<AppState>,
-    Extension(sources): Extension<Sources>,
+    ScopedSources(sources): ScopedSources,
     ApiQuery(params): ApiQuery<RangeParams>,
 ) -> Result<Json<ServiceMap>, ApiError> {
     let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod dashboards;
 pub mod engineering;
+pub mod gate;
 pub mod health;
 pub mod openapi;
 pub mod session;

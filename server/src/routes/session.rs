@@ -8,8 +8,8 @@ use vitals_api::{AuditAction, ChallengeKind, ChallengeRequest, LoginRequest, Log
 
 use crate::auth::identity::{AuthError, ChallengeAnswer, LoginStep};
 use crate::auth::session::{
-    CHALLENGE_LIFETIME_MS, ClientAddress, SessionPayload, clear_cookie, current_user, session_cookie,
-    set_cookie,
+    CHALLENGE_LIFETIME_MS, ClientAddress, CurrentUser, SessionContext, SessionPayload, clear_cookie,
+    session_cookie, set_cookie,
 };
 use crate::error::ApiError;
 use crate::routes::engineering::ApiJson;
@@ -286,13 +286,8 @@ pub async fn answer_challenge(
         (status = 503, response = Unavailable),
     )
 )]
-pub async fn get(
-    State(state): State<AppState>,
-    ClientAddress(client): ClientAddress,
-    headers: HeaderMap,
-) -> Result<Json<SessionInfo>, ApiError> {
-    let user = current_user(&state, &headers, client).await?;
-    Ok(Json(user.info(&state.auth.policy)))
+pub async fn get(State(sessions): State<SessionContext>, user: CurrentUser) -> Json<SessionInfo> {
+    Json(user.info(&sessions.auth.policy))
 }
 
 /// `DELETE /api/v1/session`: signs out at the provider (best effort) and always ends the session here.

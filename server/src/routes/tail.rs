@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
@@ -14,13 +13,13 @@ use utoipa::IntoParams;
 use vitals_api::{BACKGROUND_HEADER, ErrorDetail, Role, TailMessage};
 
 use crate::auth::limits::TailSlot;
-use crate::auth::session::{CurrentUser, current_user};
+use crate::auth::session::{CurrentUser, SessionContext, current_user};
 use crate::envelope::same_origin;
 use crate::error::{ApiError, masked_message};
 use crate::routes::engineering::ApiQuery;
+use crate::routes::gate::ScopedSources;
 use crate::routes::openapi::{AccessErrors, BadRequest, SourceErrors};
-use crate::sources::{LogTail, Sources};
-use crate::state::AppState;
+use crate::sources::LogTail;
 use crate::timespec::{nanoseconds, parse_time_ms};
 
 const DEFAULT_TAIL_LIMIT: u32 = 100;
@@ -59,9 +58,9 @@ pub struct TailParams {
     )
 )]
 pub async fn tail_logs(
-    State(state): State<AppState>,
-    Extension(sources): Extension<Sources>,
-    Extension(user): Extension<CurrentUser>,
+    State(sessions): State<SessionContext>,
+    ScopedSources(sources): ScopedSources,
+    user: CurrentUser,
     headers: HeaderMap,
     ApiQuery(params): ApiQuery<TailParams>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -74,7 +73,7 @@ pub async fn tail_logs(
             "the query is empty; write a log query to follow",
         ));
     }
-    let now_ms = state.now_ms();
+    let now_ms = sessions.now_ms();
     let start_ms = match params.from.as_deref() {
         Some(from) => parse_time_ms("from", from, now_ms)?,
         None => now_ms,
@@ -89,7 +88,7 @@ pub async fn tail_logs(
             ));
         }
     };
-    let limits = &state.auth.tail_limits;
+    let limits = &sessions.auth.tail_limits;
     let Some(slot) = limits.take(&user.record.user) else {
         return Err(ApiError::TooManyRequests {
             code: "too_many_tails",
@@ -109,7 +108,7 @@ pub async fn tail_logs(
         headers: background_headers(&headers),
         client: user.client,
         opened_at_ms: now_ms,
-        state,
+        sessions,
     };
     Ok(upgrade
         .max_message_size(MAX_INCOMING_BYTES)
@@ -141,7 +140,7 @@ fn background_headers(upgrade_headers: &HeaderMap) -> HeaderMap {
 
 /// What an open tail checks every few seconds: the session it was opened in.
 struct SessionWatch {
-    state: AppState,
+    sessions: SessionContext,
     headers: HeaderMap,
     client: String,
     opened_at_ms: i64,
@@ -151,13 +150,16 @@ impl SessionWatch {
     /// Why the tail must close now, if it must: the session ended (logout, idle or absolute
     /// limit), the engineer role was taken away, or the tail has been open too long.
     async fn reason_to_close(&self) -> Option<&'static str> {
-        match current_user(&self.state, &self.headers, self.client.clone()).await {
+        match current_user(&self.sessions, &self.headers, self.client.clone()).await {
             Err(ApiError::Unauthenticated { .. }) => Some("your session ended; log in again"),
             Err(_) => Some("your session could not be checked; reopen the tail"),
             Ok(user) if !user.may(Role::Engineer) => {
                 Some("you no longer have the engineer role; ask an admin if you should")
             }
-            Ok(_) if self.state.now_ms() - self.opened_at_ms >= self.state.auth.tail_limits.max_open_ms => {
+            Ok(_)
+                if self.sessions.now_ms() - self.opened_at_ms
+                    >= self.sessions.auth.tail_limits.max_open_ms =>
+            {
                 Some("this tail reached its time limit; reopen it to keep following")
             }
             Ok(_) => None,
@@ -169,7 +171,7 @@ impl SessionWatch {
 /// or the session no longer allows the tail. `_slot` is given back when it returns.
 async fn relay(socket: WebSocket, mut tail: LogTail, watch: SessionWatch, _slot: TailSlot) {
     let (mut to_browser, mut from_browser) = socket.split();
-    let period = watch.state.auth.tail_limits.session_check;
+    let period = watch.sessions.auth.tail_limits.session_check;
     let mut session_check = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     session_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let close = loop {
