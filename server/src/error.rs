@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use vitals_api::{ErrorBody, ErrorDetail};
 
 use crate::sources::SourceError;
-use crate::sources::guard::is_breaker_open;
 use crate::store::scrub;
 
 /// Everything a handler can answer instead of its data.
@@ -101,9 +100,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Source(SourceError::BadQuery { .. }) => (StatusCode::BAD_REQUEST, "bad_query"),
             Self::Source(SourceError::NotFound { .. }) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Source(error) if is_breaker_open(error) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "source_resting")
-            }
+            Self::Source(SourceError::Resting { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "source_resting"),
             Self::Source(SourceError::Unavailable { .. }) => {
                 (StatusCode::BAD_GATEWAY, "upstream_unavailable")
             }
@@ -203,13 +200,13 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
         }
-        if let Self::Source(SourceError::Unavailable { reason, .. }) = &self
-            && status == StatusCode::SERVICE_UNAVAILABLE
+        if let Self::Source(SourceError::Resting {
+            retry_after_seconds, ..
+        }) = &self
         {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_seconds(reason)),
-            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
         }
         response
     }
@@ -219,16 +216,6 @@ impl IntoResponse for ApiError {
 /// query's values or a patient's details, so they are masked as the audit trail masks them.
 pub fn masked_message(error: &SourceError) -> String {
     scrub(&error.to_string())
-}
-
-/// The wait an open breaker names ("try again in 12 s"), or its usual cool-down.
-fn retry_after_seconds(reason: &str) -> u64 {
-    reason
-        .split("try again in ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|seconds| seconds.parse().ok())
-        .unwrap_or(30)
 }
 
 /// Messages start lowercase, as every Vitals message does, whatever library produced them.
@@ -283,13 +270,9 @@ mod tests {
 
     #[test]
     fn an_open_breaker_is_a_503_with_retry_after() {
-        let reason = format!(
-            "{}, for 30 s to let it recover; try again in 12 s",
-            crate::sources::guard::BREAKER_OPEN_REASON
-        );
-        let response = ApiError::from(SourceError::Unavailable {
+        let response = ApiError::from(SourceError::Resting {
             source_name: "Loki",
-            reason,
+            retry_after_seconds: 12,
         })
         .into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -33,6 +33,16 @@ pub enum SourceError {
         source_name: &'static str,
         reason: String,
     },
+    /// The backend failed often enough lately that its circuit breaker rests it: no query is
+    /// sent to it until `retry_after_seconds` have passed (503 with `Retry-After`).
+    #[error(
+        "{source_name} is failing, so Vitals stopped sending it queries to let it recover; \
+         try again in {retry_after_seconds} s"
+    )]
+    Resting {
+        source_name: &'static str,
+        retry_after_seconds: u64,
+    },
     /// The backend did not answer in time.
     #[error("{source_name} did not answer within {timeout_ms} ms")]
     Timeout {
@@ -48,6 +58,7 @@ impl SourceError {
             Self::BadQuery { source_name, .. }
             | Self::NotFound { source_name, .. }
             | Self::Unavailable { source_name, .. }
+            | Self::Resting { source_name, .. }
             | Self::Timeout { source_name, .. } => source_name,
         }
     }

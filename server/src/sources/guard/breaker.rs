@@ -6,8 +6,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::sources::SourceError;
-
 /// What the breaker of one source is doing, as `stats()` and readiness show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
@@ -30,15 +28,9 @@ impl BreakerState {
     }
 }
 
-/// Every refusal of an open breaker starts with this, so the API can answer 503
-/// rather than 502; [`is_breaker_open`] checks it.
-pub const BREAKER_OPEN_REASON: &str = "it is failing, so Vitals stopped sending it queries";
-
-/// Whether `error` is a breaker refusing a query (answer 503 with `Retry-After`),
-/// rather than the backend itself failing (502).
-pub fn is_breaker_open(error: &SourceError) -> bool {
-    matches!(error, SourceError::Unavailable { reason, .. } if reason.starts_with(BREAKER_OPEN_REASON))
-}
+/// How long a test query is given to show whether a resting backend has recovered; other
+/// queries are refused meanwhile.
+const TEST_QUERY_WAIT_SECONDS: u64 = 5;
 
 #[derive(Debug, Clone, Copy)]
 enum State {
@@ -92,9 +84,8 @@ impl Breaker {
         }
     }
 
-    /// Lets a call through, or says why not in a sentence that starts with
-    /// [`BREAKER_OPEN_REASON`].
-    pub(super) fn admit(&self) -> Result<Permit<'_>, String> {
+    /// Lets a call through, or refuses it with the seconds until the breaker lets one through.
+    pub(super) fn admit(&self) -> Result<Permit<'_>, u64> {
         let mut state = self.lock();
         let probe = match *state {
             State::Closed { .. } => false,
@@ -103,19 +94,11 @@ impl Breaker {
                 true
             }
             State::Open { until } => {
-                let seconds = until
-                    .saturating_duration_since(Instant::now())
-                    .as_secs_f64()
-                    .ceil();
-                return Err(format!(
-                    "{BREAKER_OPEN_REASON} for {} s to let it recover; try again in {seconds} s",
-                    self.cooldown.as_secs_f64().ceil()
-                ));
+                let wait = until.saturating_duration_since(Instant::now());
+                return Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
             }
             State::HalfOpen => {
-                return Err(format!(
-                    "{BREAKER_OPEN_REASON} while one test query checks whether it has recovered; try again in a few seconds"
-                ));
+                return Err(TEST_QUERY_WAIT_SECONDS);
             }
         };
         Ok(Permit {
@@ -203,7 +186,8 @@ mod tests {
         let refusal = breaker.admit().err().unwrap();
         assert_eq!(
             refusal,
-            "it is failing, so Vitals stopped sending it queries for 30 s to let it recover; try again in 30 s"
+            COOLDOWN.as_secs(),
+            "the whole cool-down is still to wait"
         );
     }
 
@@ -224,7 +208,7 @@ mod tests {
         let probe = breaker.admit().unwrap();
         assert_eq!(breaker.state(), BreakerState::HalfOpen);
         let refusal = breaker.admit().err().unwrap();
-        assert!(refusal.starts_with(BREAKER_OPEN_REASON), "{refusal}");
+        assert_eq!(refusal, TEST_QUERY_WAIT_SECONDS, "others wait for the test query");
         probe.record(true);
         assert_eq!(breaker.state(), BreakerState::Closed);
     }
@@ -262,19 +246,5 @@ mod tests {
         fail(&breaker, 1);
         late.record(true);
         assert!(matches!(breaker.state(), BreakerState::Open { .. }));
-    }
-
-    #[test]
-    fn breaker_refusals_are_recognised_and_backend_failures_are_not() {
-        let refusal = SourceError::Unavailable {
-            source_name: "loki",
-            reason: format!("{BREAKER_OPEN_REASON} for 30 s"),
-        };
-        let failure = SourceError::Unavailable {
-            source_name: "loki",
-            reason: "connection refused".into(),
-        };
-        assert!(is_breaker_open(&refusal));
-        assert!(!is_breaker_open(&failure));
     }
 }

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
 
-pub use breaker::{BREAKER_OPEN_REASON, BreakerState, is_breaker_open};
+pub use breaker::BreakerState;
 pub use config::{GuardConfig, InvalidSetting};
 pub use key::Scope;
 pub use metrics::GuardMetrics;

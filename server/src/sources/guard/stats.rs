@@ -88,7 +88,7 @@ impl Stats {
             bump(match error {
                 SourceError::BadQuery { .. } => &self.bad_query,
                 SourceError::NotFound { .. } => &self.not_found,
-                SourceError::Unavailable { .. } => &self.unavailable,
+                SourceError::Unavailable { .. } | SourceError::Resting { .. } => &self.unavailable,
                 SourceError::Timeout { .. } => &self.timeout,
             });
         }

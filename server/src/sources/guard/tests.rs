@@ -253,7 +253,7 @@ async fn fail_times(logs: &Guarded<dyn LogSource>, times: usize) {
             .query(&log_query("{service=\"login-api\"}"))
             .await
             .unwrap_err();
-        assert!(!is_breaker_open(&error), "{error}");
+        assert!(!matches!(error, SourceError::Resting { .. }), "{error}");
     }
 }
 
@@ -294,10 +294,10 @@ async fn breaker_opens_after_failures_in_a_row_and_then_answers_without_the_back
         .query(&log_query("{service=\"login-api\"}"))
         .await
         .unwrap_err();
-    assert!(is_breaker_open(&error), "{error}");
+    assert!(matches!(error, SourceError::Resting { .. }), "{error}");
     assert_eq!(
         error.to_string(),
-        "Loki is unavailable: it is failing, so Vitals stopped sending it queries for 30 s to let it recover; try again in 30 s"
+        "Loki is failing, so Vitals stopped sending it queries to let it recover; try again in 30 s"
     );
     assert_eq!(started.elapsed(), Duration::ZERO);
     assert_eq!(backend.calls(), 3);
@@ -343,7 +343,7 @@ async fn after_the_cooldown_a_failed_test_query_opens_the_breaker_again() {
         .query(&log_query("{service=\"login-api\"}"))
         .await
         .unwrap_err();
-    assert!(is_breaker_open(&error), "{error}");
+    assert!(matches!(error, SourceError::Resting { .. }), "{error}");
     assert_eq!(backend.calls(), 4);
     assert_eq!(logs.stats().breaker_opens, 2);
 }
@@ -565,7 +565,7 @@ async fn a_live_tail_reaches_the_backend_every_time_unless_the_breaker_is_open()
     backend.set(Behaviour::Fail(unavailable()));
     fail_times(&logs, 3).await;
     let error = logs.tail("{service=\"records\"}", 0, 100).await.err().unwrap();
-    assert!(is_breaker_open(&error), "{error}");
+    assert!(matches!(error, SourceError::Resting { .. }), "{error}");
     assert_eq!(backend.calls(), 5);
 }
 

@@ -85,11 +85,11 @@ impl Upstream {
 
     /// Runs `call` unless the breaker is open, and drops it when the timeout passes.
     async fn call<T>(&self, call: impl Future<Output = Result<T, SourceError>>) -> Result<T, SourceError> {
-        let permit = self.breaker.admit().map_err(|reason| {
+        let permit = self.breaker.admit().map_err(|retry_after_seconds| {
             bump(&self.stats.breaker_refusals);
-            SourceError::Unavailable {
+            SourceError::Resting {
                 source_name: crate::sources::display_name(self.backend),
-                reason,
+                retry_after_seconds,
             }
         })?;
         bump(&self.stats.upstream_calls);
