@@ -339,17 +339,9 @@ fn read_quoted(chars: &[char], start: usize) -> Result<(String, usize), String> 
     ))
 }
 
-/// A positive Prometheus-style duration (`5m`, `1h30m`, `500ms`) in milliseconds, read by
-/// the PromQL parser's own duration rules. A bare number is not a LogQL duration, and
-/// the parser would take a negative or infinite one as seconds it cannot represent.
+/// A positive Prometheus-style duration (`5m`, `1h30m`, `500ms`) in milliseconds.
 pub(crate) fn parse_duration_ms(text: &str) -> Option<i64> {
-    if text.parse::<f64>().is_ok() {
-        return None;
-    }
-    promql_parser::util::parse_duration(text)
-        .ok()
-        .and_then(|duration| i64::try_from(duration.as_millis()).ok())
-        .filter(|ms| *ms > 0)
+    vitals_api::query::parse_duration_ms(text).filter(|ms| *ms > 0)
 }
 
 struct Parser {

@@ -15,36 +15,7 @@ pub const LATEST_MS: i64 = i64::MAX / 1_000_000;
 /// The longest step of a range query: one year, far beyond any range the server allows.
 pub const MAX_STEP_MS: i64 = 366 * 86_400_000;
 
-/// Parses a Prometheus-style duration (`90s`, `5m`, `1h30m`, `2d`, `1w`, `250ms`) into milliseconds.
-pub fn parse_duration_ms(text: &str) -> Option<i64> {
-    let mut total: i64 = 0;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits == 0 {
-            return None;
-        }
-        let amount: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let unit_ms = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return None,
-        };
-        total = total.checked_add(amount.checked_mul(unit_ms)?)?;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
-}
+pub use vitals_api::query::parse_duration_ms;
 
 /// Parses `now`, `now-15m`, `now+1h`, an RFC 3339 instant, or seconds since the epoch.
 pub fn parse_time_ms(field: &str, text: &str, now_ms: i64) -> Result<i64, ApiError> {
