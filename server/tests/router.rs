@@ -702,3 +702,42 @@ fn demo_users_are_refused_on_a_listener_off_loopback_even_without_validation() {
         .to_string();
     assert!(error.contains("VITALS_LISTEN is 0.0.0.0:8080"), "{error}");
 }
+
+/// The shapes of answers the browser app and other clients read, snapshotted on the demo
+/// clinic at a fixed instant: a renamed or dropped field shows up as a diff to review
+/// (`cargo insta review`, or `INSTA_UPDATE=always` and read the `.snap` diff).
+#[tokio::test]
+async fn answer_shapes_stay_as_clients_read_them() {
+    let app = TestApp::new().await;
+    let (status, metrics) = app
+        .post_json(
+            "/api/v1/metrics/query",
+            serde_json::json!({"query": "sum by (clinic) (increase(patient_registrations_total[1h]))",
+                               "from": "now-2h", "to": "now", "step": "1h"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{metrics}");
+    insta::assert_json_snapshot!("metric_range_answer", metrics);
+
+    let (status, traces) = app
+        .post_json(
+            "/api/v1/traces/search",
+            serde_json::json!({"from": "now-5m", "limit": 2}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{traces}");
+    insta::assert_json_snapshot!("trace_search_answer", traces);
+
+    let (status, refusal) = app
+        .post_json(
+            "/api/v1/logs/query",
+            serde_json::json!({"query": "{service=\"login-api\"", "from": "now-5m"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refusal}");
+    insta::assert_json_snapshot!("bad_query_answer", refusal);
+
+    let (status, _, session) = app.get("/api/v1/session").await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("session_answer", json(&session));
+}

@@ -12,7 +12,8 @@ use vitals_demo::{DemoClinic, DemoConfig, DemoError, TailBatch};
 
 use super::{LogQuery, LogSource, LogTail, MetricSource, SourceError, TimeRange, TraceQuery, TraceSource};
 
-const BACKEND: &str = "demo";
+/// How errors name this source to the people who read them.
+const SOURCE_NAME: &str = "the demo clinic";
 /// How often the live tail looks for new lines; Loki pushes about as often.
 const TAIL_POLL: Duration = Duration::from_secs(1);
 
@@ -44,7 +45,7 @@ impl DemoSource {
         match tokio::task::spawn_blocking(move || work(&clinic)).await {
             Ok(answer) => answer.map_err(source_error),
             Err(err) => Err(SourceError::Unavailable {
-                source_name: BACKEND,
+                source_name: SOURCE_NAME,
                 reason: format!("the simulation stopped unexpectedly ({err}); try again"),
             }),
         }
@@ -75,11 +76,11 @@ impl DemoSource {
 fn source_error(error: DemoError) -> SourceError {
     match error {
         DemoError::BadQuery(reason) => SourceError::BadQuery {
-            source_name: BACKEND,
+            source_name: SOURCE_NAME,
             reason,
         },
         DemoError::NotFound(what) => SourceError::NotFound {
-            source_name: BACKEND,
+            source_name: SOURCE_NAME,
             what,
         },
     }
@@ -282,13 +283,13 @@ mod tests {
         else {
             panic!("topk is outside the demo's PromQL");
         };
-        assert_eq!(source_name, "demo");
+        assert_eq!(source_name, "the demo clinic");
         assert!(reason.contains("topk"), "{reason}");
         let unknown = "1-00000000-000000000000000000000000";
         assert!(matches!(
             source.trace(unknown).await,
             Err(SourceError::NotFound {
-                source_name: "demo",
+                source_name: "the demo clinic",
                 ..
             })
         ));
