@@ -115,6 +115,27 @@ impl TestServer {
         Ok(reqwest::Client::builder().default_headers(headers).build()?)
     }
 
+    /// The WebSocket request the Vitals page makes to follow `query` live in the session of
+    /// `cookie`: it names the page's origin, as a browser does.
+    pub fn tail_request(
+        &self,
+        cookie: &str,
+        query: &str,
+    ) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let query: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+        let url = format!(
+            "ws://{}/api/v1/logs/tail?query={query}&from=now-10m&limit=20",
+            self.address
+        );
+        let mut request = url.into_client_request()?;
+        request.headers_mut().insert("cookie", cookie.parse()?);
+        request
+            .headers_mut()
+            .insert("origin", format!("http://{}", self.address).parse()?);
+        Ok(request)
+    }
+
     /// Logs a demo user in and returns the `Cookie` header value of the session.
     pub async fn login(&self, user: &str) -> Result<String> {
         let response = reqwest::Client::new()

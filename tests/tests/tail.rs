@@ -7,7 +7,6 @@ use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vitals_api::Role;
@@ -27,27 +26,12 @@ type Tail = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// The WebSocket request an engineer's browser makes: the tail URL with a new session's cookie.
 async fn tail_request(server: &TestServer, query: &str) -> Result<Request> {
     let cookie = server.login("engineer").await?;
-    tail_request_in(server, &cookie, query)
-}
-
-/// The WebSocket request the Vitals page makes in the session of `cookie`: it names the page's origin.
-fn tail_request_in(server: &TestServer, cookie: &str, query: &str) -> Result<Request> {
-    let query: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
-    let url = format!(
-        "ws://{}/api/v1/logs/tail?query={query}&from=now-10m&limit=20",
-        server.address
-    );
-    let mut request = url.into_client_request()?;
-    request.headers_mut().insert("cookie", cookie.parse()?);
-    request
-        .headers_mut()
-        .insert("origin", format!("http://{}", server.address).parse()?);
-    Ok(request)
+    server.tail_request(&cookie, query)
 }
 
 /// Opens a tail of the login API's lines in the session of `cookie`.
 async fn open_tail(server: &TestServer, cookie: &str) -> Result<Tail> {
-    let request = tail_request_in(server, cookie, r#"{service="login-api"}"#)?;
+    let request = server.tail_request(cookie, r#"{service="login-api"}"#)?;
     Ok(tokio_tungstenite::connect_async(request).await?.0)
 }
 
@@ -253,7 +237,7 @@ async fn a_fourth_tail_of_one_person_is_refused_until_one_closes() -> Result<()>
     for _ in 0..3 {
         tails.push(open_tail(&server, &cookie).await?);
     }
-    let (status, body) = refusal(tail_request_in(&server, &cookie, r#"{service="records"}"#)?).await?;
+    let (status, body) = refusal(server.tail_request(&cookie, r#"{service="records"}"#)?).await?;
     assert_eq!(status, 429);
     assert_eq!(body["error"]["code"], "too_many_tails");
     let message = body["error"]["message"].as_str().unwrap_or_default();
@@ -274,14 +258,14 @@ async fn a_fourth_tail_of_one_person_is_refused_until_one_closes() -> Result<()>
 async fn a_tail_upgrade_from_another_site_is_refused() -> Result<()> {
     let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
     let cookie = server.login("engineer").await?;
-    let mut cross_site = tail_request_in(&server, &cookie, r#"{service="records"}"#)?;
+    let mut cross_site = server.tail_request(&cookie, r#"{service="records"}"#)?;
     cross_site
         .headers_mut()
         .insert("origin", "https://evil.example".parse()?);
     let (status, body) = refusal(cross_site).await?;
     assert_eq!((status, &body["error"]["code"]), (403, &"csrf".into()), "{body}");
 
-    let mut no_origin = tail_request_in(&server, &cookie, r#"{service="records"}"#)?;
+    let mut no_origin = server.tail_request(&cookie, r#"{service="records"}"#)?;
     no_origin.headers_mut().remove("origin");
     let (status, body) = refusal(no_origin).await?;
     assert_eq!(status, 403, "{body}");

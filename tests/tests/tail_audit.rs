@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use anyhow::{Result, ensure};
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use vitals_api::AuditAction;
 use vitals_server::state::FixedClock;
 use vitals_tests::{TestServer, test_state};
@@ -16,14 +15,8 @@ const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 async fn an_opened_tail_is_recorded_as_a_tail_that_succeeded() -> Result<()> {
     let (state, data) = test_state(None, Arc::new(FixedClock(CLINIC_MORNING_MS)))?;
     let server = TestServer::start_with_state(state, data).await?;
-    let url = format!(
-        "ws://{}/api/v1/logs/tail?query=%7Bservice%3D%22records%22%7D&from=now-10m",
-        server.address
-    );
-    let mut request = url.into_client_request()?;
-    request
-        .headers_mut()
-        .insert("cookie", server.login("engineer").await?.parse()?);
+    let cookie = server.login("engineer").await?;
+    let request = server.tail_request(&cookie, r#"{service="records"}"#)?;
     let (mut socket, response) = tokio_tungstenite::connect_async(request).await?;
     ensure!(response.status() == 101, "{}", response.status());
 
