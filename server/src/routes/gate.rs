@@ -57,7 +57,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let user = CurrentUser::from_request_parts(parts, state).await?;
-        Ok(Self(GuardedSources::from_ref(state).for_scope(&user.scope())))
+        // Behind the gate the person is already in the request: read the scope there rather
+        // than copy the whole session.
+        let scope = match parts.extensions.get::<CurrentUser>() {
+            Some(user) => user.scope(),
+            None => CurrentUser::from_request_parts(parts, state).await?.scope(),
+        };
+        Ok(Self(GuardedSources::from_ref(state).for_scope(&scope)))
     }
 }
