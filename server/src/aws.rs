@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use url::Url;
 
 /// Where an AWS client's credentials come from.
 pub enum Credentials {
@@ -27,14 +28,14 @@ impl From<Option<SharedCredentialsProvider>> for Credentials {
 pub async fn sdk_config(
     region: &str,
     timeout: Duration,
-    endpoint: Option<&str>,
+    endpoint: Option<&Url>,
     credentials: Credentials,
 ) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_owned()))
         .timeout_config(TimeoutConfig::builder().operation_timeout(timeout).build());
     if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint.trim_end_matches('/'));
+        loader = loader.endpoint_url(endpoint.as_str().trim_end_matches('/'));
     }
     loader = match credentials {
         Credentials::DefaultChain => loader,

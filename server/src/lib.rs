@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error;
 pub mod otel;
 pub mod routes;
+pub mod settings;
 pub mod sources;
 pub mod spa;
 pub mod state;
@@ -41,7 +42,7 @@ use utoipa_axum::routes;
 use vitals_api::{AuditAction, Role};
 
 use crate::auth::audit::record_access;
-use crate::auth::identity::{CognitoConfig, CognitoProvider, DemoProvider, IdentityProvider};
+use crate::auth::identity::{CognitoProvider, DemoProvider, IdentityProvider};
 use crate::auth::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use crate::auth::session::{Auth, SessionContext};
 use crate::auth::token_key::{TokenKey, missing_with_cognito};
@@ -51,14 +52,12 @@ use crate::routes::gate::require_role;
 use crate::sources::Sources;
 use crate::sources::demo::DemoSource;
 use crate::sources::guard::{GuardedSources, Scope};
-use crate::sources::loki::{LokiConfig, LokiSource};
-use crate::sources::prometheus::{PrometheusConfig, PrometheusSource};
-use crate::sources::xray::{XRayConfig, XRaySource};
+use crate::sources::loki::LokiSource;
+use crate::sources::prometheus::PrometheusSource;
+use crate::sources::xray::XRaySource;
 use crate::spa::Spa;
 use crate::state::{AppState, Clock, Shared};
-use crate::store::{
-    BatchedAudit, CachedSessions, DynamoAuditLog, DynamoConfig, DynamoSessionStore, SqliteStore,
-};
+use crate::store::{BatchedAudit, CachedSessions, DynamoAuditLog, DynamoSessionStore, SqliteStore};
 use crate::telemetry::{RequestIds, Telemetry};
 
 /// Largest request body any endpoint accepts.
@@ -79,35 +78,21 @@ pub fn demo_sources(config: &Config, clock: Arc<dyn Clock>) -> Sources {
 /// The configured backend for each signal, the demo clinic for those not configured.
 pub async fn configured_sources(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Sources> {
     let mut sources = demo_sources(config, clock);
-    let timeout = Duration::from_millis(config.guard.timeout_ms);
+    let timeout = config.guard.timeout();
     if let Some(loki) = &config.loki {
-        let base_url = url::Url::parse(&loki.url).context("`loki.url` is not a URL")?;
-        let source = LokiSource::new(LokiConfig {
-            base_url,
-            tenant: loki.tenant.clone(),
-            timeout,
-        })
-        .context("cannot set up Loki (`loki`, VITALS_LOKI_URL)")?;
+        let source = LokiSource::new(loki.clone(), timeout).context("cannot set up Loki (`loki`)")?;
         sources.logs = Arc::new(source);
     }
     if let Some(prometheus) = &config.prometheus {
-        let source = PrometheusSource::new(PrometheusConfig {
-            base_url: prometheus.url.clone(),
-            amp_region: prometheus.amp_region.clone(),
-            timeout,
-        })
-        .await
-        .context("cannot set up the metrics source (`prometheus`, VITALS_PROMETHEUS_URL)")?;
+        let source = PrometheusSource::new(prometheus.clone(), timeout)
+            .await
+            .context("cannot set up the metrics source (`prometheus`)")?;
         sources.metrics = Arc::new(source);
     }
     if let Some(xray) = &config.xray {
-        let source = XRaySource::new(XRayConfig {
-            region: xray.region.clone(),
-            endpoint: xray.endpoint.clone(),
-            timeout,
-        })
-        .await
-        .context("cannot set up X-Ray (`xray`, VITALS_XRAY_REGION)")?;
+        let source = XRaySource::new(xray.clone(), timeout)
+            .await
+            .context("cannot set up X-Ray (`xray`)")?;
         sources.traces = Arc::new(source);
     }
     Ok(sources)
@@ -166,36 +151,23 @@ pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth
 /// How people log in and where sessions live, as configured: Cognito and DynamoDB when set.
 pub async fn configured_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth> {
     let mut auth = local_auth(config, clock)?;
-    let timeout = Duration::from_millis(config.guard.timeout_ms);
+    let timeout = config.guard.timeout();
     if let Some(cognito) = &config.cognito {
         // A key of this process alone would log everyone out at each restart and differ between replicas.
         if config.session.token_key.is_none() {
             anyhow::bail!("`session.token_key` {}", missing_with_cognito());
         }
-        let provider = CognitoProvider::new(CognitoConfig {
-            user_pool_id: cognito.user_pool_id.clone(),
-            client_id: cognito.client_id.clone(),
-            client_secret: cognito.client_secret.clone(),
-            region: cognito.region().unwrap_or_default().to_owned(),
-            endpoint: cognito.endpoint.clone(),
-            timeout,
-        })
-        .await
-        .context("cannot set up Cognito (`cognito`, VITALS_COGNITO_*)")?;
+        let provider = CognitoProvider::new(cognito.clone(), timeout)
+            .await
+            .context("cannot set up Cognito (`cognito`)")?;
         auth.provider = Some(Arc::new(provider));
     }
     if let Some(dynamo) = &config.dynamodb {
-        let table = |table: &str| DynamoConfig {
-            table: table.to_owned(),
-            region: dynamo.region.clone().unwrap_or_default(),
-            endpoint: dynamo.endpoint.clone(),
-            timeout,
-        };
-        let sessions = DynamoSessionStore::new(table(&dynamo.table), None)
+        let sessions = DynamoSessionStore::new(dynamo, timeout, None)
             .await
-            .context("cannot set up the DynamoDB session table (`dynamodb`, VITALS_SESSION_TABLE)")?;
+            .context("cannot set up the DynamoDB session table (`dynamodb.table`, VITALS_SESSION_TABLE)")?;
         let audit = match &dynamo.audit_table {
-            Some(audit_table) => Some(DynamoAuditLog::new(table(audit_table), None).await.context(
+            Some(_) => Some(DynamoAuditLog::new(dynamo, timeout, None).await.context(
                 "cannot set up the DynamoDB audit table (`dynamodb.audit_table`, VITALS_AUDIT_TABLE)",
             )?),
             None => None,

@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use vitals_server::config::{Config, LokiSettings, Secret};
+use vitals_server::config::{Config, LokiConfig, Secret};
 use vitals_server::state::{Clock, FixedClock};
 use vitals_server::{app, build_state, configured_sources};
 
@@ -38,8 +38,8 @@ async fn vitals_in_front_of(loki_url: &str, tune: impl FnOnce(&mut Config)) -> V
     let mut config = Config {
         data_dir: data.path().to_owned(),
         demo_password: Some(Secret(DEMO_PASSWORD.into())),
-        loki: Some(LokiSettings {
-            url: loki_url.to_owned(),
+        loki: Some(LokiConfig {
+            url: loki_url.parse().expect("a test URL"),
             tenant: None,
         }),
         ..Config::default()

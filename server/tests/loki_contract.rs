@@ -35,12 +35,11 @@ const RANGE_B: TimeRange = TimeRange {
 };
 
 fn loki_at(base_url: &str, tenant: Option<&str>, timeout: Duration) -> LokiSource {
-    LokiSource::new(LokiConfig {
-        base_url: Url::parse(base_url).expect("a test URL"),
+    let config = LokiConfig {
+        url: Url::parse(base_url).expect("a test URL"),
         tenant: tenant.map(str::to_owned),
-        timeout,
-    })
-    .expect("a usable Loki config")
+    };
+    LokiSource::new(config, timeout).expect("a usable Loki config")
 }
 
 /// Answers as the captured Loki did: its status, its content type (JSON even for text errors) and its body.

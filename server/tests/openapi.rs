@@ -12,7 +12,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use vitals_server::config::{Config, LimitSettings, Secret};
+use vitals_server::config::{Config, LimitConfig, Secret};
 use vitals_server::state::FixedClock;
 use vitals_server::{app, demo_state};
 
@@ -35,10 +35,10 @@ fn router(data: &tempfile::TempDir) -> Router {
         data_dir: data.path().to_owned(),
         demo_password: Some(Secret(PASSWORD.into())),
         // A hundred probes in a row are no abuse; the per-person limit has its own tests.
-        limits: LimitSettings {
+        limits: LimitConfig {
             api_requests_per_second: 10_000,
             api_burst: 10_000,
-            ..LimitSettings::default()
+            ..LimitConfig::default()
         },
         ..Config::default()
     };

@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use vitals_api::AuditEvent;
 use vitals_demo::{DemoClinic, DemoConfig};
-use vitals_server::config::{Config, LimitSettings, Secret};
+use vitals_server::config::{Config, LimitConfig, Secret};
 use vitals_server::sources::guard::{GuardConfig, Guarded};
 use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use vitals_server::sources::{MetricSource, TimeRange};
@@ -316,10 +316,10 @@ impl Vitals {
             demo_password: Some(Secret(DEMO_PASSWORD.into())),
             // The clock is fixed, so a person's request budget would never refill: the
             // limiter still runs on every request, but never refuses one here.
-            limits: LimitSettings {
+            limits: LimitConfig {
                 api_requests_per_second: u32::MAX,
                 api_burst: u32::MAX,
-                ..LimitSettings::default()
+                ..LimitConfig::default()
             },
             guard: GuardConfig {
                 cache_ttl_ms: CACHE_TTL_MS,
@@ -327,12 +327,11 @@ impl Vitals {
             },
             ..Config::default()
         };
-        let source = PrometheusSource::new(PrometheusConfig {
-            base_url: prometheus.url(""),
+        let metrics = PrometheusConfig {
+            url: prometheus.url("").parse()?,
             amp_region: None,
-            timeout: Duration::from_millis(config.guard.timeout_ms),
-        })
-        .await?;
+        };
+        let source = PrometheusSource::new(metrics, config.guard.timeout()).await?;
         let clock: Arc<dyn Clock> = Arc::new(FixedClock(NOW_MS));
         let mut sources = vitals_server::demo_sources(&config, clock.clone());
         sources.metrics = Arc::new(source);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
-use vitals_server::config::{Config, LimitSettings, Secret};
+use vitals_server::config::{Config, LimitConfig, Secret};
 use vitals_server::sources::Sources;
 use vitals_server::state::{AppState, Clock, FixedClock};
 
@@ -38,12 +38,12 @@ pub fn test_config(data: &std::path::Path) -> Config {
         data_dir: data.to_owned(),
         demo_password: Some(Secret(DEMO_PASSWORD.into())),
         // These tests read hundreds of traces as fast as they can; the limit itself has its own tests.
-        limits: LimitSettings {
+        limits: LimitConfig {
             api_requests_per_second: 10_000,
             api_burst: 10_000,
             // An open tail notices a session that ended within a second.
             tail_session_check_seconds: 1,
-            ..LimitSettings::default()
+            ..LimitConfig::default()
         },
         ..Config::default()
     }

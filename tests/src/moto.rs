@@ -20,6 +20,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use tempfile::TempDir;
+use url::Url;
 use vitals_server::sources::xray::{XRayConfig, XRaySource};
 use vitals_server::store::{DynamoAuditLog, DynamoConfig, DynamoSessionStore};
 
@@ -89,32 +90,38 @@ impl MotoServer {
         format!("http://{}", self.relay_address)
     }
 
+    /// The relay's address as an endpoint override in a component's configuration.
+    pub fn endpoint(&self) -> Url {
+        Url::parse(&self.url()).expect("a socket address makes a URL")
+    }
+
     /// An X-Ray source on this moto.
     pub async fn xray_source(&self) -> Result<XRaySource> {
         let config = XRayConfig {
             region: MOTO_REGION.to_owned(),
-            endpoint: Some(self.url()),
-            timeout: CALL_TIMEOUT,
+            endpoint: Some(self.endpoint()),
         };
-        Ok(XRaySource::with_credentials_provider(config, credentials()).await?)
+        Ok(XRaySource::with_credentials_provider(config, CALL_TIMEOUT, credentials()).await?)
     }
 
     /// The DynamoDB session store on `table` in this moto (the table is not created).
     pub async fn session_store(&self, table: &str) -> Result<DynamoSessionStore> {
-        Ok(DynamoSessionStore::new(self.dynamo_table(table), Some(credentials())).await?)
+        let config = self.dynamo_config(table, None);
+        Ok(DynamoSessionStore::new(&config, CALL_TIMEOUT, Some(credentials())).await?)
     }
 
     /// The DynamoDB audit trail on `table` in this moto (the table is not created).
     pub async fn audit_log(&self, table: &str) -> Result<DynamoAuditLog> {
-        Ok(DynamoAuditLog::new(self.dynamo_table(table), Some(credentials())).await?)
+        let config = self.dynamo_config(&format!("{table}-sessions"), Some(table));
+        Ok(DynamoAuditLog::new(&config, CALL_TIMEOUT, Some(credentials())).await?)
     }
 
-    fn dynamo_table(&self, table: &str) -> DynamoConfig {
+    fn dynamo_config(&self, table: &str, audit_table: Option<&str>) -> DynamoConfig {
         DynamoConfig {
             table: table.to_owned(),
+            audit_table: audit_table.map(str::to_owned),
             region: MOTO_REGION.to_owned(),
-            endpoint: Some(self.url()),
-            timeout: CALL_TIMEOUT,
+            endpoint: Some(self.endpoint()),
         }
     }
 

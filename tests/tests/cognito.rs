@@ -35,7 +35,6 @@ use vitals_server::auth::identity::{
 };
 use vitals_server::auth::session::SessionPayload;
 use vitals_server::auth::token_key::TokenKey;
-use vitals_server::config::CognitoSettings;
 use vitals_server::state::{AppState, Clock, ManualClock, SystemClock};
 use vitals_server::store::{SessionId, SessionLookup};
 use vitals_tests::moto::MotoServer;
@@ -89,14 +88,13 @@ impl Pool {
                 .send()
                 .await?;
         }
-        let config = CognitoConfig::new(
-            pool_id.clone(),
-            client_id.clone(),
-            client_secret.clone(),
-            Some(moto.url()),
-            TIMEOUT,
-        )?;
-        let provider = CognitoProvider::new(config).await?;
+        let config = CognitoConfig {
+            user_pool_id: pool_id.clone(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            endpoint: Some(moto.endpoint()),
+        };
+        let provider = CognitoProvider::new(config, TIMEOUT).await?;
         Ok(Self {
             moto,
             admin,
@@ -108,14 +106,12 @@ impl Pool {
     }
 
     fn config(&self) -> CognitoConfig {
-        CognitoConfig::new(
-            self.pool_id.clone(),
-            self.client_id.clone(),
-            self.client_secret.clone(),
-            Some(self.moto.url()),
-            TIMEOUT,
-        )
-        .expect("the pool's settings were taken once already")
+        CognitoConfig {
+            user_pool_id: self.pool_id.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            endpoint: Some(self.moto.endpoint()),
+        }
     }
 
     /// A user as AdminCreateUser leaves it: a temporary password that must be changed.
@@ -170,7 +166,7 @@ impl Pool {
     fn verifier(&self) -> TokenVerifier {
         TokenVerifier::new(
             self.config()
-                .verifier_config()
+                .verifier_config(TIMEOUT)
                 .expect("the pool's settings are valid"),
         )
         .expect("an HTTP client can be made")
@@ -480,14 +476,13 @@ impl FakeCognito {
     }
 
     async fn provider(&self, client_secret: Option<&str>) -> Result<CognitoProvider> {
-        let config = CognitoConfig::new(
-            "eu-west-1_FakePool1".into(),
-            "fake-client".into(),
-            client_secret.map(str::to_owned),
-            Some(self.url()),
-            Duration::from_secs(10),
-        )?;
-        Ok(CognitoProvider::new(config).await?)
+        let config = CognitoConfig {
+            user_pool_id: "eu-west-1_FakePool1".into(),
+            client_id: "fake-client".into(),
+            client_secret: client_secret.map(str::to_owned),
+            endpoint: Some(self.url().parse()?),
+        };
+        Ok(CognitoProvider::new(config, Duration::from_secs(10)).await?)
     }
 }
 
@@ -680,14 +675,13 @@ async fn logout_sends_global_sign_out_then_revoke_token_with_the_client_secret()
 async fn cognito_out_of_reach_is_unavailable_and_named() -> Result<()> {
     // A port that was free a moment ago: nothing answers there.
     let address = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-    let config = CognitoConfig::new(
-        "eu-west-1_FakePool1".into(),
-        "fake-client".into(),
-        None,
-        Some(format!("http://{address}")),
-        Duration::from_secs(10),
-    )?;
-    let provider = CognitoProvider::new(config).await?;
+    let config = CognitoConfig {
+        user_pool_id: "eu-west-1_FakePool1".into(),
+        client_id: "fake-client".into(),
+        client_secret: None,
+        endpoint: Some(format!("http://{address}").parse()?),
+    };
+    let provider = CognitoProvider::new(config, Duration::from_secs(10)).await?;
     match provider.login("ana", PASSWORD).await {
         Err(AuthError::Unavailable(why)) => {
             assert!(
@@ -726,12 +720,7 @@ impl CognitoServer {
         let data_dir = data.path().to_owned();
         let mut config = test_config(&data_dir);
         config.demo_password = None;
-        config.cognito = Some(CognitoSettings {
-            user_pool_id: pool.pool_id.clone(),
-            client_id: pool.client_id.clone(),
-            client_secret: pool.client_secret.clone(),
-            endpoint: Some(pool.moto.url()),
-        });
+        config.cognito = Some(pool.config());
         config.session.token_key = Some(TokenKey::from_base64(TOKEN_KEY).expect("the test key is valid"));
         // The test moves the clock to the tokens' refresh without using the session meanwhile.
         config.session.idle_timeout = Duration::from_secs(120 * 60);

@@ -34,12 +34,11 @@ impl Setup {
         let clinic = DemoClinic::new(DemoConfig::default());
         let samples = clinic.openmetrics(TimeRange::new(SAMPLES_FROM_MS, SAMPLES_TO_MS));
         let prometheus = PrometheusServer::start_with_openmetrics(&samples).await?;
-        let source = PrometheusSource::new(PrometheusConfig {
-            base_url: prometheus.url(""),
+        let config = PrometheusConfig {
+            url: prometheus.url("").parse()?,
             amp_region: None,
-            timeout: Duration::from_secs(20),
-        })
-        .await?;
+        };
+        let source = PrometheusSource::new(config, Duration::from_secs(20)).await?;
         let (state, data) = state_with_metrics(Arc::new(source), SAMPLES_TO_MS)?;
         let vitals = TestServer::start_with_state(state, data).await?;
         let client = vitals.client_as("engineer").await?;

@@ -10,7 +10,66 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 use moka::sync::Cache;
+use serde::Deserialize;
 use vitals_api::clock::Clock;
+
+use crate::settings::InvalidSetting;
+
+/// `[limits]`: how often people may fail to log in, how fast one person may call the API, and their live tails.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitConfig {
+    /// Failed logins of one username in 15 minutes before it must wait.
+    pub failed_logins_per_username: u32,
+    /// Failed logins from one client address in 15 minutes before it must wait.
+    pub failed_logins_per_client: u32,
+    /// API requests per second one person may make, steadily.
+    pub api_requests_per_second: u32,
+    /// API requests one person may make at once (a dashboard loading all its panels).
+    pub api_burst: u32,
+    /// Live log tails one person may have open at once.
+    pub tails_per_person: u32,
+    /// Minutes a live tail stays open before the person must reopen it.
+    pub tail_max_minutes: u32,
+    /// Seconds between checks that an open tail's session and role still hold.
+    pub tail_session_check_seconds: u32,
+}
+
+impl Default for LimitConfig {
+    fn default() -> Self {
+        Self {
+            failed_logins_per_username: 5,
+            failed_logins_per_client: 20,
+            api_requests_per_second: 20,
+            api_burst: 60,
+            tails_per_person: 3,
+            tail_max_minutes: 60,
+            tail_session_check_seconds: 5,
+        }
+    }
+}
+
+impl LimitConfig {
+    /// Every limit is a positive number; the error names the key under `[limits]`.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let limits = [
+            ("failed_logins_per_username", self.failed_logins_per_username),
+            ("failed_logins_per_client", self.failed_logins_per_client),
+            ("api_requests_per_second", self.api_requests_per_second),
+            ("api_burst", self.api_burst),
+            ("tails_per_person", self.tails_per_person),
+            ("tail_max_minutes", self.tail_max_minutes),
+            ("tail_session_check_seconds", self.tail_session_check_seconds),
+        ];
+        match limits.into_iter().find(|(_, value)| *value == 0) {
+            Some((key, _)) => Err(InvalidSetting::new(
+                format!("limits.{key}"),
+                "is 0; use a positive number",
+            )),
+            None => Ok(()),
+        }
+    }
+}
 
 /// Failed logins counted over this window.
 const LOGIN_WINDOW_MS: i64 = 15 * 60_000;

@@ -11,7 +11,7 @@ use vitals_api::{Role, SessionInfo};
 
 use super::StoreError;
 use crate::auth::token_key::TokenKey;
-use crate::sources::guard::InvalidSetting;
+use crate::settings::InvalidSetting;
 
 /// Random bytes in a session id: 256 bits, twice the 128 the issue asks for at least.
 const ID_BYTES: usize = 32;

@@ -14,30 +14,35 @@ use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, AuthenticationResultT
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
+use serde::Deserialize;
 use sha2::Sha256;
+use url::Url;
 use vitals_api::ChallengeKind;
 
 use super::jwt::{TokenVerifier, VerifierConfig};
 use super::{AuthError, ChallengeAnswer, Identity, IdentityProvider, LoginStep, PendingChallenge, Tokens};
+use crate::settings::{InvalidSetting, check_http_url, is_region, without_credentials};
 
 /// The shortest time between two fetches of the pool's signing keys.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// What replaces a secret found in a message from Cognito.
 const HIDDEN: &str = "<hidden>";
 
-/// Which user pool and app client (`VITALS_COGNITO_*`), and how long a call may take.
-#[derive(Clone, PartialEq, Eq)]
+/// `[cognito]`: the user pool and app client people log in with (`VITALS_COGNITO_*`).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CognitoConfig {
+    /// `VITALS_COGNITO_USER_POOL_ID`, such as `eu-west-1_AbC123def`; the calls go to its region.
     pub user_pool_id: String,
+    /// `VITALS_COGNITO_CLIENT_ID`.
     pub client_id: String,
-    /// Set when the app client has a secret; then every call carries a `SECRET_HASH`.
+    /// `VITALS_COGNITO_CLIENT_SECRET`, when the app client has one; then every call carries a `SECRET_HASH`.
+    #[serde(default)]
     pub client_secret: Option<String>,
-    /// The region in the user pool id (`eu-west-1` of `eu-west-1_AbC123def`).
-    pub region: String,
-    /// An endpoint override, such as moto's address in tests; the JWKS is then fetched from it too.
-    pub endpoint: Option<String>,
-    /// How long one call may take, retries included.
-    pub timeout: Duration,
+    /// `VITALS_COGNITO_ENDPOINT`: an endpoint override, such as moto's address in tests; the JWKS
+    /// is then fetched from it too.
+    #[serde(default)]
+    pub endpoint: Option<Url>,
 }
 
 impl std::fmt::Debug for CognitoConfig {
@@ -46,32 +51,16 @@ impl std::fmt::Debug for CognitoConfig {
             .field("user_pool_id", &self.user_pool_id)
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret.as_ref().map(|_| HIDDEN))
-            .field("region", &self.region)
-            .field("endpoint", &self.endpoint)
-            .field("timeout", &self.timeout)
+            .field("endpoint", &self.endpoint.as_ref().map(without_credentials))
             .finish()
     }
 }
 
-/// Why a `CognitoConfig` cannot be used. Each message names the setting to change.
+/// Why a Cognito provider cannot be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CognitoConfigError {
-    #[error(
-        "VITALS_COGNITO_USER_POOL_ID is \"{0}\", which is not a user pool id such as eu-west-1_AbC123def"
-    )]
-    InvalidUserPoolId(String),
-    #[error("the Cognito region \"{region}\" is not the one in the user pool id \"{user_pool_id}\"")]
-    RegionMismatch { region: String, user_pool_id: String },
-    #[error("VITALS_COGNITO_CLIENT_ID is empty; set it to the id of the user pool's app client")]
-    MissingClientId,
-    #[error(
-        "VITALS_COGNITO_CLIENT_SECRET is set but empty; leave it unset when the app client has no secret"
-    )]
-    EmptyClientSecret,
-    #[error(
-        "VITALS_COGNITO_ENDPOINT is \"{0}\"; use an http:// or https:// URL such as http://127.0.0.1:5000"
-    )]
-    InvalidEndpoint(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
     #[error("the Cognito timeout must be longer than zero")]
     ZeroTimeout,
     #[error("cannot set up the HTTP client that fetches Cognito's signing keys: {0}")]
@@ -79,96 +68,85 @@ pub enum CognitoConfigError {
 }
 
 impl CognitoConfig {
-    /// A configuration with the region taken from the user pool id, checked.
-    pub fn new(
-        user_pool_id: String,
-        client_id: String,
-        client_secret: Option<String>,
-        endpoint: Option<String>,
-        timeout: Duration,
-    ) -> Result<Self, CognitoConfigError> {
-        let region = region_of_pool(&user_pool_id)
-            .ok_or_else(|| CognitoConfigError::InvalidUserPoolId(user_pool_id.clone()))?
-            .to_owned();
-        let config = Self {
-            user_pool_id,
-            client_id,
-            client_secret,
-            region,
-            endpoint,
-            timeout,
-        };
-        config.check()?;
-        Ok(config)
+    /// Checks what the types alone cannot; each error names the key under `[cognito]`.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if region_of_pool(&self.user_pool_id).is_none() {
+            return Err(InvalidSetting::new(
+                "cognito.user_pool_id",
+                format!(
+                    "is \"{}\"; use the pool id as AWS shows it, such as eu-west-1_AbC123def \
+                     (VITALS_COGNITO_USER_POOL_ID)",
+                    self.user_pool_id
+                ),
+            ));
+        }
+        if self.client_id.trim().is_empty() {
+            return Err(InvalidSetting::new(
+                "cognito.client_id",
+                "is empty; set it (VITALS_COGNITO_CLIENT_ID) to the id of the user pool's app client",
+            ));
+        }
+        if self.client_secret.as_deref().is_some_and(str::is_empty) {
+            return Err(InvalidSetting::new(
+                "cognito.client_secret",
+                "is set but empty; leave VITALS_COGNITO_CLIENT_SECRET unset when the app client has no secret",
+            ));
+        }
+        if let Some(endpoint) = &self.endpoint {
+            check_http_url("cognito.endpoint", endpoint)?;
+        }
+        Ok(())
+    }
+
+    /// The region in the user pool id (`eu-west-1` of `eu-west-1_AbC123def`).
+    pub fn region(&self) -> &str {
+        region_of_pool(&self.user_pool_id).unwrap_or_default()
     }
 
     /// What the pool's tokens carry in `iss`: always the AWS address, whatever endpoint the calls go to.
     pub fn issuer(&self) -> String {
         format!(
             "https://cognito-idp.{}.amazonaws.com/{}",
-            self.region, self.user_pool_id
+            self.region(),
+            self.user_pool_id
         )
     }
 
     /// Where the pool's signing keys are: beside the issuer, or under the endpoint override.
-    pub fn jwks_url(&self) -> Result<url::Url, CognitoConfigError> {
+    pub fn jwks_url(&self) -> Result<Url, CognitoConfigError> {
         let base = match &self.endpoint {
-            Some(endpoint) => format!("{}/{}", endpoint.trim_end_matches('/'), self.user_pool_id),
+            Some(endpoint) => format!(
+                "{}/{}",
+                endpoint.as_str().trim_end_matches('/'),
+                self.user_pool_id
+            ),
             None => self.issuer(),
         };
-        url::Url::parse(&format!("{base}/.well-known/jwks.json"))
-            .map_err(|_| CognitoConfigError::InvalidEndpoint(self.endpoint.clone().unwrap_or_default()))
+        Url::parse(&format!("{base}/.well-known/jwks.json")).map_err(|error| {
+            InvalidSetting::new(
+                "cognito.endpoint",
+                format!("does not make a URL for the pool's signing keys ({error})"),
+            )
+            .into()
+        })
     }
 
-    /// How to verify this pool's tokens for this app client.
-    pub fn verifier_config(&self) -> Result<VerifierConfig, CognitoConfigError> {
+    /// How to verify this pool's tokens for this app client, each fetch of its keys waiting at most `timeout`.
+    pub fn verifier_config(&self, timeout: Duration) -> Result<VerifierConfig, CognitoConfigError> {
         Ok(VerifierConfig {
             issuer: self.issuer(),
             client_id: self.client_id.clone(),
             jwks_url: self.jwks_url()?,
-            timeout: self.timeout,
+            timeout,
             refetch_interval: JWKS_REFETCH_INTERVAL,
         })
-    }
-
-    fn check(&self) -> Result<(), CognitoConfigError> {
-        match region_of_pool(&self.user_pool_id) {
-            None => return Err(CognitoConfigError::InvalidUserPoolId(self.user_pool_id.clone())),
-            Some(region) if region != self.region => {
-                return Err(CognitoConfigError::RegionMismatch {
-                    region: self.region.clone(),
-                    user_pool_id: self.user_pool_id.clone(),
-                });
-            }
-            Some(_) => {}
-        }
-        if self.client_id.trim().is_empty() {
-            return Err(CognitoConfigError::MissingClientId);
-        }
-        if self.client_secret.as_deref().is_some_and(str::is_empty) {
-            return Err(CognitoConfigError::EmptyClientSecret);
-        }
-        if let Some(endpoint) = &self.endpoint {
-            let parsed = url::Url::parse(endpoint)
-                .map_err(|_| CognitoConfigError::InvalidEndpoint(endpoint.clone()))?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-                return Err(CognitoConfigError::InvalidEndpoint(endpoint.clone()));
-            }
-        }
-        if self.timeout.is_zero() {
-            return Err(CognitoConfigError::ZeroTimeout);
-        }
-        Ok(())
     }
 }
 
 /// The region of a user pool id `<region>_<letters and digits>`, if the id has that shape.
 fn region_of_pool(user_pool_id: &str) -> Option<&str> {
     let (region, id) = user_pool_id.split_once('_')?;
-    let region_ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let region_ok = is_region(region);
     let id_ok = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric());
     (region_ok && id_ok).then_some(region)
 }
@@ -186,6 +164,8 @@ pub fn secret_hash(username: &str, client_id: &str, client_secret: &str) -> Stri
 pub struct CognitoProvider {
     client: Client,
     config: CognitoConfig,
+    /// How long one call may take, retries included.
+    timeout: Duration,
     verifier: TokenVerifier,
 }
 
@@ -193,20 +173,24 @@ impl CognitoProvider {
     /// A provider for the configured pool. The calls it makes need no AWS
     /// credentials (Cognito authenticates them by the password, session or
     /// token they carry), so none are loaded.
-    pub async fn new(config: CognitoConfig) -> Result<Self, CognitoConfigError> {
-        config.check()?;
-        let verifier = TokenVerifier::new(config.verifier_config()?)
+    pub async fn new(config: CognitoConfig, timeout: Duration) -> Result<Self, CognitoConfigError> {
+        config.validate()?;
+        if timeout.is_zero() {
+            return Err(CognitoConfigError::ZeroTimeout);
+        }
+        let verifier = TokenVerifier::new(config.verifier_config(timeout)?)
             .map_err(|error| CognitoConfigError::HttpClient(error.to_string()))?;
         let sdk_config = sdk_config(
-            &config.region,
-            config.timeout,
-            config.endpoint.as_deref(),
+            config.region(),
+            timeout,
+            config.endpoint.as_ref(),
             Credentials::Unsigned,
         )
         .await;
         Ok(Self {
             client: Client::new(&sdk_config),
             config,
+            timeout,
             verifier,
         })
     }
@@ -308,7 +292,7 @@ impl CognitoProvider {
         let timed_out = || {
             AuthError::Unavailable(format!(
                 "Cognito did not answer within {} ms; try again",
-                self.config.timeout.as_millis()
+                self.timeout.as_millis()
             ))
         };
         match &error {
@@ -568,14 +552,12 @@ mod tests {
     use super::*;
 
     fn config() -> CognitoConfig {
-        CognitoConfig::new(
-            "eu-west-1_AbC123def".into(),
-            "client".into(),
-            Some("very-secret".into()),
-            None,
-            Duration::from_secs(5),
-        )
-        .unwrap()
+        CognitoConfig {
+            user_pool_id: "eu-west-1_AbC123def".into(),
+            client_id: "client".into(),
+            client_secret: Some("very-secret".into()),
+            endpoint: None,
+        }
     }
 
     #[test]
@@ -590,7 +572,7 @@ mod tests {
     #[test]
     fn the_region_comes_from_the_pool_id_and_the_issuer_is_always_aws() {
         let mut config = config();
-        assert_eq!(config.region, "eu-west-1");
+        assert_eq!(config.region(), "eu-west-1");
         assert_eq!(
             config.issuer(),
             "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123def"
@@ -599,7 +581,7 @@ mod tests {
             config.jwks_url().unwrap().as_str(),
             "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123def/.well-known/jwks.json"
         );
-        config.endpoint = Some("http://127.0.0.1:5000/".into());
+        config.endpoint = Some(Url::parse("http://127.0.0.1:5000/").unwrap());
         assert_eq!(
             config.jwks_url().unwrap().as_str(),
             "http://127.0.0.1:5000/eu-west-1_AbC123def/.well-known/jwks.json"
@@ -611,35 +593,42 @@ mod tests {
     }
 
     #[test]
-    fn bad_settings_are_refused_naming_the_variable() {
-        let timeout = Duration::from_secs(5);
+    fn bad_settings_are_refused_naming_the_key_and_the_variable() {
         for pool in ["", "AbC123", "eu-west-1_", "_AbC", "eu-west-1_../x", "EU_abc"] {
-            let error = CognitoConfig::new(pool.into(), "client".into(), None, None, timeout).unwrap_err();
-            assert_eq!(error, CognitoConfigError::InvalidUserPoolId(pool.into()));
-            assert!(error.to_string().contains("VITALS_COGNITO_USER_POOL_ID"));
+            let refused = CognitoConfig {
+                user_pool_id: pool.into(),
+                ..config()
+            }
+            .validate()
+            .unwrap_err();
+            assert_eq!(refused.key, "cognito.user_pool_id");
+            assert!(
+                refused.problem.contains("VITALS_COGNITO_USER_POOL_ID"),
+                "{refused}"
+            );
         }
-        let pool = || "eu-west-1_AbC123def".to_owned();
-        let refused = |client: &str, secret: Option<&str>, endpoint: Option<&str>, timeout| {
-            CognitoConfig::new(
-                pool(),
-                client.into(),
-                secret.map(str::to_owned),
-                endpoint.map(str::to_owned),
-                timeout,
-            )
-            .unwrap_err()
-            .to_string()
+        let refused = |config: CognitoConfig| config.validate().unwrap_err().to_string();
+        let no_client = CognitoConfig {
+            client_id: " ".into(),
+            ..config()
         };
-        assert!(refused("", None, None, timeout).contains("VITALS_COGNITO_CLIENT_ID"));
-        assert!(refused("client", Some(""), None, timeout).contains("VITALS_COGNITO_CLIENT_SECRET"));
-        assert!(refused("client", None, Some("moto:5000"), timeout).contains("VITALS_COGNITO_ENDPOINT"));
-        assert!(refused("client", None, None, Duration::ZERO).contains("timeout"));
-        let mut config = config();
-        config.region = "us-east-1".into();
-        assert!(matches!(
-            config.check(),
-            Err(CognitoConfigError::RegionMismatch { .. })
-        ));
+        assert!(refused(no_client).contains("VITALS_COGNITO_CLIENT_ID"));
+        let empty_secret = CognitoConfig {
+            client_secret: Some(String::new()),
+            ..config()
+        };
+        assert!(refused(empty_secret).contains("VITALS_COGNITO_CLIENT_SECRET"));
+        let not_http = CognitoConfig {
+            endpoint: Some(Url::parse("moto:5000").unwrap()),
+            ..config()
+        };
+        assert!(refused(not_http).contains("cognito.endpoint"));
+    }
+
+    #[tokio::test]
+    async fn a_zero_timeout_is_refused() {
+        let refused = CognitoProvider::new(config(), Duration::ZERO).await.err();
+        assert_eq!(refused, Some(CognitoConfigError::ZeroTimeout));
     }
 
     #[test]

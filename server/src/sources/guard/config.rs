@@ -6,6 +6,8 @@ use serde::Deserialize;
 
 use vitals_api::query_limits::{LENGTH_CEILING, NESTING_CEILING, QueryLimits};
 
+use crate::settings::InvalidSetting;
+
 /// The guard settings, the same for every source; each source still gets its own
 /// breaker, cache and counters.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -54,14 +56,6 @@ impl Default for GuardConfig {
             max_query_bytes: LENGTH_CEILING,
         }
     }
-}
-
-/// A guard setting that cannot be used; `key` is its full name, such as `guard.timeout_ms`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{key}` {problem}")]
-pub struct InvalidSetting {
-    pub key: String,
-    pub problem: String,
 }
 
 const MEGABYTE: u64 = 1024 * 1024;
@@ -125,7 +119,7 @@ impl GuardConfig {
         }
     }
 
-    pub(super) fn timeout(&self) -> Duration {
+    pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
 

@@ -30,7 +30,7 @@ use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
 
 pub use breaker::BreakerState;
-pub use config::{GuardConfig, InvalidSetting};
+pub use config::GuardConfig;
 pub use key::Scope;
 pub use metrics::GuardMetrics;
 pub use signals::{Guardable, LogLanes, MetricLanes, TraceLanes};

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::translate::{error_for_status, unavailable};
 use super::{LokiConfig, LokiConfigError, SOURCE_NAME};
+use crate::settings::InvalidSetting;
 use crate::sources::{BodyError, SourceError, read_body_up_to};
 
 /// Largest answer read: more lines and series than anyone can look at, and a bound on memory.
@@ -35,32 +36,26 @@ pub(super) struct LokiHttp {
 }
 
 impl LokiHttp {
-    pub(super) fn new(config: LokiConfig) -> Result<Self, LokiConfigError> {
-        let LokiConfig {
-            mut base_url,
-            tenant,
-            timeout,
-        } = config;
-        let scheme = base_url.scheme().to_owned();
-        if scheme != "http" && scheme != "https" {
-            return Err(LokiConfigError::UnsupportedScheme { scheme });
-        }
-        if !base_url.username().is_empty() || base_url.password().is_some() {
-            return Err(LokiConfigError::CredentialsInUrl);
-        }
+    pub(super) fn new(config: LokiConfig, timeout: Duration) -> Result<Self, LokiConfigError> {
+        config.validate()?;
         if timeout.is_zero() {
             return Err(LokiConfigError::ZeroTimeout);
         }
+        let LokiConfig {
+            url: mut base_url,
+            tenant,
+        } = config;
         base_url.set_query(None);
         base_url.set_fragment(None);
 
         let mut headers = HeaderMap::new();
         if let Some(tenant) = tenant {
-            let valid = !tenant.is_empty() && tenant.chars().all(|c| c.is_ascii_graphic());
-            let mut value = HeaderValue::from_str(&tenant)
-                .ok()
-                .filter(|_| valid)
-                .ok_or(LokiConfigError::InvalidTenant)?;
+            let mut value = HeaderValue::from_str(&tenant).map_err(|_| {
+                InvalidSetting::new(
+                    "loki.tenant",
+                    "cannot be sent as an HTTP header; use the tenant id alone",
+                )
+            })?;
             value.set_sensitive(true);
             headers.insert(TENANT_HEADER.clone(), value);
         }
@@ -70,7 +65,7 @@ impl LokiHttp {
             .timeout(timeout)
             .build()
             .map_err(LokiConfigError::Client)?;
-        let tail_tls = if scheme == "https" {
+        let tail_tls = if base_url.scheme() == "https" {
             Some(tail_tls_config()?)
         } else {
             None

@@ -17,12 +17,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::Stream;
+use serde::Deserialize;
 use url::Url;
 use vitals_api::{Backend, Direction, Labels, LogLine, LogQueryResponse};
 
 use self::http::{Endpoint, LokiHttp};
 pub use self::translate::{BuildInfo, IndexStats};
 use super::{LogQuery, LogSource, LogTail, SourceError, TimeRange, series_params};
+use crate::settings::{InvalidSetting, check_http_url, without_credentials};
 
 /// How errors and readiness name this source.
 pub const SOURCE_NAME: &str = "Loki";
@@ -35,47 +37,50 @@ const INDEX_STATS: Endpoint<'static> = &["loki", "api", "v1", "index", "stats"];
 const BUILD_INFO: Endpoint<'static> = &["loki", "api", "v1", "status", "buildinfo"];
 const READY: Endpoint<'static> = &["ready"];
 
-/// Where Loki is and how to ask it (`VITALS_LOKI_URL`, `VITALS_LOKI_TENANT`).
-#[derive(Clone)]
+/// `[loki]`: where Loki is and which tenant to read (`VITALS_LOKI_URL`, `VITALS_LOKI_TENANT`).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LokiConfig {
     /// Loki's base URL, such as `http://loki.internal:3100`; a path prefix is kept.
-    pub base_url: Url,
+    pub url: Url,
     /// Sent as `X-Scope-OrgID` when Loki runs multi-tenant (`a|b` queries several).
+    #[serde(default)]
     pub tenant: Option<String>,
-    /// How long one call (or opening the tail) may take.
-    pub timeout: Duration,
+}
+
+impl LokiConfig {
+    /// Checks what the types alone cannot; each error names the key under `[loki]`.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        check_http_url("loki.url", &self.url)?;
+        if let Some(tenant) = &self.tenant
+            && (tenant.is_empty() || !tenant.chars().all(|c| c.is_ascii_graphic()))
+        {
+            return Err(InvalidSetting::new(
+                "loki.tenant",
+                "is empty or has spaces or characters X-Scope-OrgID cannot carry; use the tenant id \
+                 Loki expects, or leave VITALS_LOKI_TENANT unset when Loki runs without multi-tenancy",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for LokiConfig {
     // The tenant names a customer of Loki; it stays out of logs.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut base_url = self.base_url.clone();
-        let _ = base_url.set_username("");
-        let _ = base_url.set_password(None);
         formatter
             .debug_struct("LokiConfig")
-            .field("base_url", &base_url.as_str())
+            .field("url", &without_credentials(&self.url))
             .field("tenant", &self.tenant.as_ref().map(|_| "<set>"))
-            .field("timeout", &self.timeout)
             .finish()
     }
 }
 
-/// Why a `LokiConfig` cannot be used.
+/// Why a Loki source cannot be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum LokiConfigError {
-    #[error("the Loki URL must start with http:// or https://, not {scheme}://")]
-    UnsupportedScheme { scheme: String },
-    #[error(
-        "the Loki URL carries a user name or password, which would travel with every request: \
-         remove them and reach Loki with the tenant (VITALS_LOKI_TENANT) alone"
-    )]
-    CredentialsInUrl,
-    #[error(
-        "the Loki tenant must be visible ASCII without spaces, as X-Scope-OrgID requires; \
-         leave VITALS_LOKI_TENANT unset when Loki runs without multi-tenancy"
-    )]
-    InvalidTenant,
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
     #[error("the Loki timeout must be longer than zero")]
     ZeroTimeout,
     #[error("the HTTP client for Loki could not be built: {0}")]
@@ -90,9 +95,10 @@ pub struct LokiSource {
 }
 
 impl LokiSource {
-    pub fn new(config: LokiConfig) -> Result<Self, LokiConfigError> {
+    /// A source for `config`, each call waiting at most `timeout`.
+    pub fn new(config: LokiConfig, timeout: Duration) -> Result<Self, LokiConfigError> {
         Ok(Self {
-            http: LokiHttp::new(config)?,
+            http: LokiHttp::new(config, timeout)?,
         })
     }
 
@@ -233,9 +239,8 @@ mod tests {
     #[test]
     fn config_debug_hides_the_tenant() {
         let config = LokiConfig {
-            base_url: Url::parse("http://loki:3100").unwrap(),
+            url: Url::parse("http://loki:3100").unwrap(),
             tenant: Some("clinic-north".to_owned()),
-            timeout: Duration::from_secs(5),
         };
         let debug = format!("{config:?}");
         assert!(!debug.contains("clinic-north"), "{debug}");
@@ -244,13 +249,19 @@ mod tests {
 
     #[test]
     fn unusable_configs_are_refused_with_the_reason() {
-        let config = |url: &str, tenant: Option<&str>, timeout_ms: u64| LokiConfig {
-            base_url: Url::parse(url).unwrap(),
-            tenant: tenant.map(str::to_owned),
-            timeout: Duration::from_millis(timeout_ms),
+        let config = |url: &str, tenant: Option<&str>, timeout_ms: u64| {
+            let config = LokiConfig {
+                url: Url::parse(url).unwrap(),
+                tenant: tenant.map(str::to_owned),
+            };
+            (config, Duration::from_millis(timeout_ms))
         };
-        let refusal = |config| LokiSource::new(config).err().map(|error| error.to_string());
-        assert!(refusal(config("ftp://loki", None, 1000)).is_some_and(|e| e.contains("not ftp://")));
+        let refusal = |(config, timeout)| {
+            LokiSource::new(config, timeout)
+                .err()
+                .map(|error| error.to_string())
+        };
+        assert!(refusal(config("ftp://loki", None, 1000)).is_some_and(|e| e.contains("`loki.url`")));
         assert!(
             refusal(config("http://u:p@loki", None, 1000))
                 .is_some_and(|e| e.contains("user name or password"))

@@ -16,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use serde::Deserialize;
 use url::Url;
 use vitals_api::{Backend, Labels, MetricQueryResponse};
 
@@ -24,6 +25,7 @@ use self::sigv4::AmpSigner;
 pub use self::sigv4::{SignRequestError, sign_request};
 pub use self::translate::MetricMetadata;
 use super::{MetricSource, SourceError, TimeRange, series_params};
+use crate::settings::{InvalidSetting, check_http_url, check_region};
 
 const QUERY: Endpoint<'static> = &["api", "v1", "query"];
 const QUERY_RANGE: Endpoint<'static> = &["api", "v1", "query_range"];
@@ -35,47 +37,67 @@ const METADATA: Endpoint<'static> = &["api", "v1", "metadata"];
 /// address; the source puts its own endpoints below the root, so these are cut off.
 const PASTED_ENDPOINTS: [&str; 3] = ["/api/v1/query", "/api/v1/query_range", "/api/v1/remote_write"];
 
-/// Where the metrics are and how to ask for them (`VITALS_PROMETHEUS_URL`, `VITALS_AMP_REGION`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `[prometheus]`: a Prometheus server or an AMP workspace (`VITALS_PROMETHEUS_URL`, `VITALS_AMP_REGION`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PrometheusConfig {
     /// The Prometheus root (`http://prometheus:9090`) or the AMP workspace URL
     /// (`https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-…`); a path prefix is kept.
-    pub base_url: String,
+    pub url: Url,
     /// When set, every request is SigV4-signed for service `aps` in this region.
+    #[serde(default)]
     pub amp_region: Option<String>,
-    /// How long one call may take, credentials included.
-    pub timeout: Duration,
 }
 
-/// Why a `PrometheusConfig` cannot be used. Each message names the setting to change.
+impl PrometheusConfig {
+    /// Checks what the types alone cannot; each error names the key under `[prometheus]`.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        check_http_url("prometheus.url", &self.url)?;
+        if let Some(region) = &self.amp_region {
+            check_region("prometheus.amp_region", region)?;
+        }
+        match (amp_workspace_region(&self.url), &self.amp_region) {
+            (Some(url_region), Some(amp_region)) if url_region != *amp_region => Err(InvalidSetting::new(
+                "prometheus.amp_region",
+                format!(
+                    "is {amp_region} but `prometheus.url` is an AMP workspace in {url_region}; requests \
+                     are signed for one region, so set VITALS_AMP_REGION={url_region}"
+                ),
+            )),
+            (Some(url_region), None) => Err(InvalidSetting::new(
+                "prometheus.amp_region",
+                format!(
+                    "is not set, but `prometheus.url` is an AMP workspace, which answers only \
+                     SigV4-signed requests: set VITALS_AMP_REGION={url_region}"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The root to put endpoints below: no query, and no endpoint pasted along with the address.
+    fn base_url(&self) -> Url {
+        let mut url = self.url.clone();
+        url.set_query(None);
+        url.set_fragment(None);
+        let path = url.path().trim_end_matches('/').to_owned();
+        if let Some(root) = PASTED_ENDPOINTS
+            .iter()
+            .find_map(|endpoint| path.strip_suffix(endpoint))
+        {
+            url.set_path(root);
+        }
+        url
+    }
+}
+
+/// Why a metrics source cannot be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum PrometheusConfigError {
-    #[error(
-        "VITALS_PROMETHEUS_URL is not a URL ({reason}); use the Prometheus root (http://prometheus:9090) \
-         or the AMP workspace URL (https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-…)"
-    )]
-    InvalidUrl { reason: String },
-    #[error("VITALS_PROMETHEUS_URL must start with http:// or https://, not {scheme}://")]
-    UnsupportedScheme { scheme: String },
-    #[error(
-        "VITALS_PROMETHEUS_URL carries a user name or password, which would travel with every request: \
-         remove them (AMP is reached with SigV4 through VITALS_AMP_REGION)"
-    )]
-    CredentialsInUrl,
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
     #[error("the Prometheus timeout must be longer than zero")]
     ZeroTimeout,
-    #[error("VITALS_AMP_REGION is \"{region}\", which is not an AWS region name such as eu-west-1")]
-    InvalidRegion { region: String },
-    #[error(
-        "VITALS_PROMETHEUS_URL is an AMP workspace in {url_region} but VITALS_AMP_REGION is {amp_region}; \
-         requests are signed for one region, so set VITALS_AMP_REGION={url_region}"
-    )]
-    RegionMismatch { url_region: String, amp_region: String },
-    #[error(
-        "VITALS_PROMETHEUS_URL is an AMP workspace, which answers only SigV4-signed requests: \
-         set VITALS_AMP_REGION={url_region}"
-    )]
-    AmpWithoutRegion { url_region: String },
     #[error(
         "credentials were given for signing, but VITALS_AMP_REGION is not set; set it to the workspace's region"
     )]
@@ -95,7 +117,7 @@ impl PrometheusSource {
     /// Checks the config and, for AMP, loads credentials from the default AWS
     /// chain (environment, profile, ECS task role); they are fetched at the
     /// first request and again shortly before they expire.
-    pub async fn new(config: PrometheusConfig) -> Result<Self, PrometheusConfigError> {
+    pub async fn new(config: PrometheusConfig, timeout: Duration) -> Result<Self, PrometheusConfigError> {
         let provider = match &config.amp_region {
             Some(region) => {
                 let aws = aws_config::defaults(BehaviorVersion::latest())
@@ -109,33 +131,39 @@ impl PrometheusSource {
             }
             None => None,
         };
-        Self::build(config, provider)
+        Self::build(config, timeout, provider)
     }
 
     /// An AMP source signing with credentials from `provider` rather than the
     /// default chain: a role assumed by the caller, or fixed keys in tests.
     pub fn with_credentials_provider(
         config: PrometheusConfig,
+        timeout: Duration,
         provider: SharedCredentialsProvider,
     ) -> Result<Self, PrometheusConfigError> {
         if config.amp_region.is_none() {
             return Err(PrometheusConfigError::CredentialsWithoutRegion);
         }
-        Self::build(config, Some(provider))
+        Self::build(config, timeout, Some(provider))
     }
 
     /// Signs requests when the config names a region (and a provider comes with it).
     fn build(
         config: PrometheusConfig,
+        timeout: Duration,
         provider: Option<SharedCredentialsProvider>,
     ) -> Result<Self, PrometheusConfigError> {
-        let base_url = checked_base_url(&config)?;
+        config.validate()?;
+        if timeout.is_zero() {
+            return Err(PrometheusConfigError::ZeroTimeout);
+        }
+        let base_url = config.base_url();
         let signer = config
             .amp_region
             .zip(provider)
             .map(|(region, provider)| AmpSigner::new(region, provider));
         Ok(Self {
-            http: PrometheusHttp::new(base_url, signer, config.timeout)?,
+            http: PrometheusHttp::new(base_url, signer, timeout)?,
         })
     }
 
@@ -252,57 +280,6 @@ impl Upstream {
             reason,
         }
     }
-}
-
-/// The base URL to put endpoints below, after checking everything else in the config.
-fn checked_base_url(config: &PrometheusConfig) -> Result<Url, PrometheusConfigError> {
-    let mut url = Url::parse(config.base_url.trim()).map_err(|error| PrometheusConfigError::InvalidUrl {
-        reason: error.to_string(),
-    })?;
-    let scheme = url.scheme();
-    if scheme != "http" && scheme != "https" {
-        return Err(PrometheusConfigError::UnsupportedScheme {
-            scheme: scheme.to_owned(),
-        });
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(PrometheusConfigError::CredentialsInUrl);
-    }
-    if config.timeout.is_zero() {
-        return Err(PrometheusConfigError::ZeroTimeout);
-    }
-    if let Some(region) = &config.amp_region {
-        let valid = region.split('-').count() >= 3
-            && region.split('-').all(|part| !part.is_empty())
-            && region
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !valid {
-            return Err(PrometheusConfigError::InvalidRegion {
-                region: region.clone(),
-            });
-        }
-    }
-    match (amp_workspace_region(&url), &config.amp_region) {
-        (Some(url_region), Some(amp_region)) if url_region != *amp_region => {
-            return Err(PrometheusConfigError::RegionMismatch {
-                url_region,
-                amp_region: amp_region.clone(),
-            });
-        }
-        (Some(url_region), None) => return Err(PrometheusConfigError::AmpWithoutRegion { url_region }),
-        _ => {}
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    let path = url.path().trim_end_matches('/').to_owned();
-    if let Some(root) = PASTED_ENDPOINTS
-        .iter()
-        .find_map(|endpoint| path.strip_suffix(endpoint))
-    {
-        url.set_path(root);
-    }
-    Ok(url)
 }
 
 /// The region in an AMP workspace address (`aps-workspaces.<region>.amazonaws.com`).

@@ -31,11 +31,12 @@ const RANGE: TimeRange = TimeRange {
     end_ms: 1_795_521_600_000,
 };
 
-fn config(base_url: String) -> PrometheusConfig {
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+fn config(url: &str) -> PrometheusConfig {
     PrometheusConfig {
-        base_url,
+        url: Url::parse(url).unwrap(),
         amp_region: None,
-        timeout: Duration::from_secs(5),
     }
 }
 
@@ -83,7 +84,9 @@ fn pairs(expected: &[(&str, &str)]) -> Params {
 #[tokio::test]
 async fn a_range_query_is_a_form_post_in_seconds_and_sends_nothing_else() {
     let server = answering("POST", "/api/v1/query_range", 200, MATRIX).await;
-    let source = PrometheusSource::new(config(server.uri())).await.unwrap();
+    let source = PrometheusSource::new(config(&server.uri()), TIMEOUT)
+        .await
+        .unwrap();
     let query = "sum by (clinic) (increase(patient_registrations_total{result=\"ok\"}[1h])) + 0";
     let range = TimeRange::new(RANGE.start_ms, RANGE.end_ms + 500);
 
@@ -147,9 +150,12 @@ async fn each_call_uses_its_endpoint_below_the_workspace_path() {
         mount(&server, method_name, &format!("{workspace}{endpoint}"), response).await;
     }
     // The query URL as the AMP console shows it: the endpoint is cut off.
-    let source = PrometheusSource::new(config(format!("{}{workspace}/api/v1/query", server.uri())))
-        .await
-        .unwrap();
+    let source = PrometheusSource::new(
+        config(&format!("{}{workspace}/api/v1/query", server.uri())),
+        TIMEOUT,
+    )
+    .await
+    .unwrap();
 
     let instant = source.query_instant("sum(up)", 1_795_507_200_250).await.unwrap();
     assert_eq!(
@@ -228,7 +234,9 @@ async fn each_call_uses_its_endpoint_below_the_workspace_path() {
 async fn a_bad_query_carries_prometheus_reason() {
     let body = r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:5: parse error: unclosed left parenthesis"}"#;
     let server = answering("POST", "/api/v1/query_range", 400, body).await;
-    let source = PrometheusSource::new(config(server.uri())).await.unwrap();
+    let source = PrometheusSource::new(config(&server.uri()), TIMEOUT)
+        .await
+        .unwrap();
 
     let error = source.query_range("sum(up", RANGE, 60_000).await.unwrap_err();
 
@@ -245,7 +253,9 @@ async fn a_bad_query_carries_prometheus_reason() {
 async fn a_server_error_is_unavailable_with_status_and_reason() {
     let body = r#"{"status":"error","errorType":"internal","error":"opening storage failed"}"#;
     let server = answering("POST", "/api/v1/query", 500, body).await;
-    let source = PrometheusSource::new(config(server.uri())).await.unwrap();
+    let source = PrometheusSource::new(config(&server.uri()), TIMEOUT)
+        .await
+        .unwrap();
 
     let error = source.query_instant("up", RANGE.start_ms).await.unwrap_err();
 
@@ -280,7 +290,9 @@ async fn a_redirect_is_reported_not_followed() {
         ResponseTemplate::new(200).set_body_string(VECTOR),
     )
     .await;
-    let source = PrometheusSource::new(config(server.uri())).await.unwrap();
+    let source = PrometheusSource::new(config(&server.uri()), TIMEOUT)
+        .await
+        .unwrap();
 
     let error = source.query_instant("up", RANGE.start_ms).await.unwrap_err();
 
@@ -305,7 +317,7 @@ async fn a_refused_connection_names_the_source() {
         .local_addr()
         .unwrap()
         .port();
-    let source = PrometheusSource::new(config(format!("http://127.0.0.1:{port}")))
+    let source = PrometheusSource::new(config(&format!("http://127.0.0.1:{port}")), TIMEOUT)
         .await
         .unwrap();
 
@@ -333,12 +345,9 @@ async fn a_slow_answer_is_a_timeout() {
     let server = MockServer::start().await;
     mount(&server, "POST", "/api/v1/query", slow).await;
     let timeout = Duration::from_millis(200);
-    let source = PrometheusSource::new(PrometheusConfig {
-        timeout,
-        ..config(server.uri())
-    })
-    .await
-    .unwrap();
+    let source = PrometheusSource::new(config(&server.uri()), timeout)
+        .await
+        .unwrap();
     let started = Instant::now();
 
     let error = source.query_instant("up", RANGE.start_ms).await.unwrap_err();
@@ -366,11 +375,11 @@ fn amp_source(server: &MockServer, session_token: Option<&str>) -> PrometheusSou
         "test",
     );
     let config = PrometheusConfig {
-        base_url: format!("{}/workspaces/ws-0123abcd", server.uri()),
         amp_region: Some("eu-west-1".into()),
-        timeout: Duration::from_secs(5),
+        ..config(&format!("{}/workspaces/ws-0123abcd", server.uri()))
     };
-    PrometheusSource::with_credentials_provider(config, SharedCredentialsProvider::new(credentials)).unwrap()
+    PrometheusSource::with_credentials_provider(config, TIMEOUT, SharedCredentialsProvider::new(credentials))
+        .unwrap()
 }
 
 fn as_received(request: &Request) -> ReceivedRequest<'_> {
@@ -495,13 +504,12 @@ async fn amp_errors_name_amp() {
 #[tokio::test]
 async fn the_default_chain_makes_an_amp_source() {
     let config = PrometheusConfig {
-        base_url: "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-0123abcd".into(),
         amp_region: Some("eu-west-1".into()),
-        timeout: Duration::from_secs(5),
+        ..config("https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-0123abcd")
     };
     // No request is sent: credentials are only looked for when one is.
     assert_eq!(
-        PrometheusSource::new(config).await.unwrap().backend(),
+        PrometheusSource::new(config, TIMEOUT).await.unwrap().backend(),
         Backend::Amp
     );
 }
@@ -509,54 +517,52 @@ async fn the_default_chain_makes_an_amp_source() {
 #[tokio::test]
 async fn config_mistakes_name_the_setting() {
     let amp_url = "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-0123abcd";
-    let cases: [(&str, PrometheusConfig, &[&str]); 7] = [
-        (
-            "not a URL",
-            config("prometheus 9090".into()),
-            &["VITALS_PROMETHEUS_URL", "is not a URL"],
-        ),
+    let cases: [(&str, PrometheusConfig, Duration, &[&str]); 6] = [
         (
             "another scheme",
-            config("ftp://prometheus:9090".into()),
-            &["VITALS_PROMETHEUS_URL", "ftp"],
+            config("ftp://prometheus:9090"),
+            TIMEOUT,
+            &["prometheus.url", "ftp"],
         ),
         (
             "a password",
-            config("http://vitals:hunter2@prometheus:9090".into()),
-            &["user name or password"],
+            config("http://vitals:hunter2@prometheus:9090"),
+            TIMEOUT,
+            &["prometheus.url", "user name or password"],
         ),
         (
             "no timeout",
-            PrometheusConfig {
-                timeout: Duration::ZERO,
-                ..config("http://prometheus:9090".into())
-            },
+            config("http://prometheus:9090"),
+            Duration::ZERO,
             &["timeout"],
         ),
         (
             "not a region",
             PrometheusConfig {
                 amp_region: Some("EU_WEST".into()),
-                ..config("http://prometheus:9090".into())
+                ..config("http://prometheus:9090")
             },
-            &["VITALS_AMP_REGION", "EU_WEST"],
+            TIMEOUT,
+            &["prometheus.amp_region", "EU_WEST"],
         ),
         (
             "the workspace's region differs",
             PrometheusConfig {
                 amp_region: Some("eu-west-1".into()),
-                ..config(amp_url.into())
+                ..config(amp_url)
             },
+            TIMEOUT,
             &["VITALS_AMP_REGION=us-east-1"],
         ),
         (
             "an AMP workspace unsigned",
-            config(amp_url.into()),
+            config(amp_url),
+            TIMEOUT,
             &["VITALS_AMP_REGION=us-east-1"],
         ),
     ];
-    for (name, config, says) in cases {
-        let message = match PrometheusSource::new(config).await {
+    for (name, config, timeout, says) in cases {
+        let message = match PrometheusSource::new(config, timeout).await {
             Ok(_) => panic!("{name}: accepted"),
             Err(error) => error.to_string(),
         };
@@ -568,11 +574,11 @@ async fn config_mistakes_name_the_setting() {
         }
         assert!(!message.contains("hunter2"), "{name}: {message}");
     }
-    let unsigned = config("http://prometheus:9090".into());
+    let unsigned = config("http://prometheus:9090");
     let provider =
         SharedCredentialsProvider::new(Credentials::new(ACCESS_KEY_ID, SECRET, None, None, "test"));
     assert!(matches!(
-        PrometheusSource::with_credentials_provider(unsigned, provider),
+        PrometheusSource::with_credentials_provider(unsigned, TIMEOUT, provider),
         Err(PrometheusConfigError::CredentialsWithoutRegion)
     ));
 }

@@ -25,6 +25,8 @@ use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_xray::types::TraceSummary as XRaySummary;
 use futures::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use url::Url;
 use vitals_api::{Backend, ServiceMap, Trace, TraceSummary};
 
 use self::client::{MAX_DOCUMENTS_PER_PUT, XRayClient};
@@ -35,6 +37,7 @@ pub use self::service_map::service_map_from_traces;
 pub use self::spans::{BadDocument, spans_from_documents};
 pub use self::summaries::summary_of_trace;
 use super::{SourceError, TimeRange, TraceQuery, TraceSource};
+use crate::settings::{InvalidSetting, check_http_url, check_region};
 
 /// The name errors give this source.
 const SOURCE_NAME: &str = "X-Ray";
@@ -47,23 +50,33 @@ const MAX_MAP_TRACES: usize = 1_000;
 /// How far back readiness looks.
 const PROBE_WINDOW_MS: i64 = 60_000;
 
-/// Where the traces are (`VITALS_XRAY_REGION`, `VITALS_XRAY_ENDPOINT`) and how long a call may take.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `[xray]`: the region to read traces from (`VITALS_XRAY_REGION`, or `AWS_REGION`), and an
+/// endpoint override for tests (`VITALS_XRAY_ENDPOINT`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct XRayConfig {
     pub region: String,
     /// An endpoint override, such as moto's address in tests.
-    pub endpoint: Option<String>,
-    /// How long one call may take, retries included.
-    pub timeout: Duration,
+    #[serde(default)]
+    pub endpoint: Option<Url>,
 }
 
-/// Why an `XRayConfig` cannot be used. Each message names the setting to change.
+impl XRayConfig {
+    /// Checks what the types alone cannot; each error names the key under `[xray]`.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        check_region("xray.region", &self.region)?;
+        if let Some(endpoint) = &self.endpoint {
+            check_http_url("xray.endpoint", endpoint)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why an X-Ray source cannot be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XRayConfigError {
-    #[error("VITALS_XRAY_REGION is \"{0}\", which is not an AWS region name such as eu-west-1")]
-    InvalidRegion(String),
-    #[error("VITALS_XRAY_ENDPOINT is \"{0}\"; use an http:// or https:// URL such as http://127.0.0.1:5000")]
-    InvalidEndpoint(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidSetting),
     #[error("the X-Ray timeout must be longer than zero")]
     ZeroTimeout,
 }
@@ -77,33 +90,32 @@ pub struct XRaySource {
 impl XRaySource {
     /// A source using the default AWS credential chain (environment,
     /// profile, ECS task role); credentials are fetched at the first call.
-    pub async fn new(config: XRayConfig) -> Result<Self, XRayConfigError> {
-        Self::build(config, None).await
+    pub async fn new(config: XRayConfig, timeout: Duration) -> Result<Self, XRayConfigError> {
+        Self::build(config, timeout, None).await
     }
 
     /// A source with credentials from `provider` rather than the default
     /// chain: a role assumed by the caller, or fixed keys for moto in tests.
     pub async fn with_credentials_provider(
         config: XRayConfig,
+        timeout: Duration,
         provider: SharedCredentialsProvider,
     ) -> Result<Self, XRayConfigError> {
-        Self::build(config, Some(provider)).await
+        Self::build(config, timeout, Some(provider)).await
     }
 
     async fn build(
         config: XRayConfig,
+        timeout: Duration,
         provider: Option<SharedCredentialsProvider>,
     ) -> Result<Self, XRayConfigError> {
-        check_config(&config)?;
-        let sdk_config = sdk_config(
-            &config.region,
-            config.timeout,
-            config.endpoint.as_deref(),
-            provider.into(),
-        )
-        .await;
+        config.validate()?;
+        if timeout.is_zero() {
+            return Err(XRayConfigError::ZeroTimeout);
+        }
+        let sdk_config = sdk_config(&config.region, timeout, config.endpoint.as_ref(), provider.into()).await;
         Ok(Self {
-            client: XRayClient::new(aws_sdk_xray::Client::new(&sdk_config), config.timeout),
+            client: XRayClient::new(aws_sdk_xray::Client::new(&sdk_config), timeout),
         })
     }
 
@@ -146,28 +158,6 @@ impl XRaySource {
         }
         Ok(traces)
     }
-}
-
-fn check_config(config: &XRayConfig) -> Result<(), XRayConfigError> {
-    let region = &config.region;
-    if region.is_empty()
-        || !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return Err(XRayConfigError::InvalidRegion(region.clone()));
-    }
-    if let Some(endpoint) = &config.endpoint {
-        let parsed =
-            url::Url::parse(endpoint).map_err(|_| XRayConfigError::InvalidEndpoint(endpoint.clone()))?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(XRayConfigError::InvalidEndpoint(endpoint.clone()));
-        }
-    }
-    if config.timeout.is_zero() {
-        return Err(XRayConfigError::ZeroTimeout);
-    }
-    Ok(())
 }
 
 fn bad_query(reason: impl ToString) -> SourceError {

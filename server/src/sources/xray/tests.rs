@@ -7,18 +7,18 @@ use tokio::net::TcpListener;
 
 use super::*;
 
-fn config(endpoint: &str, timeout: Duration) -> XRayConfig {
+fn config(endpoint: &str) -> XRayConfig {
     XRayConfig {
         region: "eu-west-1".into(),
-        endpoint: Some(endpoint.into()),
-        timeout,
+        endpoint: Some(Url::parse(endpoint).unwrap()),
     }
 }
 
 async fn source(endpoint: &str, timeout: Duration) -> XRaySource {
     let credentials = Credentials::new("testing", "testing", None, None, "test");
     XRaySource::with_credentials_provider(
-        config(endpoint, timeout),
+        config(endpoint),
+        timeout,
         SharedCredentialsProvider::new(credentials),
     )
     .await
@@ -99,26 +99,22 @@ async fn malformed_ids_and_filters_are_refused_before_any_call() {
 
 #[tokio::test]
 async fn configs_are_checked_naming_the_setting() {
+    let second = Duration::from_secs(1);
     let bad = [
         (
             XRayConfig {
                 region: "EU West".into(),
-                ..config("http://127.0.0.1:5000", Duration::from_secs(1))
+                ..config("http://127.0.0.1:5000")
             },
-            "VITALS_XRAY_REGION",
+            second,
+            "xray.region",
         ),
-        (
-            config("127.0.0.1:5000", Duration::from_secs(1)),
-            "VITALS_XRAY_ENDPOINT",
-        ),
-        (
-            config("ftp://moto", Duration::from_secs(1)),
-            "VITALS_XRAY_ENDPOINT",
-        ),
-        (config("http://127.0.0.1:5000", Duration::ZERO), "timeout"),
+        (config("moto:5000"), second, "xray.endpoint"),
+        (config("ftp://moto"), second, "xray.endpoint"),
+        (config("http://127.0.0.1:5000"), Duration::ZERO, "timeout"),
     ];
-    for (config, setting) in bad {
-        let error = XRaySource::new(config).await.unwrap_err().to_string();
+    for (config, timeout, setting) in bad {
+        let error = XRaySource::new(config, timeout).await.unwrap_err().to_string();
         assert!(error.contains(setting), "{error}");
     }
 }

@@ -65,12 +65,18 @@ pub struct DynamoAuditLog {
 }
 
 impl DynamoAuditLog {
-    /// An audit trail on `config.table`, with credentials from `provider`, or from the
+    /// An audit trail on `config.audit_table`, with credentials from `provider`, or from the
     /// default AWS chain (the task role on ECS) when it is `None`.
     pub async fn new(
-        config: DynamoConfig,
+        config: &DynamoConfig,
+        timeout: Duration,
         provider: Option<SharedCredentialsProvider>,
     ) -> Result<Self, StoreError> {
+        let Some(name) = &config.audit_table else {
+            return Err(StoreError::Unavailable(
+                "no audit table is configured; set `dynamodb.audit_table` (VITALS_AUDIT_TABLE)".into(),
+            ));
+        };
         let mut writer = [0_u8; 4];
         getrandom::fill(&mut writer).map_err(|error| {
             StoreError::Unavailable(format!(
@@ -78,7 +84,7 @@ impl DynamoAuditLog {
             ))
         })?;
         Ok(Self {
-            table: Table::connect(config, provider, &LAYOUT).await?,
+            table: Table::connect(name, config, timeout, provider, &LAYOUT).await?,
             writer: u32::from_be_bytes(writer),
             appended: AtomicU64::new(0),
         })

@@ -1,6 +1,7 @@
 //! Sessions in a DynamoDB table, for several replicas behind a load balancer: every write is conditional, so replicas never overwrite each other.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -48,11 +49,12 @@ impl DynamoSessionStore {
     /// assumed, or fixed keys for a local stand-in in tests), or from the default AWS chain
     /// (the task role on ECS) when it is `None`.
     pub async fn new(
-        config: DynamoConfig,
+        config: &DynamoConfig,
+        timeout: Duration,
         provider: Option<SharedCredentialsProvider>,
     ) -> Result<Self, StoreError> {
         Ok(Self {
-            table: Table::connect(config, provider, &LAYOUT).await?,
+            table: Table::connect(&config.table, config, timeout, provider, &LAYOUT).await?,
         })
     }
 
