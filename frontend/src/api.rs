@@ -366,36 +366,15 @@ fn abort_on_cleanup() -> Option<AbortSignal> {
     Some(signal)
 }
 
-/// Percent-encodes anything outside the unreserved URL characters, for a
-/// path segment or a query value.
+/// Percent-encodes a path segment or a query value, as the browser's `encodeURIComponent` does.
 pub fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(byte).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
+    js_sys::encode_uri_component(text).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use vitals_api::{ChallengeKind, Health, Role, Unit};
-
-    #[test]
-    fn an_audit_query_sends_only_the_filters_filled_in_encoded() {
-        assert_eq!(audit_url(&AuditQuery::default()), "/api/v1/audit?limit=200");
-        let query = AuditQuery {
-            user: " ana@clinic.example ".into(),
-            action: Some(AuditAction::LogsQuery),
-        };
-        assert_eq!(
-            audit_url(&query),
-            "/api/v1/audit?limit=200&user=ana%40clinic.example&action=logs_query"
-        );
-    }
 
     fn answer(status: u16, body: &str) -> Answer {
         Answer {
@@ -515,10 +494,33 @@ mod tests {
         }
         assert_eq!(csrf_header(&Method::GET), None);
     }
+}
 
-    #[test]
-    fn path_segments_are_percent_encoded() {
+/// What needs the browser's engine (`encodeURIComponent`); `cargo xtask test` runs these in
+/// Node through `wasm-bindgen-test-runner`.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod in_the_browser_engine {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    #[wasm_bindgen_test]
+    fn path_segments_and_values_are_percent_encoded() {
         assert_eq!(percent_encode("clinic-now"), "clinic-now");
-        assert_eq!(percent_encode("a b/c"), "a%20b%2Fc");
+        assert_eq!(percent_encode("a b/c?d=e&f#g"), "a%20b%2Fc%3Fd%3De%26f%23g");
+        assert_eq!(percent_encode("Zoë 100%"), "Zo%C3%AB%20100%25");
+    }
+
+    #[wasm_bindgen_test]
+    fn an_audit_query_sends_only_the_filters_filled_in_encoded() {
+        assert_eq!(audit_url(&AuditQuery::default()), "/api/v1/audit?limit=200");
+        let query = AuditQuery {
+            user: " ana@clinic.example ".into(),
+            action: Some(AuditAction::LogsQuery),
+        };
+        assert_eq!(
+            audit_url(&query),
+            "/api/v1/audit?limit=200&user=ana%40clinic.example&action=logs_query"
+        );
     }
 }

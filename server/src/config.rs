@@ -321,6 +321,19 @@ impl Config {
     }
 }
 
+/// What serde expects, as someone editing a config file reads it.
+fn in_words(expected: &str) -> String {
+    let words = match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" | "bool" => "true or false",
+        "a string" => "text in quotes",
+        other => other,
+    };
+    words.to_owned()
+}
+
 /// A figment error as the person fixing the configuration reads it: the key, what is wrong,
 /// and the file or variable it came from. Values of secrets are never repeated.
 fn from_figment(error: &figment::Error) -> ConfigError {
@@ -373,14 +386,17 @@ fn from_figment(error: &figment::Error) -> ConfigError {
             let secret = ["secret", "password", "token_key"]
                 .iter()
                 .any(|word| key.contains(word));
+            let wanted = in_words(expected);
             match secret {
-                true => format!("should be {expected}"),
-                false => format!("is {actual}, but should be {expected}"),
+                true => format!("is not {wanted}; write {wanted}"),
+                false => format!("is {actual}; write {wanted}"),
             }
         }
         other => other.to_string(),
     };
     let from = match (&file, &error.metadata) {
+        // Where the section came from is no help in finding a key that is not there.
+        _ if matches!(error.kind, Kind::MissingField(_)) => String::new(),
         (Some(path), _) => format!(" (in {})", path.display()),
         (None, Some(metadata)) if metadata.name == "environment variable" => {
             format!(" (from {})", variable_of_key(&key))
