@@ -126,6 +126,22 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    step("running the browser app's tests that need a JavaScript engine (WebAssembly, in Node)");
+    run_command(
+        cargo()
+            .args([
+                "test",
+                "-p",
+                "vitals-frontend",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            ),
+    )
+    .context("a test of the browser app failed in the JavaScript engine")?;
     step("running every test, browser tests included");
     run_command(
         cargo()

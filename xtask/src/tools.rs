@@ -141,6 +141,8 @@ pub fn ensure_test_packages() -> Result<()> {
         ("chromedriver", "chromium-driver"),
         ("prometheus", "prometheus"),
         ("promtool", "prometheus"),
+        // Runs the browser app's tests that need a JavaScript engine (`wasm-bindgen-test-runner`).
+        ("node", "nodejs"),
     ];
     let mut missing: Vec<&str> = wanted
         .iter()
