@@ -454,17 +454,6 @@ pub struct CallStats {
     pub latency_p95_ms: f64,
 }
 
-impl CallStats {
-    /// The share of calls that did not succeed, from 0 to 1.
-    pub fn failure_ratio(&self) -> f64 {
-        if self.requests == 0 {
-            0.0
-        } else {
-            (self.errors + self.faults + self.throttles) as f64 / self.requests as f64
-        }
-    }
-}
-
 /// A service, or an AWS resource it calls, on the service map.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -807,18 +796,5 @@ mod tests {
         let duration: Step = serde_json::from_str("\"5m\"").unwrap();
         assert_eq!(seconds, Step::Seconds(30.0));
         assert_eq!(duration, Step::Duration("5m".into()));
-    }
-
-    #[test]
-    fn failure_ratio_counts_every_unsuccessful_call() {
-        let stats = CallStats {
-            requests: 10,
-            errors: 1,
-            faults: 2,
-            throttles: 1,
-            ..CallStats::default()
-        };
-        assert!((stats.failure_ratio() - 0.4).abs() < 1e-9);
-        assert_eq!(CallStats::default().failure_ratio(), 0.0);
     }
 }

@@ -37,6 +37,7 @@ mod simulation;
 mod trace_filter;
 mod traces;
 
+#[cfg(test)]
 use vitals_api::query::TimeRange;
 
 pub use self::config::{DemoConfig, FailureWindow, InvalidDemoSetting};
@@ -72,7 +73,8 @@ impl DemoClinic {
 
     /// The stretches of the range during which the training failure runs,
     /// merged where windows touch, each clipped to the range.
-    pub fn failure_windows_in(&self, range: TimeRange) -> Vec<TimeRange> {
+    #[cfg(test)]
+    pub(crate) fn failure_windows_in(&self, range: TimeRange) -> Vec<TimeRange> {
         let mut windows: Vec<TimeRange> = Vec::new();
         if !self.simulation.has_failure_windows() {
             return windows;

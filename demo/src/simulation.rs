@@ -363,6 +363,7 @@ impl Simulation {
         &self.clinics
     }
 
+    #[cfg(test)]
     pub(crate) fn has_failure_windows(&self) -> bool {
         !self.failure_windows.is_empty()
     }

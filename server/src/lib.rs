@@ -216,12 +216,6 @@ pub fn build_state(config: &Config, sources: &Sources, clock: Arc<dyn Clock>) ->
     ))
 }
 
-/// The state of a server on the demo clinic, as tests start it: the server and the clinic
-/// both read "now" from `clock`.
-pub fn demo_state(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    build_state(config, &demo_sources(config, clock.clone()), clock)
-}
-
 /// The public listener: the browser app and the JSON API.
 pub fn app(state: AppState) -> Router {
     let gate = |roles: &'static [Role]| {

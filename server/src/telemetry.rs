@@ -211,12 +211,8 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-/// Sets up structured logs; `RUST_LOG` refines the level (default `info`).
-pub fn init_logging(format: LogFormat) {
-    init_logging_and_traces(format, None);
-}
-
-/// Sets up structured logs and, when given, the export of the spans they are grouped by.
+/// Sets up structured logs (`RUST_LOG` refines the level, default `info`) and, when given,
+/// the export of the spans they are grouped by.
 pub fn init_logging_and_traces(format: LogFormat, traces: Option<&TraceExport>) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));

@@ -11,9 +11,9 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use vitals_server::app;
 use vitals_server::config::{Config, Secret};
 use vitals_server::state::{AppState, ManualClock};
-use vitals_server::{app, demo_state};
 
 /// Tuesday 2026-11-24 10:20 UTC.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -517,4 +517,12 @@ async fn one_person_calling_too_fast_gets_a_429_with_a_wait_and_others_do_not() 
         StatusCode::OK,
         "a second later the next request goes through"
     );
+}
+
+/// A server on the demo clinic, the server and the clinic both reading "now" from `clock`.
+fn demo_state(
+    config: &vitals_server::config::Config,
+    clock: std::sync::Arc<dyn vitals_server::state::Clock>,
+) -> anyhow::Result<vitals_server::state::AppState> {
+    vitals_server::build_state(config, &vitals_server::demo_sources(config, clock.clone()), clock)
 }

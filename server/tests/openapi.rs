@@ -12,9 +12,9 @@ use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+use vitals_server::app;
 use vitals_server::config::{Config, LimitConfig, Secret};
 use vitals_server::state::FixedClock;
-use vitals_server::{app, demo_state};
 
 /// Tuesday 2026-11-24 10:20 UTC.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -159,4 +159,12 @@ async fn every_documented_operation_is_routed_and_no_other_method_is() {
             );
         }
     }
+}
+
+/// A server on the demo clinic, the server and the clinic both reading "now" from `clock`.
+fn demo_state(
+    config: &vitals_server::config::Config,
+    clock: std::sync::Arc<dyn vitals_server::state::Clock>,
+) -> anyhow::Result<vitals_server::state::AppState> {
+    vitals_server::build_state(config, &vitals_server::demo_sources(config, clock.clone()), clock)
 }

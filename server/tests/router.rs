@@ -13,7 +13,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 use vitals_server::config::{Config, Secret};
 use vitals_server::state::{AppState, FixedClock};
-use vitals_server::{admin_app, app, demo_state};
+use vitals_server::{admin_app, app};
 
 /// Tuesday 2026-11-24 10:20 UTC, in clinic hours.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -740,4 +740,12 @@ async fn answer_shapes_stay_as_clients_read_them() {
     let (status, _, session) = app.get("/api/v1/session").await;
     assert_eq!(status, StatusCode::OK);
     insta::assert_json_snapshot!("session_answer", json(&session));
+}
+
+/// A server on the demo clinic, the server and the clinic both reading "now" from `clock`.
+fn demo_state(
+    config: &vitals_server::config::Config,
+    clock: std::sync::Arc<dyn vitals_server::state::Clock>,
+) -> anyhow::Result<vitals_server::state::AppState> {
+    vitals_server::build_state(config, &vitals_server::demo_sources(config, clock.clone()), clock)
 }

@@ -103,7 +103,7 @@ fn main() -> Result<()> {
 
 async fn run() -> Result<()> {
     // The server logs as in production, so the cost of its request spans is counted.
-    vitals_server::telemetry::init_logging(Config::default().log_format);
+    vitals_server::telemetry::init_logging_and_traces(Config::default().log_format, None);
     let samples = DemoClinic::new(DemoConfig::default()).openmetrics(DATA);
     let prometheus = PrometheusServer::start_with_openmetrics(&samples).await?;
     let vitals = Vitals::start(&prometheus, Audit::Durable).await?;

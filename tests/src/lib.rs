@@ -57,7 +57,7 @@ pub fn test_state(sources: Option<&Sources>, clock: Arc<dyn Clock>) -> Result<(A
     let config = test_config(data.path());
     let state = match sources {
         Some(sources) => vitals_server::build_state(&config, sources, clock)?,
-        None => vitals_server::demo_state(&config, clock)?,
+        None => demo_state(&config, clock)?,
     };
     Ok((state, data))
 }
@@ -358,3 +358,11 @@ impl WebDriverCompatibleCommand for BrowserLog {
 }
 pub mod moto;
 pub mod prometheus;
+
+/// A server on the demo clinic, the server and the clinic both reading "now" from `clock`.
+pub fn demo_state(
+    config: &vitals_server::config::Config,
+    clock: std::sync::Arc<dyn vitals_server::state::Clock>,
+) -> anyhow::Result<vitals_server::state::AppState> {
+    vitals_server::build_state(config, &vitals_server::demo_sources(config, clock.clone()), clock)
+}

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use axum::body::Bytes;
@@ -21,11 +22,14 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use tempfile::TempDir;
 use url::Url;
-use vitals_server::sources::xray::{XRayConfig, XRaySource};
+use vitals_api::Trace;
+use vitals_server::sources::xray::{XRayConfig, XRaySource, segment_documents};
 use vitals_server::store::{DynamoAuditLog, DynamoConfig, DynamoSessionStore};
 
 use crate::{free_port, wait_for_process};
 
+/// The most segment documents one PutTraceSegments call takes.
+const DOCUMENTS_PER_PUT: usize = 50;
 /// How long moto may take to import its services and answer.
 const READY_WITHIN: Duration = Duration::from_secs(60);
 /// The region the X-Ray source asks moto for; moto keeps data per region.
@@ -102,6 +106,36 @@ impl MotoServer {
             endpoint: Some(self.endpoint()),
         };
         Ok(XRaySource::with_credentials_provider(config, CALL_TIMEOUT, credentials()).await?)
+    }
+
+    /// Puts the traces' segment documents into this moto's X-Ray (PutTraceSegments, fifty to
+    /// a call), as the X-Ray daemon would; any document X-Ray refuses is an error.
+    pub async fn put_traces(&self, traces: &[Trace]) -> Result<()> {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(MOTO_REGION))
+            .credentials_provider(credentials())
+            .endpoint_url(self.url())
+            .load()
+            .await;
+        let client = aws_sdk_xray::Client::new(&config);
+        let documents: Vec<String> = traces.iter().flat_map(segment_documents).collect();
+        for batch in documents.chunks(DOCUMENTS_PER_PUT) {
+            let answer = client
+                .put_trace_segments()
+                .set_trace_segment_documents(Some(batch.to_vec()))
+                .send()
+                .await
+                .context("PutTraceSegments to moto failed")?;
+            if let Some(refused) = answer.unprocessed_trace_segments().first() {
+                bail!(
+                    "moto refused {} segment(s), the first with {:?}: {:?}",
+                    answer.unprocessed_trace_segments().len(),
+                    refused.error_code(),
+                    refused.message()
+                );
+            }
+        }
+        Ok(())
     }
 
     /// The DynamoDB session store on `table` in this moto (the table is not created).

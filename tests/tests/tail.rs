@@ -65,7 +65,7 @@ async fn server_and_state(
     let data = tempfile::tempdir()?;
     let mut config = test_config(data.path());
     adjust(&mut config);
-    let state = vitals_server::demo_state(&config, clock)?;
+    let state = vitals_tests::demo_state(&config, clock)?;
     Ok((TestServer::start_with_state(state.clone(), data).await?, state))
 }
 

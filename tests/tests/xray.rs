@@ -44,8 +44,7 @@ impl Setup {
         let clock: Arc<dyn Clock> = Arc::new(FixedClock(PUT_TO_MS));
         let clinic = DemoClinic::new(DemoConfig::default());
         let traces = clinic.traces(put_range());
-        source
-            .put_traces(&traces)
+        moto.put_traces(&traces)
             .await
             .context("putting the clinic's traces into moto failed")?;
         let demo = vitals_server::demo_sources(&Config::default(), clock.clone());
@@ -268,7 +267,6 @@ async fn the_service_map_built_from_traces_shows_the_failing_dynamodb_edge() -> 
         .find(|edge| edge.source == "login-api" && edge.target == "DynamoDB")
         .context("no login-api -> DynamoDB edge")?;
     assert!(login.stats.errors + login.stats.faults > 0, "{login:?}");
-    assert!(login.stats.failure_ratio() > 0.0);
     let dynamodb = map
         .nodes
         .iter()

@@ -124,22 +124,6 @@ mod tests {
     }
 
     #[test]
-    fn nobody_logged_in_is_sent_to_log_in_and_back() {
-        assert_eq!(
-            access(
-                &SessionState::LoggedOut(LoggedOut::NotYet),
-                Some(Area::Status),
-                "/status"
-            ),
-            Access::Redirect("/login?next=%2Fstatus".into())
-        );
-        assert_eq!(
-            access(&SessionState::LoggedOut(LoggedOut::Ended), None, "/nowhere?x=1"),
-            Access::Redirect("/login?next=%2Fnowhere%3Fx%3D1".into())
-        );
-    }
-
-    #[test]
     fn logging_out_leads_to_the_plain_login_page() {
         assert_eq!(
             access(
@@ -192,6 +176,31 @@ mod tests {
         assert_eq!(
             access(&logged_in(&[Role::Clinician]), None, "/nowhere"),
             Access::Allowed
+        );
+    }
+}
+
+/// What needs the browser's engine (the login address is encoded by `encodeURIComponent`);
+/// `cargo xtask test` runs these through `wasm-bindgen-test-runner`.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod in_the_browser_engine {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    #[wasm_bindgen_test]
+    fn nobody_logged_in_is_sent_to_log_in_and_back() {
+        assert_eq!(
+            access(
+                &SessionState::LoggedOut(LoggedOut::NotYet),
+                Some(Area::Status),
+                "/status"
+            ),
+            Access::Redirect("/login?next=%2Fstatus".into())
+        );
+        assert_eq!(
+            access(&SessionState::LoggedOut(LoggedOut::Ended), None, "/nowhere?x=1"),
+            Access::Redirect("/login?next=%2Fnowhere%3Fx%3D1".into())
         );
     }
 }

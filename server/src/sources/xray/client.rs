@@ -15,8 +15,6 @@ use crate::sources::{SourceError, TimeRange};
 const MAX_WINDOW_MS: i64 = 6 * 3_600_000;
 /// Pages fetched for one answer at most, whatever X-Ray keeps offering.
 const MAX_PAGES: usize = 200;
-/// PutTraceSegments takes this many documents per call at most.
-pub(crate) const MAX_DOCUMENTS_PER_PUT: usize = 50;
 
 /// The IAM actions the read side needs, named when X-Ray says access is denied.
 const READ_PERMISSIONS: &str = "xray:GetTraceSummaries, xray:BatchGetTraces and xray:GetServiceGraph";
@@ -126,27 +124,6 @@ impl XRayClient {
             }
         }
         Ok(services)
-    }
-
-    /// Sends up to [`MAX_DOCUMENTS_PER_PUT`] documents; a document X-Ray refuses is an error.
-    pub(crate) async fn put_segments(&self, documents: Vec<String>) -> Result<(), SourceError> {
-        let answer = self
-            .client
-            .put_trace_segments()
-            .set_trace_segment_documents(Some(documents))
-            .send()
-            .await
-            .map_err(|error| self.source_error(error))?;
-        match answer.unprocessed_trace_segments().first() {
-            None => Ok(()),
-            Some(refused) => Err(unavailable(format!(
-                "X-Ray refused {} segment(s), the first ({}) with {}: {}",
-                answer.unprocessed_trace_segments().len(),
-                refused.id().unwrap_or("without an id"),
-                refused.error_code().unwrap_or("no code"),
-                refused.message().unwrap_or("no message"),
-            ))),
-        }
     }
 
     fn source_error<E>(&self, error: SdkError<E>) -> SourceError

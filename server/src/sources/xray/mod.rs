@@ -29,7 +29,7 @@ use serde::Deserialize;
 use url::Url;
 use vitals_api::{Backend, ServiceMap, Trace, TraceSummary};
 
-use self::client::{MAX_DOCUMENTS_PER_PUT, XRayClient};
+use self::client::XRayClient;
 pub use self::filter::{FilterError, MAX_FILTER_CHARS, TraceFilter, filter_expression};
 pub use self::ids::{BadTraceId, IdForm, TraceId};
 pub use self::segments::segment_documents;
@@ -117,17 +117,6 @@ impl XRaySource {
         Ok(Self {
             client: XRayClient::new(aws_sdk_xray::Client::new(&sdk_config), timeout),
         })
-    }
-
-    /// Sends the traces' segment documents (see [`segment_documents`]) with
-    /// PutTraceSegments, fifty to a call.
-    pub async fn put_traces(&self, traces: &[Trace]) -> Result<(), SourceError> {
-        let documents: Vec<String> = traces.iter().flat_map(segment_documents).collect();
-        futures::stream::iter(documents.chunks(MAX_DOCUMENTS_PER_PUT))
-            .map(|batch| self.client.put_segments(batch.to_vec()))
-            .buffer_unordered(CONCURRENT_CALLS)
-            .try_collect::<()>()
-            .await
     }
 
     /// The traces with these ids that X-Ray has, their ids in `form`; five to a BatchGetTraces call.
