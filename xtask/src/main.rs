@@ -122,6 +122,7 @@ fn test() -> Result<()> {
         "vitals-frontend",
         "--target",
         "wasm32-unknown-unknown",
+        "--all-targets",
         "--",
         "-D",
         "warnings",
