@@ -1,5 +1,7 @@
 //! The audit layer: each route that reaches data declares its [`AuditAction`], and its answer leaves only once the access is on record.
 
+use std::borrow::Cow;
+
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request};
 use axum::http::StatusCode;
@@ -59,16 +61,22 @@ fn outcome(status: StatusCode) -> String {
     }
 }
 
+/// The fields of a request body that say what was asked; the rest is skipped unread.
+#[derive(serde::Deserialize)]
+struct Asked<'a> {
+    #[serde(borrow, default)]
+    query: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    filter: Option<Cow<'a, str>>,
+}
+
 /// What was asked: the path and the query or filter the body or the query string carried, or
 /// else the whole query string (an admin's filters on the trail). The trail scrubs it.
 fn access_target(path: &str, query_string: Option<&str>, body: &[u8]) -> String {
-    let asked = serde_json::from_slice::<serde_json::Value>(body)
+    let asked = serde_json::from_slice::<Asked>(body)
         .ok()
-        .and_then(|body| {
-            ["query", "filter"]
-                .into_iter()
-                .find_map(|field| body.get(field).and_then(|v| v.as_str()).map(str::to_owned))
-        })
+        .and_then(|body| body.query.or(body.filter))
+        .map(Cow::into_owned)
         .or_else(|| {
             let query_string = query_string.filter(|qs| !qs.is_empty())?;
             let named_query = url::form_urlencoded::parse(query_string.as_bytes())
