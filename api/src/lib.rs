@@ -23,6 +23,9 @@ pub const CSRF_HEADER: &str = "x-vitals-csrf";
 /// checking the session): those must not keep an unattended session alive.
 pub const BACKGROUND_HEADER: &str = "x-vitals-background";
 
+/// The largest request body the server accepts, in bytes; a larger one is answered 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// Label names and values of a log stream or a metric series, sorted by name.
 pub type Labels = BTreeMap<String, String>;
 

@@ -21,12 +21,12 @@ use serde::Deserialize;
 pub use crate::auth::identity::CognitoConfig;
 use crate::auth::identity::{check_demo_allowed, check_one_identity_provider};
 pub use crate::auth::limits::LimitConfig;
-use crate::auth::token_key::missing_with_cognito;
 use crate::settings::InvalidSetting;
 pub use crate::sources::guard::GuardConfig;
 pub use crate::sources::loki::LokiConfig;
 pub use crate::sources::prometheus::PrometheusConfig;
 pub use crate::sources::xray::XRayConfig;
+use crate::store::missing_with_cognito;
 pub use crate::store::{DynamoConfig, SessionPolicy};
 pub use vitals_demo::{DemoConfig, FailureWindow};
 

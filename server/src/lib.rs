@@ -45,7 +45,6 @@ use crate::auth::audit::record_access;
 use crate::auth::identity::{CognitoProvider, DemoProvider, IdentityProvider};
 use crate::auth::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use crate::auth::session::{Auth, SessionContext};
-use crate::auth::token_key::{TokenKey, missing_with_cognito};
 use crate::config::Config;
 use crate::envelope::Envelope;
 use crate::routes::gate::require_role;
@@ -58,10 +57,10 @@ use crate::sources::xray::XRaySource;
 use crate::spa::Spa;
 use crate::state::{AppState, Clock, Shared};
 use crate::store::{BatchedAudit, CachedSessions, DynamoAuditLog, DynamoSessionStore, SqliteStore};
+use crate::store::{TokenKey, missing_with_cognito};
 use crate::telemetry::{RequestIds, Telemetry};
 
-/// Largest request body any endpoint accepts.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub use vitals_api::MAX_BODY_BYTES;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -230,9 +229,9 @@ pub fn app(state: AppState) -> Router {
     let audited = |action: AuditAction, route: UtoipaMethodRouter<AppState>| {
         route.map(|route| {
             route.route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                move |State(state): State<AppState>, request, next| {
-                    record_access(state, action, request, next)
+                SessionContext::from_ref(&state),
+                move |State(sessions): State<SessionContext>, request, next| {
+                    record_access(sessions, action, request, next)
                 },
             ))
         })

@@ -16,9 +16,9 @@ use vitals_api::Role;
 use vitals_server::auth::identity::{
     AuthError, ChallengeAnswer, Identity, IdentityProvider, LoginStep, PendingChallenge, Tokens,
 };
-use vitals_server::auth::token_key::TokenKey;
 use vitals_server::config::Config;
 use vitals_server::state::{AppState, Clock, ManualClock};
+use vitals_server::store::TokenKey;
 use vitals_server::{app, demo_sources, local_auth, state_with_auth};
 
 /// Tuesday 2026-11-24 10:20 UTC.

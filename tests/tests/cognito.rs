@@ -34,8 +34,8 @@ use vitals_server::auth::identity::{
     PendingChallenge, TokenVerifier, secret_hash,
 };
 use vitals_server::auth::session::SessionPayload;
-use vitals_server::auth::token_key::TokenKey;
 use vitals_server::state::{AppState, Clock, ManualClock, SystemClock};
+use vitals_server::store::TokenKey;
 use vitals_server::store::{SessionId, SessionLookup};
 use vitals_tests::moto::MotoServer;
 use vitals_tests::{TestServer, test_config};

@@ -7,17 +7,21 @@ use axum::extract::{OriginalUri, Request};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use vitals_api::AuditAction;
+use vitals_api::{AuditAction, MAX_BODY_BYTES};
 
-use super::session::CurrentUser;
+use super::session::{CurrentUser, SessionContext};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::NewAuditEvent;
 
 /// Runs a request behind the session gate and records who did `action` to what, and how it
 /// went. The answer waits until the entry is stored; an entry that cannot be stored turns the
 /// answer into a 503, so nothing leaves the server unrecorded.
-pub async fn record_access(state: AppState, action: AuditAction, request: Request, next: Next) -> Response {
+pub async fn record_access(
+    sessions: SessionContext,
+    action: AuditAction,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(user) = request.extensions().get::<CurrentUser>().cloned() else {
         return ApiError::Internal(format!(
             "the route recording `{action}` has no session gate in front of it"
@@ -26,7 +30,7 @@ pub async fn record_access(state: AppState, action: AuditAction, request: Reques
     };
     let (parts, body) = request.into_parts();
     // Read the body (at most the server's limit) to note the query it carries.
-    let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY_BYTES).await else {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return ApiError::PayloadTooLarge("the request body is larger than 1 MB; send a smaller body".into())
             .into_response();
     };
@@ -38,14 +42,14 @@ pub async fn record_access(state: AppState, action: AuditAction, request: Reques
     let target = access_target(uri.path(), uri.query(), &bytes);
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let entry = NewAuditEvent {
-        at_ms: state.now_ms(),
+        at_ms: sessions.now_ms(),
         user: user.record.user,
         action,
         target,
         outcome: outcome(response.status()),
         client: user.client,
     };
-    match state.auth.record(entry).await {
+    match sessions.auth.record(entry).await {
         Ok(()) => response,
         Err(refusal) => refusal.into_response(),
     }

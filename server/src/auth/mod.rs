@@ -4,4 +4,3 @@ pub mod audit;
 pub mod identity;
 pub mod limits;
 pub mod session;
-pub mod token_key;

@@ -12,9 +12,9 @@ use vitals_api::{AuditAction, BACKGROUND_HEADER, ChallengeKind, Role, SessionInf
 
 use super::identity::{AuthError, Identity, IdentityProvider, PendingChallenge, Tokens};
 use super::limits::{ApiLimiter, LoginLimiter, TailLimits};
-use super::token_key::TokenKey;
 use crate::error::ApiError;
 use crate::sources::guard::Scope;
+use crate::store::TokenKey;
 use crate::store::{
     AuditLog, NewAuditEvent, SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore,
 };

@@ -10,6 +10,7 @@ mod dynamo;
 mod scrub;
 mod session;
 mod sqlite;
+mod token_key;
 
 use async_trait::async_trait;
 
@@ -24,6 +25,7 @@ pub use session::{
     MAX_ABSOLUTE_TIMEOUT, SessionId, SessionLookup, SessionPolicy, SessionRecord, TOUCH_INTERVAL_MS,
 };
 pub use sqlite::{DATABASE_FILE, SqliteStore};
+pub use token_key::{TokenKey, missing_with_cognito};
 
 /// Why a store could not do what was asked.
 #[derive(Debug, thiserror::Error)]

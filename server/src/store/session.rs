@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use vitals_api::{Role, SessionInfo};
 
 use super::StoreError;
-use crate::auth::token_key::TokenKey;
+use super::TokenKey;
 use crate::settings::InvalidSetting;
 
 /// Random bytes in a session id: 256 bits, twice the 128 the issue asks for at least.
