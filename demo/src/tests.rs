@@ -299,3 +299,24 @@ fn unsupported_log_queries_are_bad_queries_naming_the_part() {
         }
     }
 }
+
+/// Why times and steps have their own checked parser (`vitals_api::query::parse_duration_ms`)
+/// rather than the PromQL parser's reader: that reader takes a unit whose number does not fit
+/// 32 bits as zero, so a mistyped range silently shrinks to its other units. Should the
+/// library ever read such a duration whole, this test fails and the checked parser can go.
+#[test]
+fn the_promql_parsers_duration_reader_drops_units_that_overflow() {
+    let read = promql_parser::util::parse_duration("5000000000h30m");
+    assert_eq!(read, Ok(std::time::Duration::from_secs(30 * 60)));
+    let hour_ms: i64 = 3_600_000;
+    assert_eq!(
+        vitals_api::query::parse_duration_ms("5000000000h30m"),
+        Some(5_000_000_000 * hour_ms + 30 * 60_000),
+        "read whole, for the range checks to refuse"
+    );
+    assert_eq!(
+        vitals_api::query::parse_duration_ms("99999999999999999999h"),
+        None
+    );
+    assert_eq!(vitals_api::query::parse_duration_ms("1h30m"), Some(5_400_000));
+}
