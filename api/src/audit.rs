@@ -19,10 +19,13 @@ pub enum AuditAction {
     TracesQuery,
     ServiceMap,
     AuditRead,
+    LinkCreate,
+    LinkOpen,
+    LinkRevoke,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 11] = [
+    pub const ALL: [AuditAction; 14] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginChallenge,
@@ -34,6 +37,9 @@ impl AuditAction {
         AuditAction::TracesQuery,
         AuditAction::ServiceMap,
         AuditAction::AuditRead,
+        AuditAction::LinkCreate,
+        AuditAction::LinkOpen,
+        AuditAction::LinkRevoke,
     ];
 
     /// The name stored and sent on the wire, as serde writes it.
@@ -50,6 +56,9 @@ impl AuditAction {
             AuditAction::TracesQuery => "traces_query",
             AuditAction::ServiceMap => "service_map",
             AuditAction::AuditRead => "audit_read",
+            AuditAction::LinkCreate => "link_create",
+            AuditAction::LinkOpen => "link_open",
+            AuditAction::LinkRevoke => "link_revoke",
         }
     }
 
@@ -67,6 +76,9 @@ impl AuditAction {
             AuditAction::TracesQuery => "Looked at traces",
             AuditAction::ServiceMap => "Opened the service map",
             AuditAction::AuditRead => "Read the audit trail",
+            AuditAction::LinkCreate => "Shared a link",
+            AuditAction::LinkOpen => "Opened a shared link",
+            AuditAction::LinkRevoke => "Revoked a shared link",
         }
     }
 

@@ -27,7 +27,7 @@ pub use crate::sources::loki::LokiConfig;
 pub use crate::sources::prometheus::PrometheusConfig;
 pub use crate::sources::xray::XRayConfig;
 use crate::store::missing_with_cognito;
-pub use crate::store::{DynamoConfig, SessionPolicy};
+pub use crate::store::{DynamoConfig, LinkPolicy, SessionPolicy};
 pub use vitals_demo::{DemoConfig, FailureWindow};
 
 /// Why the configuration cannot be used. Every message names the key, or the file and line.
@@ -94,6 +94,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// `[limits]`: failed logins, API requests and live tails.
     pub limits: LimitConfig,
+    /// `[links]`: how long share links work.
+    pub links: LinkPolicy,
 }
 
 /// A setting that must never be printed, such as a password.
@@ -126,6 +128,7 @@ impl Default for Config {
             demo_password: None,
             trust_forwarded_for: false,
             limits: LimitConfig::default(),
+            links: LinkPolicy::default(),
         }
     }
 }
@@ -138,7 +141,7 @@ pub enum LogFormat {
 }
 
 /// The sections a `VITALS_<SECTION>_<KEY>` variable may set a key in.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "demo",
     "loki",
     "prometheus",
@@ -148,6 +151,7 @@ const SECTIONS: [&str; 9] = [
     "cognito",
     "dynamodb",
     "limits",
+    "links",
 ];
 
 /// The top-level keys a `VITALS_<KEY>` variable may set; other `VITALS_` variables belong to
@@ -308,6 +312,7 @@ impl Config {
         }
         self.guard.validate()?;
         self.limits.validate()?;
+        self.links.validate()?;
         if let Some(loki) = &self.loki {
             loki.validate()?;
         }

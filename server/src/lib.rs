@@ -56,7 +56,9 @@ use crate::sources::prometheus::PrometheusSource;
 use crate::sources::xray::XRaySource;
 use crate::spa::Spa;
 use crate::state::{AppState, Clock, Shared};
-use crate::store::{BatchedAudit, CachedSessions, DynamoAuditLog, DynamoSessionStore, SqliteStore};
+use crate::store::{
+    BatchedAudit, CachedSessions, DynamoAuditLog, DynamoLinkStore, DynamoSessionStore, SqliteStore,
+};
 use crate::store::{TokenKey, missing_with_cognito};
 use crate::telemetry::{RequestIds, Telemetry};
 
@@ -126,7 +128,8 @@ pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth
     Ok(Auth {
         provider,
         sessions: Arc::new(CachedSessions::new(store.clone(), LOCAL_SESSION_MEMORY)),
-        audit: Arc::new(BatchedAudit::new(store)),
+        audit: Arc::new(BatchedAudit::new(store.clone())),
+        links: store,
         policy: config.session.clone(),
         token_key,
         login_limiter: LoginLimiter::new(
@@ -172,6 +175,18 @@ pub async fn configured_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::
             None => None,
         };
         share_stores(&mut auth, sessions, audit);
+        match &dynamo.links_table {
+            Some(_) => {
+                let links = DynamoLinkStore::new(dynamo, timeout, None).await.context(
+                    "cannot set up the DynamoDB share-link table (`dynamodb.links_table`, VITALS_DYNAMODB_LINKS_TABLE)",
+                )?;
+                auth.links = Arc::new(links);
+            }
+            None => tracing::warn!(
+                "sessions are shared in DynamoDB but share links stay on this replica's disk; set \
+                 `dynamodb.links_table` (VITALS_DYNAMODB_LINKS_TABLE) so a link opens through every replica"
+            ),
+        }
     }
     Ok(auth)
 }
@@ -198,6 +213,7 @@ pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth, clock: Ar
         telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()), auth.audit.metrics())),
         guarded,
         auth: Arc::new(auth),
+        link_policy: config.links.clone(),
         max_range_ms: config.guard.max_range_ms(),
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock,
@@ -240,6 +256,13 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::dashboards::list))
         .routes(routes!(routes::dashboards::get))
         .routes(routes!(routes::dashboards::panel))
+        .route_layer(gate(&[Role::Operations, Role::Engineer]));
+    // Whoever may see a dashboard may share it; admins see and revoke every link.
+    let links = OpenApiRouter::new()
+        .routes(audited(AuditAction::LinkCreate, routes!(routes::links::create)))
+        .routes(routes!(routes::links::list))
+        .routes(audited(AuditAction::LinkOpen, routes!(routes::links::open)))
+        .routes(audited(AuditAction::LinkRevoke, routes!(routes::links::revoke)))
         .route_layer(gate(&[Role::Operations, Role::Engineer]));
     let engineering = OpenApiRouter::new()
         .routes(audited(
@@ -288,6 +311,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::session::answer_challenge))
         .routes(routes!(routes::openapi::document))
         .merge(business)
+        .merge(links)
         .merge(engineering)
         .merge(admin)
         // Small answers are not worth compressing: brotli costs more time than the bytes it saves.

@@ -11,6 +11,7 @@ use crate::auth::session::{Auth, SessionContext};
 use crate::sources::Sources;
 use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
+use crate::store::LinkPolicy;
 use crate::telemetry::Telemetry;
 
 /// The state behind the router: one allocation shared by every request, so cloning it per
@@ -27,6 +28,8 @@ pub struct Shared {
     pub guarded: GuardedSources,
     /// Logging in, sessions and the audit trail.
     pub auth: Arc<Auth>,
+    /// How long share links work.
+    pub link_policy: LinkPolicy,
     /// The longest time range a query may cover, in milliseconds.
     pub max_range_ms: i64,
     pub spa: Arc<Spa>,

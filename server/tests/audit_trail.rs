@@ -197,6 +197,17 @@ const DATA_ROUTES: &[(&str, &str, AuditAction)] = &[
         AuditAction::TracesQuery,
     ),
     ("GET", "/api/v1/service-map", AuditAction::ServiceMap),
+    ("POST", "/api/v1/links", AuditAction::LinkCreate),
+    (
+        "GET",
+        "/api/v1/links/AAAAAAAAAAAAAAAAAAAAAA",
+        AuditAction::LinkOpen,
+    ),
+    (
+        "DELETE",
+        "/api/v1/links/AAAAAAAAAAAAAAAAAAAAAA",
+        AuditAction::LinkRevoke,
+    ),
 ];
 
 #[tokio::test]

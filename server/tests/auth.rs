@@ -124,6 +124,18 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
         "/api/v1/dashboards/clinic-now/panels/registrations",
         &["operations", "engineer"],
     ),
+    ("POST", "/api/v1/links", &["operations", "engineer"]),
+    ("GET", "/api/v1/links", &["operations", "engineer"]),
+    (
+        "GET",
+        "/api/v1/links/AAAAAAAAAAAAAAAAAAAAAA",
+        &["operations", "engineer"],
+    ),
+    (
+        "DELETE",
+        "/api/v1/links/AAAAAAAAAAAAAAAAAAAAAA",
+        &["operations", "engineer"],
+    ),
     ("POST", "/api/v1/logs/query", &["engineer"]),
     (
         "GET",
@@ -145,7 +157,59 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
 ];
 
 /// API routes open to anyone, logged in or not.
-const PUBLIC_ROUTES: &[(&str, &str)] = &[("GET", "/api/v1/openapi.json")];
+const PUBLIC_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+];
+
+/// Routes of the session itself: anyone may log in, and the session tests cover the rest.
+const SESSION_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/session"),
+    ("GET", "/api/v1/session"),
+    ("DELETE", "/api/v1/session"),
+    ("POST", "/api/v1/session/challenge"),
+];
+
+/// Whether a concrete path is one of the document's, `{name}` standing for one segment.
+fn matches_template(template: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let (template, path): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    template.len() == path.len()
+        && template
+            .iter()
+            .zip(&path)
+            .all(|(part, segment)| part == segment || (part.starts_with('{') && part.ends_with('}')))
+}
+
+#[tokio::test]
+async fn the_role_matrix_covers_every_route_of_the_published_document() {
+    let app = TestApp::new();
+    let (status, _, document) = app.call(Method::GET, "/api/v1/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let covered: Vec<(&str, &str)> = ROUTES
+        .iter()
+        .map(|(method, path, _)| (*method, *path))
+        .chain(PUBLIC_ROUTES.iter().copied())
+        .chain(SESSION_ROUTES.iter().copied())
+        .collect();
+    let mut missing = Vec::new();
+    for (template, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            let known = covered
+                .iter()
+                .any(|(covered_method, path)| *covered_method == method && matches_template(template, path));
+            if !known {
+                missing.push(format!("{method} {template}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "add these to ROUTES with the roles that may use them: {missing:?}"
+    );
+}
 
 #[tokio::test]
 async fn public_routes_answer_every_role_and_strangers() {

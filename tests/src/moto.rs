@@ -24,7 +24,7 @@ use tempfile::TempDir;
 use url::Url;
 use vitals_api::Trace;
 use vitals_server::sources::xray::{XRayConfig, XRaySource, segment_documents};
-use vitals_server::store::{DynamoAuditLog, DynamoConfig, DynamoSessionStore};
+use vitals_server::store::{DynamoAuditLog, DynamoConfig, DynamoLinkStore, DynamoSessionStore};
 
 use crate::{free_port, wait_for_process};
 
@@ -150,10 +150,20 @@ impl MotoServer {
         Ok(DynamoAuditLog::new(&config, CALL_TIMEOUT, Some(credentials())).await?)
     }
 
+    /// The DynamoDB share-link store on `table` in this moto (the table is not created).
+    pub async fn link_store(&self, table: &str) -> Result<DynamoLinkStore> {
+        let config = DynamoConfig {
+            links_table: Some(table.to_owned()),
+            ..self.dynamo_config(&format!("{table}-sessions"), None)
+        };
+        Ok(DynamoLinkStore::new(&config, CALL_TIMEOUT, Some(credentials())).await?)
+    }
+
     fn dynamo_config(&self, table: &str, audit_table: Option<&str>) -> DynamoConfig {
         DynamoConfig {
             table: table.to_owned(),
             audit_table: audit_table.map(str::to_owned),
+            links_table: None,
             region: MOTO_REGION.to_owned(),
             endpoint: Some(self.endpoint()),
         }

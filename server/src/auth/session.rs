@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::sources::guard::Scope;
 use crate::store::TokenKey;
 use crate::store::{
-    AuditLog, NewAuditEvent, SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore,
+    AuditLog, LinkStore, NewAuditEvent, SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore,
 };
 
 /// The session cookie: `__Host-` binds it to this exact origin, over HTTPS, for every path.
@@ -151,6 +151,8 @@ pub struct Auth {
     pub provider: Option<Arc<dyn IdentityProvider>>,
     pub sessions: Arc<dyn SessionStore>,
     pub audit: Arc<dyn AuditLog>,
+    /// The share links people made, beside their sessions in the same store.
+    pub links: Arc<dyn LinkStore>,
     pub policy: SessionPolicy,
     /// Seals Cognito's tokens in the session store (`session.token_key`).
     pub token_key: TokenKey,

@@ -60,6 +60,22 @@ pub fn list() -> Vec<DashboardSummary> {
     }]
 }
 
+/// The dashboard with this id, if there is one.
+pub fn find(id: &str) -> Option<DashboardSummary> {
+    list().into_iter().find(|dashboard| dashboard.id == id)
+}
+
+/// Whether `value` is one the dashboard allows for its variable `name`; the error says why not.
+/// The shipped dashboards have no variables yet, so every name is refused, by name.
+pub fn check_variable(dashboard: &DashboardSummary, name: &str, value: &str) -> Result<(), String> {
+    let _ = value;
+    Err(format!(
+        "the dashboard \"{}\" has no variable \"{}\"; leave it out",
+        dashboard.id,
+        name.chars().take(60).collect::<String>()
+    ))
+}
+
 /// Works out one panel of the home dashboard at `now_ms`.
 pub async fn clinic_now_panel(
     metrics: &Arc<dyn MetricSource>,

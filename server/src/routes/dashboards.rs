@@ -46,15 +46,11 @@ pub async fn list() -> Json<DashboardList> {
     )
 )]
 pub async fn get(ApiPath(id): ApiPath<String>) -> Result<Json<DashboardSummary>, ApiError> {
-    dashboards::list()
-        .into_iter()
-        .find(|dashboard| dashboard.id == id)
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "there is no dashboard \"{id}\"; the list is at /api/v1/dashboards"
-            ))
-        })
+    dashboards::find(&id).map(Json).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "there is no dashboard \"{id}\"; the list is at /api/v1/dashboards"
+        ))
+    })
 }
 
 /// `GET /api/v1/dashboards/{id}/panels/{panel}`.

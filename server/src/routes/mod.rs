@@ -5,6 +5,7 @@ pub mod dashboards;
 pub mod engineering;
 pub mod gate;
 pub mod health;
+pub mod links;
 pub mod openapi;
 pub mod session;
 pub mod tail;

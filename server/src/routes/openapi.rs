@@ -43,6 +43,7 @@ use crate::auth::session::COOKIE;
             Unauthenticated,
             Forbidden,
             NotFound,
+            Gone,
             PayloadTooLarge,
             UnsupportedMediaType,
             TooManyRequests,
@@ -95,6 +96,11 @@ pub struct Forbidden(pub ErrorBody);
 /// What the path names does not exist.
 #[derive(ToResponse)]
 pub struct NotFound(pub ErrorBody);
+
+/// What the path names no longer works: a share link revoked (`link_revoked`) or past its
+/// expiry (`link_expired`).
+#[derive(ToResponse)]
+pub struct Gone(pub ErrorBody);
 
 /// The request body is larger than 1 MB.
 #[derive(ToResponse)]

@@ -1,4 +1,4 @@
-//! Where the server keeps what must outlive a request: sessions and the audit trail.
+//! Where the server keeps what must outlive a request: sessions, the audit trail and share links.
 //!
 //! Both are traits so one server can keep them in SQLite under `VITALS_DATA_DIR` and
 //! several replicas behind a load balancer can share sessions in DynamoDB.
@@ -7,6 +7,7 @@ mod audit;
 mod batched_audit;
 mod cached_sessions;
 mod dynamo;
+pub mod links;
 mod scrub;
 mod session;
 mod sqlite;
@@ -19,7 +20,8 @@ pub use audit::{
 };
 pub use batched_audit::{AuditMetrics, BatchedAudit};
 pub use cached_sessions::CachedSessions;
-pub use dynamo::{DynamoAuditLog, DynamoConfig, DynamoSessionStore};
+pub use dynamo::{DynamoAuditLog, DynamoConfig, DynamoLinkStore, DynamoSessionStore};
+pub use links::{LinkPolicy, LinkRecord, LinkStore, LinkView};
 pub use scrub::scrub;
 pub use session::{
     MAX_ABSOLUTE_TIMEOUT, SessionId, SessionLookup, SessionPolicy, SessionRecord, TOUCH_INTERVAL_MS,

@@ -1,6 +1,7 @@
 //! The DynamoDB stores, for several replicas behind a load balancer: sessions, and the audit trail.
 
 mod audit;
+mod links;
 mod session;
 mod table;
 
@@ -10,6 +11,7 @@ use url::Url;
 use crate::settings::{InvalidSetting, check_http_url, check_region};
 
 pub use audit::DynamoAuditLog;
+pub use links::DynamoLinkStore;
 pub use session::DynamoSessionStore;
 
 /// `[dynamodb]`: keep sessions in DynamoDB, shared by every replica, and the audit trail
@@ -23,6 +25,10 @@ pub struct DynamoConfig {
     /// without it each replica keeps its own trail in `data_dir`.
     #[serde(default)]
     pub audit_table: Option<String>,
+    /// The share-link table every replica reads (partition key `id`); without it each
+    /// replica keeps its own links in `data_dir`.
+    #[serde(default)]
+    pub links_table: Option<String>,
     /// The tables' region; `AWS_REGION` when not set here.
     pub region: String,
     /// An endpoint override (`VITALS_DYNAMODB_ENDPOINT`), for tests against a local stand-in.
@@ -38,14 +44,22 @@ impl DynamoConfig {
         if let Some(endpoint) = &self.endpoint {
             check_http_url("dynamodb.endpoint", endpoint)?;
         }
-        match self.audit_table.as_deref() {
-            Some(audit_table) if audit_table == self.table => Err(InvalidSetting::new(
-                "dynamodb.audit_table",
-                "names the session table; give the audit trail a table of its own",
-            )),
-            Some(audit_table) => check_table_name("dynamodb.audit_table", audit_table),
-            None => Ok(()),
+        let mut named = vec![("dynamodb.table", self.table.as_str())];
+        for (key, table) in [
+            ("dynamodb.audit_table", &self.audit_table),
+            ("dynamodb.links_table", &self.links_table),
+        ] {
+            let Some(table) = table else { continue };
+            check_table_name(key, table)?;
+            if let Some((other, _)) = named.iter().find(|(_, name)| name == table) {
+                return Err(InvalidSetting::new(
+                    key,
+                    format!("names the same table as `{other}`; give it a table of its own"),
+                ));
+            }
+            named.push((key, table));
         }
+        Ok(())
     }
 }
 
@@ -72,6 +86,7 @@ mod tests {
         DynamoConfig {
             table: "vitals-sessions".into(),
             audit_table: Some("vitals-audit".into()),
+            links_table: Some("vitals-links".into()),
             region: "eu-west-1".into(),
             endpoint: None,
         }
@@ -105,5 +120,12 @@ mod tests {
         let refused = shared.validate().unwrap_err();
         assert_eq!(refused.key, "dynamodb.audit_table");
         assert!(refused.problem.contains("table of its own"), "{refused}");
+        let shared = DynamoConfig {
+            links_table: Some("vitals-audit".into()),
+            ..config()
+        };
+        let refused = shared.validate().unwrap_err();
+        assert_eq!(refused.key, "dynamodb.links_table");
+        assert!(refused.problem.contains("dynamodb.audit_table"), "{refused}");
     }
 }

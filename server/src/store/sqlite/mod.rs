@@ -1,5 +1,6 @@
 //! The embedded store: sessions and the audit trail in one SQLite file under `VITALS_DATA_DIR`, so both survive a restart.
 
+mod links;
 mod schema;
 #[cfg(test)]
 mod tests;

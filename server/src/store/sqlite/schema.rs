@@ -37,6 +37,18 @@ const MIGRATIONS: &[&str] = &[
      BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
      CREATE TRIGGER audit_is_append_only_on_delete BEFORE DELETE ON audit
      BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;",
+    // 2: share links, listed by their creator.
+    "CREATE TABLE share_links (
+         id TEXT PRIMARY KEY NOT NULL,
+         dashboard TEXT NOT NULL,
+         view_json TEXT NOT NULL,
+         created_by TEXT NOT NULL,
+         created_at_ms INTEGER NOT NULL,
+         expires_at_ms INTEGER,
+         revoked_at_ms INTEGER
+     ) WITHOUT ROWID;
+     CREATE INDEX share_links_by_creator ON share_links (created_by, created_at_ms);
+     CREATE INDEX share_links_by_time ON share_links (created_at_ms);",
 ];
 
 /// Brings the database to the newest schema; refuses one written by a newer Vitals.

@@ -1,0 +1,336 @@
+//! Share links over HTTP: made by one person, opened by another, until they expire on the
+//! server's clock or are revoked; each creation, opening and revocation on the audit trail.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use vitals_api::AuditAction;
+use vitals_server::config::{Config, Secret};
+use vitals_server::state::ManualClock;
+use vitals_server::store::{AuditFilter, AuditLog, SqliteStore};
+use vitals_server::{app, demo_sources, local_auth, state_with_auth};
+
+const PASSWORD: &str = "links-test-password";
+/// Tuesday 2026-11-24 10:20 UTC: "now" for the server of these tests.
+const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
+const DAY: Duration = Duration::from_secs(86_400);
+
+struct Server {
+    router: Router,
+    clock: Arc<ManualClock>,
+    store: SqliteStore,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let config = Config {
+            dist_dir: data.path().join("no-app"),
+            data_dir: data.path().to_owned(),
+            demo_password: Some(Secret(PASSWORD.into())),
+            ..Config::default()
+        };
+        let clock = Arc::new(ManualClock::new(CLINIC_MORNING_MS));
+        let auth = local_auth(&config, clock.clone()).unwrap();
+        let state = state_with_auth(
+            &config,
+            &demo_sources(&config, clock.clone()),
+            auth,
+            clock.clone(),
+        );
+        Self {
+            router: app(state),
+            clock,
+            store: SqliteStore::open(Path::new(data.path())).unwrap(),
+            _data: data,
+        }
+    }
+
+    async fn login(&self, user: &str) -> String {
+        common::login(&self.router, user, PASSWORD).await
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, cookie)
+            .header("x-vitals-csrf", "1");
+        let body = match body {
+            Some(body) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Shares `body` as `cookie`; the new link's id.
+    async fn share(&self, cookie: &str, body: Value) -> String {
+        let (status, answer) = self.call(Method::POST, "/api/v1/links", cookie, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let id = answer["id"].as_str().unwrap().to_owned();
+        assert_eq!(answer["url"], format!("/s/{id}"));
+        id
+    }
+
+    async fn open(&self, id: &str, cookie: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, &format!("/api/v1/links/{id}"), cookie, None)
+            .await
+    }
+
+    async fn actions(&self) -> Vec<AuditAction> {
+        let events = self.store.query(&AuditFilter::default()).await.unwrap();
+        events.iter().rev().map(|event| event.action).collect()
+    }
+}
+
+#[tokio::test]
+async fn a_link_shared_by_one_person_opens_the_same_view_for_another() {
+    let server = Server::start();
+    let operations = server.login("operations").await;
+    let view = json!({"dashboard": "clinic-now", "from": "2026-11-23T08:00:00Z", "to": "now"});
+    let id = server.share(&operations, view).await;
+    assert_eq!(id.len(), 22, "128 random bits in base64url: {id}");
+
+    let engineer = server.login("engineer").await;
+    let (status, link) = server.open(&id, &engineer).await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    assert_eq!(link["dashboard"], "clinic-now");
+    assert_eq!(
+        link["from"], "2026-11-23T08:00:00Z",
+        "an absolute time stays pinned"
+    );
+    assert_eq!(link["to"], "now", "a relative time keeps moving");
+    assert_eq!(link["created_by"], "operations");
+    assert_eq!(
+        link["expires_at"],
+        CLINIC_MORNING_MS + 7 * 86_400_000,
+        "a week by default"
+    );
+
+    let clinician = server.login("clinician").await;
+    let (status, answer) = server.open(&id, &clinician).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a role that may not see dashboards: {answer}"
+    );
+
+    let actions = server.actions().await;
+    assert!(
+        actions.contains(&AuditAction::LinkCreate) && actions.contains(&AuditAction::LinkOpen),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_link_stops_working_when_it_expires_on_the_servers_clock() {
+    let server = Server::start();
+    let operations = server.login("operations").await;
+    let id = server
+        .share(
+            &operations,
+            json!({"dashboard": "clinic-now", "expires_in_days": 2}),
+        )
+        .await;
+    server.clock.advance(DAY);
+    let engineer = server.login("engineer").await;
+    assert_eq!(server.open(&id, &engineer).await.0, StatusCode::OK);
+
+    server.clock.advance(DAY + Duration::from_secs(1));
+    let engineer = server.login("engineer").await;
+    let (status, answer) = server.open(&id, &engineer).await;
+    assert_eq!(status, StatusCode::GONE, "{answer}");
+    assert_eq!(answer["error"]["code"], "link_expired");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2026-11-26 10:20 UTC"),
+        "says when, in words: {answer}"
+    );
+}
+
+#[tokio::test]
+async fn its_creator_or_an_admin_revokes_a_link_and_nobody_else() {
+    let server = Server::start();
+    let operations = server.login("operations").await;
+    let engineer = server.login("engineer").await;
+    let admin = server.login("admin").await;
+    let mine = server
+        .share(&operations, json!({"dashboard": "clinic-now"}))
+        .await;
+    let theirs = server.share(&engineer, json!({"dashboard": "clinic-now"})).await;
+
+    let path = |id: &str| format!("/api/v1/links/{id}");
+    let (status, answer) = server
+        .call(Method::DELETE, &path(&theirs), &operations, None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert_eq!(answer["error"]["code"], "not_your_link");
+
+    let (status, _) = server.call(Method::DELETE, &path(&mine), &operations, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, answer) = server.open(&mine, &engineer).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert_eq!(answer["error"]["code"], "link_revoked");
+
+    let (status, _) = server.call(Method::DELETE, &path(&theirs), &admin, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "an admin revokes anyone's link");
+    let (status, _) = server.call(Method::DELETE, &path(&theirs), &admin, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "revoking again changes nothing");
+    assert!(server.actions().await.contains(&AuditAction::LinkRevoke));
+}
+
+#[tokio::test]
+async fn each_person_lists_their_own_links_and_an_admin_every_link() {
+    let server = Server::start();
+    let operations = server.login("operations").await;
+    let engineer = server.login("engineer").await;
+    let admin = server.login("admin").await;
+    let first = server
+        .share(&operations, json!({"dashboard": "clinic-now"}))
+        .await;
+    server.clock.advance(Duration::from_secs(60));
+    let second = server
+        .share(&operations, json!({"dashboard": "clinic-now"}))
+        .await;
+    let other = server.share(&engineer, json!({"dashboard": "clinic-now"})).await;
+
+    let ids = |list: &Value| -> Vec<String> {
+        list["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|link| link["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, own) = server.call(Method::GET, "/api/v1/links", &operations, None).await;
+    assert_eq!(
+        ids(&own),
+        [second.clone(), first.clone()],
+        "newest first, own only"
+    );
+    let (_, every) = server.call(Method::GET, "/api/v1/links", &admin, None).await;
+    let every = ids(&every);
+    assert_eq!(every.len(), 3);
+    for id in [&first, &second, &other] {
+        assert!(every.contains(id), "{id} in {every:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_guessed_or_malformed_id_is_unknown() {
+    let server = Server::start();
+    let engineer = server.login("engineer").await;
+    for id in ["AAAAAAAAAAAAAAAAAAAAAA", "short", "..%2F..%2Fetc"] {
+        let (status, answer) = server.open(id, &engineer).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{id}: {answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains("no link"),
+            "{answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_view_the_server_cannot_share_is_refused_saying_why() {
+    let server = Server::start();
+    let operations = server.login("operations").await;
+    let cases = [
+        (
+            json!({"dashboard": "payroll"}),
+            StatusCode::BAD_REQUEST,
+            "unknown_dashboard",
+            "clinic-now",
+        ),
+        (
+            json!({"dashboard": "clinic-now", "vars": {"clinic": "north"}}),
+            StatusCode::BAD_REQUEST,
+            "variable_not_allowed",
+            "clinic",
+        ),
+        (
+            json!({"dashboard": "clinic-now", "from": "yesterday-ish"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_time",
+            "yesterday-ish",
+        ),
+        (
+            json!({"dashboard": "clinic-now", "expires_in_days": 400}),
+            StatusCode::BAD_REQUEST,
+            "invalid_expiry",
+            "90",
+        ),
+        (
+            json!({"dashboard": "clinic-now", "never_expires": true}),
+            StatusCode::FORBIDDEN,
+            "never_expires_needs_admin",
+            "admins",
+        ),
+        (
+            json!({"dashboard": "clinic-now", "query": "sum(up)"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            "query",
+        ),
+    ];
+    for (body, status, code, says) in cases {
+        let (answered, answer) = server
+            .call(Method::POST, "/api/v1/links", &operations, Some(body.clone()))
+            .await;
+        assert_eq!(
+            (answered, answer["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {answer}"
+        );
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{body}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn only_an_admin_shares_a_link_that_never_expires() {
+    let server = Server::start();
+    let admin = server.login("admin").await;
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/v1/links",
+            &admin,
+            Some(json!({"dashboard": "clinic-now", "never_expires": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert!(answer.get("expires_at").is_none(), "{answer}");
+    let id = answer["id"].as_str().unwrap().to_owned();
+    server.clock.advance(DAY * 3_650);
+    let engineer = server.login("engineer").await;
+    assert_eq!(server.open(&id, &engineer).await.0, StatusCode::OK);
+}
