@@ -41,6 +41,16 @@ pub struct ShareLinkCreated {
     pub expires_at: Option<i64>,
 }
 
+/// Whether a link still opens, as the server's clock has it (the browser's may differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    Works,
+    Expired,
+    Revoked,
+}
+
 /// One share link: the view it opens, who made it, and whether it still works.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -64,6 +74,8 @@ pub struct ShareLink {
     /// Milliseconds since the epoch, once someone revoked it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
+    /// Whether it opens now.
+    pub state: LinkState,
 }
 
 /// `GET /api/v1/links`: the person's own links (every link, for an admin), newest first.

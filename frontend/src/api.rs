@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
     AuditAction, AuditPage, ChallengeRequest, ErrorBody, LoginRequest, LoginResponse, PanelData, Readiness,
-    SessionInfo,
+    SessionInfo, ShareLinkList,
 };
 use web_sys::{AbortController, AbortSignal};
 
@@ -208,6 +208,29 @@ fn audit_url(query: &AuditQuery) -> String {
         }
     }
     url
+}
+
+/// `GET /api/v1/links`: the share links the person made (every link, for an admin), newest first.
+pub async fn links() -> Result<ShareLinkList, ApiError> {
+    call(
+        Method::GET,
+        "/api/v1/links",
+        None,
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `DELETE /api/v1/links/{id}`: the link stops working for everyone.
+pub async fn revoke_link(id: &str) -> Result<(), ApiError> {
+    let url = format!("/api/v1/links/{}", percent_encode(id));
+    let answer = send(Method::DELETE, &url, None, Activity::Person).await?;
+    if answer.is_success() {
+        Ok(())
+    } else {
+        Err(answer.error())
+    }
 }
 
 /// `GET /readyz`: whether each source behind the server can answer.

@@ -225,3 +225,52 @@ async fn an_admin_reads_the_audit_trail_masked_and_filtered() -> Result<()> {
     ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_revokes_a_shared_link_on_the_admin_page_and_it_stops_opening() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let operations = server.client_as("operations").await?;
+    let shared: serde_json::Value = operations
+        .post(server.url("/api/v1/links"))
+        .json(&serde_json::json!({"dashboard": "clinic-now", "from": "now-24h"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = shared["id"].as_str().unwrap_or_default().to_owned();
+    let open = || operations.get(server.url(&format!("/api/v1/links/{id}"))).send();
+    ensure!(open().await?.status() == 200, "the new link opens: {shared}");
+
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    client.goto(&server.url("/admin")).await?;
+    wait_for_address(client, "/login", Some("next=%2Fadmin")).await?;
+    browser.log_in("admin", DEMO_PASSWORD).await?;
+    wait_for_address(client, "/admin", None).await?;
+    let links = text_of(client, "share-links").await?;
+    ensure!(
+        links.contains("operations") && links.contains("now-24h") && links.contains("✓ Works"),
+        "the admin page should list the link as working: {links:?}"
+    );
+    client
+        .find(Locator::Css("[data-testid=share-links] button"))
+        .await?
+        .click()
+        .await?;
+    let revoked = wait_until("the link shows as revoked", WAIT, || async move {
+        text_of(client, "share-links")
+            .await
+            .is_ok_and(|links| links.contains("✕ Revoked") && !links.contains("✓ Works"))
+    })
+    .await;
+    ensure!(
+        revoked.is_ok(),
+        "after Revoke the list shows: {:?}",
+        text_of(client, "share-links").await?
+    );
+    ensure!(open().await?.status() == 410, "a revoked link no longer opens");
+
+    let errors = browser.unexpected_console_errors(&server).await?;
+    ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}

@@ -1,4 +1,4 @@
-//! The admin area: the audit trail, who did what in Vitals, newest first.
+//! The admin area: the audit trail, who did what in Vitals, newest first; and the share links.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -8,8 +8,9 @@ use crate::api::{self, AUDIT_PAGE_LENGTH, AuditQuery};
 use crate::components::error_message::{ErrorMessage, first_error};
 use crate::components::skeleton::TextSkeleton;
 use crate::format::local_day_and_time;
+use crate::pages::share_links::ShareLinksSection;
 
-/// The audit trail with filters by person and action; share links and notices come later.
+/// The audit trail with filters by person and action, and every share link.
 #[component]
 pub fn AdminPage() -> impl IntoView {
     crate::pages::set_page_title("Admin");
@@ -84,10 +85,11 @@ pub fn AdminPage() -> impl IntoView {
                     {move || entries.get().map(|answer| answer.map(|page| view! { <AuditTable events=page.events /> }))}
                 </ErrorBoundary>
             </Transition>
+            <ShareLinksSection />
             <div class="notice audit-later">
                 <h2>"Still to come here"</h2>
                 <ul class="planned">
-                    <li>"share links, and the tokens that embed the status page in other pages"</li>
+                    <li>"the tokens that embed the status page in other pages"</li>
                     <li>"maintenance notices shown on the status page"</li>
                 </ul>
             </div>

@@ -7,6 +7,7 @@ pub mod home;
 pub mod login;
 pub mod no_access;
 pub mod not_found;
+pub mod share_links;
 pub mod status;
 
 /// Names the browser tab (and what history and screen readers announce) after the page.

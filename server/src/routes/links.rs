@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use vitals_api::{Role, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest};
+use vitals_api::{LinkState, Role, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest};
 
 use crate::auth::session::CurrentUser;
 use crate::dashboards;
@@ -96,8 +96,9 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Js
         .links(created_by)
         .await
         .map_err(ApiError::store)?;
+    let now_ms = state.now_ms();
     Ok(Json(ShareLinkList {
-        links: links.into_iter().map(shown).collect(),
+        links: links.into_iter().map(|link| shown(link, now_ms)).collect(),
     }))
 }
 
@@ -122,26 +123,27 @@ pub async fn open(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ShareLink>, ApiError> {
     let link = find(&state, &id).await?;
-    if let Some(revoked_at) = link.revoked_at_ms {
-        return Err(ApiError::Gone {
-            code: "link_revoked",
-            message: format!(
-                "this link was revoked ({}); ask whoever sent it for a new one",
-                written(revoked_at)
-            ),
-        });
-    }
-    if let Some(expires_at) = link
-        .expires_at_ms
-        .filter(|expires_at| *expires_at <= state.now_ms())
-    {
-        return Err(ApiError::Gone {
-            code: "link_expired",
-            message: format!(
-                "this link expired ({}); ask whoever sent it for a new one",
-                written(expires_at)
-            ),
-        });
+    let now_ms = state.now_ms();
+    match state_at(&link, now_ms) {
+        LinkState::Revoked => {
+            return Err(ApiError::Gone {
+                code: "link_revoked",
+                message: format!(
+                    "this link was revoked ({}); ask whoever sent it for a new one",
+                    written(link.revoked_at_ms.unwrap_or(now_ms))
+                ),
+            });
+        }
+        LinkState::Expired => {
+            return Err(ApiError::Gone {
+                code: "link_expired",
+                message: format!(
+                    "this link expired ({}); ask whoever sent it for a new one",
+                    written(link.expires_at_ms.unwrap_or(now_ms))
+                ),
+            });
+        }
+        LinkState::Works => {}
     }
     if dashboards::find(&link.dashboard).is_none() {
         return Err(ApiError::Gone {
@@ -152,7 +154,7 @@ pub async fn open(
             ),
         });
     }
-    Ok(Json(shown(link)))
+    Ok(Json(shown(link, now_ms)))
 }
 
 /// `DELETE /api/v1/links/{id}`: stops a link from working; its creator or an admin may.
@@ -314,9 +316,21 @@ fn is_admin(user: &CurrentUser) -> bool {
     user.record.roles.contains(&Role::Admin)
 }
 
-/// A link as the API shows it.
-fn shown(link: LinkRecord) -> ShareLink {
+/// Whether a link opens at `now_ms`: revoked beats expired.
+fn state_at(link: &LinkRecord, now_ms: i64) -> LinkState {
+    if link.revoked_at_ms.is_some() {
+        LinkState::Revoked
+    } else if link.expires_at_ms.is_some_and(|expires_at| expires_at <= now_ms) {
+        LinkState::Expired
+    } else {
+        LinkState::Works
+    }
+}
+
+/// A link as the API shows it at `now_ms`.
+fn shown(link: LinkRecord, now_ms: i64) -> ShareLink {
     ShareLink {
+        state: state_at(&link, now_ms),
         url: page_of(&link.id),
         id: link.id,
         dashboard: link.dashboard,
