@@ -6,6 +6,7 @@ use tempfile::TempDir;
 use vitals_api::{AuditAction, Role};
 
 use super::*;
+use crate::store::LinkStore;
 
 const LOGIN_MS: i64 = 1_700_000_000_000;
 const MINUTE_MS: i64 = 60_000;
@@ -240,7 +241,7 @@ async fn store_opens_a_private_wal_database_with_the_current_schema() {
     let version: i64 = connection
         .query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -252,6 +253,30 @@ async fn store_opens_a_private_wal_database_with_the_current_schema() {
             .mode();
         assert_eq!(dir_mode & 0o777, 0o700);
     }
+}
+
+#[tokio::test]
+async fn a_database_of_the_first_schema_gains_share_links_and_keeps_its_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let id = store.create(record_at("ana", LOGIN_MS)).await.unwrap();
+    // Back to the schema the first Vitals wrote.
+    raw_connection(&store)
+        .execute_batch("DROP TABLE share_links; DELETE FROM schema_version WHERE version > 1;")
+        .unwrap();
+    drop(store);
+
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let version: i64 = raw_connection(&store)
+        .query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let policy = SessionPolicy::default();
+    assert!(matches!(
+        store.load(&id, LOGIN_MS, &policy).await.unwrap(),
+        SessionLookup::Active(_)
+    ));
+    assert_eq!(store.links(None).await.unwrap(), vec![]);
 }
 
 #[tokio::test]
