@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use audit::AuditAction;
-pub use links::{LinkState, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest};
+pub use links::{LinkState, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView};
 
 /// The header, with the value `1`, that every state-changing request from the app carries. A page
 /// on another site cannot add it without a CORS preflight, which Vitals never grants.

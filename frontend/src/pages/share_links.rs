@@ -2,6 +2,8 @@
 //! way to revoke it.
 
 use leptos::prelude::*;
+#[cfg(test)]
+use vitals_api::SharedView;
 use vitals_api::{LinkState, ShareLink};
 
 use crate::api;
@@ -142,7 +144,7 @@ fn state_words(state: LinkState) -> (&'static str, &'static str) {
 
 /// The time range a link opens, as written when it was shared.
 fn range_words(link: &ShareLink) -> String {
-    match (&link.from, &link.to) {
+    match (&link.view.from, &link.view.to) {
         (None, None) => "(its usual range)".to_owned(),
         (from, to) => format!(
             "({} to {})",
@@ -161,9 +163,10 @@ mod tests {
             id: "AAAAAAAAAAAAAAAAAAAAAA".into(),
             url: "/s/AAAAAAAAAAAAAAAAAAAAAA".into(),
             dashboard: "clinic-now".into(),
-            from: Some("now-24h".into()),
-            to: None,
-            vars: Default::default(),
+            view: SharedView {
+                from: Some("now-24h".into()),
+                ..SharedView::default()
+            },
             created_by: "operations".into(),
             created_at: 1_000,
             expires_at: Some(5_000),
@@ -182,7 +185,10 @@ mod tests {
     #[test]
     fn the_range_reads_as_it_was_shared() {
         assert_eq!(range_words(&link()), "(now-24h to now)");
-        let usual = ShareLink { from: None, ..link() };
+        let usual = ShareLink {
+            view: SharedView::default(),
+            ..link()
+        };
         assert_eq!(range_words(&usual), "(its usual range)");
     }
 }

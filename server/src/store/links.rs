@@ -1,11 +1,9 @@
 //! Share links as the store keeps them: the view a link opens, who made it, and until when it works.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::StoreError;
 use crate::settings::InvalidSetting;
@@ -71,30 +69,21 @@ pub struct LinkRecord {
     pub revoked_at_ms: Option<i64>,
 }
 
-/// What a link opens beyond the dashboard: the time range as written and the variables.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LinkView {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub to: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub vars: BTreeMap<String, String>,
+/// What a link opens beyond the dashboard, as the API shows it.
+pub use vitals_api::SharedView as LinkView;
+
+/// The view as the store writes it in one column or attribute.
+pub(super) fn view_to_json(view: &LinkView) -> String {
+    serde_json::to_string(view).expect("a map of strings always serialises")
 }
 
-impl LinkView {
-    /// The view as the store writes it in one column or attribute.
-    pub(super) fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a map of strings always serialises")
-    }
-
-    pub(super) fn from_json(json: &str, id: &str) -> Result<Self, StoreError> {
-        serde_json::from_str(json).map_err(|error| {
-            StoreError::Corrupt(format!(
-                "the view of share link {id} cannot be read ({error}); revoke it and share the view again"
-            ))
-        })
-    }
+/// The view read back from its column or attribute; `id` names the link in the error.
+pub(super) fn view_from_json(json: &str, id: &str) -> Result<LinkView, StoreError> {
+    serde_json::from_str(json).map_err(|error| {
+        StoreError::Corrupt(format!(
+            "the view of share link {id} cannot be read ({error}); revoke it and share the view again"
+        ))
+    })
 }
 
 /// A new link id from the operating system's random number generator.
@@ -135,6 +124,8 @@ pub trait LinkStore: Send + Sync {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     #[test]
@@ -172,8 +163,8 @@ mod tests {
             to: None,
             vars: BTreeMap::from([("clinic".to_owned(), "north".to_owned())]),
         };
-        assert_eq!(LinkView::from_json(&view.to_json(), "x").unwrap(), view);
-        let broken = LinkView::from_json("{", "abc").unwrap_err().to_string();
+        assert_eq!(view_from_json(&view_to_json(&view), "x").unwrap(), view);
+        let broken = view_from_json("{", "abc").unwrap_err().to_string();
         assert!(broken.contains("abc") && broken.contains("revoke"), "{broken}");
     }
 }

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeyType};
 use super::DynamoConfig;
 use super::table::{Layout, Table, number};
 use crate::store::StoreError;
-use crate::store::links::{LinkRecord, LinkStore, LinkView, MAX_LISTED_LINKS};
+use crate::store::links::{LinkRecord, LinkStore, MAX_LISTED_LINKS, view_from_json, view_to_json};
 
 /// The partition key: the link's id.
 const ID: &str = "id";
@@ -74,7 +74,7 @@ impl DynamoLinkStore {
             }
         };
         Ok(LinkRecord {
-            view: LinkView::from_json(&table.text(item, VIEW)?, &id)?,
+            view: view_from_json(&table.text(item, VIEW)?, &id)?,
             dashboard: table.text(item, DASHBOARD)?,
             created_by: table.text(item, CREATED_BY)?,
             created_at_ms: table.integer(item, CREATED_AT)?,
@@ -92,7 +92,7 @@ impl LinkStore for DynamoLinkStore {
         let mut item = HashMap::from([
             (ID.to_owned(), text(&link.id)),
             (DASHBOARD.to_owned(), text(&link.dashboard)),
-            (VIEW.to_owned(), text(&link.view.to_json())),
+            (VIEW.to_owned(), text(&view_to_json(&link.view))),
             (CREATED_BY.to_owned(), text(&link.created_by)),
             (CREATED_AT.to_owned(), number(link.created_at_ms)),
         ]);

@@ -5,7 +5,7 @@ use rusqlite::{ErrorCode, OptionalExtension, Row, params};
 
 use super::{Failure, SqliteStore};
 use crate::store::StoreError;
-use crate::store::links::{LinkRecord, LinkStore, LinkView, MAX_LISTED_LINKS};
+use crate::store::links::{LinkRecord, LinkStore, LinkView, MAX_LISTED_LINKS, view_from_json, view_to_json};
 
 const LINK_COLUMNS: &str =
     "id, dashboard, view_json, created_by, created_at_ms, expires_at_ms, revoked_at_ms";
@@ -28,7 +28,7 @@ fn link_from_row(row: &Row<'_>) -> rusqlite::Result<(LinkRecord, String)> {
 
 /// The record with its view read from the JSON column.
 fn with_view((mut link, view_json): (LinkRecord, String)) -> Result<LinkRecord, Failure> {
-    link.view = LinkView::from_json(&view_json, &link.id).map_err(Failure::Store)?;
+    link.view = view_from_json(&view_json, &link.id).map_err(Failure::Store)?;
     Ok(link)
 }
 
@@ -42,7 +42,7 @@ impl LinkStore for SqliteStore {
                 params![
                     link.id,
                     link.dashboard,
-                    link.view.to_json(),
+                    view_to_json(&link.view),
                     link.created_by,
                     link.created_at_ms,
                     link.expires_at_ms,
