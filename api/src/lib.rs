@@ -405,13 +405,29 @@ pub struct Trace {
     pub spans: Vec<Span>,
 }
 
-/// `POST /api/v1/traces/search`. `filter` is an X-Ray filter expression or empty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `POST /api/v1/traces/search`: the fields that are set must all hold. `filter` is an X-Ray
+/// filter expression of one's own, or empty; the server joins it to the fields with `AND`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(example = json!({"filter": "", "from": "now-15m", "limit": 20})))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"service": "login-api", "status": "fault", "from": "now-15m", "limit": 20})))]
 pub struct TraceSearchRequest {
     #[serde(default)]
     pub filter: String,
+    /// Traces that pass through this service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Traces with this outcome somewhere in them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<SpanStatus>,
+    /// Traces whose root took longer than this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_duration_s: Option<f64>,
+    /// Traces whose root took less than this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration_s: Option<f64>,
+    /// Annotations with exactly these string values (`clinic` = `north`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

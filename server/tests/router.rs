@@ -557,7 +557,12 @@ async fn deeply_nested_queries_are_a_400_for_logs_metrics_and_traces() {
             assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {depth}: {body}");
             assert_eq!(body["error"]["code"], "bad_query", "{path} {depth}");
             let message = body["error"]["message"].as_str().unwrap();
-            assert!(message.contains("split it into several queries"), "{message}");
+            // X-Ray takes filters of 2,000 characters at most, so a deep one is first too long.
+            assert!(
+                message.contains("split it into several queries")
+                    || message.contains("above the limit of 2000; shorten it"),
+                "{message}"
+            );
         }
     }
 }
@@ -748,4 +753,57 @@ fn demo_state(
     clock: std::sync::Arc<dyn vitals_server::state::Clock>,
 ) -> anyhow::Result<vitals_server::state::AppState> {
     vitals_server::build_state(config, &vitals_server::demo_sources(config, clock.clone()), clock)
+}
+
+#[tokio::test]
+async fn trace_search_fields_reach_the_source_as_the_filter_they_mean() {
+    let app = TestApp::new().await;
+    let search = |body: serde_json::Value| app.post_json("/api/v1/traces/search", body);
+    let (status, all) = search(serde_json::json!({"from": "now-1h", "limit": 200})).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let (status, faults) = search(serde_json::json!({
+        "from": "now-1h", "limit": 200, "service": "login-api", "status": "error", "filter": "responsetime > 0"
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{faults}");
+    let (all, faults) = (
+        all["traces"].as_array().unwrap(),
+        faults["traces"].as_array().unwrap(),
+    );
+    assert!(
+        !faults.is_empty() && faults.len() < all.len(),
+        "the fields narrow the search: {} of {}",
+        faults.len(),
+        all.len()
+    );
+    for trace in faults {
+        assert_eq!(trace["status"], "error", "{trace}");
+        let services: Vec<&str> = trace["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str())
+            .collect();
+        assert!(services.contains(&"login-api"), "{trace}");
+    }
+
+    for (body, says) in [
+        (serde_json::json!({"service": "login\"api"}), "service name"),
+        (
+            serde_json::json!({"min_duration_s": 2.0, "max_duration_s": 1.0}),
+            "swap them",
+        ),
+        (
+            serde_json::json!({"annotations": {"bad key": "x"}}),
+            "annotation key",
+        ),
+    ] {
+        let (status, answer) = search(body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["error"]["code"], "bad_query");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(says),
+            "{body}: {answer}"
+        );
+    }
 }

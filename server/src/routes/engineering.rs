@@ -12,6 +12,7 @@ use vitals_api::{
 use crate::error::ApiError;
 use crate::routes::gate::ScopedSources;
 use crate::routes::openapi::{AccessErrors, BadRequest, BodyErrors, NotFound, SourceErrors};
+use crate::sources::xray::TraceFilter;
 use crate::sources::{LogQuery, TimeRange, TraceQuery};
 use crate::state::AppState;
 use crate::timespec::{resolve_range, resolve_step_ms};
@@ -254,7 +255,7 @@ pub async fn metric_names(ScopedSources(sources): ScopedSources) -> Result<Json<
     post,
     path = "/traces/search",
     tag = "traces",
-    summary = "Find traces with an X-Ray filter expression, newest first",
+    summary = "Find traces by service, outcome, duration and annotations, or an X-Ray filter expression, newest first",
     request_body = TraceSearchRequest,
     security(("session" = [], "csrf" = [])),
     responses(
@@ -271,11 +272,17 @@ pub async fn search_traces(
 ) -> Result<Json<TraceSearchResponse>, ApiError> {
     let range = request_range(&state, request.from.as_deref(), request.to.as_deref(), HOUR_MS)?;
     let limit = check_limit(request.limit, DEFAULT_TRACE_LIMIT, MAX_TRACE_LIMIT, "traces")?;
-    let query = TraceQuery {
-        filter: request.filter,
-        range,
-        limit,
-    };
+    let filter = TraceFilter {
+        service: request.service,
+        status: request.status,
+        min_duration_s: request.min_duration_s,
+        max_duration_s: request.max_duration_s,
+        annotations: request.annotations.into_iter().collect(),
+        raw: Some(request.filter),
+    }
+    .to_expression()
+    .map_err(|error| ApiError::bad_request("bad_query", error.to_string()))?;
+    let query = TraceQuery { filter, range, limit };
     let traces = sources.traces.search(&query).await?;
     Ok(Json(TraceSearchResponse { traces }))
 }
