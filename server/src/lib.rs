@@ -152,7 +152,7 @@ pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth
 
 /// How people log in and where sessions live, as configured: Cognito and DynamoDB when set.
 pub async fn configured_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth> {
-    let mut auth = local_auth(config, clock)?;
+    let mut auth = local_auth(config, clock.clone())?;
     let timeout = config.guard.timeout();
     if let Some(cognito) = &config.cognito {
         // A key of this process alone would log everyone out at each restart and differ between replicas.
@@ -169,9 +169,13 @@ pub async fn configured_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::
             .await
             .context("cannot set up the DynamoDB session table (`dynamodb.table`, VITALS_SESSION_TABLE)")?;
         let audit = match &dynamo.audit_table {
-            Some(_) => Some(DynamoAuditLog::new(dynamo, timeout, None).await.context(
-                "cannot set up the DynamoDB audit table (`dynamodb.audit_table`, VITALS_AUDIT_TABLE)",
-            )?),
+            Some(_) => Some(
+                DynamoAuditLog::new(dynamo, timeout, None, clock.clone())
+                    .await
+                    .context(
+                        "cannot set up the DynamoDB audit table (`dynamodb.audit_table`, VITALS_AUDIT_TABLE)",
+                    )?,
+            ),
             None => None,
         };
         share_stores(&mut auth, sessions, audit);

@@ -10,6 +10,7 @@ use std::fs;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -23,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use tempfile::TempDir;
 use url::Url;
 use vitals_api::Trace;
+use vitals_api::clock::Clock;
 use vitals_server::sources::xray::{XRayConfig, XRaySource, segment_documents};
 use vitals_server::store::{DynamoAuditLog, DynamoConfig, DynamoLinkStore, DynamoSessionStore};
 
@@ -144,10 +146,11 @@ impl MotoServer {
         Ok(DynamoSessionStore::new(&config, CALL_TIMEOUT, Some(credentials())).await?)
     }
 
-    /// The DynamoDB audit trail on `table` in this moto (the table is not created).
-    pub async fn audit_log(&self, table: &str) -> Result<DynamoAuditLog> {
+    /// The DynamoDB audit trail on `table` in this moto (the table is not created), its reads
+    /// ending at `clock`'s now.
+    pub async fn audit_log(&self, table: &str, clock: Arc<dyn Clock>) -> Result<DynamoAuditLog> {
         let config = self.dynamo_config(&format!("{table}-sessions"), Some(table));
-        Ok(DynamoAuditLog::new(&config, CALL_TIMEOUT, Some(credentials())).await?)
+        Ok(DynamoAuditLog::new(&config, CALL_TIMEOUT, Some(credentials()), clock).await?)
     }
 
     /// The DynamoDB share-link store on `table` in this moto (the table is not created).

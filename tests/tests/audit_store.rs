@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Result, ensure};
 use serde_json::{Value, json};
 use vitals_api::AuditAction;
-use vitals_server::state::{Clock, SystemClock};
+use vitals_server::state::{Clock, FixedClock};
 use vitals_server::store::{
     AuditFilter, AuditLog, DynamoAuditLog, NewAuditEvent, NumberedAuditEvent, StoreError,
 };
@@ -17,6 +17,13 @@ use vitals_tests::{TestServer, test_config, wait_until};
 /// 2026-10-31T23:59:00Z: a minute before November.
 const END_OF_OCTOBER_MS: i64 = 1_793_491_140_000;
 const MINUTE_MS: i64 = 60_000;
+/// Tuesday 2026-11-24 10:20 UTC: "now" for the stores and servers of these tests.
+const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
+
+/// The server's clock in these tests: fixed, so nothing here depends on the time of day.
+fn clock() -> Arc<dyn Clock> {
+    Arc::new(FixedClock(CLINIC_MORNING_MS))
+}
 
 fn event(at_ms: i64, user: &str, action: AuditAction, target: &str) -> NewAuditEvent {
     NewAuditEvent {
@@ -49,7 +56,7 @@ async fn read(audit: &DynamoAuditLog, filter: AuditFilter) -> Result<Vec<(i64, S
 #[tokio::test]
 async fn dynamo_audit_reads_newest_first_across_months_with_filters() -> Result<()> {
     let moto = MotoServer::start().await?;
-    let audit = moto.audit_log("vitals-audit").await?;
+    let audit = moto.audit_log("vitals-audit", clock()).await?;
     audit.ensure_table().await?;
     audit.ensure_table().await?;
 
@@ -138,7 +145,7 @@ async fn dynamo_audit_reads_newest_first_across_months_with_filters() -> Result<
 #[tokio::test]
 async fn dynamo_audit_keeps_the_append_order_within_a_millisecond_and_stores_no_secrets() -> Result<()> {
     let moto = MotoServer::start().await?;
-    let audit = moto.audit_log("vitals-audit-order").await?;
+    let audit = moto.audit_log("vitals-audit-order", clock()).await?;
     audit.ensure_table().await?;
     audit
         .append(event(END_OF_OCTOBER_MS, "ana", AuditAction::Login, ""))
@@ -168,9 +175,29 @@ async fn dynamo_audit_keeps_the_append_order_within_a_millisecond_and_stores_no_
 }
 
 #[tokio::test]
+async fn a_read_without_an_end_ends_at_the_servers_clock_not_the_wall_clock() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    // Years past the wall clock: only a read that asks the server's clock reaches that month.
+    let later_ms: i64 = 2_000_000_000_000;
+    let audit = moto
+        .audit_log("vitals-audit-clock", Arc::new(FixedClock(later_ms)))
+        .await?;
+    audit.ensure_table().await?;
+    audit
+        .append(event(later_ms - MINUTE_MS, "ana", AuditAction::Login, ""))
+        .await?;
+    let found = read(&audit, AuditFilter::default()).await?;
+    ensure!(
+        found == [(later_ms - MINUTE_MS, "ana".to_owned(), AuditAction::Login)],
+        "{found:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn dynamo_audit_missing_table_is_named_with_its_keys() -> Result<()> {
     let moto = MotoServer::start().await?;
-    let audit = moto.audit_log("vitals-audit-absent").await?;
+    let audit = moto.audit_log("vitals-audit-absent", clock()).await?;
     let error = audit
         .append(event(END_OF_OCTOBER_MS, "ana", AuditAction::Login, ""))
         .await
@@ -189,7 +216,7 @@ async fn dynamo_audit_missing_table_is_named_with_its_keys() -> Result<()> {
 #[tokio::test]
 async fn dynamo_audit_written_again_after_a_failure_stores_each_entry_once() -> Result<()> {
     let moto = MotoServer::start().await?;
-    let audit = moto.audit_log("vitals-audit-retry").await?;
+    let audit = moto.audit_log("vitals-audit-retry", clock()).await?;
     audit.ensure_table().await?;
     // More than one `BatchWriteItem` takes, all in one millisecond: the first part may be
     // stored when the second fails, and the writer then writes the whole batch again.
@@ -221,11 +248,10 @@ async fn dynamo_audit_written_again_after_a_failure_stores_each_entry_once() -> 
 async fn replica(moto: &MotoServer) -> Result<TestServer> {
     let data = tempfile::tempdir()?;
     let config = test_config(data.path());
-    // Sessions and the shared trail run on the wall clock, as replicas do.
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = clock();
     let mut auth = vitals_server::local_auth(&config, clock.clone())?;
     let sessions = moto.session_store(SESSIONS).await?;
-    let audit = moto.audit_log(AUDIT).await?;
+    let audit = moto.audit_log(AUDIT, clock.clone()).await?;
     vitals_server::share_stores(&mut auth, sessions, Some(audit));
     let sources = vitals_server::demo_sources(&config, clock.clone());
     let state = vitals_server::state_with_auth(&config, &sources, auth, clock);
@@ -239,7 +265,7 @@ const AUDIT: &str = "vitals-replicas-audit";
 async fn two_replicas_share_one_audit_trail_and_see_each_others_logouts() -> Result<()> {
     let moto = MotoServer::start().await?;
     moto.session_store(SESSIONS).await?.ensure_table().await?;
-    moto.audit_log(AUDIT).await?.ensure_table().await?;
+    moto.audit_log(AUDIT, clock()).await?.ensure_table().await?;
     let first = replica(&moto).await?;
     let second = replica(&moto).await?;
 

@@ -7,12 +7,14 @@
 //! trail is append-only by IAM too.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_dynamodb::types::{AttributeValue, KeyType, PutRequest, WriteRequest};
+use vitals_api::clock::Clock;
 use vitals_api::{AuditAction, AuditEvent};
 
 use super::DynamoConfig;
@@ -55,22 +57,34 @@ static LAYOUT: Layout = Layout {
 };
 
 /// [`AuditLog`] over a DynamoDB table shared by every replica.
-#[derive(Debug)]
 pub struct DynamoAuditLog {
     table: Table,
+    /// The server's clock: a read without `to` ends at its "now" (plus a margin).
+    clock: Arc<dyn Clock>,
     /// Tells this writer's entries apart from other replicas' written in the same millisecond.
     writer: u32,
     /// Numbers entries appended one at a time.
     appended: AtomicU64,
 }
 
+impl std::fmt::Debug for DynamoAuditLog {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("DynamoAuditLog")
+            .field("table", &self.table)
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
+    }
+}
+
 impl DynamoAuditLog {
     /// An audit trail on `config.audit_table`, with credentials from `provider`, or from the
-    /// default AWS chain (the task role on ECS) when it is `None`.
+    /// default AWS chain (the task role on ECS) when it is `None`; reads end at `clock`'s now.
     pub async fn new(
         config: &DynamoConfig,
         timeout: Duration,
         provider: Option<SharedCredentialsProvider>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, StoreError> {
         let Some(name) = &config.audit_table else {
             return Err(StoreError::Unavailable(
@@ -85,6 +99,7 @@ impl DynamoAuditLog {
         })?;
         Ok(Self {
             table: Table::connect(name, config, timeout, provider, &LAYOUT).await?,
+            clock,
             writer: u32::from_be_bytes(writer),
             appended: AtomicU64::new(0),
         })
@@ -196,7 +211,7 @@ impl AuditLog for DynamoAuditLog {
         let limit = filter.capped_limit();
         let to_ms = filter
             .to_ms
-            .unwrap_or_else(|| wall_clock_ms().saturating_add(CLOCK_MARGIN_MS));
+            .unwrap_or_else(|| self.clock.now_ms().saturating_add(CLOCK_MARGIN_MS));
         let from_ms = filter
             .from_ms
             .unwrap_or_else(|| to_ms.saturating_sub(DEFAULT_LOOKBACK_MS))
@@ -258,12 +273,6 @@ impl AuditLog for DynamoAuditLog {
         }
         Ok(found)
     }
-}
-
-fn wall_clock_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| {
-        i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-    })
 }
 
 /// Milliseconds as a fixed-width decimal, so text order is time order.
