@@ -83,7 +83,7 @@ fn check_points(range_ms: i64, step_ms: i64) -> Result<(), ApiError> {
 }
 
 /// The request's range, refused when longer than the server allows.
-fn request_range(
+pub(super) fn request_range(
     state: &AppState,
     from: Option<&str>,
     to: Option<&str>,

@@ -10,12 +10,11 @@ use vitals_api::{LinkState, Role, ShareLink, ShareLinkCreated, ShareLinkList, Sh
 use crate::auth::session::CurrentUser;
 use crate::dashboards;
 use crate::error::ApiError;
-use crate::routes::engineering::{ApiJson, ApiPath};
+use crate::routes::engineering::{ApiJson, ApiPath, request_range};
 use crate::routes::openapi::{AccessErrors, BodyErrors, Gone, NotFound};
 use crate::state::AppState;
 use crate::store::links::{is_link_id, new_link_id};
 use crate::store::{LinkRecord, LinkView, StoreError};
-use crate::timespec::resolve_range;
 
 const DAY_MS: i64 = 86_400_000;
 /// The longest time a link may carry, as written (`2026-11-24T08:00:00.000+01:00` fits twice over).
@@ -44,7 +43,7 @@ pub async fn create(
     ApiJson(request): ApiJson<ShareLinkRequest>,
 ) -> Result<(StatusCode, Json<ShareLinkCreated>), ApiError> {
     let now_ms = state.now_ms();
-    let view = checked_view(&state, &request, now_ms)?;
+    let view = checked_view(&state, &request)?;
     let expires_at_ms = expiry(&state, &user, &request, now_ms)?;
     let mut link = LinkRecord {
         id: new_link_id().map_err(ApiError::store)?,
@@ -89,7 +88,7 @@ pub async fn create(
     )
 )]
 pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Json<ShareLinkList>, ApiError> {
-    let created_by = (!is_admin(&user)).then_some(user.record.user.as_str());
+    let created_by = (!user.may(Role::Admin)).then_some(user.record.user.as_str());
     let links = state
         .auth
         .links
@@ -124,26 +123,19 @@ pub async fn open(
 ) -> Result<Json<ShareLink>, ApiError> {
     let link = find(&state, &id).await?;
     let now_ms = state.now_ms();
-    match state_at(&link, now_ms) {
-        LinkState::Revoked => {
-            return Err(ApiError::Gone {
-                code: "link_revoked",
-                message: format!(
-                    "this link was revoked ({}); ask whoever sent it for a new one",
-                    written(link.revoked_at_ms.unwrap_or(now_ms))
-                ),
-            });
-        }
-        LinkState::Expired => {
-            return Err(ApiError::Gone {
-                code: "link_expired",
-                message: format!(
-                    "this link expired ({}); ask whoever sent it for a new one",
-                    written(link.expires_at_ms.unwrap_or(now_ms))
-                ),
-            });
-        }
-        LinkState::Works => {}
+    let ended = match state_at(&link, now_ms) {
+        LinkState::Works => None,
+        LinkState::Revoked => Some(("link_revoked", "was revoked", link.revoked_at_ms)),
+        LinkState::Expired => Some(("link_expired", "expired", link.expires_at_ms)),
+    };
+    if let Some((code, how, at_ms)) = ended {
+        return Err(ApiError::Gone {
+            code,
+            message: format!(
+                "this link {how} ({}); ask whoever sent it for a new one",
+                written(at_ms.unwrap_or(now_ms))
+            ),
+        });
     }
     if dashboards::find(&link.dashboard).is_none() {
         return Err(ApiError::Gone {
@@ -178,7 +170,7 @@ pub async fn revoke(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let link = find(&state, &id).await?;
-    if link.created_by != user.record.user && !is_admin(&user) {
+    if link.created_by != user.record.user && !user.may(Role::Admin) {
         return Err(ApiError::forbidden(
             "not_your_link",
             "only whoever shared this link, or an admin, may revoke it",
@@ -217,7 +209,7 @@ fn unknown() -> ApiError {
 
 /// The view in a request, checked: a dashboard that exists, its variables with allowed
 /// values, and times the server can read.
-fn checked_view(state: &AppState, request: &ShareLinkRequest, now_ms: i64) -> Result<LinkView, ApiError> {
+fn checked_view(state: &AppState, request: &ShareLinkRequest) -> Result<LinkView, ApiError> {
     let Some(dashboard) = dashboards::find(&request.dashboard) else {
         let known: Vec<String> = dashboards::list()
             .into_iter()
@@ -253,16 +245,7 @@ fn checked_view(state: &AppState, request: &ShareLinkRequest, now_ms: i64) -> Re
             ));
         }
     }
-    let range = resolve_range(request.from.as_deref(), request.to.as_deref(), now_ms, DAY_MS)?;
-    if range.duration_ms() > state.max_range_ms {
-        return Err(ApiError::bad_request(
-            "range_too_long",
-            format!(
-                "the time range covers more than {} days; share a shorter range",
-                state.max_range_ms / DAY_MS
-            ),
-        ));
-    }
+    request_range(state, request.from.as_deref(), request.to.as_deref(), DAY_MS)?;
     Ok(LinkView {
         from: request.from.clone(),
         to: request.to.clone(),
@@ -286,7 +269,7 @@ fn expiry(
                 "ask for either `never_expires` or `expires_in_days`, not both",
             ));
         }
-        if !is_admin(user) {
+        if !user.may(Role::Admin) {
             return Err(ApiError::forbidden(
                 "never_expires_needs_admin",
                 format!(
@@ -309,11 +292,6 @@ fn expiry(
         ));
     }
     Ok(Some(now_ms.saturating_add(i64::from(days) * DAY_MS)))
-}
-
-/// Admins see and revoke every link; `may` is not enough, since admins hold every role.
-fn is_admin(user: &CurrentUser) -> bool {
-    user.record.roles.contains(&Role::Admin)
 }
 
 /// Whether a link opens at `now_ms`: revoked beats expired.
