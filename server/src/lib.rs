@@ -178,32 +178,39 @@ pub async fn configured_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::
             ),
             None => None,
         };
-        share_stores(&mut auth, sessions, audit);
-        match &dynamo.links_table {
-            Some(_) => {
-                let links = DynamoLinkStore::new(dynamo, timeout, None).await.context(
-                    "cannot set up the DynamoDB share-link table (`dynamodb.links_table`, VITALS_DYNAMODB_LINKS_TABLE)",
-                )?;
-                auth.links = Arc::new(links);
-            }
-            None => tracing::warn!(
-                "sessions are shared in DynamoDB but share links stay on this replica's disk; set \
-                 `dynamodb.links_table` (VITALS_DYNAMODB_LINKS_TABLE) so a link opens through every replica"
-            ),
-        }
+        let links = match &dynamo.links_table {
+            Some(_) => Some(DynamoLinkStore::new(dynamo, timeout, None).await.context(
+                "cannot set up the DynamoDB share-link table (`dynamodb.links_table`, VITALS_DYNAMODB_LINKS_TABLE)",
+            )?),
+            None => None,
+        };
+        share_stores(&mut auth, sessions, audit, links);
     }
     Ok(auth)
 }
 
-/// Puts sessions, and the audit trail when it has a table, in DynamoDB, shared by every
-/// replica. Without an audit table each replica keeps its own trail on its disk, and says so.
-pub fn share_stores(auth: &mut Auth, sessions: DynamoSessionStore, audit: Option<DynamoAuditLog>) {
+/// Puts sessions, and the audit trail and share links when they have a table, in DynamoDB,
+/// shared by every replica. Without one of those tables each replica keeps its own on its
+/// disk, and says so.
+pub fn share_stores(
+    auth: &mut Auth,
+    sessions: DynamoSessionStore,
+    audit: Option<DynamoAuditLog>,
+    links: Option<DynamoLinkStore>,
+) {
     auth.sessions = Arc::new(CachedSessions::new(Arc::new(sessions), SHARED_SESSION_MEMORY));
     match audit {
         Some(audit) => auth.audit = Arc::new(BatchedAudit::new(Arc::new(audit))),
         None => tracing::warn!(
             "sessions are shared in DynamoDB but the audit trail stays on this replica's disk; \
              set `dynamodb.audit_table` (VITALS_AUDIT_TABLE) so admins see every replica's entries"
+        ),
+    }
+    match links {
+        Some(links) => auth.links = Arc::new(links),
+        None => tracing::warn!(
+            "sessions are shared in DynamoDB but share links stay on this replica's disk; set \
+             `dynamodb.links_table` (VITALS_DYNAMODB_LINKS_TABLE) so a link opens through every replica"
         ),
     }
 }

@@ -252,7 +252,7 @@ async fn replica(moto: &MotoServer) -> Result<TestServer> {
     let mut auth = vitals_server::local_auth(&config, clock.clone())?;
     let sessions = moto.session_store(SESSIONS).await?;
     let audit = moto.audit_log(AUDIT, clock.clone()).await?;
-    vitals_server::share_stores(&mut auth, sessions, Some(audit));
+    vitals_server::share_stores(&mut auth, sessions, Some(audit), None);
     let sources = vitals_server::demo_sources(&config, clock.clone());
     let state = vitals_server::state_with_auth(&config, &sources, auth, clock);
     TestServer::start_with_state(state, data).await

@@ -731,7 +731,7 @@ impl CognitoServer {
         if let SessionTable::Dynamo(table) = table {
             let sessions = pool.moto.session_store(table).await?;
             sessions.ensure_table().await?;
-            vitals_server::share_stores(&mut auth, sessions, None);
+            vitals_server::share_stores(&mut auth, sessions, None, None);
         }
         let sources = vitals_server::demo_sources(&config, clock.clone());
         let state = vitals_server::state_with_auth(&config, &sources, auth, clock.clone());

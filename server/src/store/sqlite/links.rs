@@ -96,10 +96,14 @@ impl LinkStore for SqliteStore {
     async fn revoke_link(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.run("revoke a share link", move |connection| {
-            connection.execute(
+            let revoked = connection.execute(
                 "UPDATE share_links SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL",
                 params![id, at_ms],
             )?;
+            if revoked > 0 {
+                return Ok(true);
+            }
+            // Already revoked, or no such link: which one, the table says.
             let exists: Option<i64> = connection
                 .query_row("SELECT 1 FROM share_links WHERE id = ?1", [id], |row| row.get(0))
                 .optional()?;
