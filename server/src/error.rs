@@ -74,8 +74,16 @@ impl ApiError {
 
     /// The session store failed: the operator sees why in the log, the person a sentence.
     pub fn store(error: crate::store::StoreError) -> Self {
-        tracing::error!(%error, "the session store failed");
-        Self::StoreUnavailable("sessions cannot be read or written right now; try again in a moment".into())
+        Self::store_of("sessions", error)
+    }
+
+    /// A store failed while reading or writing `what` (sessions, the audit trail, share
+    /// links): the operator sees why in the log, the person a sentence naming what failed.
+    pub fn store_of(what: &'static str, error: crate::store::StoreError) -> Self {
+        tracing::error!(%error, store = what, "a store failed");
+        Self::StoreUnavailable(format!(
+            "{what} cannot be read or written right now; try again in a moment"
+        ))
     }
 
     /// The audit trail could not store an access: the operator sees why in the log, the person

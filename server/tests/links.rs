@@ -334,3 +334,27 @@ async fn only_an_admin_shares_a_link_that_never_expires() {
     let engineer = server.login("engineer").await;
     assert_eq!(server.open(&id, &engineer).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_link_store_that_fails_is_named_in_the_answer() {
+    let server = Server::start();
+    let admin = server.login("admin").await;
+    rusqlite::Connection::open(server.store.path())
+        .unwrap()
+        .execute(
+            "INSERT INTO share_links (id, dashboard, view_json, created_by, created_at_ms) \
+             VALUES ('AAAAAAAAAAAAAAAAAAAAAA', 'clinic-now', '{not json', 'ana', 1)",
+            [],
+        )
+        .unwrap();
+    let (status, answer) = server.call(Method::GET, "/api/v1/links", &admin, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(answer["error"]["code"], "store_unavailable");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("share links cannot be read"),
+        "{answer}"
+    );
+}

@@ -73,7 +73,12 @@ pub async fn list(
             .transpose()?,
         limit,
     };
-    let events = state.auth.audit.query(&filter).await.map_err(ApiError::store)?;
+    let events = state
+        .auth
+        .audit
+        .query(&filter)
+        .await
+        .map_err(|error| ApiError::store_of("the audit trail", error))?;
     Ok(Json(AuditPage { events }))
 }
 

@@ -46,7 +46,7 @@ pub async fn create(
     let view = checked_view(&state, &request)?;
     let expires_at_ms = expiry(&state, &user, &request, now_ms)?;
     let mut link = LinkRecord {
-        id: new_link_id().map_err(ApiError::store)?,
+        id: new_link_id().map_err(links_failed)?,
         dashboard: request.dashboard,
         view,
         created_by: user.record.user.clone(),
@@ -56,13 +56,8 @@ pub async fn create(
     };
     // 128 random bits do not collide; should they, a second draw settles it.
     if let Err(StoreError::Conflict) = state.auth.links.insert_link(&link).await {
-        link.id = new_link_id().map_err(ApiError::store)?;
-        state
-            .auth
-            .links
-            .insert_link(&link)
-            .await
-            .map_err(ApiError::store)?;
+        link.id = new_link_id().map_err(links_failed)?;
+        state.auth.links.insert_link(&link).await.map_err(links_failed)?;
     }
     Ok((
         StatusCode::CREATED,
@@ -89,12 +84,7 @@ pub async fn create(
 )]
 pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Json<ShareLinkList>, ApiError> {
     let created_by = (!user.may(Role::Admin)).then_some(user.record.user.as_str());
-    let links = state
-        .auth
-        .links
-        .links(created_by)
-        .await
-        .map_err(ApiError::store)?;
+    let links = state.auth.links.links(created_by).await.map_err(links_failed)?;
     let now_ms = state.now_ms();
     Ok(Json(ShareLinkList {
         links: links.into_iter().map(|link| shown(link, now_ms)).collect(),
@@ -181,7 +171,7 @@ pub async fn revoke(
         .links
         .revoke_link(&link.id, state.now_ms())
         .await
-        .map_err(ApiError::store)?
+        .map_err(links_failed)?
     {
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -199,8 +189,13 @@ async fn find(state: &AppState, id: &str) -> Result<LinkRecord, ApiError> {
         .links
         .link(id)
         .await
-        .map_err(ApiError::store)?
+        .map_err(links_failed)?
         .ok_or_else(unknown)
+}
+
+/// The store of share links failed; the answer says so by name.
+fn links_failed(error: StoreError) -> ApiError {
+    ApiError::store_of("share links", error)
 }
 
 fn unknown() -> ApiError {
