@@ -53,6 +53,22 @@ pub struct Readiness {
     pub status: ReadinessStatus,
     pub version: String,
     pub sources: Vec<SourceStatus>,
+    /// The dashboards loaded, and the files whose last change did not check out.
+    #[serde(default)]
+    pub dashboards: DashboardsReadiness,
+}
+
+/// How the dashboard files stand.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DashboardsReadiness {
+    /// How many dashboards answer.
+    pub loaded: u32,
+    /// A short sentence on the files, for people reading the page.
+    pub detail: String,
+    /// Each file whose last change did not check out, with its line and key; its last good
+    /// version still answers.
+    pub problems: Vec<String>,
 }
 
 /// Whether every source can answer.
@@ -512,14 +528,42 @@ pub struct ServiceMap {
     pub edges: Vec<ServiceEdge>,
 }
 
-/// A dashboard as listed: what it is for, without its queries.
+/// A dashboard as listed: what it is for, its variables and its panels. Business roles
+/// get no query text; engineers see each panel's queries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DashboardSummary {
     pub id: String,
     pub title: String,
     pub description: String,
+    /// The range the dashboard opens on, as the time picker writes it (`now-24h`).
+    pub default_from: String,
+    /// How often the page refreshes its panels, in seconds.
+    pub refresh_seconds: u32,
+    /// The values a person may pick, in the order the page shows them.
+    #[serde(default)]
+    pub variables: Vec<VariableSummary>,
     pub panels: Vec<PanelSummary>,
+}
+
+/// A dashboard variable: the values it allows and the one it starts on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VariableSummary {
+    /// The name in URLs and the panel API (`var.clinic=north`).
+    pub name: String,
+    /// What the selector is called on the page ("Clinic").
+    pub label: String,
+    pub values: Vec<VariableValue>,
+    pub default: String,
+}
+
+/// One allowed value of a variable and how the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VariableValue {
+    pub value: String,
+    pub label: String,
 }
 
 /// A panel as listed.
@@ -528,6 +572,39 @@ pub struct DashboardSummary {
 pub struct PanelSummary {
     pub id: String,
     pub title: String,
+    pub kind: PanelKind,
+    pub unit: Unit,
+    /// Columns of the grid the panel spans (1 or 2).
+    pub width: u8,
+    /// The queries behind the panel, for engineers only; absent for business roles.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<PanelQueryText>,
+}
+
+/// One query of a panel as an engineer reads it: for which source, and its text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PanelQueryText {
+    /// `demo`, `prometheus` or `loki`.
+    pub source: String,
+    pub query: String,
+}
+
+/// How a panel shows its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum PanelKind {
+    /// A headline number with its sentence, trend and a small chart.
+    Stat,
+    /// Lines over time.
+    Timeseries,
+    /// One bar per group (clinic, kind of interaction).
+    Bar,
+    /// One row per group.
+    Table,
+    /// Working, worth a look, or not working, in words.
+    Status,
 }
 
 /// `GET /api/v1/dashboards`.
@@ -540,13 +617,15 @@ pub struct DashboardList {
 /// How a panel's headline number should be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// A count of things (registrations, logins).
     Count,
     /// A share from 0 to 1, shown as a percentage.
     Ratio,
     Seconds,
+    /// Things per minute (messages processed).
+    PerMinute,
 }
 
 /// Whether the headline number is good news, worth a look, or bad news.
@@ -560,21 +639,75 @@ pub enum Health {
     Unknown,
 }
 
+/// Which way the number moved since the period it is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum TrendDirection {
+    Up,
+    Down,
+    Flat,
+}
+
+/// The number next to the same moment of an earlier period, in words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Trend {
+    pub direction: TrendDirection,
+    /// "12% more than the same time last week".
+    pub words: String,
+    /// The earlier period's number.
+    pub previous: Option<f64>,
+    /// Whether the move is good news (fewer failures) or bad news (fewer registrations).
+    pub health: Health,
+}
+
+/// One line of a chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChartSeries {
+    /// What the line is ("north", "success"); the panel's title when it has one line.
+    pub name: String,
+    pub points: Vec<Point>,
+}
+
+/// One group of a bar, table or status panel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PanelRow {
+    pub label: String,
+    pub value: Option<f64>,
+    pub health: Health,
+}
+
 /// `GET /api/v1/dashboards/{id}/panels/{panel}`: a number, a sentence and a
-/// small chart, in words an operations colleague can read.
+/// chart, in words an operations colleague can read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PanelData {
     pub id: String,
     pub title: String,
+    pub kind: PanelKind,
     /// The headline number; `None` when there is no data in the range.
     pub value: Option<f64>,
     pub unit: Unit,
     pub health: Health,
     /// One plain-language sentence about the number.
     pub sentence: String,
-    /// The chart of recent hours behind the number.
-    pub series: Vec<Point>,
+    /// The number next to an earlier period, when the panel compares.
+    #[serde(default)]
+    pub trend: Option<Trend>,
+    /// The chart behind the number: one line, or one per group.
+    pub series: Vec<ChartSeries>,
+    /// The groups of a bar, table or status panel.
+    #[serde(default)]
+    pub rows: Vec<PanelRow>,
+    /// Why the number may be out of date ("no new data for 12 minutes"), when it may be.
+    #[serde(default)]
+    pub stale: Option<String>,
+    /// Milliseconds since the epoch: the range the panel covers.
+    pub from: i64,
+    pub to: i64,
     /// Milliseconds since the epoch: the newest data the panel saw.
     pub as_of: i64,
     /// Milliseconds since the epoch: when the server answered.

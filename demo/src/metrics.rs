@@ -76,13 +76,18 @@ const OLDEST_MESSAGE: Family = Family {
     metric_type: MetricType::Gauge,
     help: "Age of the oldest message waiting in the SQS queue.",
 };
+const PROCESSED: Family = Family {
+    name: "sqs_messages_processed",
+    metric_type: MetricType::Counter,
+    help: "Messages the consumer took from the SQS queue.",
+};
 const HTTP_DURATION: Family = Family {
     name: "http_server_request_duration_seconds",
     metric_type: MetricType::Histogram,
     help: "Duration of HTTP server requests.",
 };
 
-const FAMILIES: [Family; 8] = [
+const FAMILIES: [Family; 9] = [
     REGISTRATIONS,
     INTERACTIONS,
     APPOINTMENTS,
@@ -90,6 +95,7 @@ const FAMILIES: [Family; 8] = [
     DYNAMODB,
     QUEUE_DEPTH,
     OLDEST_MESSAGE,
+    PROCESSED,
     HTTP_DURATION,
 ];
 
@@ -153,6 +159,7 @@ pub(crate) struct Catalogue {
     dynamodb: [usize; 4],
     queue_depth: usize,
     oldest_message: usize,
+    processed: usize,
     histograms: Vec<HistogramSeries>,
 }
 
@@ -202,6 +209,7 @@ impl Catalogue {
         let queue = AwsCallKind::SendReminder.resource();
         let queue_depth = add(QUEUE_DEPTH, "", &[("queue", queue)]);
         let oldest_message = add(OLDEST_MESSAGE, "", &[("queue", queue)]);
+        let processed = add(PROCESSED, "_total", &[("queue", queue)]);
         let histograms = HTTP_ROUTES
             .iter()
             .map(|&(service, route, status)| {
@@ -238,6 +246,7 @@ impl Catalogue {
             dynamodb,
             queue_depth,
             oldest_message,
+            processed,
             histograms,
         }
     }
@@ -340,8 +349,10 @@ impl Catalogue {
         let mut events = Vec::new();
         for step in first_step..=last_step {
             let t = step * STEP_MS;
+            let waiting = queue.len();
+            queue.retain(|&(_, taken_at)| taken_at > t);
+            counters[self.processed] += (waiting - queue.len()) as f64;
             if t >= first_ms {
-                queue.retain(|&(_, taken_at)| taken_at > t);
                 counters[self.queue_depth] = queue.len() as f64;
                 counters[self.oldest_message] = queue
                     .iter()
@@ -592,6 +603,13 @@ mod tests {
             assert_eq!(d.1 == 0.0, a.1 == 0.0);
             assert!(a.1 <= MAX_REMINDER_DELAY_MS as f64 / 1000.0);
         }
+        let processed = series_with(
+            &all,
+            "sqs_messages_processed_total",
+            &[("queue", "appointment-reminders")],
+        );
+        assert!(processed.points.windows(2).all(|pair| pair[1].1 >= pair[0].1));
+        assert!(processed.points.last().unwrap().1 > processed.points[0].1);
     }
 
     #[test]
@@ -628,6 +646,7 @@ mod tests {
                 "http_server_request_duration_seconds_sum",
                 "login_attempts_total",
                 "patient_registrations_total",
+                "sqs_messages_processed_total",
                 "sqs_oldest_message_age_seconds",
                 "sqs_queue_depth",
             ]

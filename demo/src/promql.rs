@@ -1439,7 +1439,7 @@ mod tests {
             instant(&clinic, r#"login_attempts_total{result!~"succ"}"#, at).len(),
             3
         );
-        assert_eq!(instant(&clinic, r#"{__name__=~"sqs_.*"}"#, at).len(), 2);
+        assert_eq!(instant(&clinic, r#"{__name__=~"sqs_.*"}"#, at).len(), 3);
         assert!(instant(&clinic, "no_such_metric", at).is_empty());
     }
 

@@ -105,7 +105,7 @@ fn a_whole_day_is_busy_by_day_and_quiet_at_night() {
     // A few to about twenty requests a minute at the peak: thousands a day.
     assert!((3_000..30_000).contains(&traces.len()), "{} traces", traces.len());
     assert!(lines.len() >= traces.len());
-    assert_eq!(series.len(), 163);
+    assert_eq!(series.len(), 164);
     assert!(series.iter().all(|s| s.points.len() == 2880));
 
     let in_hour = |hour: i64| {

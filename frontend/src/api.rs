@@ -409,9 +409,10 @@ mod tests {
 
     #[test]
     fn successful_answer_is_decoded_into_the_contract_type() {
-        let body = r#"{"id":"registrations","title":"Registrations","value":42.0,"unit":"count",
+        let body = r#"{"id":"registrations","title":"Registrations","kind":"stat","value":42.0,"unit":"count",
             "health":"good","sentence":"42 patients registered in the last hour.",
-            "series":[[1700000000000,3.0]],"as_of":1700000000000,"generated_at":1700000005000}"#;
+            "series":[{"name":"Registrations","points":[[1700000000000,3.0]]}],
+            "from":1699996400000,"to":1700000000000,"as_of":1700000000000,"generated_at":1700000005000}"#;
         let panel: PanelData = answer(200, body).decode().unwrap();
         assert_eq!(panel.unit, Unit::Count);
         assert_eq!(panel.health, Health::Good);

@@ -17,6 +17,7 @@ pub fn format_value(value: f64, unit: Unit) -> String {
         Unit::Ratio => format!("{:.1}%", value * 100.0),
         Unit::Seconds if value.abs() < 1.0 => format!("{} ms", (value * 1000.0).round() as i64),
         Unit::Seconds => format!("{value:.1} s"),
+        Unit::PerMinute => format!("{value:.1} per minute"),
     }
 }
 

@@ -21,6 +21,7 @@ use serde::Deserialize;
 pub use crate::auth::identity::CognitoConfig;
 use crate::auth::identity::{check_demo_allowed, check_one_identity_provider};
 pub use crate::auth::limits::LimitConfig;
+pub use crate::dashboards::DashboardConfig;
 use crate::settings::InvalidSetting;
 pub use crate::sources::guard::GuardConfig;
 pub use crate::sources::loki::LokiConfig;
@@ -96,6 +97,8 @@ pub struct Config {
     pub limits: LimitConfig,
     /// `[links]`: how long share links work.
     pub links: LinkPolicy,
+    /// `[dashboards]`: a directory of more dashboards, watched for changes.
+    pub dashboards: DashboardConfig,
 }
 
 /// A setting that must never be printed, such as a password.
@@ -129,6 +132,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             limits: LimitConfig::default(),
             links: LinkPolicy::default(),
+            dashboards: DashboardConfig::default(),
         }
     }
 }
@@ -313,6 +317,7 @@ impl Config {
         self.guard.validate()?;
         self.limits.validate()?;
         self.links.validate()?;
+        self.dashboards.validate()?;
         if let Some(loki) = &self.loki {
             loki.validate()?;
         }

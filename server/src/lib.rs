@@ -46,6 +46,7 @@ use crate::auth::identity::{CognitoProvider, DemoProvider, IdentityProvider};
 use crate::auth::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use crate::auth::session::{Auth, SessionContext};
 use crate::config::Config;
+use crate::dashboards::Dashboards;
 use crate::envelope::Envelope;
 use crate::routes::gate::require_role;
 use crate::sources::Sources;
@@ -217,9 +218,23 @@ pub fn share_stores(
 
 /// The state for a configuration, its sources and its way of logging in: each source behind
 /// its guardrails, the built app, the clock and the server's own telemetry.
-pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth, clock: Arc<dyn Clock>) -> AppState {
+///
+/// Fails when a file of `dashboards.dir` does not check out, naming its file, line and key.
+/// With a directory it is watched from here on, so this must run inside the runtime.
+pub fn state_with_auth(
+    config: &Config,
+    sources: &Sources,
+    auth: Auth,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AppState> {
+    let dashboards =
+        Arc::new(Dashboards::load(&config.dashboards).context("a dashboard file does not check out")?);
+    dashboards
+        .clone()
+        .watch(std::time::Duration::from_millis(config.dashboards.reload_ms));
     let guarded = GuardedSources::new(sources, &config.guard);
-    AppState::new(Shared {
+    Ok(AppState::new(Shared {
+        dashboards,
         sources: guarded.for_scope(&Scope::server()),
         telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()), auth.audit.metrics())),
         guarded,
@@ -228,18 +243,13 @@ pub fn state_with_auth(config: &Config, sources: &Sources, auth: Auth, clock: Ar
         max_range_ms: config.guard.max_range_ms(),
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock,
-    })
+    }))
 }
 
 /// The state for a configuration and its sources, with sessions in SQLite and the demo users
 /// when configured: what tests and `cargo xtask run` use.
 pub fn build_state(config: &Config, sources: &Sources, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    Ok(state_with_auth(
-        config,
-        sources,
-        local_auth(config, clock.clone())?,
-        clock,
-    ))
+    state_with_auth(config, sources, local_auth(config, clock.clone())?, clock)
 }
 
 /// The public listener: the browser app and the JSON API.

@@ -69,7 +69,7 @@ async fn serve(config: Config, continue_traces: bool) -> anyhow::Result<()> {
         &configured_sources(&config, clock.clone()).await?,
         configured_auth(&config, clock.clone()).await?,
         clock,
-    );
+    )?;
     let mut public_app = app(state.clone());
     if continue_traces {
         // Outside the request span, so that span is made in the caller's trace.

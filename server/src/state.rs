@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 pub use vitals_api::clock::{Clock, FixedClock, ManualClock, SystemClock};
 
 use crate::auth::session::{Auth, SessionContext};
+use crate::dashboards::Dashboards;
 use crate::sources::Sources;
 use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
@@ -26,6 +27,8 @@ pub struct Shared {
     pub sources: Sources,
     /// The same sources behind their guardrails, for per-caller scopes and statistics.
     pub guarded: GuardedSources,
+    /// The dashboards, reloaded when their files change.
+    pub dashboards: Arc<Dashboards>,
     /// Logging in, sessions and the audit trail.
     pub auth: Arc<Auth>,
     /// How long share links work.

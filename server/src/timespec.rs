@@ -135,11 +135,16 @@ pub fn resolve_step_ms(step: Option<&Step>, range: TimeRange) -> Result<i64, Api
 
 /// A round step giving at most about 500 points, never under a second.
 pub fn auto_step_ms(range: TimeRange) -> i64 {
+    step_for_points(range, 500)
+}
+
+/// A round step giving at most about `points` points over `range`, never under a second.
+pub fn step_for_points(range: TimeRange, points: i64) -> i64 {
     const NICE_STEPS_MS: [i64; 12] = [
         1_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000,
         3_600_000,
     ];
-    let wanted = range.duration_ms() / 500;
+    let wanted = range.duration_ms() / points.max(1);
     NICE_STEPS_MS
         .iter()
         .copied()

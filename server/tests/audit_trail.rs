@@ -111,7 +111,7 @@ fn state_at(data: &Path, audit: Arc<dyn AuditLog>, clock: Arc<dyn Clock>) -> App
     };
     let mut auth = local_auth(&config, clock.clone()).unwrap();
     auth.audit = Arc::new(BatchedAudit::new(audit));
-    state_with_auth(&config, &demo_sources(&config, clock.clone()), auth, clock)
+    state_with_auth(&config, &demo_sources(&config, clock.clone()), auth, clock).unwrap()
 }
 
 async fn call(router: &Router, method: Method, path: &str, cookie: &str) -> (StatusCode, Value) {

@@ -8,11 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 use vitals_api::AuditAction;
 use vitals_server::config::{Config, Secret};
 use vitals_server::state::ManualClock;
@@ -47,7 +44,8 @@ impl Server {
             &demo_sources(&config, clock.clone()),
             auth,
             clock.clone(),
-        );
+        )
+        .unwrap();
         Self {
             router: app(state),
             clock,
@@ -67,27 +65,7 @@ impl Server {
         cookie: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::COOKIE, cookie)
-            .header("x-vitals-csrf", "1");
-        let body = match body {
-            Some(body) => {
-                request = request.header(header::CONTENT_TYPE, "application/json");
-                Body::from(body.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        common::call(&self.router, method, path, cookie, body).await
     }
 
     /// Shares `body` as `cookie`; the new link's id.
@@ -147,6 +125,39 @@ async fn a_link_shared_by_one_person_opens_the_same_view_for_another() {
         actions.contains(&AuditAction::LinkCreate) && actions.contains(&AuditAction::LinkOpen),
         "{actions:?}"
     );
+}
+
+#[tokio::test]
+async fn a_link_to_a_dashboard_the_opener_may_not_see_is_refused_by_name() {
+    let server = Server::start();
+    let engineer = server.login("engineer").await;
+    let id = server
+        .share(
+            &engineer,
+            json!({"dashboard": "service-overview", "vars": {"service": "login-api"}}),
+        )
+        .await;
+    let operations = server.login("operations").await;
+    let (status, answer) = server.open(&id, &operations).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"Service overview\", which your role may not see"),
+        "{answer}"
+    );
+    // Nor can they share it themselves.
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/v1/links",
+            &operations,
+            Some(json!({"dashboard": "service-overview"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["error"]["code"], "unknown_dashboard");
 }
 
 #[tokio::test]

@@ -92,7 +92,7 @@ impl TestApp {
         let mut auth = local_auth(&config, clock.clone()).unwrap();
         auth.provider = Some(provider.clone());
         let sources = demo_sources(&config, clock.clone());
-        let state = state_with_auth(&config, &sources, auth, clock.clone());
+        let state = state_with_auth(&config, &sources, auth, clock.clone()).unwrap();
         Self {
             state,
             clock,

@@ -339,7 +339,7 @@ impl Vitals {
         if audit == Audit::Discarded {
             auth.audit = Arc::new(DiscardedAudit);
         }
-        let state = vitals_server::state_with_auth(&config, &sources, auth, clock);
+        let state = vitals_server::state_with_auth(&config, &sources, auth, clock)?;
         let metrics = state.guarded.metrics.clone();
         let server = ServerThread::start(state)?;
         let base = format!("http://{}", server.address);

@@ -254,7 +254,7 @@ async fn replica(moto: &MotoServer) -> Result<TestServer> {
     let audit = moto.audit_log(AUDIT, clock.clone()).await?;
     vitals_server::share_stores(&mut auth, sessions, Some(audit), None);
     let sources = vitals_server::demo_sources(&config, clock.clone());
-    let state = vitals_server::state_with_auth(&config, &sources, auth, clock);
+    let state = vitals_server::state_with_auth(&config, &sources, auth, clock)?;
     TestServer::start_with_state(state, data).await
 }
 

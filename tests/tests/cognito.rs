@@ -734,7 +734,7 @@ impl CognitoServer {
             vitals_server::share_stores(&mut auth, sessions, None, None);
         }
         let sources = vitals_server::demo_sources(&config, clock.clone());
-        let state = vitals_server::state_with_auth(&config, &sources, auth, clock.clone());
+        let state = vitals_server::state_with_auth(&config, &sources, auth, clock.clone())?;
         let server = TestServer::start_with_state(state.clone(), data).await?;
         Ok(Self {
             server,

@@ -92,7 +92,11 @@ fn StatBody(
             </div>
             {headline}
             <p class="stat-sentence">{data.sentence}</p>
-            <Sparkline points=data.series title=data.title unit=data.unit />
+            <Sparkline
+                points=data.series.into_iter().next().map(|series| series.points).unwrap_or_default()
+                title=data.title
+                unit=data.unit
+            />
             <p class=if freshness.stale { "stat-freshness stale" } else { "stat-freshness" }>
                 {freshness.words}
             </p>

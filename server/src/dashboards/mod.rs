@@ -1,265 +1,386 @@
-//! Dashboards: named queries turned into numbers, sentences and charts for people who do not write queries.
+//! Dashboards as code: one TOML file per dashboard, the shipped ones built into the server
+//! and more (or replacements) from a configured directory that is watched for changes.
+//!
+//! A change takes effect without a restart; a change that does not check out keeps the last
+//! good version of that dashboard, and the log and `/readyz` say why.
 
-use std::sync::Arc;
+pub mod definition;
+pub mod evaluate;
+pub mod words;
 
-use vitals_api::{DashboardSummary, Health, MetricQueryResponse, PanelData, PanelSummary, Point, Unit};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
 
-use crate::sources::{MetricSource, SourceError, TimeRange};
+use serde::Deserialize;
+use vitals_api::{DashboardSummary, PanelQueryText, PanelSummary, Role, VariableSummary};
 
-const MINUTE_MS: i64 = 60_000;
-/// How far back the small chart under each number goes.
-const CHART_SPAN_MS: i64 = 6 * 60 * MINUTE_MS;
-const CHART_STEP_MS: i64 = 10 * MINUTE_MS;
+pub use definition::{Dashboard, FileError, Panel};
+
+use crate::settings::InvalidSetting;
+
+/// The dashboards that ship with Vitals, as their files under `server/dashboards/`.
+pub const SHIPPED: [(&str, &str); 6] = [
+    ("clinic-now", include_str!("../../dashboards/clinic-now.toml")),
+    (
+        "patient-registrations",
+        include_str!("../../dashboards/patient-registrations.toml"),
+    ),
+    (
+        "doctor-interactions",
+        include_str!("../../dashboards/doctor-interactions.toml"),
+    ),
+    ("login-health", include_str!("../../dashboards/login-health.toml")),
+    ("queue-health", include_str!("../../dashboards/queue-health.toml")),
+    (
+        "service-overview",
+        include_str!("../../dashboards/service-overview.toml"),
+    ),
+];
 
 /// The home dashboard: is the clinic working right now?
 pub const CLINIC_NOW: &str = "clinic-now";
 
-/// The panels of the home dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClinicNowPanel {
-    Registrations,
-    LoginSuccess,
+/// `[dashboards]`: where more dashboards live, and how often that directory is looked at.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// A directory of `*.toml` dashboards, read beside the shipped ones; a file named like
+    /// a shipped dashboard replaces it.
+    pub dir: Option<PathBuf>,
+    /// Milliseconds between looks at `dir` for changed files.
+    #[serde(default = "default_reload_ms")]
+    pub reload_ms: u64,
 }
 
-impl ClinicNowPanel {
-    pub const ALL: [Self; 2] = [Self::Registrations, Self::LoginSuccess];
+fn default_reload_ms() -> u64 {
+    2_000
+}
 
-    pub fn id(self) -> &'static str {
-        match self {
-            Self::Registrations => "registrations",
-            Self::LoginSuccess => "login-success",
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            reload_ms: default_reload_ms(),
         }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::Registrations => "Patient registrations",
-            Self::LoginSuccess => "Logins working",
-        }
-    }
-
-    pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|panel| panel.id() == id)
     }
 }
 
-/// The dashboards a person may open, without their queries.
-pub fn list() -> Vec<DashboardSummary> {
-    vec![DashboardSummary {
-        id: CLINIC_NOW.to_owned(),
-        title: "The clinic right now".to_owned(),
-        description: "Registrations in the last hour and whether logins work, refreshed every 15 seconds."
-            .to_owned(),
-        panels: ClinicNowPanel::ALL
-            .into_iter()
-            .map(|panel| PanelSummary {
-                id: panel.id().to_owned(),
-                title: panel.title().to_owned(),
+impl DashboardConfig {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if !(100..=3_600_000).contains(&self.reload_ms) {
+            return Err(InvalidSetting::new(
+                "dashboards.reload_ms",
+                format!(
+                    "is {}; write how many milliseconds between looks at the directory, 100 to 3600000",
+                    self.reload_ms
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The dashboards as they stand, and what is wrong with the files that did not check out.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    dashboards: Vec<Arc<Dashboard>>,
+    problems: Vec<FileError>,
+}
+
+impl Catalog {
+    /// Every dashboard, in the order the list shows them.
+    pub fn all(&self) -> &[Arc<Dashboard>] {
+        &self.dashboards
+    }
+
+    pub fn find(&self, id: &str) -> Option<&Arc<Dashboard>> {
+        self.dashboards.iter().find(|dashboard| dashboard.id == id)
+    }
+
+    /// The files whose last change did not check out; their last good version still answers.
+    pub fn problems(&self) -> &[FileError] {
+        &self.problems
+    }
+}
+
+/// The dashboards, reloaded from the configured directory when a file there changes.
+#[derive(Debug)]
+pub struct Dashboards {
+    current: RwLock<Arc<Catalog>>,
+    dir: Option<PathBuf>,
+    seen: Mutex<Vec<(PathBuf, Option<SystemTime>, u64)>>,
+}
+
+impl Dashboards {
+    /// The shipped dashboards only.
+    pub fn shipped() -> Self {
+        let dashboards = SHIPPED
+            .iter()
+            .map(|(id, text)| {
+                definition::parse(&format!("server/dashboards/{id}.toml"), id, text)
+                    .map(Arc::new)
+                    .unwrap_or_else(|error| panic!("a shipped dashboard does not check out: {error}"))
+            })
+            .collect();
+        Self {
+            current: RwLock::new(Arc::new(sorted(dashboards, Vec::new()))),
+            dir: None,
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The shipped dashboards and those of `config.dir`; any file there that does not check
+    /// out stops the start, with its file, line and key.
+    pub fn load(config: &DashboardConfig) -> Result<Self, FileError> {
+        let mut dashboards = Self::shipped();
+        let Some(dir) = &config.dir else {
+            return Ok(dashboards);
+        };
+        dashboards.dir = Some(dir.clone());
+        dashboards.reload();
+        if let Some(problem) = dashboards.catalog().problems.first() {
+            return Err(problem.clone());
+        }
+        Ok(dashboards)
+    }
+
+    /// The dashboards as they stand now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the directory again if a file in it was added, changed or removed since the last
+    /// look. Returns whether anything changed.
+    pub fn reload_if_changed(&self) -> bool {
+        let Some(dir) = &self.dir else {
+            return false;
+        };
+        let now = fingerprint(dir);
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            if *seen == now {
+                return false;
+            }
+            *seen = now;
+        }
+        self.reload();
+        true
+    }
+
+    /// Reads every file of the directory: the ones that check out replace their dashboard,
+    /// the ones that do not keep its last good version and are reported.
+    fn reload(&self) {
+        let Some(dir) = &self.dir else {
+            return;
+        };
+        let previous = self.catalog();
+        // Shipped dashboards stand unless a file of the directory replaces them.
+        let mut by_id: BTreeMap<String, Arc<Dashboard>> = Self::shipped()
+            .catalog()
+            .all()
+            .iter()
+            .map(|dashboard| (dashboard.id.clone(), dashboard.clone()))
+            .collect();
+        let mut problems = Vec::new();
+        for path in toml_files(dir, &mut problems) {
+            let file = path.display().to_string();
+            let id = path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            let parsed = std::fs::read_to_string(&path)
+                .map_err(|error| FileError {
+                    file: file.clone(),
+                    line: None,
+                    key: None,
+                    problem: format!("cannot be read ({error}); check its permissions"),
+                })
+                .and_then(|text| definition::parse(&file, &id, &text));
+            match parsed {
+                Ok(dashboard) => {
+                    by_id.insert(id, Arc::new(dashboard));
+                }
+                Err(problem) => {
+                    if let Some(last_good) = previous.find(&id) {
+                        by_id.insert(id, last_good.clone());
+                    }
+                    problems.push(problem);
+                }
+            }
+        }
+        for problem in &problems {
+            tracing::warn!(
+                dashboards.problem = %problem,
+                "a dashboard file does not check out; its last good version stays"
+            );
+        }
+        let catalog = sorted(by_id.into_values().collect(), problems);
+        tracing::info!(dashboards = catalog.dashboards.len(), "dashboards loaded");
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(catalog);
+    }
+
+    /// Looks at the directory every `every` for as long as the server runs.
+    pub fn watch(self: Arc<Self>, every: Duration) {
+        if self.dir.is_none() {
+            return;
+        }
+        *self.seen.lock().unwrap_or_else(PoisonError::into_inner) =
+            fingerprint(self.dir.as_deref().unwrap_or(Path::new(".")));
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let dashboards = self.clone();
+                // Reading files blocks; keep it off the request threads.
+                let _ = tokio::task::spawn_blocking(move || dashboards.reload_if_changed()).await;
+            }
+        });
+    }
+}
+
+fn sorted(mut dashboards: Vec<Arc<Dashboard>>, problems: Vec<FileError>) -> Catalog {
+    dashboards.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.title.cmp(&b.title)));
+    Catalog { dashboards, problems }
+}
+
+/// The `*.toml` files of `dir`, by name; a directory that cannot be read is a problem.
+fn toml_files(dir: &Path, problems: &mut Vec<FileError>) -> Vec<PathBuf> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            problems.push(FileError {
+                file: dir.display().to_string(),
+                line: None,
+                key: None,
+                problem: format!("the dashboards directory cannot be read ({error}); check `dashboards.dir`"),
+            });
+            return Vec::new();
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Each file's name, modification time and length: what tells a change.
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+    toml_files(dir, &mut Vec::new())
+        .into_iter()
+        .map(|path| {
+            let metadata = std::fs::metadata(&path).ok();
+            let modified = metadata.as_ref().and_then(|metadata| metadata.modified().ok());
+            let length = metadata.map_or(0, |metadata| metadata.len());
+            (path, modified, length)
+        })
+        .collect()
+}
+
+/// Whether a person with `may` (their roles, admin holding all) may open `dashboard`.
+pub fn may_open(dashboard: &Dashboard, may: impl Fn(Role) -> bool) -> bool {
+    dashboard.roles.iter().any(|role| may(*role))
+}
+
+/// The dashboard as the API lists it; with its queries for engineers only.
+pub fn summary(dashboard: &Dashboard, with_queries: bool) -> DashboardSummary {
+    DashboardSummary {
+        id: dashboard.id.clone(),
+        title: dashboard.title.clone(),
+        description: dashboard.description.clone(),
+        default_from: dashboard.default_from.clone(),
+        refresh_seconds: dashboard.refresh_seconds,
+        variables: dashboard
+            .variables
+            .iter()
+            .map(|variable| VariableSummary {
+                name: variable.name.clone(),
+                label: variable.label.clone(),
+                default: variable.default.clone(),
+                values: variable
+                    .values
+                    .iter()
+                    .map(|value| vitals_api::VariableValue {
+                        value: value.value.clone(),
+                        label: value.label.clone(),
+                    })
+                    .collect(),
             })
             .collect(),
-    }]
+        panels: dashboard
+            .panels
+            .iter()
+            .map(|panel| PanelSummary {
+                id: panel.id.clone(),
+                title: panel.title.clone(),
+                kind: panel.kind,
+                unit: panel.unit,
+                width: panel.width,
+                queries: if with_queries {
+                    queries_of(panel)
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect(),
+    }
 }
 
-/// The dashboard with this id, if there is one.
-pub fn find(id: &str) -> Option<DashboardSummary> {
-    list().into_iter().find(|dashboard| dashboard.id == id)
-}
-
-/// Whether the dashboard allows `_value` for its variable `name`; the error says why not.
-/// The shipped dashboards have no variables yet, so every name is refused, by name; the
-/// value will be checked against the variable's allowlist once dashboards declare them.
-pub fn check_variable(dashboard: &DashboardSummary, name: &str, _value: &str) -> Result<(), String> {
-    Err(format!(
-        "the dashboard \"{}\" has no variable \"{}\"; leave it out",
-        dashboard.id,
-        name.chars().take(60).collect::<String>()
-    ))
-}
-
-/// Works out one panel of the home dashboard at `now_ms`.
-pub async fn clinic_now_panel(
-    metrics: &Arc<dyn MetricSource>,
-    panel: ClinicNowPanel,
-    now_ms: i64,
-) -> Result<PanelData, SourceError> {
-    let chart_range = TimeRange::new(now_ms - CHART_SPAN_MS, now_ms);
-    let (value, health, sentence, series) = match panel {
-        ClinicNowPanel::Registrations => {
-            let (registered, turned_away, chart) = tokio::try_join!(
-                instant(
-                    metrics,
-                    r#"sum(increase(patient_registrations_total{result="success"}[1h]))"#,
-                    now_ms
-                ),
-                instant(
-                    metrics,
-                    r#"sum(increase(patient_registrations_total{result!="success"}[1h]))"#,
-                    now_ms
-                ),
-                chart(
-                    metrics,
-                    r#"sum(increase(patient_registrations_total{result="success"}[10m]))"#,
-                    chart_range
-                ),
-            )?;
-            let (health, sentence) = describe_registrations(registered, turned_away);
-            (registered.map(f64::round), health, sentence, chart)
-        }
-        ClinicNowPanel::LoginSuccess => {
-            let (worked, failed, chart) = tokio::try_join!(
-                instant(
-                    metrics,
-                    r#"sum(increase(login_attempts_total{result="success"}[15m]))"#,
-                    now_ms
-                ),
-                instant(
-                    metrics,
-                    r#"sum(increase(login_attempts_total{result!~"success|invalid_credentials"}[15m]))"#,
-                    now_ms
-                ),
-                chart(
-                    metrics,
-                    r#"sum(increase(login_attempts_total{result="success"}[10m])) / sum(increase(login_attempts_total{result!="invalid_credentials"}[10m]))"#,
-                    chart_range
-                ),
-            )?;
-            let (ratio, health, sentence) = describe_logins(worked, failed);
-            (ratio, health, sentence, chart)
-        }
-    };
-    Ok(PanelData {
-        id: panel.id().to_owned(),
-        title: panel.title().to_owned(),
-        value,
-        unit: match panel {
-            ClinicNowPanel::Registrations => Unit::Count,
-            ClinicNowPanel::LoginSuccess => Unit::Ratio,
-        },
-        health,
-        sentence,
-        as_of: series
-            .last()
-            .map_or(now_ms, |point| point.0.max(now_ms - CHART_STEP_MS)),
-        series,
-        generated_at: now_ms,
-    })
-}
-
-async fn instant(
-    metrics: &Arc<dyn MetricSource>,
-    query: &str,
-    at_ms: i64,
-) -> Result<Option<f64>, SourceError> {
-    let answer = metrics.query_instant(query, at_ms).await?;
-    Ok(first_value(&answer))
-}
-
-async fn chart(
-    metrics: &Arc<dyn MetricSource>,
-    query: &str,
-    range: TimeRange,
-) -> Result<Vec<Point>, SourceError> {
-    let answer = metrics.query_range(query, range, CHART_STEP_MS).await?;
-    Ok(answer
-        .series
-        .into_iter()
-        .next()
-        .map(|series| {
-            series
-                .points
-                .into_iter()
-                .filter(|point| point.1.is_finite())
-                .collect()
+fn queries_of(panel: &Panel) -> Vec<PanelQueryText> {
+    [
+        ("demo", &panel.queries.demo),
+        ("prometheus", &panel.queries.prometheus),
+        ("loki", &panel.queries.loki),
+    ]
+    .into_iter()
+    .filter_map(|(source, query)| {
+        query.as_ref().map(|query| PanelQueryText {
+            source: source.to_owned(),
+            query: query.clone(),
         })
-        .unwrap_or_default())
+    })
+    .collect()
 }
 
-/// The value of a one-series answer (`sum(...)` without `by`), if it has one.
-fn first_value(answer: &MetricQueryResponse) -> Option<f64> {
-    answer
-        .series
-        .first()
-        .and_then(|series| series.points.last())
-        .map(|point| point.1)
-        .filter(|value| value.is_finite())
-}
-
-fn describe_registrations(registered: Option<f64>, turned_away: Option<f64>) -> (Health, String) {
-    let registered = registered.unwrap_or(0.0).round() as u64;
-    let turned_away = turned_away.unwrap_or(0.0).round() as u64;
-    let attempts = registered + turned_away;
-    if attempts == 0 {
-        return (
-            Health::Unknown,
-            "No one has registered a patient in the last hour.".to_owned(),
-        );
-    }
-    let patients = plural(registered, "patient", "patients");
-    let mut sentence = format!("{patients} registered in the last hour.");
-    if turned_away > 0 {
-        sentence.push_str(&format!(
-            " {} could not be completed.",
-            plural(turned_away, "registration", "registrations")
-        ));
-    }
-    let failed_share = turned_away as f64 / attempts as f64;
-    let health = if failed_share >= 0.25 {
-        Health::Bad
-    } else if failed_share >= 0.10 {
-        Health::Warning
-    } else {
-        Health::Good
-    };
-    (health, sentence)
-}
-
-fn describe_logins(worked: Option<f64>, failed: Option<f64>) -> (Option<f64>, Health, String) {
-    let worked = worked.unwrap_or(0.0).max(0.0);
-    let failed = failed.unwrap_or(0.0).max(0.0);
-    if worked + failed < 0.5 {
-        return (
-            None,
-            Health::Unknown,
-            "No one has tried to log in during the last 15 minutes.".to_owned(),
-        );
-    }
-    let ratio = worked / (worked + failed);
-    let percent = format!("{:.1}%", ratio * 100.0);
-    let failed_people = failed.round() as u64;
-    let (health, sentence) = if failed_people == 0 {
-        (
-            Health::Good,
-            format!("{percent} of logins in the last 15 minutes worked."),
-        )
-    } else {
-        let health = if ratio >= 0.99 {
-            Health::Good
-        } else if ratio >= 0.95 {
-            Health::Warning
-        } else {
-            Health::Bad
-        };
-        let who = if failed_people == 1 {
-            "1 person".to_owned()
-        } else {
-            format!("about {failed_people} people")
-        };
-        (
-            health,
+/// Whether the dashboard allows `value` for its variable `name`; the error says why not.
+pub fn check_variable(dashboard: &Dashboard, name: &str, value: &str) -> Result<(), String> {
+    let shown = |text: &str| text.chars().take(60).collect::<String>();
+    let Some(variable) = dashboard.variables.iter().find(|variable| variable.name == name) else {
+        let names: Vec<&str> = dashboard.variables.iter().map(|v| v.name.as_str()).collect();
+        return Err(if names.is_empty() {
             format!(
-                "{percent} of logins in the last 15 minutes worked; {who} could not log in because of a system problem."
-            ),
-        )
+                "the dashboard \"{}\" has no variables; leave \"{}\" out",
+                dashboard.id,
+                shown(name)
+            )
+        } else {
+            format!(
+                "the dashboard \"{}\" has no variable \"{}\"; it has: {}",
+                dashboard.id,
+                shown(name),
+                names.join(", ")
+            )
+        });
     };
-    (Some(ratio), health, sentence)
-}
-
-fn plural(count: u64, one: &str, many: &str) -> String {
-    if count == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{count} {many}")
+    if variable.values.iter().any(|allowed| allowed.value == value) {
+        return Ok(());
     }
+    let allowed: Vec<&str> = variable.values.iter().map(|v| v.value.as_str()).collect();
+    Err(format!(
+        "\"{}\" is not allowed for {}; pick one of: {}",
+        shown(value),
+        variable.name,
+        allowed.join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -267,49 +388,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn registrations_sentence_counts_patients_and_failures() {
-        let (health, sentence) = describe_registrations(Some(41.6), Some(2.2));
+    fn every_file_under_server_dashboards_ships_and_checks_out() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards");
+        let mut on_disk: Vec<String> = toml_files(&dir, &mut Vec::new())
+            .iter()
+            .filter_map(|path| path.file_stem()?.to_str().map(str::to_owned))
+            .collect();
+        on_disk.sort();
+        let mut shipped: Vec<String> = SHIPPED.iter().map(|(id, _)| (*id).to_owned()).collect();
+        shipped.sort();
         assert_eq!(
-            sentence,
-            "42 patients registered in the last hour. 2 registrations could not be completed."
+            on_disk, shipped,
+            "add each file under server/dashboards to SHIPPED"
         );
-        assert_eq!(health, Health::Good);
-        let (health, _) = describe_registrations(Some(6.0), Some(4.0));
-        assert_eq!(health, Health::Bad);
+        let catalog = Dashboards::shipped().catalog();
+        assert_eq!(catalog.all().len(), SHIPPED.len());
+        assert_eq!(catalog.all()[0].id, CLINIC_NOW, "the home dashboard comes first");
     }
 
     #[test]
-    fn no_registrations_is_said_plainly() {
-        let (health, sentence) = describe_registrations(None, Some(0.0));
-        assert_eq!(health, Health::Unknown);
-        assert!(sentence.starts_with("No one"), "{sentence}");
-    }
-
-    #[test]
-    fn login_failures_make_the_panel_bad_and_say_how_many() {
-        let (ratio, health, sentence) = describe_logins(Some(30.0), Some(20.0));
-        assert_eq!(ratio, Some(0.6));
-        assert_eq!(health, Health::Bad);
+    fn a_variable_outside_its_allowlist_is_refused_with_the_allowed_values() {
+        let catalog = Dashboards::shipped().catalog();
+        let registrations = catalog.find("patient-registrations").unwrap();
+        assert!(check_variable(registrations, "clinic", "north").is_ok());
+        let problem = check_variable(registrations, "clinic", "west").unwrap_err();
         assert!(
-            sentence.contains("60.0%") && sentence.contains("about 20 people"),
-            "{sentence}"
+            problem.contains("\"west\" is not allowed for clinic"),
+            "{problem}"
         );
-    }
-
-    #[test]
-    fn all_logins_working_is_good() {
-        let (ratio, health, sentence) = describe_logins(Some(12.0), Some(0.0));
-        assert_eq!(ratio, Some(1.0));
-        assert_eq!(health, Health::Good);
-        assert_eq!(sentence, "100.0% of logins in the last 15 minutes worked.");
-    }
-
-    #[test]
-    fn panels_are_found_by_id() {
-        assert_eq!(
-            ClinicNowPanel::from_id("login-success"),
-            Some(ClinicNowPanel::LoginSuccess)
-        );
-        assert_eq!(ClinicNowPanel::from_id("nope"), None);
+        let problem = check_variable(registrations, "query", "sum(up)").unwrap_err();
+        assert!(problem.contains("no variable \"query\""), "{problem}");
     }
 }

@@ -1,32 +1,51 @@
 //! Dashboards and their panels, as the business views read them.
+//!
+//! A panel request names only a dashboard, a panel, a time range and allowlisted variable
+//! values; the server fills in the query. Business roles never see query text.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use vitals_api::{DashboardList, DashboardSummary, PanelData};
+use vitals_api::{DashboardList, DashboardSummary, PanelData, Role};
 
-use crate::dashboards::{self, CLINIC_NOW, ClinicNowPanel};
+use crate::auth::session::CurrentUser;
+use crate::dashboards::evaluate::{self, Choices};
+use crate::dashboards::{self, Dashboard};
 use crate::error::ApiError;
-use crate::routes::engineering::ApiPath;
+use crate::routes::engineering::{ApiPath, ApiQuery, request_range_at};
 use crate::routes::gate::ScopedSources;
-use crate::routes::openapi::{AccessErrors, NotFound, SourceErrors};
+use crate::routes::openapi::{AccessErrors, BadRequest, NotFound, SourceErrors};
 use crate::state::AppState;
+
+/// Relative ranges end on a multiple of this, so people opening the same view share answers.
+const NOW_GRAIN_MS: i64 = 5_000;
+/// The most variables one request may carry.
+const MAX_VARIABLES: usize = 16;
 
 /// `GET /api/v1/dashboards`.
 #[utoipa::path(
     get,
     path = "/dashboards",
     tag = "dashboards",
-    summary = "Every dashboard and its panels",
+    summary = "The dashboards one may open, with their variables and panels",
     operation_id = "list_dashboards",
     security(("session" = [])),
     responses(
-        (status = 200, description = "every dashboard and its panels", body = DashboardList),
+        (status = 200, description = "the dashboards one may open; queries for engineers only", body = DashboardList),
         AccessErrors,
     )
 )]
-pub async fn list() -> Json<DashboardList> {
+pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Json<DashboardList> {
+    let catalog = state.dashboards.catalog();
     Json(DashboardList {
-        dashboards: dashboards::list(),
+        dashboards: catalog
+            .all()
+            .iter()
+            .filter(|dashboard| dashboards::may_open(dashboard, |role| user.may(role)))
+            .map(|dashboard| dashboards::summary(dashboard, user.may(Role::Engineer)))
+            .collect(),
     })
 }
 
@@ -35,9 +54,9 @@ pub async fn list() -> Json<DashboardList> {
     get,
     path = "/dashboards/{id}",
     tag = "dashboards",
-    summary = "One dashboard",
+    summary = "One dashboard: its variables and panels; queries for engineers only",
     operation_id = "get_dashboard",
-    params(("id" = String, Path, description = "the dashboard", example = "clinic-now")),
+    params(("id" = String, Path, description = "the dashboard", example = "patient-registrations")),
     security(("session" = [])),
     responses(
         (status = 200, description = "the dashboard", body = DashboardSummary),
@@ -45,25 +64,34 @@ pub async fn list() -> Json<DashboardList> {
         AccessErrors,
     )
 )]
-pub async fn get(ApiPath(id): ApiPath<String>) -> Result<Json<DashboardSummary>, ApiError> {
-    dashboards::find(&id).map(Json).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "there is no dashboard \"{id}\"; the list is at /api/v1/dashboards"
-        ))
-    })
+pub async fn get(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<DashboardSummary>, ApiError> {
+    let dashboard = openable(&state, &user, &id)?;
+    Ok(Json(dashboards::summary(&dashboard, user.may(Role::Engineer))))
 }
 
-/// `GET /api/v1/dashboards/{id}/panels/{panel}`.
+/// `GET /api/v1/dashboards/{id}/panels/{panel}?from=&to=&var.NAME=`.
 #[utoipa::path(
     get,
     path = "/dashboards/{id}/panels/{panel}",
     tag = "dashboards",
-    summary = "One panel: its number, a sentence and a small chart",
+    summary = "One panel over a time range: its number, a sentence, a chart and rows",
+    description = "Takes only `from`, `to` and `var.NAME` for each of the dashboard's variables, \
+                   with a value from its allowlist; anything else is refused. The server fills in the query.",
     operation_id = "dashboard_panel",
-    params(("id" = String, Path, description = "the dashboard", example = "clinic-now"), ("panel" = String, Path, description = "the panel", example = "registrations")),
+    params(
+        ("id" = String, Path, description = "the dashboard", example = "patient-registrations"),
+        ("panel" = String, Path, description = "the panel", example = "registered"),
+        ("from" = Option<String>, Query, description = "the start: RFC 3339 or relative (`now-24h`); the dashboard's `default_from` when absent"),
+        ("to" = Option<String>, Query, description = "the end: RFC 3339 or relative; now when absent"),
+    ),
     security(("session" = [])),
     responses(
-        (status = 200, description = "the panel's number, sentence and chart", body = PanelData),
+        (status = 200, description = "the panel's number, sentence, chart and rows", body = PanelData),
+        (status = 400, response = BadRequest),
         (status = 404, response = NotFound),
         AccessErrors,
         SourceErrors,
@@ -71,13 +99,102 @@ pub async fn get(ApiPath(id): ApiPath<String>) -> Result<Json<DashboardSummary>,
 )]
 pub async fn panel(
     State(state): State<AppState>,
+    user: CurrentUser,
     ScopedSources(sources): ScopedSources,
-    ApiPath((id, panel)): ApiPath<(String, String)>,
+    ApiPath((id, panel_id)): ApiPath<(String, String)>,
+    ApiQuery(params): ApiQuery<Vec<(String, String)>>,
 ) -> Result<Json<PanelData>, ApiError> {
-    let panel = (id == CLINIC_NOW)
-        .then(|| ClinicNowPanel::from_id(&panel))
-        .flatten()
-        .ok_or_else(|| ApiError::NotFound(format!("dashboard \"{id}\" has no panel \"{panel}\"")))?;
-    let data = dashboards::clinic_now_panel(&sources.metrics, panel, state.now_ms()).await?;
+    let dashboard = openable(&state, &user, &id)?;
+    let panel = dashboard
+        .panels
+        .iter()
+        .find(|panel| panel.id == panel_id)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "the dashboard \"{id}\" has no panel \"{panel_id}\"; its panels are listed at /api/v1/dashboards/{id}"
+            ))
+        })?;
+    let asked = PanelParams::read(&dashboard, params)?;
+    let now_ms = state.now_ms();
+    let grain_now = now_ms - now_ms.rem_euclid(NOW_GRAIN_MS);
+    let range = request_range_at(
+        &state,
+        Some(asked.from.as_deref().unwrap_or(&dashboard.default_from)),
+        asked.to.as_deref(),
+        0,
+        grain_now,
+    )?;
+    let choices = Choices::of(&dashboard, &asked.vars);
+    let data = evaluate::answer(&sources, panel, &choices, range, now_ms).await?;
     Ok(Json(data))
+}
+
+/// The dashboard `id`, when it exists and `user` may open it.
+fn openable(state: &AppState, user: &CurrentUser, id: &str) -> Result<Arc<Dashboard>, ApiError> {
+    let catalog = state.dashboards.catalog();
+    let dashboard = catalog.find(id).cloned().ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "there is no dashboard \"{}\"; the list is at /api/v1/dashboards",
+            id.chars().take(60).collect::<String>()
+        ))
+    })?;
+    if !dashboards::may_open(&dashboard, |role| user.may(role)) {
+        let roles: Vec<&str> = dashboard.roles.iter().map(|role| role.as_str()).collect();
+        return Err(ApiError::forbidden(
+            "wrong_role",
+            format!(
+                "the dashboard \"{}\" is for the {} role; ask an admin if you should see it",
+                dashboard.title,
+                roles.join(" or ")
+            ),
+        ));
+    }
+    Ok(dashboard)
+}
+
+/// A panel request's query string, checked: a range and allowlisted variables, nothing else.
+struct PanelParams {
+    from: Option<String>,
+    to: Option<String>,
+    vars: BTreeMap<String, String>,
+}
+
+impl PanelParams {
+    fn read(dashboard: &Dashboard, params: Vec<(String, String)>) -> Result<Self, ApiError> {
+        let mut asked = Self {
+            from: None,
+            to: None,
+            vars: BTreeMap::new(),
+        };
+        let refused = |code: &'static str, message: String| ApiError::bad_request(code, message);
+        for (key, value) in params {
+            let twice = || format!("`{key}` is given twice; give it once");
+            if key == "from" || key == "to" {
+                let slot = if key == "from" {
+                    &mut asked.from
+                } else {
+                    &mut asked.to
+                };
+                if slot.replace(value).is_some() {
+                    return Err(refused("repeated_parameter", twice()));
+                }
+            } else if let Some(name) = key.strip_prefix("var.") {
+                dashboards::check_variable(dashboard, name, &value)
+                    .map_err(|problem| refused("variable_not_allowed", problem))?;
+                if asked.vars.len() >= MAX_VARIABLES || asked.vars.insert(name.to_owned(), value).is_some() {
+                    return Err(refused("repeated_parameter", twice()));
+                }
+            } else {
+                let shown: String = key.chars().take(40).collect();
+                return Err(refused(
+                    "unknown_parameter",
+                    format!(
+                        "a panel takes only `from`, `to` and `var.NAME` for the dashboard's variables, not `{shown}`; \
+                         the server writes the query, so no query can be sent"
+                    ),
+                ));
+            }
+        }
+        Ok(asked)
+    }
 }

@@ -89,7 +89,18 @@ pub(super) fn request_range(
     to: Option<&str>,
     default_span_ms: i64,
 ) -> Result<TimeRange, ApiError> {
-    let range = resolve_range(from, to, state.now_ms(), default_span_ms)?;
+    request_range_at(state, from, to, default_span_ms, state.now_ms())
+}
+
+/// [`request_range`] with relative times counted from `now_ms`.
+pub(super) fn request_range_at(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+    default_span_ms: i64,
+    now_ms: i64,
+) -> Result<TimeRange, ApiError> {
+    let range = resolve_range(from, to, now_ms, default_span_ms)?;
     if range.duration_ms() > state.max_range_ms {
         return Err(ApiError::bad_request(
             "range_too_long",

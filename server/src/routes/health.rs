@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use vitals_api::{Backend, Breaker, Readiness, ReadinessStatus, Signal, SourceState, SourceStatus};
+use vitals_api::{
+    Backend, Breaker, DashboardsReadiness, Readiness, ReadinessStatus, Signal, SourceState, SourceStatus,
+};
 
+use crate::dashboards::Catalog;
 use crate::sources::guard::BreakerState;
 use crate::sources::{LogSource, MetricSource, SourceError, TraceSource};
 use crate::state::AppState;
@@ -87,7 +90,25 @@ pub async fn readyz(State(state): State<AppState>) -> Json<Readiness> {
         status,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         sources,
+        dashboards: dashboards_readiness(&state.dashboards.catalog()),
     })
+}
+
+/// How many dashboards answer, and which files' last change did not check out.
+fn dashboards_readiness(catalog: &Catalog) -> DashboardsReadiness {
+    let problems: Vec<String> = catalog.problems().iter().map(ToString::to_string).collect();
+    let loaded = catalog.all().len();
+    let detail = match problems.len() {
+        0 => format!("{loaded} dashboards loaded"),
+        count => format!(
+            "{loaded} dashboards loaded; {count} file(s) did not check out and keep their last good version"
+        ),
+    };
+    DashboardsReadiness {
+        loaded: u32::try_from(loaded).unwrap_or(u32::MAX),
+        detail,
+        problems,
+    }
 }
 
 /// The breaker's state as readiness shows it, without the guard's timing.

@@ -43,7 +43,7 @@ pub async fn create(
     ApiJson(request): ApiJson<ShareLinkRequest>,
 ) -> Result<(StatusCode, Json<ShareLinkCreated>), ApiError> {
     let now_ms = state.now_ms();
-    let view = checked_view(&state, &request)?;
+    let view = checked_view(&state, &user, &request)?;
     let expires_at_ms = expiry(&state, &user, &request, now_ms)?;
     let mut link = LinkRecord {
         id: new_link_id().map_err(links_failed)?,
@@ -109,6 +109,7 @@ pub async fn list(State(state): State<AppState>, user: CurrentUser) -> Result<Js
 )]
 pub async fn open(
     State(state): State<AppState>,
+    user: CurrentUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ShareLink>, ApiError> {
     let link = find(&state, &id).await?;
@@ -127,7 +128,7 @@ pub async fn open(
             ),
         });
     }
-    if dashboards::find(&link.dashboard).is_none() {
+    let Some(dashboard) = state.dashboards.catalog().find(&link.dashboard).cloned() else {
         return Err(ApiError::Gone {
             code: "link_dashboard_gone",
             message: format!(
@@ -135,6 +136,15 @@ pub async fn open(
                 link.dashboard
             ),
         });
+    };
+    if !dashboards::may_open(&dashboard, |role| user.may(role)) {
+        return Err(ApiError::forbidden(
+            "wrong_role",
+            format!(
+                "this link opens \"{}\", which your role may not see; ask an admin if you should",
+                dashboard.title
+            ),
+        ));
     }
     Ok(Json(shown(link, now_ms)))
 }
@@ -204,16 +214,26 @@ fn unknown() -> ApiError {
 
 /// The view in a request, checked: a dashboard that exists, its variables with allowed
 /// values, and times the server can read.
-fn checked_view(state: &AppState, request: &ShareLinkRequest) -> Result<LinkView, ApiError> {
-    let Some(dashboard) = dashboards::find(&request.dashboard) else {
-        let known: Vec<String> = dashboards::list()
-            .into_iter()
-            .map(|dashboard| dashboard.id)
+fn checked_view(
+    state: &AppState,
+    user: &CurrentUser,
+    request: &ShareLinkRequest,
+) -> Result<LinkView, ApiError> {
+    let catalog = state.dashboards.catalog();
+    let Some(dashboard) = catalog
+        .find(&request.dashboard)
+        .filter(|dashboard| dashboards::may_open(dashboard, |role| user.may(role)))
+    else {
+        let known: Vec<&str> = catalog
+            .all()
+            .iter()
+            .filter(|dashboard| dashboards::may_open(dashboard, |role| user.may(role)))
+            .map(|dashboard| dashboard.id.as_str())
             .collect();
         return Err(ApiError::bad_request(
             "unknown_dashboard",
             format!(
-                "\"{}\" is not a dashboard; share one of: {}",
+                "\"{}\" is not a dashboard you may open; share one of: {}",
                 shortened(&request.dashboard),
                 known.join(", ")
             ),
@@ -226,7 +246,7 @@ fn checked_view(state: &AppState, request: &ShareLinkRequest) -> Result<LinkView
         ));
     }
     for (name, value) in &request.vars {
-        dashboards::check_variable(&dashboard, name, value)
+        dashboards::check_variable(dashboard, name, value)
             .map_err(|problem| ApiError::bad_request("variable_not_allowed", problem))?;
     }
     for (key, time) in [("from", &request.from), ("to", &request.to)] {
