@@ -7,7 +7,8 @@ use vitals_api::{Role, SessionInfo};
 pub enum Area {
     /// "The clinic right now", at `/`.
     Home,
-    Business,
+    /// The business views, at `/dashboards`.
+    Dashboards,
     Engineering,
     Status,
     Admin,
@@ -17,7 +18,7 @@ impl Area {
     /// Every area, in the order the top bar lists them.
     pub const ALL: [Area; 5] = [
         Area::Home,
-        Area::Business,
+        Area::Dashboards,
         Area::Engineering,
         Area::Status,
         Area::Admin,
@@ -26,7 +27,7 @@ impl Area {
     pub fn path(self) -> &'static str {
         match self {
             Area::Home => "/",
-            Area::Business => "/business",
+            Area::Dashboards => "/dashboards",
             Area::Engineering => "/engineering",
             Area::Status => "/status",
             Area::Admin => "/admin",
@@ -37,7 +38,7 @@ impl Area {
     pub fn label(self) -> &'static str {
         match self {
             Area::Home => "The clinic right now",
-            Area::Business => "Business",
+            Area::Dashboards => "Dashboards",
             Area::Engineering => "Engineering",
             Area::Status => "Status",
             Area::Admin => "Admin",
@@ -48,7 +49,7 @@ impl Area {
     pub fn key(self) -> &'static str {
         match self {
             Area::Home => "home",
-            Area::Business => "business",
+            Area::Dashboards => "dashboards",
             Area::Engineering => "engineering",
             Area::Status => "status",
             Area::Admin => "admin",
@@ -59,7 +60,7 @@ impl Area {
     fn roles(self) -> &'static [Role] {
         match self {
             Area::Home => &[Role::Operations, Role::Engineer],
-            Area::Business => &[Role::Operations],
+            Area::Dashboards => &[Role::Operations, Role::Engineer],
             Area::Engineering => &[Role::Engineer],
             Area::Status => &[Role::Clinician, Role::Operations, Role::Engineer],
             Area::Admin => &[Role::Admin],
@@ -116,18 +117,18 @@ mod tests {
     }
 
     #[test]
-    fn operations_see_home_business_and_status() {
+    fn operations_see_home_dashboards_and_status() {
         assert_eq!(
             areas_for(&session(&[Role::Operations])),
-            [Area::Home, Area::Business, Area::Status]
+            [Area::Home, Area::Dashboards, Area::Status]
         );
     }
 
     #[test]
-    fn engineers_see_home_engineering_and_status() {
+    fn engineers_see_home_dashboards_engineering_and_status() {
         assert_eq!(
             areas_for(&session(&[Role::Engineer])),
-            [Area::Home, Area::Engineering, Area::Status]
+            [Area::Home, Area::Dashboards, Area::Engineering, Area::Status]
         );
     }
 
@@ -140,7 +141,7 @@ mod tests {
     fn several_roles_add_up_in_top_bar_order() {
         assert_eq!(
             areas_for(&session(&[Role::Engineer, Role::Clinician, Role::Operations])),
-            [Area::Home, Area::Business, Area::Engineering, Area::Status]
+            [Area::Home, Area::Dashboards, Area::Engineering, Area::Status]
         );
     }
 

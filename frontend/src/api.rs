@@ -11,8 +11,9 @@ use leptos::prelude::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
-    AuditAction, AuditPage, ChallengeRequest, ErrorBody, LoginRequest, LoginResponse, PanelData, Readiness,
-    SessionInfo, ShareLinkList,
+    AuditAction, AuditPage, ChallengeRequest, DashboardList, DashboardSummary, ErrorBody, LoginRequest,
+    LoginResponse, PanelData, Readiness, SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList,
+    ShareLinkRequest, SharedView,
 };
 use web_sys::{AbortController, AbortSignal};
 
@@ -158,13 +159,21 @@ pub async fn logout() -> Result<(), ApiError> {
     }
 }
 
-/// `GET /api/v1/dashboards/{dashboard}/panels/{panel}`: a panel's number, sentence and chart.
-pub async fn panel(dashboard: &str, panel: &str) -> Result<PanelData, ApiError> {
-    let url = format!(
-        "/api/v1/dashboards/{}/panels/{}",
-        percent_encode(dashboard),
-        percent_encode(panel)
-    );
+/// `GET /api/v1/dashboards`: the dashboards the person may open.
+pub async fn dashboards() -> Result<DashboardList, ApiError> {
+    get("/api/v1/dashboards").await
+}
+
+/// `GET /api/v1/dashboards/{id}`: one dashboard, its variables and panels.
+pub async fn dashboard(id: &str) -> Result<DashboardSummary, ApiError> {
+    let url = format!("/api/v1/dashboards/{}", percent_encode(id));
+    get(&url).await
+}
+
+/// `GET /api/v1/dashboards/{dashboard}/panels/{panel}`: a panel's number, sentence and chart
+/// over the view's range, with its variables.
+pub async fn panel(dashboard: &str, panel: &str, view: &SharedView) -> Result<PanelData, ApiError> {
+    let url = panel_url(dashboard, panel, view);
     // Panels refresh themselves every few seconds: that is not the person at work.
     call(
         Method::GET,
@@ -174,6 +183,48 @@ pub async fn panel(dashboard: &str, panel: &str) -> Result<PanelData, ApiError> 
         Activity::Background,
     )
     .await
+}
+
+fn panel_url(dashboard: &str, panel: &str, view: &SharedView) -> String {
+    let mut url = format!(
+        "/api/v1/dashboards/{}/panels/{}",
+        percent_encode(dashboard),
+        percent_encode(panel)
+    );
+    let mut separator = '?';
+    let times = [("from", view.from.as_deref()), ("to", view.to.as_deref())];
+    let times = times
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name.to_owned(), value)));
+    let vars = view
+        .vars
+        .iter()
+        .map(|(name, value)| (format!("var.{name}"), value.as_str()));
+    for (name, value) in times.chain(vars) {
+        url.push(separator);
+        url.push_str(&format!("{}={}", percent_encode(&name), percent_encode(value)));
+        separator = '&';
+    }
+    url
+}
+
+/// `POST /api/v1/links`: a short link to a view of a dashboard.
+pub async fn share(request: &ShareLinkRequest) -> Result<ShareLinkCreated, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        "/api/v1/links",
+        Some(body),
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `GET /api/v1/links/{id}`: the view a short link opens.
+pub async fn open_link(id: &str) -> Result<ShareLink, ApiError> {
+    let url = format!("/api/v1/links/{}", percent_encode(id));
+    get(&url).await
 }
 
 /// Which audit entries an admin asks for; an empty field matches everyone or everything.
@@ -212,14 +263,7 @@ fn audit_url(query: &AuditQuery) -> String {
 
 /// `GET /api/v1/links`: the share links the person made (every link, for an admin), newest first.
 pub async fn links() -> Result<ShareLinkList, ApiError> {
-    call(
-        Method::GET,
-        "/api/v1/links",
-        None,
-        Unauthorized::EndsSession,
-        Activity::Person,
-    )
-    .await
+    get("/api/v1/links").await
 }
 
 /// `DELETE /api/v1/links/{id}`: the link stops working for everyone.
@@ -245,6 +289,18 @@ pub async fn readiness() -> Result<Readiness, ApiError> {
         return Ok(readiness);
     }
     answer.decode()
+}
+
+/// A GET the person asked for, as someone logged in, and its decoded answer.
+async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
+    call(
+        Method::GET,
+        url,
+        None,
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
 }
 
 /// A request and its decoded answer; a 401 on a call that needs a session
@@ -533,6 +589,23 @@ mod in_the_browser_engine {
         assert_eq!(percent_encode("clinic-now"), "clinic-now");
         assert_eq!(percent_encode("a b/c?d=e&f#g"), "a%20b%2Fc%3Fd%3De%26f%23g");
         assert_eq!(percent_encode("Zoë 100%"), "Zo%C3%AB%20100%25");
+    }
+
+    #[wasm_bindgen_test]
+    fn a_panel_asks_for_its_range_and_variables_and_nothing_else() {
+        let view = SharedView {
+            from: Some("2026-12-01T08:00:00Z".into()),
+            to: None,
+            vars: [("clinic".to_owned(), "north".to_owned())].into(),
+        };
+        assert_eq!(
+            panel_url("patient-registrations", "registered", &view),
+            "/api/v1/dashboards/patient-registrations/panels/registered?from=2026-12-01T08%3A00%3A00Z&var.clinic=north"
+        );
+        assert_eq!(
+            panel_url("clinic-now", "registrations", &SharedView::default()),
+            "/api/v1/dashboards/clinic-now/panels/registrations"
+        );
     }
 
     #[wasm_bindgen_test]

@@ -11,8 +11,8 @@ use crate::components::require_session::RequireSession;
 use crate::components::session_banner::SessionBanner;
 use crate::components::top_bar::TopBar;
 use crate::pages::{
-    admin::AdminPage, business::BusinessPage, engineering::EngineeringPage, home::HomePage, login::LoginPage,
-    not_found::NotFoundPage, status::StatusPage,
+    admin::AdminPage, dashboard::DashboardPage, dashboards::DashboardsPage, engineering::EngineeringPage,
+    home::HomePage, login::LoginPage, not_found::NotFoundPage, short_link::ShortLinkPage, status::StatusPage,
 };
 use crate::session::provide_session;
 
@@ -28,8 +28,9 @@ pub fn App() -> impl IntoView {
             <main id="main" class="page" tabindex="-1">
                 <Routes fallback=|| view! { <RequireSession><NotFoundPage /></RequireSession> }>
                     <Route path=path!("/") view=behind_login(Area::Home, HomePage) />
-                    <Route path=path!("/business") view=behind_login(Area::Business, BusinessPage) />
-                    <Route path=path!("/business/*rest") view=behind_login(Area::Business, BusinessPage) />
+                    <Route path=path!("/dashboards") view=behind_login(Area::Dashboards, DashboardsPage) />
+                    <Route path=path!("/dashboards/:id") view=behind_login(Area::Dashboards, DashboardPage) />
+                    <Route path=path!("/s/:id") view=behind_login(Area::Dashboards, ShortLinkPage) />
                     <Route path=path!("/engineering") view=behind_login(Area::Engineering, EngineeringPage) />
                     <Route
                         path=path!("/engineering/*rest")

@@ -10,13 +10,14 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 /// Data newer than this, when the server answered, counts as current.
 const FRESH_FOR_MS: i64 = 2 * MINUTE_MS;
 
-/// A value as its unit reads: `1,234`, `97.5%`, `350 ms`, `1.2 s`.
+/// A value as its unit reads: `1,234`, `97.5%`, `350 ms`, `1.2 s`, `8.2 min`.
 pub fn format_value(value: f64, unit: Unit) -> String {
     match unit {
         Unit::Count => group_thousands(value.round() as i64),
         Unit::Ratio => format!("{:.1}%", value * 100.0),
         Unit::Seconds if value.abs() < 1.0 => format!("{} ms", (value * 1000.0).round() as i64),
-        Unit::Seconds => format!("{value:.1} s"),
+        Unit::Seconds if value.abs() < 120.0 => format!("{value:.1} s"),
+        Unit::Seconds => format!("{:.1} min", value / 60.0),
         Unit::PerMinute => format!("{value:.1} per minute"),
     }
 }
@@ -183,6 +184,7 @@ mod tests {
     fn seconds_below_one_read_as_milliseconds() {
         assert_eq!(format_value(0.35, Unit::Seconds), "350 ms");
         assert_eq!(format_value(1.25, Unit::Seconds), "1.2 s");
+        assert_eq!(format_value(490.4, Unit::Seconds), "8.2 min");
     }
 
     #[test]

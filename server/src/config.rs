@@ -145,7 +145,7 @@ pub enum LogFormat {
 }
 
 /// The sections a `VITALS_<SECTION>_<KEY>` variable may set a key in.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "demo",
     "loki",
     "prometheus",
@@ -156,6 +156,7 @@ const SECTIONS: [&str; 10] = [
     "dynamodb",
     "limits",
     "links",
+    "dashboards",
 ];
 
 /// The top-level keys a `VITALS_<KEY>` variable may set; other `VITALS_` variables belong to
@@ -667,6 +668,18 @@ mod tests {
         assert!(err.contains("guard.timeout_ms"), "{err}");
         let err = refusal(from_env(&[("VITALS_LIMITS_API_BURST", "0")]));
         assert!(err.contains("limits.api_burst"), "{err}");
+    }
+
+    #[test]
+    fn the_dashboards_directory_comes_from_the_file_or_the_environment() {
+        let config = from_env(&[("VITALS_DASHBOARDS_DIR", "/etc/vitals/dashboards")]).unwrap();
+        assert_eq!(
+            config.dashboards.dir.as_deref(),
+            Some(std::path::Path::new("/etc/vitals/dashboards"))
+        );
+        assert_eq!(config.dashboards.reload_ms, 2_000);
+        let err = refusal(from_toml("[dashboards]\nreload_ms = 5\n"));
+        assert!(err.contains("dashboards.reload_ms"), "{err}");
     }
 
     #[test]

@@ -352,8 +352,9 @@ pub fn app(state: AppState) -> Router {
 
     let app_routes = [
         "/",
-        "/business",
-        "/business/{*rest}",
+        "/dashboards",
+        "/dashboards/{id}",
+        "/s/{id}",
         "/engineering",
         "/engineering/{*rest}",
         "/status",

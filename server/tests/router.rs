@@ -97,8 +97,9 @@ async fn client_routes_answer_the_app_with_200() {
     let app = TestApp::new().await;
     for path in [
         "/",
-        "/business",
-        "/business/registrations",
+        "/dashboards",
+        "/dashboards/patient-registrations",
+        "/s/AAAAAAAAAAAAAAAAAAAAAA",
         "/engineering/traces/abc",
         "/status",
         "/admin",

@@ -43,7 +43,7 @@ async fn home_page_shows_the_live_clinic_without_console_errors() -> Result<()> 
     );
 
     let nav = browser.client.find(Locator::Css("nav")).await?.text().await?;
-    for area in ["Business", "Status"] {
+    for area in ["Dashboards", "Status"] {
         assert!(
             nav.contains(area),
             "the top bar should offer {area} to operations: {nav:?}"

@@ -11,19 +11,24 @@ const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// The areas the top bar may link to (home is the brand link), by their `data-testid` suffix.
-const AREAS: [&str; 4] = ["business", "engineering", "status", "admin"];
+const AREAS: [&str; 4] = ["dashboards", "engineering", "status", "admin"];
 
 /// Each demo user (named after its one role), the roles as the top bar words
 /// them, where the login lands without a deep link, and the areas it offers.
 const DEMO_USERS: [(&str, &str, &str, &[&str]); 4] = [
     ("clinician", "Clinician", "/status", &["status"]),
-    ("operations", "Operations", "/", &["business", "status"]),
-    ("engineer", "Engineer", "/", &["engineering", "status"]),
+    ("operations", "Operations", "/", &["dashboards", "status"]),
+    (
+        "engineer",
+        "Engineer",
+        "/",
+        &["dashboards", "engineering", "status"],
+    ),
     (
         "admin",
         "Admin",
         "/",
-        &["business", "engineering", "status", "admin"],
+        &["dashboards", "engineering", "status", "admin"],
     ),
 ];
 

@@ -219,6 +219,68 @@ async fn queries_through_the_bff_answer_what_prometheus_answers() -> Result<()> 
 }
 
 #[tokio::test]
+async fn a_panel_number_and_its_sentence_are_what_prometheus_answers_for_the_range() -> Result<()> {
+    let setup = Setup::start().await?;
+    let operations = setup.vitals.client_as("operations").await?;
+    let panel: Value = operations
+        .get(setup.vitals.url(&format!(
+            "/api/v1/dashboards/patient-registrations/panels/registered?from={FROM}&to={TO}&var.clinic=north"
+        )))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let value = panel["value"]
+        .as_f64()
+        .with_context(|| format!("the panel has no number: {panel}"))?;
+
+    // The query the dashboard names for Prometheus, as an engineer reads it, filled in by hand.
+    let dashboard: Value = setup
+        .client
+        .get(setup.vitals.url("/api/v1/dashboards/patient-registrations"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let query = dashboard["panels"][0]["queries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|query| query["source"] == "prometheus")
+        .and_then(|query| query["query"].as_str())
+        .with_context(|| format!("no Prometheus query for engineers: {dashboard}"))?
+        .replace("$clinic", "north")
+        .replace("$__window", "14400s");
+    let direct = setup
+        .prometheus
+        .api("query", &[("query", query.as_str()), ("time", TO_SECONDS)])
+        .await?;
+    let expected = direct["result"][0]["value"][1]
+        .as_str()
+        .and_then(|value| value.parse::<f64>().ok())
+        .with_context(|| format!("Prometheus has no value for {query}: {direct}"))?;
+    assert_eq!(value, expected.round(), "{panel}");
+    assert!(value > 0.0, "a clinic morning has registrations: {panel}");
+    let sentence = panel["sentence"].as_str().unwrap_or_default();
+    assert!(
+        sentence.starts_with(&format!("{value} patients registered in the last 4 hours")),
+        "{sentence}"
+    );
+    // Prometheus holds no samples from a week before: the comparison says so in words.
+    assert!(
+        sentence.ends_with("with no data from the same time last week to compare."),
+        "{sentence}"
+    );
+    ensure!(
+        panel["series"][0]["points"]
+            .as_array()
+            .is_some_and(|points| points.len() > 10),
+        "the panel's chart has points: {panel}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_bad_query_through_the_bff_is_a_400_with_prometheus_parse_error() -> Result<()> {
     let setup = Setup::start().await?;
 

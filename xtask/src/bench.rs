@@ -61,6 +61,11 @@ pub fn bench() -> Result<()> {
         "vitals-tests",
         "bff_overhead",
     )?);
+    rows.extend(bench_binary(
+        "timing a dashboard in headless Chromium, from navigation to its first panel with data",
+        "vitals-tests",
+        "first_panel",
+    )?);
     print_table(&rows);
     Ok(())
 }

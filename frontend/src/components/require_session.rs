@@ -150,7 +150,11 @@ mod tests {
             Access::Denied { landing: "/" }
         );
         assert_eq!(
-            access(&logged_in(&[Role::Clinician]), Some(Area::Business), "/business"),
+            access(
+                &logged_in(&[Role::Clinician]),
+                Some(Area::Dashboards),
+                "/dashboards"
+            ),
             Access::Denied { landing: "/status" }
         );
     }
@@ -170,7 +174,11 @@ mod tests {
     #[test]
     fn areas_of_the_role_and_unknown_pages_are_shown() {
         assert_eq!(
-            access(&logged_in(&[Role::Operations]), Some(Area::Business), "/business"),
+            access(
+                &logged_in(&[Role::Operations]),
+                Some(Area::Dashboards),
+                "/dashboards"
+            ),
             Access::Allowed
         );
         assert_eq!(

@@ -5,8 +5,7 @@ use leptos::prelude::*;
 use vitals_api::{AuditAction, AuditEvent};
 
 use crate::api::{self, AUDIT_PAGE_LENGTH, AuditQuery};
-use crate::components::error_message::{ErrorMessage, first_error};
-use crate::components::skeleton::TextSkeleton;
+use crate::components::loaded::Loaded;
 use crate::format::local_day_and_time;
 use crate::pages::share_links::ShareLinksSection;
 
@@ -21,7 +20,6 @@ pub fn AdminPage() -> impl IntoView {
         let query = query.get();
         async move { api::audit(&query).await }
     });
-    let (busy, set_busy) = signal(false);
     let retry = Callback::new(move |()| entries.refetch());
     let show = move |event: SubmitEvent| {
         event.prevent_default();
@@ -77,14 +75,9 @@ pub fn AdminPage() -> impl IntoView {
                     "Show"
                 </button>
             </form>
-            <Transition fallback=|| view! { <TextSkeleton lines=6 /> } set_pending=set_busy>
-                <ErrorBoundary fallback=move |errors| {
-                    view! { <ErrorMessage message=first_error(&errors) busy on_retry=retry /> }
-                }>
-                    // A synchronous read, for the reason given in `StatCard`.
-                    {move || entries.get().map(|answer| answer.map(|page| view! { <AuditTable events=page.events /> }))}
-                </ErrorBoundary>
-            </Transition>
+            <Loaded lines=6 on_retry=retry>
+                {move || entries.get().map(|answer| answer.map(|page| view! { <AuditTable events=page.events /> }))}
+            </Loaded>
             <ShareLinksSection />
             <div class="notice audit-later">
                 <h2>"Still to come here"</h2>

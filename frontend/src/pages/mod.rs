@@ -1,13 +1,15 @@
 //! The pages of the portal, one file each.
 
 pub mod admin;
-pub mod business;
+pub mod dashboard;
+pub mod dashboards;
 pub mod engineering;
 pub mod home;
 pub mod login;
 pub mod no_access;
 pub mod not_found;
 pub mod share_links;
+pub mod short_link;
 pub mod status;
 
 /// Names the browser tab (and what history and screen readers announce) after the page.

@@ -7,15 +7,13 @@ use vitals_api::SharedView;
 use vitals_api::{LinkState, ShareLink};
 
 use crate::api;
-use crate::components::error_message::{ErrorMessage, first_error};
-use crate::components::skeleton::TextSkeleton;
+use crate::components::loaded::Loaded;
 use crate::format::local_day_and_time;
 
 /// The links list with a revoke button on each working one; an admin sees everyone's.
 #[component]
 pub fn ShareLinksSection() -> impl IntoView {
     let links = LocalResource::new(api::links);
-    let (busy, set_busy) = signal(false);
     let retry = Callback::new(move |()| links.refetch());
     let revoke = Action::new_local(|id: &String| {
         let id = id.clone();
@@ -43,20 +41,13 @@ pub fn ShareLinksSection() -> impl IntoView {
                 "opening one still needs a login and a role that may see the dashboard."
             </p>
             {revoke_failed}
-            <Transition fallback=|| view! { <TextSkeleton lines=3 /> } set_pending=set_busy>
-                <ErrorBoundary fallback=move |errors| {
-                    view! { <ErrorMessage message=first_error(&errors) busy on_retry=retry /> }
-                }>
-                    // A synchronous read, for the reason given in `StatCard`.
-                    {move || {
-                        links
-                            .get()
-                            .map(|answer| {
-                                answer.map(|list| view! { <LinksTable links=list.links revoke /> })
-                            })
-                    }}
-                </ErrorBoundary>
-            </Transition>
+            <Loaded on_retry=retry>
+                {move || {
+                    links
+                        .get()
+                        .map(|answer| answer.map(|list| view! { <LinksTable links=list.links revoke /> }))
+                }}
+            </Loaded>
         </section>
     }
 }

@@ -4,8 +4,7 @@ use leptos::prelude::*;
 use vitals_api::{Backend, Readiness, ReadinessStatus, Signal, SourceState, SourceStatus};
 
 use crate::api;
-use crate::components::error_message::{ErrorMessage, first_error};
-use crate::components::skeleton::TextSkeleton;
+use crate::components::loaded::Loaded;
 use crate::refresh::{LIVE_REFRESH, refresh_every};
 
 /// Readiness of the server and each source, checked again every [`LIVE_REFRESH`].
@@ -14,7 +13,6 @@ pub fn StatusPage() -> impl IntoView {
     crate::pages::set_page_title("Status");
     let readiness = LocalResource::new(api::readiness);
     refresh_every(readiness, LIVE_REFRESH);
-    let (busy, set_busy) = signal(false);
     let retry = Callback::new(move |()| readiness.refetch());
 
     view! {
@@ -26,16 +24,11 @@ pub fn StatusPage() -> impl IntoView {
                     LIVE_REFRESH.as_secs()
                 )}
             </p>
-            <Transition fallback=|| view! { <TextSkeleton lines=4 /> } set_pending=set_busy>
-                <ErrorBoundary fallback=move |errors| {
-                    view! { <ErrorMessage message=first_error(&errors) busy on_retry=retry /> }
-                }>
-                    // A synchronous read, for the reason given in `StatCard`.
-                    {move || {
-                        readiness.get().map(|answer| answer.map(|readiness| view! { <ReadinessReport readiness /> }))
-                    }}
-                </ErrorBoundary>
-            </Transition>
+            <Loaded lines=4 on_retry=retry>
+                {move || {
+                    readiness.get().map(|answer| answer.map(|readiness| view! { <ReadinessReport readiness /> }))
+                }}
+            </Loaded>
         </section>
     }
 }

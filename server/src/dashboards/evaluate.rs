@@ -14,8 +14,9 @@ use crate::timespec::step_for_points;
 
 /// The finest step of a panel's chart: the clinic's metrics are scraped about this often.
 const MIN_CHART_STEP_MS: i64 = 60_000;
-/// About how many points a chart of its own draws; the small chart under a number, fewer.
-const CHART_POINTS: i64 = 500;
+/// About how many points a chart of its own draws (ten-minute steps over a day); the small
+/// chart under a number, fewer.
+const CHART_POINTS: i64 = 150;
 const SPARKLINE_POINTS: i64 = 120;
 
 /// The variables of one request, each resolved to the text its query gets.
@@ -154,7 +155,13 @@ pub async fn answer(
             panel.thresholds.as_ref(),
         )
     });
-    let series = named_series(panel, chart);
+    let mut series = named_series(panel, chart);
+    if panel.signal == Signal::Logs {
+        // Loki leaves out the steps where nothing was logged: those counted nothing.
+        for line in &mut series {
+            line.points = with_zeros(&line.points, range, step_ms);
+        }
+    }
     let as_of = series
         .iter()
         .filter_map(|series| series.points.last().map(|point| point.0))
@@ -175,7 +182,8 @@ pub async fn answer(
             top,
         },
     );
-    let stale = if series.iter().any(|series| !series.points.is_empty()) {
+    // A log count has no "newest point" to be late: a quiet minute is a zero, not a gap.
+    let stale = if panel.signal == Signal::Metrics && series.iter().any(|series| !series.points.is_empty()) {
         words::staleness(as_of, range, now_ms, panel.stale_after_ms)
     } else {
         None
@@ -291,6 +299,27 @@ fn named_series(panel: &Panel, answer: Vec<Series>) -> Vec<ChartSeries> {
         .collect()
 }
 
+/// `points` on every step of the chart's grid, the missing steps as zero.
+fn with_zeros(points: &[vitals_api::Point], range: TimeRange, step_ms: i64) -> Vec<vitals_api::Point> {
+    let Some(first) = points.first() else {
+        return Vec::new();
+    };
+    // The grid the source answered on: through its first point, one step apart.
+    let start = first.0 - (first.0 - range.start_ms).div_euclid(step_ms) * step_ms;
+    let mut given = points.iter().peekable();
+    let mut filled = Vec::new();
+    let mut at = start;
+    while at <= range.end_ms {
+        let value = match given.peek() {
+            Some(point) if point.0 == at => given.next().map_or(0.0, |point| point.1),
+            _ => 0.0,
+        };
+        filled.push(vitals_api::Point(at, value));
+        at += step_ms;
+    }
+    filled
+}
+
 /// The query's answer at one moment.
 async fn instant(
     sources: &Sources,
@@ -354,6 +383,26 @@ fn log_series(answer: LogQueryResponse) -> Vec<Series> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_count_has_zeros_where_nothing_was_logged() {
+        use vitals_api::Point;
+        let range = TimeRange::new(0, 300_000);
+        let filled = with_zeros(&[Point(120_000, 2.0), Point(240_000, 1.0)], range, 60_000);
+        let values: Vec<(i64, f64)> = filled.iter().map(|point| (point.0, point.1)).collect();
+        assert_eq!(
+            values,
+            [
+                (0, 0.0),
+                (60_000, 0.0),
+                (120_000, 2.0),
+                (180_000, 0.0),
+                (240_000, 1.0),
+                (300_000, 0.0)
+            ]
+        );
+        assert!(with_zeros(&[], range, 60_000).is_empty());
+    }
 
     #[test]
     fn parameters_are_filled_and_nothing_else_is_touched() {

@@ -1,0 +1,80 @@
+//! Times, in headless Chromium, how long a dashboard takes from navigation to its first panel
+//! with data, with the browser's and the server's caches warm; `cargo xtask bench` reads the
+//! line it prints (`what<TAB>measured<TAB>target<TAB>unit`).
+//!
+//! The page sets a `performance.mark` when its first panel shows data; its `startTime` counts
+//! from the navigation's start.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, ensure};
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, wait_until};
+
+/// Tuesday 2026-11-24 10:20 UTC: clinic hours on the demo clinic.
+const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
+const PAGE: &str = "/dashboards/patient-registrations?from=now-24h&to=now&var.clinic=all";
+/// Page loads timed, after one that warms the caches; fewer if the time budget runs out.
+const ROUNDS: usize = 15;
+const BUDGET: Duration = Duration::from_secs(120);
+const TARGET_MS: f64 = 400.0;
+const MARK_SCRIPT: &str =
+    "return performance.getEntriesByName('vitals:first-panel-data').map(entry => entry.startTime);";
+
+fn main() -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    client.goto(&server.url("/dashboards")).await?;
+    browser.log_in("operations", DEMO_PASSWORD).await?;
+    wait_until("the login lands", Duration::from_secs(30), || async {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|url| url.path() == "/dashboards")
+    })
+    .await?;
+
+    let started = Instant::now();
+    let mut times = Vec::with_capacity(ROUNDS);
+    for round in 0..=ROUNDS {
+        if started.elapsed() > BUDGET {
+            break;
+        }
+        client.goto(&server.url(PAGE)).await?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let marked = loop {
+            let answer = client.execute(MARK_SCRIPT, Vec::new()).await?;
+            if let Some(at) = answer.as_array().and_then(|marks| marks.first()?.as_f64()) {
+                break at;
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "no panel showed data within 30 s of loading {PAGE}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        // The first load fills the caches; the target is for warm ones.
+        if round > 0 {
+            times.push(marked);
+        }
+    }
+    ensure!(!times.is_empty(), "no page load was timed within {BUDGET:?}");
+    times.sort_by(f64::total_cmp);
+    let p50 = times[times.len() / 2];
+    eprintln!(
+        "first_panel: {} loads, fastest {:.0} ms, p50 {p50:.0} ms, slowest {:.0} ms",
+        times.len(),
+        times[0],
+        times[times.len() - 1]
+    );
+    println!("navigation to the first panel with data (warm caches, p50)\t{p50:.1}\t{TARGET_MS}\tms");
+    browser.close().await
+}
