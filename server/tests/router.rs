@@ -355,7 +355,7 @@ async fn home_panels_answer_numbers_and_sentences() {
     );
     assert!(
         panel["series"][0]["points"].as_array().unwrap().len() >= 30,
-        "six hours at five minutes: {panel}"
+        "six hours at ten minutes: {panel}"
     );
     assert_eq!(panel["generated_at"], CLINIC_MORNING_MS);
 

@@ -46,13 +46,13 @@ const DATA: TimeRange = TimeRange {
 /// 10:30Z that day: the server's fixed clock and the time of every direct query.
 const NOW_MS: i64 = 1_795_516_200_000;
 const CHART_SPAN_SECONDS: i64 = 6 * 3600;
-const CHART_STEP_SECONDS: i64 = 300;
+const CHART_STEP_SECONDS: i64 = 600;
 const DAY_SECONDS: i64 = 86_400;
 
 /// The registrations panel's queries, as `server/dashboards/clinic-now.toml` has the server
-/// ask them: the last hour now and a day earlier, and a six-hour chart at five minutes.
+/// ask them: the last hour now and a day earlier, and a six-hour chart at ten minutes.
 const REGISTERED: &str = r#"sum(increase(patient_registrations_total{result="success"}[3600s]))"#;
-const REGISTRATIONS_CHART: &str = r#"sum(increase(patient_registrations_total{result="success"}[300s]))"#;
+const REGISTRATIONS_CHART: &str = r#"sum(increase(patient_registrations_total{result="success"}[600s]))"#;
 const PANEL_PATH: &str = "/api/v1/dashboards/clinic-now/panels/registrations";
 
 /// What Chromium sends, so both servers compress as they would for the browser app.

@@ -11,7 +11,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{
     CanvasRenderingContext2d, CssStyleDeclaration, Element, Event, HtmlCanvasElement, HtmlElement,
-    KeyboardEvent, MediaQueryList, PointerEvent, ResizeObserver, ResizeObserverEntry,
+    KeyboardEvent, PointerEvent, ResizeObserver, ResizeObserverEntry,
 };
 
 use crate::format::{as_sentence, format_value, local_clock, local_day_and_time};
@@ -159,8 +159,6 @@ enum ChartEvent {
     Leave,
     Key(KeyboardEvent),
     Blur,
-    /// The colours changed (light and dark).
-    Repaint,
 }
 
 /// A chart's data, layout and cursor, and the elements that show them.
@@ -227,7 +225,6 @@ impl ChartState {
                 self.parts.as_ref()?.live.set_inner_html("");
                 self.paint();
             }
-            ChartEvent::Repaint => self.paint(),
         }
         Some(())
     }
@@ -260,7 +257,6 @@ impl ChartState {
             .set_attribute("tabindex", if empty { "-1" } else { "0" })
             .ok()?;
         show(&parts.empty, empty);
-        parts.empty.set_inner_html(&as_sentence(NO_DATA));
         show(&parts.legend, !empty);
         parts
             .legend
@@ -277,8 +273,13 @@ impl ChartState {
     /// Fits the chart to the canvas' size, then paints it.
     fn lay_out(&mut self) {
         self.geometry = self.parts.as_ref().and_then(|parts| {
-            let (context, _) = labelled_context(&parts.canvas)?;
-            let text_width = |text: &str| context.measure_text(text).map_or(0.0, |metrics| metrics.width());
+            parts.set_font()?;
+            let text_width = |text: &str| {
+                parts
+                    .context
+                    .measure_text(text)
+                    .map_or(0.0, |metrics| metrics.width())
+            };
             ChartGeometry::new(&self.data, self.unit, self.size, text_width, utc_offset_at)
         });
         self.paint();
@@ -290,7 +291,7 @@ impl ChartState {
             return;
         };
         let cursor = self.cursor.and_then(|time| self.nearest_time(time));
-        draw(&parts.canvas, self.geometry.as_ref(), &self.data, cursor);
+        draw(parts, self.geometry.as_ref(), &self.data, cursor);
         let tooltip = &parts.tooltip;
         match (cursor, &self.geometry) {
             (Some(time), Some(geometry)) => {
@@ -306,21 +307,23 @@ impl ChartState {
 /// The elements of a chart's markup, and what watches them for it.
 struct ChartParts {
     canvas: HtmlCanvasElement,
+    context: CanvasRenderingContext2d,
+    /// The canvas' computed style, which the browser keeps up to date: its font and colours.
+    style: CssStyleDeclaration,
     empty: HtmlElement,
     tooltip: HtmlElement,
     legend: HtmlElement,
     caption: HtmlElement,
     live: HtmlElement,
     resize_observer: ResizeObserver,
-    colour_scheme: Option<MediaQueryList>,
     /// What the browser calls for every event the chart follows. Kept until the chart goes away:
     /// the browser must stop calling it before it is dropped.
     listener: Closure<dyn Fn(JsValue)>,
 }
 
 impl ChartParts {
-    /// Fills `figure` with the chart's markup and starts telling `chart` about the canvas' events,
-    /// its size and the colour scheme (whose line colours differ).
+    /// Fills `figure` with the chart's markup and starts telling `chart` about the canvas' events
+    /// and size.
     ///
     /// Markup and listeners are set here by hand, with one closure for every listener, rather than
     /// through `view!` and `on:`, which would cost the app several kilobytes more.
@@ -330,6 +333,8 @@ impl ChartParts {
             Some(figure.query_selector(selector).ok()??.unchecked_into())
         };
         let canvas: HtmlCanvasElement = part("canvas")?.unchecked_into();
+        let context = canvas.get_context("2d").ok()??.unchecked_into();
+        let style = window().get_computed_style(&canvas).ok()??;
         let listener = Closure::<dyn Fn(JsValue)>::new(move |value: JsValue| {
             if let Some(event) = chart_event(value) {
                 send(chart, event);
@@ -341,22 +346,28 @@ impl ChartParts {
         }
         let resize_observer = ResizeObserver::new(callback).ok()?;
         resize_observer.observe(&canvas);
-        let colour_scheme = window()
-            .match_media("(prefers-color-scheme: dark)")
-            .ok()
-            .flatten()
-            .filter(|query| query.add_event_listener_with_callback("change", callback).is_ok());
+        let empty = part(".chart-empty")?;
+        empty.set_inner_html(&as_sentence(NO_DATA));
         Some(Self {
             canvas,
-            empty: part(".chart-empty")?,
+            context,
+            style,
+            empty,
             tooltip: part(".chart-tooltip")?,
             legend: part(".chart-legend")?,
             caption: part(".chart-caption")?,
             live: part("[aria-live]")?,
             resize_observer,
-            colour_scheme,
             listener,
         })
+    }
+
+    /// Gives the context the font of the canvas' CSS, so that labels are measured as drawn.
+    fn set_font(&self) -> Option<()> {
+        let size = self.style.get_property_value("font-size").ok()?;
+        let family = self.style.get_property_value("font-family").ok()?;
+        self.context.set_font(&format!("{size} {family}"));
+        Some(())
     }
 
     fn stop_watching(&self) {
@@ -366,14 +377,11 @@ impl ChartParts {
         for name in CANVAS_EVENTS {
             let _ = self.canvas.remove_event_listener_with_callback(name, callback);
         }
-        if let Some(query) = &self.colour_scheme {
-            let _ = query.remove_event_listener_with_callback("change", callback);
-        }
     }
 }
 
 /// What the browser's call to the chart's listener means: a `ResizeObserver` passes its entries,
-/// the canvas and the colour-scheme query an event.
+/// the canvas an event.
 fn chart_event(value: JsValue) -> Option<ChartEvent> {
     if let Some(entries) = value.dyn_ref::<js_sys::Array>() {
         let rect = entries
@@ -387,7 +395,6 @@ fn chart_event(value: JsValue) -> Option<ChartEvent> {
     Some(match event.type_().as_str() {
         "keydown" => ChartEvent::Key(event.unchecked_into()),
         "blur" => ChartEvent::Blur,
-        "change" => ChartEvent::Repaint,
         // A finger lifting off also "leaves"; its reading stays until the chart loses focus.
         "pointerleave" if pointer().pointer_type() == "touch" => return None,
         "pointerleave" => ChartEvent::Leave,
@@ -509,44 +516,34 @@ fn utc_offset_at(ms: i64) -> i64 {
     (-date.get_timezone_offset() * MINUTE_MS as f64) as i64
 }
 
-/// The canvas' 2D context with the font of the canvas' CSS, so labels are measured as drawn, and
-/// the canvas' computed style, which holds the colours.
-fn labelled_context(canvas: &HtmlCanvasElement) -> Option<(CanvasRenderingContext2d, CssStyleDeclaration)> {
-    let context: CanvasRenderingContext2d = canvas.get_context("2d").ok()??.unchecked_into();
-    let style = window().get_computed_style(canvas).ok()??;
-    let font_size = style.get_property_value("font-size").ok()?;
-    let font_family = style.get_property_value("font-family").ok()?;
-    context.set_font(&format!("{font_size} {font_family}"));
-    Some((context, style))
-}
-
 /// Paints `geometry` at the screen's pixel density, with the cursor at `cursor` if shown; clears
 /// the canvas when there is nothing to paint.
 fn draw(
-    canvas: &HtmlCanvasElement,
+    parts: &ChartParts,
     geometry: Option<&ChartGeometry>,
     data: &ChartData,
     cursor: Option<i64>,
 ) -> Option<()> {
+    let (canvas, context, style) = (&parts.canvas, &parts.context, &parts.style);
     let ratio = window().device_pixel_ratio();
     let (width, height) = geometry.map_or((0.0, 0.0), |geometry| (geometry.width, geometry.height));
     // Resizing the bitmap also clears it and resets the context.
     canvas.set_width((width * ratio).round() as u32);
     canvas.set_height((height * ratio).round() as u32);
     let geometry = geometry?;
-    let (context, style) = labelled_context(canvas)?;
     context.set_transform(ratio, 0.0, 0.0, ratio, 0.0, 0.0).ok()?;
+    parts.set_font()?;
     let colour = |name: &str| style.get_property_value(name).unwrap_or_default();
     let line_colour = |index: usize| colour(&format!("--chart-{}", index % PALETTE_SIZE + 1));
     let scale = &geometry.scale;
     let muted = colour("--text-muted");
-    draw_axes(&context, geometry, &colour("--border"), &muted)?;
+    draw_axes(context, geometry, &colour("--border"), &muted)?;
     for (index, runs) in geometry.lines.iter().enumerate() {
-        draw_line(&context, runs, &line_colour(index), DASHES[index % PALETTE_SIZE])?;
+        draw_line(context, runs, &line_colour(index), DASHES[index % PALETTE_SIZE])?;
     }
     let time = cursor?;
     let x = scale.x(time);
-    set_dash(&context, &[])?;
+    set_dash(context, &[])?;
     context.set_line_width(1.0);
     context.set_stroke_style_str(&muted);
     context.begin_path();

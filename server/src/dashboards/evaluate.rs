@@ -17,7 +17,7 @@ const MIN_CHART_STEP_MS: i64 = 60_000;
 /// About how many points a chart of its own draws (ten-minute steps over a day); the small
 /// chart under a number, fewer.
 const CHART_POINTS: i64 = 150;
-const SPARKLINE_POINTS: i64 = 120;
+const SPARKLINE_POINTS: i64 = 60;
 
 /// The variables of one request, each resolved to the text its query gets.
 #[derive(Debug, Clone, Default, PartialEq)]
