@@ -252,6 +252,9 @@ pub fn build_state(config: &Config, sources: &Sources, clock: Arc<dyn Clock>) ->
     state_with_auth(config, sources, local_auth(config, clock.clone())?, clock)
 }
 
+/// Answers larger than this are compressed when the browser accepts it.
+const COMPRESS_ABOVE_BYTES: u16 = 4096;
+
 /// The public listener: the browser app and the JSON API.
 pub fn app(state: AppState) -> Router {
     let gate = |roles: &'static [Role]| {
@@ -335,11 +338,13 @@ pub fn app(state: AppState) -> Router {
         .merge(links)
         .merge(engineering)
         .merge(admin)
-        // Small answers are not worth compressing: brotli costs more time than the bytes it saves.
+        // Small answers are not worth compressing: brotli costs more time than the bytes it
+        // saves. A panel's answer (a number, its sentence and a chart of a few dozen points, about
+        // 2 KB) stays under the line; log lines and long series go over it.
         .layer(
             CompressionLayer::new()
                 .quality(CompressionLevel::Fastest)
-                .compress_when(SizeAbove::new(1024)),
+                .compress_when(SizeAbove::new(COMPRESS_ABOVE_BYTES)),
         );
     // Every route of the API is registered from its `#[utoipa::path]`, so the document and the
     // router are built from the same list and cannot drift apart.
