@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use vitals_api::{
-    ChartSeries, Health, PanelData, PanelKind, PanelRow, PanelSummary, SharedView, Trend, TrendDirection,
-    Unit,
+    Health, PanelData, PanelKind, PanelRow, PanelSummary, SharedView, Trend, TrendDirection, Unit,
 };
 
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::api::{self, percent_encode};
-use crate::components::chart::Chart;
+use crate::components::chart::{Chart, ChartData};
 use crate::components::error_message::{ErrorMessage, RetryButton, first_error};
 use crate::components::skeleton::StatCardSkeleton;
 use crate::components::sparkline::Sparkline;
@@ -356,25 +355,20 @@ pub fn csv_text(data: &PanelData, time: impl Fn(i64) -> String) -> String {
         }
         return text;
     }
-    let series: &[ChartSeries] = &data.series;
-    let mut times: Vec<i64> = series
-        .iter()
-        .flat_map(|series| series.points.iter().map(|point| point.0))
-        .collect();
-    times.sort_unstable();
-    times.dedup();
+    // Every point the server sent, aligned on time as the chart's cursor reads them.
+    let chart = ChartData::new(&data.series, (i64::MIN, i64::MAX));
     text.push_str("time");
-    for series in series {
+    for series in &chart.series {
         text.push(',');
         text.push_str(&csv_field(&series.name));
     }
     text.push_str("\r\n");
-    for at in times {
+    for &at in &chart.times {
         text.push_str(&time(at));
-        for series in series {
+        for value in chart.values_at(at) {
             text.push(',');
-            if let Ok(index) = series.points.binary_search_by_key(&at, |point| point.0) {
-                text.push_str(&series.points[index].1.to_string());
+            if let Some(value) = value {
+                text.push_str(&value.to_string());
             }
         }
         text.push_str("\r\n");
@@ -399,7 +393,7 @@ fn csv_field(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use vitals_api::Point;
+    use vitals_api::{ChartSeries, Point};
 
     use super::*;
 

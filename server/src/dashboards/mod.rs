@@ -108,6 +108,8 @@ impl Catalog {
 /// The dashboards, reloaded from the configured directory when a file there changes.
 #[derive(Debug)]
 pub struct Dashboards {
+    /// The shipped dashboards, read once: each reload starts from them.
+    shipped: Vec<Arc<Dashboard>>,
     current: RwLock<Arc<Catalog>>,
     dir: Option<PathBuf>,
     seen: Mutex<Vec<(PathBuf, Option<SystemTime>, u64)>>,
@@ -116,7 +118,7 @@ pub struct Dashboards {
 impl Dashboards {
     /// The shipped dashboards only.
     pub fn shipped() -> Self {
-        let dashboards = SHIPPED
+        let shipped: Vec<Arc<Dashboard>> = SHIPPED
             .iter()
             .map(|(id, text)| {
                 definition::parse(&format!("server/dashboards/{id}.toml"), id, text)
@@ -125,7 +127,8 @@ impl Dashboards {
             })
             .collect();
         Self {
-            current: RwLock::new(Arc::new(sorted(dashboards, Vec::new()))),
+            current: RwLock::new(Arc::new(sorted(shipped.clone(), Vec::new()))),
+            shipped,
             dir: None,
             seen: Mutex::new(Vec::new()),
         }
@@ -180,9 +183,8 @@ impl Dashboards {
         };
         let previous = self.catalog();
         // Shipped dashboards stand unless a file of the directory replaces them.
-        let mut by_id: BTreeMap<String, Arc<Dashboard>> = Self::shipped()
-            .catalog()
-            .all()
+        let mut by_id: BTreeMap<String, Arc<Dashboard>> = self
+            .shipped
             .iter()
             .map(|dashboard| (dashboard.id.clone(), dashboard.clone()))
             .collect();
