@@ -77,6 +77,7 @@ async fn a_shared_view_opens_the_same_in_a_fresh_session() -> Result<()> {
         .select_by_value("now-7d")
         .await?;
     wait_for_view(client, "/dashboards/patient-registrations", &["from=now-7d"]).await?;
+    let every_clinic = sentence_saying(client, "in the last 7 days").await?;
     client
         .find(Locator::Css("[data-testid=var-clinic]"))
         .await?
@@ -84,7 +85,18 @@ async fn a_shared_view_opens_the_same_in_a_fresh_session() -> Result<()> {
         .await?;
     let view = ["from=now-7d", "to=now", "var.clinic=north"];
     wait_for_view(client, "/dashboards/patient-registrations", &view).await?;
-    let shared_sentence = sentence_saying(client, "in the last 7 days").await?;
+    // The panel asks again for North; until it answers, the sentence is every clinic's.
+    let north = wait_until("the sentence is North's", WAIT, || async {
+        text_at(client, SENTENCE)
+            .await
+            .is_ok_and(|sentence| sentence != every_clinic && sentence.contains("in the last 7 days"))
+    })
+    .await;
+    let shared_sentence = text_at(client, SENTENCE).await?;
+    ensure!(
+        north.is_ok(),
+        "picking North should change the sentence from every clinic's: {shared_sentence:?}"
+    );
     let range_words = text_at(client, "[data-testid=range-words]").await?;
     ensure!(
         range_words == "Last 7 days",
