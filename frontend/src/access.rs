@@ -83,10 +83,12 @@ pub fn landing_path(areas: &[Area]) -> &'static str {
 
 /// A person's roles in words for the top bar: `Engineer`, `Operations and admin`.
 pub fn roles_words(roles: &[Role]) -> String {
-    let mut sorted = roles.to_vec();
-    sorted.sort();
-    sorted.dedup();
-    let names: Vec<&str> = sorted.into_iter().map(Role::as_str).collect();
+    // In the roles' own order, each once.
+    let names: Vec<&str> = Role::ALL
+        .into_iter()
+        .filter(|role| roles.contains(role))
+        .map(Role::as_str)
+        .collect();
     let mut words = match names.as_slice() {
         [] => "no role".to_owned(),
         [only] => (*only).to_owned(),

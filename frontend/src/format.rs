@@ -14,11 +14,55 @@ const FRESH_FOR_MS: i64 = 2 * MINUTE_MS;
 pub fn format_value(value: f64, unit: Unit) -> String {
     match unit {
         Unit::Count => group_thousands(value.round() as i64),
-        Unit::Ratio => format!("{:.1}%", value * 100.0),
+        Unit::Ratio => format!("{}%", decimal(value * 100.0, 1)),
         Unit::Seconds if value.abs() < 1.0 => format!("{} ms", (value * 1000.0).round() as i64),
-        Unit::Seconds if value.abs() < 120.0 => format!("{value:.1} s"),
-        Unit::Seconds => format!("{:.1} min", value / 60.0),
-        Unit::PerMinute => format!("{value:.1} per minute"),
+        Unit::Seconds if value.abs() < 120.0 => format!("{} s", decimal(value, 1)),
+        Unit::Seconds => format!("{} min", decimal(value / 60.0, 1)),
+        Unit::PerMinute => format!("{} per minute", decimal(value, 1)),
+    }
+}
+
+/// `value` with exactly `places` decimals, rounded half away from zero: `decimal(97.46, 1)` is
+/// `97.5`. The app writes its numbers through this and [`plain_number`] rather than through
+/// `format!("{:.1}")` or `f64`'s `Display`: those bring the standard library's float printer,
+/// several kilobytes, into every visitor's download.
+pub fn decimal(value: f64, places: u32) -> String {
+    if !value.is_finite() {
+        return not_finite(value);
+    }
+    let places = places.min(9);
+    let scale = 10_u64.pow(places);
+    // Beyond 2^53 an f64 holds no fraction, and `as` saturates rather than wraps.
+    let scaled = (value.abs() * scale as f64).round() as u64;
+    let sign = if value < 0.0 && scaled != 0 { "-" } else { "" };
+    let whole = scaled / scale;
+    if places == 0 {
+        return format!("{sign}{whole}");
+    }
+    let fraction = scaled % scale;
+    let width = places as usize;
+    format!("{sign}{whole}.{fraction:0width$}")
+}
+
+/// `value` as plainly as it can be written and read back exactly: `42`, `0.25`, `1e-7`. For
+/// downloads, where the number must survive a spreadsheet unchanged.
+pub fn plain_number(value: f64) -> String {
+    if !value.is_finite() {
+        return not_finite(value);
+    }
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        return format!("{}", value as i64);
+    }
+    // JSON's number writer prints the shortest text that reads back as the same f64, and the
+    // app already carries it.
+    serde_json::to_string(&value).unwrap_or_default()
+}
+
+fn not_finite(value: f64) -> String {
+    match value {
+        _ if value.is_nan() => "NaN".to_owned(),
+        _ if value > 0.0 => "Infinity".to_owned(),
+        _ => "-Infinity".to_owned(),
     }
 }
 
@@ -183,8 +227,33 @@ mod tests {
     #[test]
     fn seconds_below_one_read_as_milliseconds() {
         assert_eq!(format_value(0.35, Unit::Seconds), "350 ms");
-        assert_eq!(format_value(1.25, Unit::Seconds), "1.2 s");
+        assert_eq!(format_value(1.25, Unit::Seconds), "1.3 s");
         assert_eq!(format_value(490.4, Unit::Seconds), "8.2 min");
+    }
+
+    #[test]
+    fn decimals_round_half_away_from_zero_to_the_places_asked() {
+        assert_eq!(decimal(97.46, 1), "97.5");
+        assert_eq!(decimal(2.0, 2), "2.00");
+        assert_eq!(decimal(0.125, 2), "0.13");
+        assert_eq!(decimal(-1.25, 1), "-1.3");
+        assert_eq!(decimal(-0.04, 1), "0.0");
+        assert_eq!(decimal(1234.5, 0), "1235");
+        assert_eq!(decimal(0.05, 3), "0.050");
+        assert_eq!(decimal(f64::NAN, 1), "NaN");
+        assert_eq!(decimal(f64::NEG_INFINITY, 1), "-Infinity");
+    }
+
+    #[test]
+    fn plain_numbers_read_back_as_the_same_value() {
+        assert_eq!(plain_number(42.0), "42");
+        assert_eq!(plain_number(-3.0), "-3");
+        assert_eq!(plain_number(0.25), "0.25");
+        assert_eq!(plain_number(0.1 + 0.2), "0.30000000000000004");
+        for value in [1e-7, 123_456.789, 2.5e20, f64::MAX] {
+            assert_eq!(plain_number(value).parse::<f64>(), Ok(value), "{value}");
+        }
+        assert_eq!(plain_number(f64::INFINITY), "Infinity");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use web_sys::{
     KeyboardEvent, PointerEvent, ResizeObserver, ResizeObserverEntry,
 };
 
-use crate::format::{as_sentence, format_value, local_clock, local_day_and_time};
+use crate::format::{as_sentence, decimal, format_value, local_clock, local_day_and_time};
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
@@ -433,7 +433,7 @@ fn show(element: &Element, shown: bool) {
 }
 
 fn pixels(value: f64) -> String {
-    format!("{value:.1}px")
+    format!("{}px", decimal(value, 1))
 }
 
 /// `text` made safe to put in HTML markup.

@@ -15,7 +15,7 @@ use crate::components::chart::{Chart, ChartData};
 use crate::components::error_message::{ErrorMessage, RetryButton, first_error};
 use crate::components::skeleton::StatCardSkeleton;
 use crate::components::sparkline::Sparkline;
-use crate::format::{format_value, freshness_words, local_clock};
+use crate::format::{decimal, format_value, freshness_words, local_clock, plain_number};
 use crate::refresh::every_while_visible;
 
 /// A panel fetched for `view`, again whenever the view changes and every `refresh` while
@@ -260,7 +260,7 @@ fn Bars(rows: Vec<PanelRow>, unit: Unit, title: String) -> impl IntoView {
                         <li class="bar-row">
                             <span class="bar-label">{row.label}</span>
                             <svg class="bar-track" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
-                                <rect class="bar-fill" x="0" y="0" height="10" width=format!("{share:.2}") />
+                                <rect class="bar-fill" x="0" y="0" height="10" width=decimal(share, 2) />
                             </svg>
                             <span class="bar-value">{shown}</span>
                         </li>
@@ -350,7 +350,7 @@ pub fn csv_text(data: &PanelData, time: impl Fn(i64) -> String) -> String {
     if !data.rows.is_empty() {
         text.push_str("group,value\r\n");
         for row in &data.rows {
-            let value = row.value.map(|value| value.to_string()).unwrap_or_default();
+            let value = row.value.map(plain_number).unwrap_or_default();
             text.push_str(&format!("{},{value}\r\n", csv_field(&row.label)));
         }
         return text;
@@ -368,7 +368,7 @@ pub fn csv_text(data: &PanelData, time: impl Fn(i64) -> String) -> String {
         for value in chart.values_at(at) {
             text.push(',');
             if let Some(value) = value {
-                text.push_str(&value.to_string());
+                text.push_str(&plain_number(value));
             }
         }
         text.push_str("\r\n");

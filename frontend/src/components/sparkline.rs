@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use vitals_api::{Point, Unit};
 
-use crate::format::{duration_words, format_value};
+use crate::format::{decimal, duration_words, format_value};
 
 /// Drawing area of the chart, in SVG user units; CSS stretches it to the card.
 const WIDTH: f64 = 300.0;
@@ -55,10 +55,11 @@ impl SparklineGeometry {
         };
         let coordinates: Vec<String> = points
             .iter()
-            .map(|point| format!("{},{}", round2(x(point.0)), round2(y(point.1))))
+            .map(|point| format!("{},{}", coordinate(x(point.0)), coordinate(y(point.1))))
             .collect();
         let line = coordinates.join(" ");
-        let area = format!("M0,{HEIGHT} L{} L{WIDTH},{HEIGHT} Z", coordinates.join(" L"));
+        let (width, height) = (coordinate(WIDTH), coordinate(HEIGHT));
+        let area = format!("M0,{height} L{} L{width},{height} Z", coordinates.join(" L"));
         let step_ms = (last.0 - first.0) / (points.len() as i64 - 1);
         Some(Self {
             line,
@@ -82,9 +83,16 @@ impl SparklineGeometry {
     }
 }
 
-/// Two decimals are more than enough for a chart this size and keep the markup short.
-fn round2(value: f64) -> f64 {
-    (value * 100.0).round() / 100.0
+/// Two decimals at most are more than enough for a chart this size and keep the markup short.
+fn coordinate(value: f64) -> String {
+    let text = decimal(value, 2);
+    if let Some(whole) = text.strip_suffix(".00") {
+        return whole.to_owned();
+    }
+    match text.strip_suffix('0') {
+        Some(shorter) => shorter.to_owned(),
+        None => text,
+    }
 }
 
 /// The chart of a panel's series; a short note instead when there is too little to draw.
@@ -97,7 +105,7 @@ pub fn Sparkline(points: Vec<Point>, title: String, unit: Unit) -> impl IntoView
             view! {
                 <svg
                     class="sparkline"
-                    viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                    viewBox=format!("0 0 {} {}", coordinate(WIDTH), coordinate(HEIGHT))
                     preserveAspectRatio="none"
                     role="img"
                     aria-label=label
