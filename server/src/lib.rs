@@ -47,6 +47,7 @@ use crate::auth::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use crate::auth::session::{Auth, SessionContext};
 use crate::config::Config;
 use crate::dashboards::Dashboards;
+use crate::dashboards::answers::PanelAnswers;
 use crate::envelope::Envelope;
 use crate::routes::gate::require_role;
 use crate::sources::Sources;
@@ -235,6 +236,7 @@ pub fn state_with_auth(
     let guarded = GuardedSources::new(sources, &config.guard);
     Ok(AppState::new(Shared {
         dashboards,
+        panel_answers: Arc::new(PanelAnswers::new(dashboards::NOW_GRAIN_MS)),
         sources: guarded.for_scope(&Scope::server()),
         telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()), auth.audit.metrics())),
         guarded,

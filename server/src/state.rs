@@ -9,6 +9,7 @@ pub use vitals_api::clock::{Clock, FixedClock, ManualClock, SystemClock};
 
 use crate::auth::session::{Auth, SessionContext};
 use crate::dashboards::Dashboards;
+use crate::dashboards::answers::PanelAnswers;
 use crate::sources::Sources;
 use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
@@ -29,6 +30,8 @@ pub struct Shared {
     pub guarded: GuardedSources,
     /// The dashboards, reloaded when their files change.
     pub dashboards: Arc<Dashboards>,
+    /// Panel answers of the last few seconds, ready to send again.
+    pub panel_answers: Arc<PanelAnswers>,
     /// Logging in, sessions and the audit trail.
     pub auth: Arc<Auth>,
     /// How long share links work.

@@ -23,6 +23,7 @@ const TO: &str = "2026-11-24T10:20:00Z";
 
 struct Server {
     router: Router,
+    clock: Arc<ManualClock>,
     _data: tempfile::TempDir,
 }
 
@@ -42,9 +43,15 @@ impl Server {
         };
         let clock = Arc::new(ManualClock::new(CLINIC_MORNING_MS));
         let auth = local_auth(&config, clock.clone())?;
-        let state = state_with_auth(&config, &demo_sources(&config, clock.clone()), auth, clock)?;
+        let state = state_with_auth(
+            &config,
+            &demo_sources(&config, clock.clone()),
+            auth,
+            clock.clone(),
+        )?;
         Ok(Self {
             router: app(state),
+            clock,
             _data: data,
         })
     }
@@ -149,6 +156,55 @@ async fn a_panel_number_is_what_the_source_answers_for_the_same_range() {
     );
     assert!(sentence.contains("than the same time last week"), "{sentence}");
     assert!(panel["trend"]["previous"].as_f64().is_some(), "{panel}");
+}
+
+#[tokio::test]
+async fn people_asking_the_same_within_seconds_share_one_answer_and_other_roles_get_their_own() {
+    let server = Server::start();
+    let front_desk = server.login("operations").await;
+    let manager = server.login("operations").await;
+    let engineer = server.login("engineer").await;
+    let made_at = async |path: &str, cookie: &str| {
+        let (status, panel) = server.get(path, cookie).await;
+        assert_eq!(status, StatusCode::OK, "{panel}");
+        panel["generated_at"].as_i64().unwrap()
+    };
+    let relative = "/api/v1/dashboards/patient-registrations/panels/registered?from=now-24h&var.clinic=north";
+    let pinned = format!("/api/v1/dashboards/patient-registrations/panels/registered?from={FROM}&to={TO}");
+
+    let first = made_at(relative, &front_desk).await;
+    assert_eq!(first, CLINIC_MORNING_MS);
+    let pinned_first = made_at(&pinned, &front_desk).await;
+    server.clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        made_at(relative, &manager).await,
+        first,
+        "the same question two seconds later"
+    );
+    assert_eq!(made_at(&pinned, &manager).await, pinned_first);
+    assert_eq!(
+        made_at(relative, &engineer).await,
+        CLINIC_MORNING_MS + 2_000,
+        "another role's scope gets its own answer"
+    );
+    let south = relative.replace("north", "south");
+    assert_eq!(
+        made_at(&south, &manager).await,
+        CLINIC_MORNING_MS + 2_000,
+        "another clinic"
+    );
+
+    server.clock.advance(Duration::from_secs(3));
+    assert_eq!(
+        made_at(relative, &manager).await,
+        CLINIC_MORNING_MS + 5_000,
+        "five seconds on, a new answer"
+    );
+    assert_eq!(
+        made_at(&pinned, &manager).await,
+        CLINIC_MORNING_MS + 5_000,
+        "a pinned range too"
+    );
 }
 
 #[tokio::test]

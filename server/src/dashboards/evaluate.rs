@@ -20,10 +20,20 @@ const CHART_POINTS: i64 = 150;
 const SPARKLINE_POINTS: i64 = 60;
 
 /// The variables of one request, each resolved to the text its query gets.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Choices(BTreeMap<String, String>);
 
 impl Choices {
+    #[cfg(test)]
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(name, matches)| (name.to_owned(), matches.to_owned()))
+                .collect(),
+        )
+    }
+
     /// The chosen value of every variable: the request's where it names one, the default otherwise.
     /// `asked` must already be checked against the allowlist.
     pub fn of(dashboard: &Dashboard, asked: &BTreeMap<String, String>) -> Self {

@@ -4,6 +4,7 @@
 //! A change takes effect without a restart; a change that does not check out keeps the last
 //! good version of that dashboard, and the log and `/readyz` say why.
 
+pub mod answers;
 pub mod definition;
 pub mod evaluate;
 pub mod words;
@@ -17,6 +18,10 @@ use serde::Deserialize;
 use vitals_api::{DashboardSummary, PanelQueryText, PanelSummary, Role, VariableSummary};
 
 pub use definition::{Dashboard, FileError, Panel};
+
+/// Relative ranges end on a multiple of this, so people opening the same view share answers;
+/// an answer is kept this long (see [`answers`]).
+pub const NOW_GRAIN_MS: i64 = 5_000;
 
 use crate::settings::InvalidSetting;
 

@@ -7,20 +7,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use vitals_api::{DashboardList, DashboardSummary, PanelData, Role};
 
 use crate::auth::session::CurrentUser;
+use crate::dashboards::answers::AnswerKey;
 use crate::dashboards::evaluate::{self, Choices};
-use crate::dashboards::{self, Dashboard};
+use crate::dashboards::{self, Dashboard, NOW_GRAIN_MS};
 use crate::error::ApiError;
 use crate::routes::engineering::{ApiPath, ApiQuery, request_range_at};
-use crate::routes::gate::ScopedSources;
 use crate::routes::openapi::{AccessErrors, BadRequest, NotFound, SourceErrors};
 use crate::state::AppState;
 
-/// Relative ranges end on a multiple of this, so people opening the same view share answers.
-const NOW_GRAIN_MS: i64 = 5_000;
 /// The most variables one request may carry.
 const MAX_VARIABLES: usize = 16;
 
@@ -100,10 +101,9 @@ pub async fn get(
 pub async fn panel(
     State(state): State<AppState>,
     user: CurrentUser,
-    ScopedSources(sources): ScopedSources,
     ApiPath((id, panel_id)): ApiPath<(String, String)>,
     ApiQuery(params): ApiQuery<Vec<(String, String)>>,
-) -> Result<Json<PanelData>, ApiError> {
+) -> Result<Response, ApiError> {
     let dashboard = openable(&state, &user, &id)?;
     let panel = dashboard
         .panels
@@ -125,8 +125,27 @@ pub async fn panel(
         grain_now,
     )?;
     let choices = Choices::of(&dashboard, &asked.vars);
-    let data = evaluate::answer(&sources, panel, &choices, range, now_ms).await?;
-    Ok(Json(data))
+    let scope = user.scope();
+    let key = AnswerKey::new(scope.clone(), &id, &panel_id, range, choices);
+    let body = match state.panel_answers.get(&key, &dashboard, now_ms) {
+        Some(body) => body,
+        None => {
+            let sources = state.guarded.for_scope(&scope);
+            let data = evaluate::answer(&sources, panel, &key.choices, range, now_ms).await?;
+            let body = Bytes::from(
+                serde_json::to_vec(&data).map_err(|error| ApiError::Internal(error.to_string()))?,
+            );
+            state
+                .panel_answers
+                .keep(key, Arc::clone(&dashboard), now_ms, body.clone());
+            body
+        }
+    };
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response())
 }
 
 /// The dashboard `id`, when it exists and `user` may open it.
