@@ -9,6 +9,7 @@ pub mod clock;
 pub mod links;
 pub mod query;
 pub mod query_limits;
+pub mod traces;
 
 use std::collections::BTreeMap;
 

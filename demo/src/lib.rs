@@ -27,6 +27,7 @@
 
 mod config;
 mod error;
+pub mod import;
 mod logql;
 mod logs;
 mod metrics;

@@ -14,12 +14,14 @@ use vitals_api::{
 };
 
 use super::DemoClinic;
+use super::import::ImportRun;
 use super::people::Person;
 use super::simulation::{
     AWS_REGION, AwsCall, AwsCallKind, Event, EventKind, Service, step_of_second, steps_of,
 };
 use super::trace_filter::{self, TraceFacts};
 use vitals_api::query::{TimeRange, TraceQuery};
+use vitals_trace::SpanTable;
 
 use crate::error::{DemoError, bad_query};
 
@@ -290,12 +292,23 @@ impl DemoClinic {
             return Ok(found);
         }
         let range = query.range;
+        // The nightly imports, merged in by start.
+        let mut imports = ImportRun::within(range)
+            .into_iter()
+            .filter(|run| filter.matches(&run.facts()))
+            .peekable();
         let mut events = Vec::new();
         for step in steps_of(range).rev() {
             self.simulation.events_in_step(step, &mut events);
             for event in events.iter().rev() {
                 if event.start_ms < range.start_ms || event.start_ms >= range.end_ms {
                     continue;
+                }
+                while let Some(run) = imports.next_if(|run| run.start_s * 1000 >= event.start_ms) {
+                    found.push(run.summary());
+                    if found.len() >= limit {
+                        return Ok(found);
+                    }
                 }
                 let (services, count) = services_of(event);
                 let statuses: Vec<SpanStatus> = span_statuses(event).collect();
@@ -319,11 +332,20 @@ impl DemoClinic {
                 }
             }
         }
+        found.extend(imports.map(|run| run.summary()));
+        found.truncate(limit);
         Ok(found)
     }
 
     /// One trace by id, regenerated from the step its id's first 32 bits name.
     pub fn trace_by_id(&self, id: &str) -> Result<Trace, DemoError> {
+        if let Some(run) = ImportRun::from_trace_id(id) {
+            let table = run.spans();
+            return Ok(Trace {
+                trace_id: run.trace_id(),
+                spans: (0..table.len() as u32).map(|span| table.span(span)).collect(),
+            });
+        }
         let wanted = parse_trace_id(id)?;
         let seconds = (wanted >> 96) as i64;
         let mut events = Vec::new();
@@ -337,6 +359,18 @@ impl DemoClinic {
                 spans: spans_of(event, self.simulation.clinics()),
             })
             .ok_or_else(|| DemoError::NotFound(format!("trace {}", id.trim())))
+    }
+
+    /// One trace by id as a table: how a nightly import's million spans are made without a
+    /// [`Span`] for each.
+    pub fn trace_table_by_id(&self, id: &str) -> Result<SpanTable, DemoError> {
+        match ImportRun::from_trace_id(id) {
+            Some(run) => Ok(run.spans()),
+            None => {
+                let trace = self.trace_by_id(id)?;
+                Ok(SpanTable::from_spans(&trace.trace_id, &trace.spans))
+            }
+        }
     }
 
     /// The services, the AWS resources they call and the calls between them over the range.
