@@ -29,6 +29,7 @@ pub use crate::sources::prometheus::PrometheusConfig;
 pub use crate::sources::xray::XRayConfig;
 use crate::store::missing_with_cognito;
 pub use crate::store::{DynamoConfig, LinkPolicy, SessionPolicy};
+pub use crate::traces::TraceConfig;
 pub use vitals_demo::{DemoConfig, FailureWindow};
 
 /// Why the configuration cannot be used. Every message names the key, or the file and line.
@@ -99,6 +100,8 @@ pub struct Config {
     pub links: LinkPolicy,
     /// `[dashboards]`: a directory of more dashboards, watched for changes.
     pub dashboards: DashboardConfig,
+    /// `[traces]`: how large a trace is sent whole, and how many spans a window of a larger one holds.
+    pub traces: TraceConfig,
 }
 
 /// A setting that must never be printed, such as a password.
@@ -133,6 +136,7 @@ impl Default for Config {
             limits: LimitConfig::default(),
             links: LinkPolicy::default(),
             dashboards: DashboardConfig::default(),
+            traces: TraceConfig::default(),
         }
     }
 }
@@ -145,7 +149,7 @@ pub enum LogFormat {
 }
 
 /// The sections a `VITALS_<SECTION>_<KEY>` variable may set a key in.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "demo",
     "loki",
     "prometheus",
@@ -157,6 +161,7 @@ const SECTIONS: [&str; 11] = [
     "limits",
     "links",
     "dashboards",
+    "traces",
 ];
 
 /// The top-level keys a `VITALS_<KEY>` variable may set; other `VITALS_` variables belong to
@@ -319,6 +324,7 @@ impl Config {
         self.limits.validate()?;
         self.links.validate()?;
         self.dashboards.validate()?;
+        self.traces.validate()?;
         if let Some(loki) = &self.loki {
             loki.validate()?;
         }
@@ -680,6 +686,15 @@ mod tests {
         assert_eq!(config.dashboards.reload_ms, 2_000);
         let err = refusal(from_toml("[dashboards]\nreload_ms = 5\n"));
         assert!(err.contains("dashboards.reload_ms"), "{err}");
+    }
+
+    #[test]
+    fn trace_limits_come_from_the_file_or_the_environment() {
+        let config = from_env(&[("VITALS_TRACES_WHOLE_LIMIT", "50000")]).unwrap();
+        assert_eq!(config.traces.whole_limit, 50_000);
+        assert_eq!(config.traces.window_limit, 5_000);
+        let err = refusal(from_toml("[traces]\nwindow_limit = 50\n"));
+        assert!(err.contains("traces.window_limit"), "{err}");
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A trace with more spans than are sent whole: the message says where to read it instead.
+    #[error("{0}")]
+    TraceTooLarge(String),
     #[error(transparent)]
     Source(#[from] SourceError),
     /// No session, or it ended: log in (again).
@@ -110,6 +113,7 @@ impl ApiError {
             Self::Gone { code, .. } => (StatusCode::GONE, code),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::TraceTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "trace_too_large"),
             Self::Source(SourceError::BadQuery { .. }) => (StatusCode::BAD_REQUEST, "bad_query"),
             Self::Source(SourceError::NotFound { .. }) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Source(SourceError::Resting { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "source_resting"),

@@ -15,6 +15,7 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod timespec;
+pub mod traces;
 
 /// The memory allocator the server runs with: the binary and the benchmarks that time the
 /// server declare it as their global allocator. Many small, short-lived allocations per
@@ -63,6 +64,7 @@ use crate::store::{
 };
 use crate::store::{TokenKey, missing_with_cognito};
 use crate::telemetry::{RequestIds, Telemetry};
+use crate::traces::TraceAnalyses;
 
 pub use vitals_api::MAX_BODY_BYTES;
 
@@ -237,6 +239,8 @@ pub fn state_with_auth(
     Ok(AppState::new(Shared {
         dashboards,
         panel_answers: Arc::new(PanelAnswers::new(dashboards::NOW_GRAIN_MS)),
+        trace_analyses: Arc::new(TraceAnalyses::new(&config.traces)),
+        trace_config: config.traces.clone(),
         sources: guarded.for_scope(&Scope::server()),
         telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()), auth.audit.metrics())),
         guarded,
@@ -318,7 +322,15 @@ pub fn app(state: AppState) -> Router {
         ))
         .routes(audited(
             AuditAction::TracesQuery,
-            routes!(routes::engineering::get_trace),
+            routes!(routes::traces::get_trace),
+        ))
+        .routes(audited(
+            AuditAction::TracesQuery,
+            routes!(routes::traces::trace_summary),
+        ))
+        .routes(audited(
+            AuditAction::TracesQuery,
+            routes!(routes::traces::trace_window),
         ))
         .routes(audited(
             AuditAction::ServiceMap,

@@ -15,6 +15,7 @@ use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
 use crate::store::LinkPolicy;
 use crate::telemetry::Telemetry;
+use crate::traces::{TraceAnalyses, TraceConfig};
 
 /// The state behind the router: one allocation shared by every request, so cloning it per
 /// layer costs one reference count. Changing a field (tests fix the clock) copies it first.
@@ -32,6 +33,9 @@ pub struct Shared {
     pub dashboards: Arc<Dashboards>,
     /// Panel answers of the last few seconds, ready to send again.
     pub panel_answers: Arc<PanelAnswers>,
+    /// Traces read lately, analysed, for the trace routes.
+    pub trace_analyses: Arc<TraceAnalyses>,
+    pub trace_config: TraceConfig,
     /// Logging in, sessions and the audit trail.
     pub auth: Arc<Auth>,
     /// How long share links work.

@@ -5,13 +5,13 @@ use axum::extract::{FromRequest, FromRequestParts, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use vitals_api::{
-    LogQueryRequest, LogQueryResponse, MetricQueryRequest, MetricQueryResponse, NameList, ServiceMap, Trace,
+    LogQueryRequest, LogQueryResponse, MetricQueryRequest, MetricQueryResponse, NameList, ServiceMap,
     TraceSearchRequest, TraceSearchResponse,
 };
 
 use crate::error::ApiError;
 use crate::routes::gate::ScopedSources;
-use crate::routes::openapi::{AccessErrors, BadRequest, BodyErrors, NotFound, SourceErrors};
+use crate::routes::openapi::{AccessErrors, BadRequest, BodyErrors, SourceErrors};
 use crate::sources::xray::TraceFilter;
 use crate::sources::{LogQuery, TimeRange, TraceQuery};
 use crate::state::AppState;
@@ -298,35 +298,6 @@ pub async fn search_traces(
     Ok(Json(TraceSearchResponse { traces }))
 }
 
-/// `GET /api/v1/traces/{id}`, the id in X-Ray or W3C form.
-#[utoipa::path(
-    get,
-    path = "/traces/{id}",
-    tag = "traces",
-    summary = "One whole trace, by its X-Ray or W3C id",
-    params(("id" = String, Path, description = "the trace id: X-Ray `1-xxxxxxxx-<24 hex>` or 32 hex digits")),
-    security(("session" = [])),
-    responses(
-        (status = 200, description = "the whole trace", body = Trace),
-        (status = 400, response = BadRequest),
-        (status = 404, response = NotFound),
-        AccessErrors,
-        SourceErrors,
-    )
-)]
-pub async fn get_trace(
-    ScopedSources(sources): ScopedSources,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Json<Trace>, ApiError> {
-    if !is_trace_id(&id) {
-        return Err(ApiError::bad_request(
-            "invalid_trace_id",
-            format!("\"{id}\" is not a trace id; use the X-Ray form 1-xxxxxxxx-<24 hex> or 32 hex digits"),
-        ));
-    }
-    Ok(Json(sources.traces.trace(&id).await?))
-}
-
 /// `GET /api/v1/service-map?from=&to=`.
 #[utoipa::path(
     get,
@@ -351,28 +322,9 @@ pub async fn service_map(
     Ok(Json(sources.traces.service_map(range).await?))
 }
 
-/// Accepts `1-5f84c7a1-<24 hex>` (X-Ray) and 32 hex digits (W3C).
-fn is_trace_id(id: &str) -> bool {
-    let hex = |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_hexdigit());
-    match id.split('-').collect::<Vec<_>>().as_slice() {
-        [w3c] => hex(w3c, 32),
-        ["1", epoch, unique] => hex(epoch, 8) && hex(unique, 24),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn both_trace_id_forms_are_accepted() {
-        assert!(is_trace_id("1-5f84c7a1-0123456789abcdef01234567"));
-        assert!(is_trace_id("0123456789abcdef0123456789abcdef"));
-        assert!(!is_trace_id("2-5f84c7a1-0123456789abcdef01234567"));
-        assert!(!is_trace_id("../../etc/passwd"));
-        assert!(!is_trace_id("0123"));
-    }
 
     #[test]
     fn limits_say_the_maximum() {

@@ -9,3 +9,4 @@ pub mod links;
 pub mod openapi;
 pub mod session;
 pub mod tail;
+pub mod traces;

@@ -45,6 +45,7 @@ use crate::auth::session::COOKIE;
             NotFound,
             Gone,
             PayloadTooLarge,
+            TraceTooLarge,
             UnsupportedMediaType,
             TooManyRequests,
             UpstreamUnavailable,
@@ -105,6 +106,10 @@ pub struct Gone(pub ErrorBody);
 /// The request body is larger than 1 MB.
 #[derive(ToResponse)]
 pub struct PayloadTooLarge(pub ErrorBody);
+
+/// The trace has more spans than are sent whole (`trace_too_large`): read its summary and windows.
+#[derive(ToResponse)]
+pub struct TraceTooLarge(pub ErrorBody);
 
 /// The body is not sent as `application/json`.
 #[derive(ToResponse)]

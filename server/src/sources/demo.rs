@@ -9,6 +9,7 @@ use futures::StreamExt;
 use vitals_api::clock::Clock;
 use vitals_api::{Backend, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
 use vitals_demo::{DemoClinic, DemoConfig, DemoError, TailBatch};
+use vitals_trace::SpanTable;
 
 use super::{LogQuery, LogSource, LogTail, MetricSource, SourceError, TimeRange, TraceQuery, TraceSource};
 
@@ -162,6 +163,12 @@ impl TraceSource for DemoSource {
 
     async fn trace(&self, trace_id: &str) -> Result<Trace, SourceError> {
         self.clinic.trace_by_id(trace_id).map_err(source_error)
+    }
+
+    async fn trace_table(&self, trace_id: &str) -> Result<SpanTable, SourceError> {
+        let trace_id = trace_id.to_owned();
+        self.off_the_runtime(move |clinic| clinic.trace_table_by_id(&trace_id))
+            .await
     }
 
     async fn service_map(&self, range: TimeRange) -> Result<ServiceMap, SourceError> {

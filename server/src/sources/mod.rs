@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 pub use vitals_api::query::{LogQuery, TimeRange, TraceQuery};
 use vitals_api::{Backend, LogLine, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
+use vitals_trace::SpanTable;
 
 /// Why a source could not answer. Each variant says which source, so the
 /// person reading the error knows where to look.
@@ -181,6 +182,12 @@ pub trait TraceSource: Send + Sync {
     async fn search(&self, query: &TraceQuery) -> Result<Vec<TraceSummary>, SourceError>;
     /// One trace by id (X-Ray `1-xxxxxxxx-24hex` or W3C 32 hex form).
     async fn trace(&self, trace_id: &str) -> Result<Trace, SourceError>;
+    /// One trace by id as a table of spans: what the trace routes read. A source that can make
+    /// a large trace without a [`vitals_api::Span`] for each span answers it directly.
+    async fn trace_table(&self, trace_id: &str) -> Result<SpanTable, SourceError> {
+        let trace = self.trace(trace_id).await?;
+        Ok(SpanTable::from_spans(&trace.trace_id, &trace.spans))
+    }
     async fn service_map(&self, range: TimeRange) -> Result<ServiceMap, SourceError>;
     async fn probe(&self) -> Result<(), SourceError>;
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use vitals_api::{Backend, LogQueryResponse, MetricQueryResponse, ServiceMap, Trace, TraceSummary};
+use vitals_trace::SpanTable;
 
 use super::Guarded;
 use super::config::GuardConfig;
@@ -215,6 +216,12 @@ impl TraceSource for Guarded<dyn TraceSource> {
             inner.trace(&trace_id).await
         })
         .await
+    }
+
+    /// Behind the breaker and the timeout, not cached here: the trace routes keep the tables
+    /// they have analysed.
+    async fn trace_table(&self, trace_id: &str) -> Result<SpanTable, SourceError> {
+        self.upstream.call_alone(self.inner.trace_table(trace_id)).await
     }
 
     async fn service_map(&self, range: TimeRange) -> Result<ServiceMap, SourceError> {
