@@ -45,6 +45,17 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
+    /// Where in the query or filter the request sent the problem is, when it is in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<TextSpan>,
+}
+
+/// A stretch of a text, in characters from its start: `end` is just after the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TextSpan {
+    pub start: u32,
+    pub end: u32,
 }
 
 /// Liveness and readiness of the server and each source behind it.
@@ -445,6 +456,12 @@ pub struct TraceSearchRequest {
     /// Annotations with exactly these string values (`clinic` = `north`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// Traces whose request was answered with this HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Traces whose request URL contains this text, such as `/login`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,6 +18,8 @@ use crate::trace_filter::TraceFacts;
 
 /// The service that runs the imports.
 pub const IMPORT_SERVICE: &str = "records-import";
+/// The request that starts every import.
+const IMPORT_PATH: &str = "/imports/nightly";
 /// The nodes an import's trace passes through.
 const SERVICES: [&str; 3] = [IMPORT_SERVICE, "DynamoDB", "SQS"];
 /// The middle of every import's trace id: `import` in hex.
@@ -166,6 +168,7 @@ impl ImportRun {
             response_time_seconds: seconds,
             duration_seconds: seconds,
             http_status: Some(200),
+            url: IMPORT_PATH,
         }
     }
 

@@ -9,7 +9,7 @@ use super::logql::Comparison;
 use vitals_api::query_limits::{NESTING_CEILING, too_deep};
 
 const SUPPORTED: &str = "the demo source's trace filter supports service(\"name\"), ok, error, fault, throttle, \
-    responsetime, duration and http.status, joined with AND or OR";
+    responsetime, duration, http.status and http.url, joined with AND or OR";
 
 /// What a filter can ask about one trace.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +25,8 @@ pub(crate) struct TraceFacts<'a> {
     /// From the first span's start to the last span's end, in seconds.
     pub(crate) duration_seconds: f64,
     pub(crate) http_status: Option<u16>,
+    /// The path of the root request, such as `/login`.
+    pub(crate) url: &'a str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +54,34 @@ pub(crate) enum Filter {
         comparison: Comparison,
         value: f64,
     },
+    /// `http.url CONTAINS "…"`, `BEGINSWITH`, `ENDSWITH`, `=` and `!=`.
+    Url {
+        operator: TextOperator,
+        text: String,
+    },
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextOperator {
+    Contains,
+    BeginsWith,
+    EndsWith,
+    Equal,
+    NotEqual,
+}
+
+impl TextOperator {
+    fn holds(self, actual: &str, text: &str) -> bool {
+        match self {
+            TextOperator::Contains => actual.contains(text),
+            TextOperator::BeginsWith => actual.starts_with(text),
+            TextOperator::EndsWith => actual.ends_with(text),
+            TextOperator::Equal => actual == text,
+            TextOperator::NotEqual => actual != text,
+        }
+    }
 }
 
 impl Filter {
@@ -77,6 +105,7 @@ impl Filter {
                 };
                 actual.is_some_and(|actual| comparison.holds(actual, *value))
             }
+            Filter::Url { operator, text } => operator.holds(facts.url, text),
             Filter::And(left, right) => left.matches(facts) && right.matches(facts),
             Filter::Or(left, right) => left.matches(facts) || right.matches(facts),
         }
@@ -289,6 +318,20 @@ impl Parser {
                         _ => Err(format!("compare `{word}` with a number, such as {word} > 1")),
                     }
                 }
+                "http.url" => {
+                    let operator = match self.next() {
+                        Some(Token::Word(word)) if word == "CONTAINS" => TextOperator::Contains,
+                        Some(Token::Word(word)) if word == "BEGINSWITH" => TextOperator::BeginsWith,
+                        Some(Token::Word(word)) if word == "ENDSWITH" => TextOperator::EndsWith,
+                        Some(Token::Compare(Comparison::Equal)) => TextOperator::Equal,
+                        Some(Token::Compare(Comparison::NotEqual)) => TextOperator::NotEqual,
+                        _ => return Err(URL_FORM.into()),
+                    };
+                    match self.next() {
+                        Some(Token::Str(text)) => Ok(Filter::Url { operator, text }),
+                        _ => Err(URL_FORM.into()),
+                    }
+                }
                 other => Err(format!(
                     "`{other}` is not supported by the demo source; {SUPPORTED}"
                 )),
@@ -301,6 +344,8 @@ impl Parser {
         }
     }
 }
+
+const URL_FORM: &str = "compare `http.url` with a quoted text, such as http.url CONTAINS \"/login\"";
 
 #[cfg(test)]
 mod tests {
@@ -316,11 +361,21 @@ mod tests {
             response_time_seconds: 0.05,
             duration_seconds: 0.05,
             http_status: Some(404),
+            url: "/login",
         }
     }
 
     fn matches(filter: &str) -> bool {
         parse(filter).unwrap().matches(&facts())
+    }
+
+    #[test]
+    fn the_request_url_matches_by_text() {
+        assert!(matches(r#"http.url CONTAINS "/log""#));
+        assert!(matches(r#"http.url = "/login" AND error"#));
+        assert!(!matches(r#"http.url BEGINSWITH "/register""#));
+        assert!(matches(r#"http.url ENDSWITH "in""#));
+        assert!(parse("http.url CONTAINS login").is_err());
     }
 
     #[test]

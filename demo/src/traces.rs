@@ -323,6 +323,10 @@ impl DemoClinic {
                     // Every span lies within the root span.
                     duration_seconds: seconds,
                     http_status: Some(event.http_status()),
+                    url: event
+                        .route()
+                        .split_once(' ')
+                        .map_or(event.route(), |(_, path)| path),
                 };
                 if filter.matches(&facts) {
                     found.push(summary_of(event));

@@ -5,7 +5,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use vitals_api::{ErrorBody, ErrorDetail};
+use vitals_api::{ErrorBody, ErrorDetail, TextSpan};
 
 use crate::sources::SourceError;
 use crate::store::scrub;
@@ -16,6 +16,13 @@ pub enum ApiError {
     /// The request is wrong in a way the caller can fix; `code` is stable.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// A query or filter of the request is wrong at `at`.
+    #[error("{message}")]
+    BadText {
+        code: &'static str,
+        message: String,
+        at: TextSpan,
+    },
     #[error("{0}")]
     NotFound(String),
     /// What the path names existed but no longer works (a revoked or expired link); `code` says which.
@@ -108,7 +115,7 @@ impl ApiError {
             Self::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
             Self::AuditUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::BadRequest { code, .. } | Self::BadText { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Gone { code, .. } => (StatusCode::GONE, code),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
@@ -201,10 +208,15 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
+        let at = match &self {
+            Self::BadText { at, .. } => Some(*at),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_owned(),
                 message,
+                at,
             },
         };
         let mut response = (status, Json(body)).into_response();

@@ -230,6 +230,20 @@ async fn a_filter_is_passed_to_x_ray_and_a_broken_one_refused_first() -> Result<
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: serde_json::Value = response.json().await?;
     assert_eq!(body["error"]["code"], "bad_query", "{body}");
+
+    // A wrong expression is refused before X-Ray, pointing at the wrong part.
+    let response = search("responsetime > fast").await?;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "bad_filter", "{body}");
+    assert_eq!(body["error"]["at"], json!({"start": 15, "end": 19}), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("the filter is wrong at character 16"),
+        "{body}"
+    );
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use vitals_api::{
 use crate::error::ApiError;
 use crate::routes::gate::ScopedSources;
 use crate::routes::openapi::{AccessErrors, BadRequest, BodyErrors, SourceErrors};
-use crate::sources::xray::TraceFilter;
+use crate::sources::xray::{TraceFilter, filter_expression, filter_syntax};
 use crate::sources::{LogQuery, TimeRange, TraceQuery};
 use crate::state::AppState;
 use crate::timespec::{resolve_range, resolve_step_ms};
@@ -283,12 +283,27 @@ pub async fn search_traces(
 ) -> Result<Json<TraceSearchResponse>, ApiError> {
     let range = request_range(&state, request.from.as_deref(), request.to.as_deref(), HOUR_MS)?;
     let limit = check_limit(request.limit, DEFAULT_TRACE_LIMIT, MAX_TRACE_LIMIT, "traces")?;
+    // Points at the wrong part of one's own expression before X-Ray only says it is invalid
+    // (after the checks of length and control characters, which name no place).
+    filter_expression(&request.filter)
+        .map_err(|error| ApiError::bad_request("bad_query", error.to_string()))?;
+    filter_syntax::check(&request.filter).map_err(|error| ApiError::BadText {
+        code: "bad_filter",
+        message: format!(
+            "the filter is wrong at character {}: {}",
+            error.at.start + 1,
+            error.message
+        ),
+        at: error.at,
+    })?;
     let filter = TraceFilter {
         service: request.service,
         status: request.status,
         min_duration_s: request.min_duration_s,
         max_duration_s: request.max_duration_s,
         annotations: request.annotations.into_iter().collect(),
+        http_status: request.http_status,
+        path: request.path,
         raw: Some(request.filter),
     }
     .to_expression()

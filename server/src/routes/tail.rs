@@ -190,7 +190,7 @@ async fn relay(socket: WebSocket, mut tail: LogTail, watch: SessionWatch, _slot:
                     Some(Ok(lines)) => (TailMessage::Lines { lines }, None),
                     Some(Err(error)) => {
                         let message = TailMessage::Error {
-                            error: ErrorDetail { code: "tail_ended".into(), message: masked_message(&error) },
+                            error: ErrorDetail { code: "tail_ended".into(), message: masked_message(&error), at: None },
                         };
                         (message, Some((close_code::ERROR, "the log source ended the tail")))
                     }

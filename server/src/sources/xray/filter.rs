@@ -31,6 +31,10 @@ pub struct TraceFilter {
     pub max_duration_s: Option<f64>,
     /// Annotations with exactly this string value (`annotation.clinic = "north"`).
     pub annotations: Vec<(String, String)>,
+    /// The request's HTTP status (`http.status = 404`).
+    pub http_status: Option<u16>,
+    /// Text the request URL contains (`http.url CONTAINS "/login"`).
+    pub path: Option<String>,
     /// An X-Ray expression of the user's own, joined to the rest with AND.
     pub raw: Option<String>,
 }
@@ -59,6 +63,10 @@ pub enum FilterError {
     TooDeep(String),
     #[error("the filter contains a control character (U+{0:04X}); remove it")]
     ControlCharacter(u32),
+    #[error("the HTTP status is {0}; use a status from 100 to 599, such as 404")]
+    BadHttpStatus(u16),
+    #[error("the path is empty or contains a control character; write part of a URL, such as /login")]
+    BadPath,
 }
 
 impl TraceFilter {
@@ -90,6 +98,18 @@ impl TraceFilter {
         }
         if let Some(max) = max {
             terms.push(format!("responsetime < {max}"));
+        }
+        if let Some(status) = self.http_status {
+            if !(100..=599).contains(&status) {
+                return Err(FilterError::BadHttpStatus(status));
+            }
+            terms.push(format!("http.status = {status}"));
+        }
+        if let Some(path) = &self.path {
+            if path.trim().is_empty() || path.chars().any(char::is_control) {
+                return Err(FilterError::BadPath);
+            }
+            terms.push(format!("http.url CONTAINS {}", quote(path.trim())));
         }
         for (key, value) in &self.annotations {
             check_annotation_key(key)?;
@@ -286,12 +306,28 @@ mod tests {
                 ("clinic".into(), "north".into()),
                 ("shift_2".into(), "late".into()),
             ],
+            http_status: Some(404),
+            path: Some(" /login ".into()),
             raw: Some("http.status = 404 OR ok".into()),
         };
         assert_eq!(
             expression(filter),
-            r#"service("login-api") AND fault AND responsetime > 1.5 AND responsetime < 10 AND annotation.clinic = "north" AND annotation.shift_2 = "late" AND (http.status = 404 OR ok)"#
+            r#"service("login-api") AND fault AND responsetime > 1.5 AND responsetime < 10 AND http.status = 404 AND http.url CONTAINS "/login" AND annotation.clinic = "north" AND annotation.shift_2 = "late" AND (http.status = 404 OR ok)"#
         );
+    }
+
+    #[test]
+    fn a_status_or_path_that_cannot_match_is_refused() {
+        let status = TraceFilter {
+            http_status: Some(42),
+            ..TraceFilter::default()
+        };
+        assert_eq!(status.to_expression(), Err(FilterError::BadHttpStatus(42)));
+        let path = TraceFilter {
+            path: Some("  ".into()),
+            ..TraceFilter::default()
+        };
+        assert_eq!(path.to_expression(), Err(FilterError::BadPath));
     }
 
     #[test]

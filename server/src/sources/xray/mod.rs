@@ -11,6 +11,7 @@
 mod client;
 mod document;
 mod filter;
+pub mod filter_syntax;
 mod ids;
 mod segments;
 mod service_map;
