@@ -544,6 +544,32 @@ pub struct ServiceEdge {
 pub struct ServiceMap {
     pub nodes: Vec<ServiceNode>,
     pub edges: Vec<ServiceEdge>,
+    /// Where to draw each node: callers left of the services they call, no two boxes overlapping.
+    /// The server adds it to the answer; sources leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<ServiceMapLayout>,
+}
+
+/// The drawing of a service map: one box per node, in an area of `width` by `height`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceMapLayout {
+    pub width: f64,
+    pub height: f64,
+    /// The size of every node's box.
+    pub node_width: f64,
+    pub node_height: f64,
+    pub nodes: Vec<NodePosition>,
+}
+
+/// Where one node's box goes: its top-left corner, and its column counted from the callers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NodePosition {
+    pub name: String,
+    pub layer: u32,
+    pub x: f64,
+    pub y: f64,
 }
 
 /// A dashboard as listed: what it is for, its variables and its panels. Business roles

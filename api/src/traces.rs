@@ -102,3 +102,115 @@ pub struct WindowSpan {
     pub hidden: u64,
     pub critical: bool,
 }
+
+/// Two traces set side by side, span by span and service by service: where the second one spent
+/// more or less time than the first, so "why is this one slow" has an answer.
+///
+/// Spans are matched by their place in the tree: the services and operation names from the root
+/// down to them, and which of their parent's children of the same service and name they are, in
+/// start order. Self time is a span's duration less the time its children ran within it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TraceComparison {
+    /// The first trace, the one compared against.
+    pub a: ComparedTrace,
+    /// The second trace, the one asked about.
+    pub b: ComparedTrace,
+    /// Whether both roots are the same service and operation; comparing different operations is
+    /// allowed, and the sentence says so.
+    pub same_operation: bool,
+    /// Nanoseconds the second trace took more than the first; negative when it was quicker.
+    pub difference: i64,
+    /// One plain English sentence on how long each took and what made most of the difference.
+    pub sentence: String,
+    /// How many spans of the first trace have a match in the second.
+    pub matched: u64,
+    /// Every service with spans in either trace, the largest difference in self time first.
+    pub by_service: Vec<ServiceDifference>,
+    /// Matched spans whose self time differs, the largest difference first: the first 50.
+    pub spans: Vec<SpanDifference>,
+    /// How many spans of the first trace have no match in the second.
+    pub only_in_a: u64,
+    /// How many spans of the second trace have no match in the first.
+    pub only_in_b: u64,
+    /// The first 50 spans found only in the first trace, in waterfall order.
+    pub only_in_a_first: Vec<UnmatchedSpan>,
+    /// The first 50 spans found only in the second trace, in waterfall order.
+    pub only_in_b_first: Vec<UnmatchedSpan>,
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ComparedTrace {
+    pub trace_id: String,
+    /// The root span's service; empty for a trace without spans.
+    pub service: String,
+    /// The root span's operation name: what the trace follows. Empty for a trace without spans.
+    pub operation: String,
+    /// Nanoseconds since the Unix epoch: the earliest start of any span.
+    pub start: i64,
+    /// Nanoseconds from `start` to the latest end of any span.
+    pub duration: i64,
+    pub span_count: u64,
+}
+
+/// The self time of one service's spans in each trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServiceDifference {
+    pub service: String,
+    /// Nanoseconds the service's spans ran, less the time their children ran within them, in the
+    /// first trace.
+    pub self_time_a: i64,
+    /// The same in the second trace.
+    pub self_time_b: i64,
+    /// Nanoseconds `self_time_b` is more than `self_time_a`; negative when less.
+    pub difference: i64,
+    /// How many spans the service has in the first trace.
+    pub spans_a: u64,
+    /// How many spans the service has in the second trace.
+    pub spans_b: u64,
+}
+
+/// A span found in both traces, with its time in each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpanDifference {
+    pub service: String,
+    pub name: String,
+    /// Levels below the root.
+    pub depth: u32,
+    /// Which of its parent's children with the same service and name the span is, from 0, in
+    /// start order: the third of three calls is 2.
+    pub occurrence: u32,
+    /// The span's id in the first trace.
+    pub span_id_a: String,
+    /// The span's id in the second trace.
+    pub span_id_b: String,
+    /// Nanoseconds the span ran in the first trace.
+    pub duration_a: i64,
+    /// Nanoseconds the span ran in the second trace.
+    pub duration_b: i64,
+    /// Nanoseconds of the span's duration its children did not cover, in the first trace.
+    pub self_time_a: i64,
+    /// The same in the second trace.
+    pub self_time_b: i64,
+    /// Nanoseconds `self_time_b` is more than `self_time_a`; negative when less.
+    pub difference: i64,
+}
+
+/// A span found in one trace only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UnmatchedSpan {
+    pub span_id: String,
+    pub service: String,
+    pub name: String,
+    /// Levels below the root.
+    pub depth: u32,
+    /// Nanoseconds the span ran.
+    pub duration: i64,
+    /// Nanoseconds of its duration its children did not cover.
+    pub self_time: i64,
+}

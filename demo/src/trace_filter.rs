@@ -8,7 +8,7 @@
 use super::logql::Comparison;
 use vitals_api::query_limits::{NESTING_CEILING, too_deep};
 
-const SUPPORTED: &str = "the demo source's trace filter supports service(\"name\"), ok, error, fault, throttle, \
+const SUPPORTED: &str = "the demo source's trace filter supports service(\"name\"), edge(\"from\", \"to\"), ok, error, fault, throttle, \
     responsetime, duration, http.status and http.url, joined with AND or OR";
 
 /// What a filter can ask about one trace.
@@ -48,6 +48,8 @@ pub(crate) enum NumberField {
 pub(crate) enum Filter {
     All,
     Service(String),
+    /// A call from the first node to the second: `edge("login-api", "DynamoDB")`.
+    Edge(String, String),
     Flag(Flag),
     Number {
         field: NumberField,
@@ -106,6 +108,10 @@ impl Filter {
                 actual.is_some_and(|actual| comparison.holds(actual, *value))
             }
             Filter::Url { operator, text } => operator.holds(facts.url, text),
+            Filter::Edge(from, to) => facts
+                .services
+                .windows(2)
+                .any(|pair| pair[0] == from.as_str() && pair[1] == to.as_str()),
             Filter::And(left, right) => left.matches(facts) && right.matches(facts),
             Filter::Or(left, right) => left.matches(facts) || right.matches(facts),
         }
@@ -297,6 +303,16 @@ impl Parser {
                     };
                     Ok(Filter::Service(name))
                 }
+                "edge" => match (self.next(), self.next(), self.next(), self.next(), self.next()) {
+                    (
+                        Some(Token::LeftParen),
+                        Some(Token::Str(from)),
+                        Some(Token::Other(',')),
+                        Some(Token::Str(to)),
+                        Some(Token::RightParen),
+                    ) => Ok(Filter::Edge(from, to)),
+                    _ => Err("write edge(\"from\", \"to\") with two quoted names, such as edge(\"login-api\", \"DynamoDB\")".into()),
+                },
                 "ok" => Ok(Filter::Flag(Flag::Ok)),
                 "error" => Ok(Filter::Flag(Flag::Error)),
                 "fault" => Ok(Filter::Flag(Flag::Fault)),
@@ -367,6 +383,14 @@ mod tests {
 
     fn matches(filter: &str) -> bool {
         parse(filter).unwrap().matches(&facts())
+    }
+
+    #[test]
+    fn an_edge_matches_a_call_from_one_node_to_the_next() {
+        assert!(matches(r#"edge("login-api", "DynamoDB") AND error"#));
+        assert!(!matches(r#"edge("DynamoDB", "login-api")"#));
+        assert!(!matches(r#"edge("login-api", "SQS")"#));
+        assert!(parse(r#"edge("login-api")"#).is_err());
     }
 
     #[test]

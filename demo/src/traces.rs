@@ -421,7 +421,11 @@ impl DemoClinic {
                 stats: tally.finish(),
             })
             .collect();
-        ServiceMap { nodes, edges }
+        ServiceMap {
+            nodes,
+            edges,
+            layout: None,
+        }
     }
 }
 

@@ -333,6 +333,10 @@ pub fn app(state: AppState) -> Router {
             routes!(routes::traces::trace_window),
         ))
         .routes(audited(
+            AuditAction::TracesQuery,
+            routes!(routes::traces::compare_traces),
+        ))
+        .routes(audited(
             AuditAction::ServiceMap,
             routes!(routes::engineering::service_map),
         ))

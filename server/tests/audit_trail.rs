@@ -206,6 +206,11 @@ const DATA_ROUTES: &[(&str, &str, AuditAction)] = &[
         "/api/v1/traces/0123456789abcdef0123456789abcdef/window",
         AuditAction::TracesQuery,
     ),
+    (
+        "GET",
+        "/api/v1/traces/0123456789abcdef0123456789abcdef/compare/0123456789abcdef0123456789abcdef",
+        AuditAction::TracesQuery,
+    ),
     ("GET", "/api/v1/service-map", AuditAction::ServiceMap),
     ("POST", "/api/v1/links", AuditAction::LinkCreate),
     (

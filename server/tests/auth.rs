@@ -162,6 +162,11 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
         "/api/v1/traces/0123456789abcdef0123456789abcdef/window",
         &["engineer"],
     ),
+    (
+        "GET",
+        "/api/v1/traces/0123456789abcdef0123456789abcdef/compare/0123456789abcdef0123456789abcdef",
+        &["engineer"],
+    ),
     ("GET", "/api/v1/service-map", &["engineer"]),
     ("GET", "/api/v1/audit", &[]),
 ];

@@ -88,6 +88,7 @@ fn documented_operations(document: &Value) -> Vec<(Method, String)> {
         ("dashboards/{id}", "dashboards/clinic-now"),
         ("{name}", "service"),
         ("{id}", "0123456789abcdef0123456789abcdef"),
+        ("{other}", "0123456789abcdef0123456789abcdef"),
     ];
     let mut operations = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {

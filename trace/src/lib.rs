@@ -6,12 +6,16 @@
 //!   start) and knows each span's depth and subtree, so collapsing a subtree or cutting a window
 //!   is a jump over a range rather than a walk;
 //! - [`CriticalPath`] finds the chain of work the trace's duration waited on;
-//! - [`huge`] answers the overview and the windows of a trace too large to send whole.
+//! - [`huge`] answers the overview and the windows of a trace too large to send whole;
+//! - [`compare`] says where two traces of one operation spent their time differently;
+//! - [`map_layout`] places the service map's nodes in columns, callers left of what they call.
 //!
 //! Nothing here recurses: a trace a million levels deep is walked with loops and explicit stacks.
 
+pub mod compare;
 pub mod critical;
 pub mod huge;
+pub mod map_layout;
 pub mod table;
 pub mod tree;
 

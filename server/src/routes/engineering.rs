@@ -5,8 +5,8 @@ use axum::extract::{FromRequest, FromRequestParts, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use vitals_api::{
-    LogQueryRequest, LogQueryResponse, MetricQueryRequest, MetricQueryResponse, NameList, ServiceMap,
-    TraceSearchRequest, TraceSearchResponse,
+    LogQueryRequest, LogQueryResponse, MetricQueryRequest, MetricQueryResponse, NameList, NodePosition,
+    ServiceMap, ServiceMapLayout, TraceSearchRequest, TraceSearchResponse,
 };
 
 use crate::error::ApiError;
@@ -16,6 +16,7 @@ use crate::sources::xray::{TraceFilter, filter_expression, filter_syntax};
 use crate::sources::{LogQuery, TimeRange, TraceQuery};
 use crate::state::AppState;
 use crate::timespec::{resolve_range, resolve_step_ms};
+use vitals_trace::map_layout;
 
 const HOUR_MS: i64 = 3_600_000;
 const DEFAULT_LOG_LIMIT: u32 = 100;
@@ -334,7 +335,36 @@ pub async fn service_map(
     ApiQuery(params): ApiQuery<RangeParams>,
 ) -> Result<Json<ServiceMap>, ApiError> {
     let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
-    Ok(Json(sources.traces.service_map(range).await?))
+    let mut map = sources.traces.service_map(range).await?;
+    map.layout = Some(layout_of(&map));
+    Ok(Json(map))
+}
+
+/// Where to draw each node of `map`, callers left of what they call.
+fn layout_of(map: &ServiceMap) -> ServiceMapLayout {
+    let nodes: Vec<&str> = map.nodes.iter().map(|node| node.name.as_str()).collect();
+    let edges: Vec<(&str, &str)> = map
+        .edges
+        .iter()
+        .map(|edge| (edge.source.as_str(), edge.target.as_str()))
+        .collect();
+    let laid = map_layout::lay_out(&nodes, &edges);
+    ServiceMapLayout {
+        width: laid.width,
+        height: laid.height,
+        node_width: map_layout::NODE_WIDTH,
+        node_height: map_layout::NODE_HEIGHT,
+        nodes: laid
+            .nodes
+            .into_iter()
+            .map(|place| NodePosition {
+                name: place.name,
+                layer: place.layer,
+                x: place.x,
+                y: place.y,
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -5,13 +5,14 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use vitals_api::Trace;
-use vitals_api::traces::{TraceOverview, TraceWindow};
+use vitals_api::traces::{TraceComparison, TraceOverview, TraceWindow};
 
 use crate::auth::session::CurrentUser;
 use crate::error::ApiError;
 use crate::routes::engineering::{ApiPath, ApiQuery};
 use crate::routes::openapi::{AccessErrors, BadRequest, NotFound, SourceErrors, TraceTooLarge};
 use crate::state::AppState;
+use vitals_trace::compare::compare;
 use vitals_trace::huge::Analysed;
 
 /// `GET /api/v1/traces/{id}`, the id in X-Ray or W3C form.
@@ -166,6 +167,40 @@ pub async fn trace_window(
         .await
         .map_err(|error| ApiError::Internal(format!("cutting a trace window stopped: {error}")))?;
     Ok(Json(window))
+}
+
+/// `GET /api/v1/traces/{id}/compare/{other}`: both ids in the path, so the audit trail names them.
+#[utoipa::path(
+    get,
+    path = "/traces/{id}/compare/{other}",
+    tag = "traces",
+    summary = "Where two traces spent their time differently, span by span and by service",
+    description = "Spans are matched by their place in the tree: the same service and operation under \
+                   matched parents, the k-th of equals by start. Answers a sentence, the differences of \
+                   own time by service, the matched spans that differ most, and the spans only one trace has.",
+    params(
+        ("id" = String, Path, description = "the trace compared against, such as a usual one"),
+        ("other" = String, Path, description = "the trace asked about, such as a slow one"),
+    ),
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "the comparison", body = TraceComparison),
+        (status = 400, response = BadRequest),
+        (status = 404, response = NotFound),
+        AccessErrors,
+        SourceErrors,
+    )
+)]
+pub async fn compare_traces(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiPath((id, other)): ApiPath<(String, String)>,
+) -> Result<Json<TraceComparison>, ApiError> {
+    let (a, b) = tokio::try_join!(analysed(&state, &user, &id), analysed(&state, &user, &other))?;
+    let comparison = tokio::task::spawn_blocking(move || compare(&a.table, &b.table))
+        .await
+        .map_err(|error| ApiError::Internal(format!("comparing two traces stopped: {error}")))?;
+    Ok(Json(comparison))
 }
 
 /// The trace `id`, checked, fetched for the caller's scope and analysed.

@@ -174,6 +174,7 @@ impl TraceSource for FakeBackend {
         self.respond(|| ServiceMap {
             nodes: vec![],
             edges: vec![],
+            layout: None,
         })
         .await
     }

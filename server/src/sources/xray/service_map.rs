@@ -113,7 +113,11 @@ impl MapTally {
                 stats: tally.finish(),
             })
             .collect();
-        ServiceMap { nodes, edges }
+        ServiceMap {
+            nodes,
+            edges,
+            layout: None,
+        }
     }
 }
 
@@ -196,7 +200,11 @@ pub(crate) fn service_map_from_graph(services: &[Service]) -> ServiceMap {
             });
         }
     }
-    ServiceMap { nodes, edges }
+    ServiceMap {
+        nodes,
+        edges,
+        layout: None,
+    }
 }
 
 /// What X-Ray counts for a node (`ServiceStatistics`) and an edge (`EdgeStatistics`) alike.
@@ -421,7 +429,8 @@ mod tests {
             service_map_from_traces(&[]),
             ServiceMap {
                 nodes: vec![],
-                edges: vec![]
+                edges: vec![],
+                layout: None,
             }
         );
     }

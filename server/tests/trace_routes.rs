@@ -1,6 +1,6 @@
-//! Huge traces over HTTP on the demo clinic: the nightly imports are found by search, the
-//! smallest opens whole in waterfall order, and the million-span one is refused whole and read
-//! through its overview and windows instead.
+//! One trace over HTTP on the demo clinic: the nightly imports are found by search, the smallest
+//! opens whole in waterfall order, the million-span one is refused whole and read through its
+//! overview and windows instead, and two logins compare span by span.
 
 mod common;
 
@@ -197,4 +197,48 @@ async fn wrong_windows_say_what_is_wrong_and_other_roles_are_refused() {
         .get(&format!("/api/v1/traces/{smallest}/summary"), &operations)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn two_logins_compare_and_the_slower_one_is_explained() {
+    let server = Server::start();
+    let engineer = server.login("engineer").await;
+    let (status, found) = common::call(
+        &server.router,
+        Method::POST,
+        "/api/v1/traces/search",
+        &engineer,
+        Some(json!({"filter": "service(\"login-api\") AND http.url CONTAINS \"/login\"", "from": "now-1h", "limit": 200})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    let mut logins = found["traces"].as_array().unwrap().clone();
+    logins.sort_by_key(|trace| trace["duration"].as_i64().unwrap());
+    let (quick, slow) = (&logins[0], &logins[logins.len() - 1]);
+    assert!(
+        slow["duration"].as_i64() > quick["duration"].as_i64(),
+        "two logins of different lengths"
+    );
+
+    let path = format!(
+        "/api/v1/traces/{}/compare/{}",
+        quick["trace_id"].as_str().unwrap(),
+        slow["trace_id"].as_str().unwrap()
+    );
+    let (status, comparison) = server.get(&path, &engineer).await;
+    assert_eq!(status, StatusCode::OK, "{comparison}");
+    assert_eq!(comparison["same_operation"], true);
+    let difference = comparison["difference"].as_i64().unwrap();
+    assert_eq!(
+        difference,
+        comparison["b"]["duration"].as_i64().unwrap() - comparison["a"]["duration"].as_i64().unwrap()
+    );
+    assert!(difference > 0);
+    let sentence = comparison["sentence"].as_str().unwrap();
+    assert!(sentence.starts_with("The second trace took"), "{sentence}");
+    assert!(sentence.contains("longer"), "{sentence}");
+    assert!(!comparison["by_service"].as_array().unwrap().is_empty());
+
+    let (status, _) = server.get("/api/v1/traces/nope/compare/nope", &engineer).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
