@@ -66,6 +66,11 @@ pub fn bench() -> Result<()> {
         "vitals-tests",
         "first_panel",
     )?);
+    rows.extend(bench_binary(
+        "timing huge traces: the server's side of a whole trace, an overview and windows (release build)",
+        "vitals-tests",
+        "huge_traces",
+    )?);
     print_table(&rows);
     Ok(())
 }
