@@ -291,6 +291,9 @@ async fn the_service_map_built_from_traces_shows_the_failing_dynamodb_edge() -> 
     // The map from X-Ray is the clinic's own map of what was put: every node
     // and edge with the same counts and latencies, no call counted twice.
     // It goes through JSON too, as serde_json may read a float back one ulp off.
+    // The server lays the map out for drawing; the sources' maps carry no layout.
+    let layout = map.layout.take().context("the service map has no layout")?;
+    assert_eq!(layout.nodes.len(), map.nodes.len(), "every node has a place");
     let expected = serde_json::to_string(&setup.clinic.service_map_of(put_range()))?;
     let mut expected: ServiceMap = serde_json::from_str(&expected)?;
     for map in [&mut map, &mut expected] {
