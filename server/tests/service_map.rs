@@ -4,14 +4,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use vitals_api::ServiceMap;
-use vitals_server::config::{Config, Secret};
-use vitals_server::state::ManualClock;
-use vitals_server::{app, demo_sources, local_auth, state_with_auth};
 
 const PASSWORD: &str = "service-map-test-password";
 /// Tuesday 2026-11-24 10:20 UTC.
@@ -22,20 +17,12 @@ const FAILING_TO: &str = "2026-11-24T09:50:00Z";
 
 #[tokio::test]
 async fn the_failing_edge_is_laid_out_and_one_search_lists_its_failed_calls() {
-    let data = tempfile::tempdir().unwrap();
-    let config = Config {
-        dist_dir: data.path().join("no-app"),
-        data_dir: data.path().to_owned(),
-        demo_password: Some(Secret(PASSWORD.into())),
-        ..Config::default()
-    };
-    let clock = Arc::new(ManualClock::new(CLINIC_MORNING_MS));
-    let auth = local_auth(&config, clock.clone()).unwrap();
-    let router = app(state_with_auth(&config, &demo_sources(&config, clock.clone()), auth, clock).unwrap());
-    let engineer = common::login(&router, "engineer", PASSWORD).await;
+    let server = common::DemoServer::start(PASSWORD, CLINIC_MORNING_MS);
+    let router = &server.router;
+    let engineer = server.login("engineer").await;
 
     let path = format!("/api/v1/service-map?from={FAILING_FROM}&to={FAILING_TO}");
-    let (status, body) = common::call(&router, Method::GET, &path, &engineer, None).await;
+    let (status, body) = common::call(router, Method::GET, &path, &engineer, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let map: ServiceMap = serde_json::from_value(body).unwrap();
     let layout = map.layout.as_ref().expect("the server lays the map out");
@@ -64,7 +51,7 @@ async fn the_failing_edge_is_laid_out_and_one_search_lists_its_failed_calls() {
 
     // What clicking the edge asks: its calls that failed.
     let (status, found) = common::call(
-        &router,
+        router,
         Method::POST,
         "/api/v1/traces/search",
         &engineer,

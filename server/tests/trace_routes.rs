@@ -4,70 +4,38 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use axum::Router;
 use axum::http::{Method, StatusCode};
+use common::DemoServer;
 use serde_json::{Value, json};
-use vitals_server::config::{Config, Secret};
-use vitals_server::state::ManualClock;
-use vitals_server::{app, demo_sources, local_auth, state_with_auth};
 
 const PASSWORD: &str = "huge-traces-test-password";
 /// Tuesday 2026-11-24 10:20 UTC: the night before holds the imports.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 
-struct Server {
-    router: Router,
-    _data: tempfile::TempDir,
+/// A demo server at the clinic's morning.
+fn start() -> DemoServer {
+    DemoServer::start(PASSWORD, CLINIC_MORNING_MS)
 }
 
-impl Server {
-    fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let config = Config {
-            dist_dir: data.path().join("no-app"),
-            data_dir: data.path().to_owned(),
-            demo_password: Some(Secret(PASSWORD.into())),
-            ..Config::default()
-        };
-        let clock = Arc::new(ManualClock::new(CLINIC_MORNING_MS));
-        let auth = local_auth(&config, clock.clone()).unwrap();
-        let state = state_with_auth(&config, &demo_sources(&config, clock.clone()), auth, clock).unwrap();
-        Self {
-            router: app(state),
-            _data: data,
-        }
-    }
-
-    async fn login(&self, user: &str) -> String {
-        common::login(&self.router, user, PASSWORD).await
-    }
-
-    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, Value) {
-        common::call(&self.router, Method::GET, path, cookie, None).await
-    }
-
-    /// The nightly imports of the night before, newest (largest) first.
-    async fn imports(&self, cookie: &str) -> Vec<Value> {
-        let (status, found) = common::call(
-            &self.router,
-            Method::POST,
-            "/api/v1/traces/search",
-            cookie,
-            Some(json!({"filter": "service(\"records-import\")", "from": "now-12h", "limit": 10})),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{found}");
-        found["traces"].as_array().unwrap().clone()
-    }
+/// The nightly imports of the night before, newest (largest) first.
+async fn imports(server: &DemoServer, cookie: &str) -> Vec<Value> {
+    let (status, found) = common::call(
+        &server.router,
+        Method::POST,
+        "/api/v1/traces/search",
+        cookie,
+        Some(json!({"filter": "service(\"records-import\")", "from": "now-12h", "limit": 10})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    found["traces"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
 async fn the_smallest_import_opens_whole_with_parents_before_children() {
-    let server = Server::start();
+    let server = start();
     let engineer = server.login("engineer").await;
-    let imports = server.imports(&engineer).await;
+    let imports = imports(&server, &engineer).await;
     assert_eq!(imports.len(), 3, "{imports:?}");
     let smallest = imports[2]["trace_id"].as_str().unwrap();
 
@@ -87,9 +55,9 @@ async fn the_smallest_import_opens_whole_with_parents_before_children() {
 
 #[tokio::test]
 async fn a_million_span_import_is_read_through_its_overview_and_windows() {
-    let server = Server::start();
+    let server = start();
     let engineer = server.login("engineer").await;
-    let imports = server.imports(&engineer).await;
+    let imports = imports(&server, &engineer).await;
     let archive = imports[0]["trace_id"].as_str().unwrap();
 
     let (status, refused) = server.get(&format!("/api/v1/traces/{archive}"), &engineer).await;
@@ -168,9 +136,9 @@ async fn a_million_span_import_is_read_through_its_overview_and_windows() {
 
 #[tokio::test]
 async fn wrong_windows_say_what_is_wrong_and_other_roles_are_refused() {
-    let server = Server::start();
+    let server = start();
     let engineer = server.login("engineer").await;
-    let imports = server.imports(&engineer).await;
+    let imports = imports(&server, &engineer).await;
     let smallest = imports[2]["trace_id"].as_str().unwrap();
     let window = format!("/api/v1/traces/{smallest}/window");
 
@@ -201,7 +169,7 @@ async fn wrong_windows_say_what_is_wrong_and_other_roles_are_refused() {
 
 #[tokio::test]
 async fn two_logins_compare_and_the_slower_one_is_explained() {
-    let server = Server::start();
+    let server = start();
     let engineer = server.login("engineer").await;
     let (status, found) = common::call(
         &server.router,

@@ -1,11 +1,16 @@
 //! What the server's integration tests share: logging a demo user in and calling the API as them.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+use vitals_server::config::{Config, Secret};
+use vitals_server::state::ManualClock;
+use vitals_server::{app, demo_sources, local_auth, state_with_auth};
 
 /// The `Cookie` value of the session a login answer set.
 pub fn cookie_of(headers: &HeaderMap) -> String {
@@ -53,4 +58,50 @@ pub async fn call(
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// A server on the demo clinic with its demo users, whose clock starts at `now_ms`.
+#[allow(dead_code, reason = "not every test file starts its server this way")]
+pub struct DemoServer {
+    pub router: Router,
+    pub clock: Arc<ManualClock>,
+    pub password: &'static str,
+    _data: tempfile::TempDir,
+}
+
+#[allow(dead_code, reason = "not every test file starts its server this way")]
+impl DemoServer {
+    pub fn start(password: &'static str, now_ms: i64) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let config = Config {
+            dist_dir: data.path().join("no-app"),
+            data_dir: data.path().to_owned(),
+            demo_password: Some(Secret(password.into())),
+            ..Config::default()
+        };
+        let clock = Arc::new(ManualClock::new(now_ms));
+        let auth = local_auth(&config, clock.clone()).unwrap();
+        let state = state_with_auth(
+            &config,
+            &demo_sources(&config, clock.clone()),
+            auth,
+            clock.clone(),
+        )
+        .unwrap();
+        Self {
+            router: app(state),
+            clock,
+            password,
+            _data: data,
+        }
+    }
+
+    /// The `Cookie` value of a new session of the demo user `user`.
+    pub async fn login(&self, user: &str) -> String {
+        login(&self.router, user, self.password).await
+    }
+
+    pub async fn get(&self, path: &str, cookie: &str) -> (StatusCode, Value) {
+        call(&self.router, Method::GET, path, cookie, None).await
+    }
 }
