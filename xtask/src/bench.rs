@@ -25,6 +25,7 @@ impl Row {
             "ms" => ("ms", 1.0, false),
             "µs" => ("ms", 0.001, false),
             "req/s" => ("req/s", 1.0, true),
+            "MB/s" => ("MB/s", 1.0, true),
             _ => return None,
         };
         Some(Self {
@@ -56,6 +57,11 @@ pub fn bench() -> Result<()> {
     crate::frontend::build()?;
     let mut rows = vec![download_size()?];
     rows.extend(bench_binary("timing the demo clinic", "vitals-demo", "demo_day")?);
+    rows.extend(bench_binary(
+        "timing the masking of patient data",
+        "vitals-server",
+        "masking",
+    )?);
     rows.extend(bench_binary(
         "timing the BFF in front of a real Prometheus",
         "vitals-tests",
