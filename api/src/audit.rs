@@ -22,10 +22,11 @@ pub enum AuditAction {
     LinkCreate,
     LinkOpen,
     LinkRevoke,
+    Reveal,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 14] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginChallenge,
@@ -40,6 +41,7 @@ impl AuditAction {
         AuditAction::LinkCreate,
         AuditAction::LinkOpen,
         AuditAction::LinkRevoke,
+        AuditAction::Reveal,
     ];
 
     /// The name stored and sent on the wire, as serde writes it.
@@ -59,6 +61,7 @@ impl AuditAction {
             AuditAction::LinkCreate => "link_create",
             AuditAction::LinkOpen => "link_open",
             AuditAction::LinkRevoke => "link_revoke",
+            AuditAction::Reveal => "reveal",
         }
     }
 
@@ -79,6 +82,7 @@ impl AuditAction {
             AuditAction::LinkCreate => "Shared a link",
             AuditAction::LinkOpen => "Opened a shared link",
             AuditAction::LinkRevoke => "Revoked a shared link",
+            AuditAction::Reveal => "Revealed masked patient data",
         }
     }
 

@@ -220,6 +220,10 @@ pub struct LogLine {
     /// recognised in a logfmt or JSON line.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// Set when the server masked patient data in this line: what an engineer sends to
+    /// `POST /api/v1/reveal`, with a reason, to read it whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reveal_ref: Option<String>,
 }
 
 /// What a log query answers: lines for a log query, series for a metric query.
@@ -410,6 +414,10 @@ pub struct Span {
     pub kind: SpanKind,
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// Set when the server masked patient data in this span: what an engineer sends to
+    /// `POST /api/v1/reveal`, with a reason, to read it whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reveal_ref: Option<String>,
 }
 
 /// What a span stands for.
@@ -890,6 +898,28 @@ pub struct AuditEvent {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub events: Vec<AuditEvent>,
+}
+
+/// `POST /api/v1/reveal`: read one masked log line or span whole, saying why. The reason is
+/// kept in the audit trail beside who asked and what was shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RevealRequest {
+    /// The `reveal_ref` of a masked log line or span, as the answer carried it.
+    #[serde(rename = "ref")]
+    pub reveal_ref: String,
+    /// Why the patient data is needed, in words (at least a few); kept in the audit trail.
+    pub reason: String,
+}
+
+/// What a reveal shows: the line or the span, unmasked. Never cached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Revealed {
+    Line { line: LogLine },
+    Span { span: Span },
 }
 
 #[cfg(test)]

@@ -233,6 +233,7 @@ impl DemoClinic {
                 labels: self.streams.labels(record.stream).clone(),
                 line: record.text(clinics),
                 fields: record.field_map(clinics),
+                reveal_ref: None,
             });
             ControlFlow::Continue(())
         });
@@ -298,6 +299,7 @@ impl DemoClinic {
                 labels,
                 line,
                 fields: record.field_map(clinics),
+                reveal_ref: None,
             });
             if lines.len() >= limit {
                 ControlFlow::Break(())

@@ -125,6 +125,7 @@ fn spans_of(event: &Event, clinics: &[String]) -> Vec<Span> {
         status: status_for_http(event.http_status()),
         kind: SpanKind::Server,
         attributes: root_attributes,
+        reveal_ref: None,
     });
     if let Some(work) = event.internal {
         let mut work_attributes = BTreeMap::new();
@@ -148,6 +149,7 @@ fn spans_of(event: &Event, clinics: &[String]) -> Vec<Span> {
             status: internal_status(event),
             kind: SpanKind::Internal,
             attributes: work_attributes,
+            reveal_ref: None,
         });
     }
     if let Some(call) = event.call {
@@ -187,6 +189,7 @@ fn spans_of(event: &Event, clinics: &[String]) -> Vec<Span> {
             status: call_status(&call),
             kind: SpanKind::Client,
             attributes: call_attributes,
+            reveal_ref: None,
         });
     }
     spans

@@ -22,6 +22,7 @@ pub use crate::auth::identity::CognitoConfig;
 use crate::auth::identity::{check_demo_allowed, check_one_identity_provider};
 pub use crate::auth::limits::LimitConfig;
 pub use crate::dashboards::DashboardConfig;
+pub use crate::masking::MaskingConfig;
 use crate::settings::InvalidSetting;
 pub use crate::sources::guard::GuardConfig;
 pub use crate::sources::loki::LokiConfig;
@@ -102,6 +103,8 @@ pub struct Config {
     pub dashboards: DashboardConfig,
     /// `[traces]`: how large a trace is sent whole, and how many spans a window of a larger one holds.
     pub traces: TraceConfig,
+    /// `[masking]`: personal field names beyond the defaults.
+    pub masking: MaskingConfig,
 }
 
 /// A setting that must never be printed, such as a password.
@@ -137,6 +140,7 @@ impl Default for Config {
             links: LinkPolicy::default(),
             dashboards: DashboardConfig::default(),
             traces: TraceConfig::default(),
+            masking: MaskingConfig::default(),
         }
     }
 }
@@ -149,7 +153,7 @@ pub enum LogFormat {
 }
 
 /// The sections a `VITALS_<SECTION>_<KEY>` variable may set a key in.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "demo",
     "loki",
     "prometheus",
@@ -162,6 +166,7 @@ const SECTIONS: [&str; 12] = [
     "links",
     "dashboards",
     "traces",
+    "masking",
 ];
 
 /// The top-level keys a `VITALS_<KEY>` variable may set; other `VITALS_` variables belong to
@@ -325,6 +330,7 @@ impl Config {
         self.links.validate()?;
         self.dashboards.validate()?;
         self.traces.validate()?;
+        self.masking.validate()?;
         if let Some(loki) = &self.loki {
             loki.validate()?;
         }

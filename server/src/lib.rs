@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error;
 pub mod masking;
 pub mod otel;
+pub mod reveal;
 pub mod routes;
 pub mod settings;
 pub mod sources;
@@ -242,6 +243,7 @@ pub fn state_with_auth(
         panel_answers: Arc::new(PanelAnswers::new(dashboards::NOW_GRAIN_MS)),
         trace_analyses: Arc::new(TraceAnalyses::new(&config.traces)),
         trace_config: config.traces.clone(),
+        masker: Arc::new(config.masking.masker()),
         sources: guarded.for_scope(&Scope::server()),
         telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()), auth.audit.metrics())),
         guarded,
@@ -341,6 +343,7 @@ pub fn app(state: AppState) -> Router {
             AuditAction::ServiceMap,
             routes!(routes::engineering::service_map),
         ))
+        .routes(audited(AuditAction::Reveal, routes!(routes::reveal::reveal)))
         .route_layer(gate(&[Role::Engineer]));
     let admin = OpenApiRouter::new()
         .routes(audited(AuditAction::AuditRead, routes!(routes::audit::list)))

@@ -16,17 +16,59 @@
 //! Near misses stay as they are: dates that are not birth dates, trace and span ids (hex, often
 //! with letters, and never next to a field name that says personal), durations, counts, ports
 //! and versions.
-
+//!
+//! The audit trail has its own, stricter scrubber (`store::scrub`): what a person typed into a
+//! query is masked wherever anything could be personal, a bare date included, and secrets too.
+//! Here the text is the clinic's own logs and spans, which engineers must still be able to read,
+//! so only what is personal goes.
 use std::borrow::Cow;
+
+use serde::Deserialize;
+use vitals_api::{LogLine, Span};
+
+use crate::settings::InvalidSetting;
+
+/// `[masking]`: personal field names beyond the defaults, such as a national patient number.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskingConfig {
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+impl MaskingConfig {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        match self.fields.iter().find(|field| {
+            field.is_empty() || field.len() > MAX_FIELD_CHARS || !field.bytes().all(is_word_byte)
+        }) {
+            Some(field) => Err(InvalidSetting::new(
+                "masking.fields",
+                format!(
+                    "has \"{field}\"; write field names of up to {MAX_FIELD_CHARS} letters, digits, `_`, `-` and `.`"
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The masker for the defaults and these fields.
+    pub fn masker(&self) -> Masker {
+        Masker::new(
+            DEFAULT_FIELDS
+                .iter()
+                .copied()
+                .chain(self.fields.iter().map(String::as_str)),
+        )
+    }
+}
 
 /// What stands in the place of a masked value.
 pub const MASK: &str = "[masked]";
 
 /// Field names whose values are personal, compared without case and with `-` read as `_`.
-pub const DEFAULT_FIELDS: [&str; 24] = [
+pub const DEFAULT_FIELDS: [&str; 23] = [
     "patient_name",
     "patient",
-    "name",
     "first_name",
     "last_name",
     "full_name",
@@ -111,6 +153,60 @@ impl Masker {
                 Cow::Owned(out)
             }
         }
+    }
+
+    /// Masks a log line, its labels (a parser stage adds the line's fields to them) and the
+    /// fields parsed from it; whether anything was masked.
+    pub fn mask_log_line(&self, line: &mut LogLine) -> bool {
+        let mut masked = self.mask_in_place(&mut line.line);
+        for (key, value) in line.labels.iter_mut().chain(&mut line.fields) {
+            masked |= self.mask_named(key, value);
+        }
+        masked
+    }
+
+    /// Masks a span's name and attributes (its metadata, annotations and exception included);
+    /// whether anything was masked.
+    pub fn mask_span(&self, span: &mut Span) -> bool {
+        let mut masked = self.mask_in_place(&mut span.name);
+        for (key, value) in &mut span.attributes {
+            masked |= self.mask_named(key, value);
+        }
+        masked
+    }
+
+    /// Masks `text` where it lies; whether anything was masked.
+    pub fn mask_in_place(&self, text: &mut String) -> bool {
+        match self.mask(text) {
+            Cow::Borrowed(_) => false,
+            Cow::Owned(masked) => {
+                *text = masked;
+                true
+            }
+        }
+    }
+
+    /// A named value: whole when its name is personal (`mrn`, `patient.mrn`), by pattern
+    /// otherwise.
+    pub fn mask_named(&self, key: &str, value: &mut String) -> bool {
+        let personal = self.is_personal(key)
+            || key
+                .strip_prefix("patient.")
+                .is_some_and(|rest| self.is_personal(rest));
+        if !personal {
+            return self.mask_in_place(value);
+        }
+        let masked = !value.is_empty() && value != MASK;
+        if masked {
+            *value = MASK.to_owned();
+        }
+        masked
+    }
+
+    fn is_personal(&self, key: &str) -> bool {
+        self.fields
+            .iter()
+            .any(|field| same_field(field.as_bytes(), key.as_bytes()))
     }
 
     /// At a `=` or `:`: when the key before it is a personal field, where its value is.
@@ -424,6 +520,52 @@ mod tests {
         let masker = Masker::new(DEFAULT_FIELDS.iter().copied().chain(["nhs_number"]));
         assert_eq!(masker.mask("nhs_number=9434765919 ok"), "nhs_number=[masked] ok");
         assert_eq!(Masker::default().mask("ward=b4 bed=12"), "ward=b4 bed=12");
+    }
+
+    #[test]
+    fn span_attributes_and_parsed_fields_are_masked_by_name_and_pattern() {
+        let masker = Masker::default();
+        let mut span: Span = serde_json::from_value(serde_json::json!({
+            "trace_id": "t", "span_id": "s", "parent_id": null, "service": "records", "name": "GET /records",
+            "start": 0, "duration": 1, "status": "ok", "kind": "server",
+            "attributes": {
+                "patient.mrn": "48211093",
+                "exception.message": "no record for wei.silva@example.com",
+                "server.address": "10.0.3.17",
+                "http.route": "/records",
+            }
+        }))
+        .unwrap();
+        masker.mask_span(&mut span);
+        assert_eq!(span.attributes["patient.mrn"], MASK);
+        assert_eq!(span.attributes["exception.message"], "no record for [masked]");
+        assert_eq!(span.attributes["server.address"], "10.0.3.17");
+        assert_eq!(span.attributes["http.route"], "/records");
+
+        let mut line: LogLine = serde_json::from_value(serde_json::json!({
+            "time": 0, "labels": {"service": "records"}, "line": "mrn=48211093 ok",
+            "fields": {"mrn": "48211093", "status": "200"}
+        }))
+        .unwrap();
+        masker.mask_log_line(&mut line);
+        assert_eq!(line.line, "mrn=[masked] ok");
+        assert_eq!(line.fields["mrn"], MASK);
+        assert_eq!(line.fields["status"], "200");
+    }
+
+    #[test]
+    fn configured_field_names_are_checked() {
+        let config = MaskingConfig {
+            fields: vec!["nhs number".into()],
+        };
+        assert_eq!(config.validate().unwrap_err().key, "masking.fields");
+        let config = MaskingConfig {
+            fields: vec!["nhs_number".into()],
+        };
+        assert_eq!(
+            config.masker().mask("nhs_number=943 ok"),
+            "nhs_number=[masked] ok"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub use vitals_api::clock::{Clock, FixedClock, ManualClock, SystemClock};
 use crate::auth::session::{Auth, SessionContext};
 use crate::dashboards::Dashboards;
 use crate::dashboards::answers::PanelAnswers;
+use crate::masking::Masker;
 use crate::sources::Sources;
 use crate::sources::guard::GuardedSources;
 use crate::spa::Spa;
@@ -36,6 +37,8 @@ pub struct Shared {
     /// Traces read lately, analysed, for the trace routes.
     pub trace_analyses: Arc<TraceAnalyses>,
     pub trace_config: TraceConfig,
+    /// Masks patient data in every log line and span an answer carries.
+    pub masker: Arc<Masker>,
     /// Logging in, sessions and the audit trail.
     pub auth: Arc<Auth>,
     /// How long share links work.
@@ -68,6 +71,12 @@ impl FromRef<AppState> for SessionContext {
 }
 
 /// The guarded sources, for the handlers' scoped sources.
+impl FromRef<AppState> for Arc<Masker> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.masker)
+    }
+}
+
 impl FromRef<AppState> for GuardedSources {
     fn from_ref(state: &AppState) -> Self {
         state.guarded.clone()

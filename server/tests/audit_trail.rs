@@ -212,6 +212,7 @@ const DATA_ROUTES: &[(&str, &str, AuditAction)] = &[
         AuditAction::TracesQuery,
     ),
     ("GET", "/api/v1/service-map", AuditAction::ServiceMap),
+    ("POST", "/api/v1/reveal", AuditAction::Reveal),
     ("POST", "/api/v1/links", AuditAction::LinkCreate),
     (
         "GET",

@@ -168,6 +168,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
         &["engineer"],
     ),
     ("GET", "/api/v1/service-map", &["engineer"]),
+    ("POST", "/api/v1/reveal", &["engineer"]),
     ("GET", "/api/v1/audit", &[]),
 ];
 

@@ -92,6 +92,7 @@ impl SpanTable {
             status: self.statuses[at],
             kind: self.kinds[at],
             attributes: self.attribute_sets[self.attributes[at] as usize].clone(),
+            reveal_ref: None,
         }
     }
 
@@ -289,6 +290,7 @@ mod tests {
             status: SpanStatus::Ok,
             kind: SpanKind::Internal,
             attributes: BTreeMap::from([("id".to_owned(), id.to_owned())]),
+            reveal_ref: None,
         }
     }
 

@@ -41,6 +41,11 @@ pub async fn record_access(
         .map_or_else(|| parts.uri.clone(), |original| original.0.clone());
     let target = access_target(uri.path(), uri.query(), &bytes);
     let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    // A route that knows better what it showed says so (a reveal names the line and the reason).
+    let target = match response.extensions().get::<AuditTarget>() {
+        Some(AuditTarget(said)) => format!("{} {said}", uri.path()),
+        None => target,
+    };
     let entry = NewAuditEvent {
         at_ms: sessions.now_ms(),
         user: user.record.user,
@@ -54,6 +59,11 @@ pub async fn record_access(
         Err(refusal) => refusal.into_response(),
     }
 }
+
+/// What a route's answer says it showed, in place of the query the request carried; the trail
+/// scrubs it like any target.
+#[derive(Debug, Clone)]
+pub struct AuditTarget(pub String);
 
 /// How an access went, from its answer's status.
 fn outcome(status: StatusCode) -> String {

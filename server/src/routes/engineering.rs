@@ -10,6 +10,8 @@ use vitals_api::{
 };
 
 use crate::error::ApiError;
+use crate::masking::MASK;
+use crate::reveal;
 use crate::routes::gate::ScopedSources;
 use crate::routes::openapi::{AccessErrors, BadRequest, BodyErrors, SourceErrors};
 use crate::sources::xray::{TraceFilter, filter_expression, filter_syntax};
@@ -157,7 +159,11 @@ pub async fn query_logs(
         direction: request.direction,
         step_ms,
     };
-    Ok(Json(sources.logs.query(&query).await?))
+    let mut answer = sources.logs.query(&query).await?;
+    if let LogQueryResponse::Streams { lines } = &mut answer {
+        reveal::mask_lines(&state.masker, &query.query, lines);
+    }
+    Ok(Json(answer))
 }
 
 /// `GET /api/v1/logs/labels`.
@@ -207,7 +213,14 @@ pub async fn log_label_values(
     ApiQuery(params): ApiQuery<RangeParams>,
 ) -> Result<Json<NameList>, ApiError> {
     let range = request_range(&state, params.from.as_deref(), params.to.as_deref(), HOUR_MS)?;
-    let names = sources.logs.label_values(&name, range).await?;
+    let mut names = sources.logs.label_values(&name, range).await?;
+    // A label a parser made of a personal field lists patients: each value is masked, and the
+    // masked ones are listed once.
+    let mut kept_masked = false;
+    names.retain_mut(|value| {
+        state.masker.mask_named(&name, value);
+        value != MASK || !std::mem::replace(&mut kept_masked, true)
+    });
     Ok(Json(NameList { names }))
 }
 
@@ -310,7 +323,10 @@ pub async fn search_traces(
     .to_expression()
     .map_err(|error| ApiError::bad_request("bad_query", error.to_string()))?;
     let query = TraceQuery { filter, range, limit };
-    let traces = sources.traces.search(&query).await?;
+    let mut traces = sources.traces.search(&query).await?;
+    for trace in &mut traces {
+        state.masker.mask_in_place(&mut trace.name);
+    }
     Ok(Json(TraceSearchResponse { traces }))
 }
 

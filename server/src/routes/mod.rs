@@ -7,6 +7,7 @@ pub mod gate;
 pub mod health;
 pub mod links;
 pub mod openapi;
+pub mod reveal;
 pub mod session;
 pub mod tail;
 pub mod traces;

@@ -1,5 +1,6 @@
 //! `GET /api/v1/logs/tail`: a live log query relayed over a WebSocket, one JSON message per batch, for as long as the session allows.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -16,6 +17,8 @@ use crate::auth::limits::TailSlot;
 use crate::auth::session::{CurrentUser, SessionContext, current_user};
 use crate::envelope::same_origin;
 use crate::error::{ApiError, masked_message};
+use crate::masking::Masker;
+use crate::reveal;
 use crate::routes::engineering::ApiQuery;
 use crate::routes::gate::ScopedSources;
 use crate::routes::openapi::{AccessErrors, BadRequest, SourceErrors};
@@ -59,6 +62,7 @@ pub struct TailParams {
 )]
 pub async fn tail_logs(
     State(sessions): State<SessionContext>,
+    State(masker): State<Arc<Masker>>,
     ScopedSources(sources): ScopedSources,
     user: CurrentUser,
     headers: HeaderMap,
@@ -112,7 +116,18 @@ pub async fn tail_logs(
     };
     Ok(upgrade
         .max_message_size(MAX_INCOMING_BYTES)
-        .on_upgrade(move |socket| relay(socket, tail, watch, slot)))
+        .on_upgrade(move |socket| {
+            relay(
+                socket,
+                tail,
+                watch,
+                slot,
+                Masking {
+                    masker,
+                    query: params.query,
+                },
+            )
+        }))
 }
 
 /// A browser cannot add the CSRF header to a WebSocket upgrade but always names the page's
@@ -167,9 +182,15 @@ impl SessionWatch {
     }
 }
 
+/// How a tail's lines are masked: by the server's masker, with references to the tail's stream.
+struct Masking {
+    masker: Arc<Masker>,
+    query: String,
+}
+
 /// Forwards batches until the browser leaves, the source ends, the browser stops keeping up,
 /// or the session no longer allows the tail. `_slot` is given back when it returns.
-async fn relay(socket: WebSocket, mut tail: LogTail, watch: SessionWatch, _slot: TailSlot) {
+async fn relay(socket: WebSocket, mut tail: LogTail, watch: SessionWatch, _slot: TailSlot, masking: Masking) {
     let (mut to_browser, mut from_browser) = socket.split();
     let period = watch.sessions.auth.tail_limits.session_check;
     let mut session_check = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -187,7 +208,10 @@ async fn relay(socket: WebSocket, mut tail: LogTail, watch: SessionWatch, _slot:
             },
             batch = tail.next() => {
                 let (message, ending) = match batch {
-                    Some(Ok(lines)) => (TailMessage::Lines { lines }, None),
+                    Some(Ok(mut lines)) => {
+                        reveal::mask_lines(&masking.masker, &masking.query, &mut lines);
+                        (TailMessage::Lines { lines }, None)
+                    }
                     Some(Err(error)) => {
                         let message = TailMessage::Error {
                             error: ErrorDetail { code: "tail_ended".into(), message: masked_message(&error), at: None },

@@ -4,11 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use vitals_api::Trace;
 use vitals_api::traces::{TraceComparison, TraceOverview, TraceWindow};
+use vitals_api::{Span, Trace};
 
 use crate::auth::session::CurrentUser;
 use crate::error::ApiError;
+use crate::reveal;
 use crate::routes::engineering::{ApiPath, ApiQuery};
 use crate::routes::openapi::{AccessErrors, BadRequest, NotFound, SourceErrors, TraceTooLarge};
 use crate::state::AppState;
@@ -49,14 +50,16 @@ pub async fn get_trace(
              /api/v1/traces/{id}/summary and its spans a window at a time at /api/v1/traces/{id}/window"
         )));
     }
+    let mut spans: Vec<Span> = trace
+        .tree
+        .order()
+        .iter()
+        .map(|span| trace.table.span(*span))
+        .collect();
+    reveal::mask_spans(&state.masker, &mut spans);
     Ok(Json(Trace {
         trace_id: trace.table.trace_id().to_owned(),
-        spans: trace
-            .tree
-            .order()
-            .iter()
-            .map(|span| trace.table.span(*span))
-            .collect(),
+        spans,
     }))
 }
 
@@ -85,10 +88,17 @@ pub async fn trace_summary(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<TraceOverview>, ApiError> {
     let trace = analysed(&state, &user, &id).await?;
-    trace
+    let mut overview = trace
         .overview(state.trace_config.window_limit)
-        .map(Json)
-        .ok_or_else(|| ApiError::NotFound(format!("the trace {id} has no spans")))
+        .ok_or_else(|| ApiError::NotFound(format!("the trace {id} has no spans")))?;
+    reveal::mask_spans(
+        &state.masker,
+        std::iter::once(&mut overview.root).chain(&mut overview.errors),
+    );
+    for step in &mut overview.critical_path {
+        state.masker.mask_in_place(&mut step.name);
+    }
+    Ok(Json(overview))
 }
 
 /// `?from=&to=&root=` of a window.
@@ -163,9 +173,10 @@ pub async fn trace_window(
     }
     let limit = state.trace_config.window_limit;
     let trace = std::sync::Arc::clone(&trace);
-    let window = tokio::task::spawn_blocking(move || trace.window(from, to, root, limit))
+    let mut window = tokio::task::spawn_blocking(move || trace.window(from, to, root, limit))
         .await
         .map_err(|error| ApiError::Internal(format!("cutting a trace window stopped: {error}")))?;
+    reveal::mask_spans(&state.masker, window.spans.iter_mut().map(|row| &mut row.span));
     Ok(Json(window))
 }
 
@@ -197,14 +208,24 @@ pub async fn compare_traces(
     ApiPath((id, other)): ApiPath<(String, String)>,
 ) -> Result<Json<TraceComparison>, ApiError> {
     let (a, b) = tokio::try_join!(analysed(&state, &user, &id), analysed(&state, &user, &other))?;
-    let comparison = tokio::task::spawn_blocking(move || compare(&a.table, &b.table))
+    let mut comparison = tokio::task::spawn_blocking(move || compare(&a.table, &b.table))
         .await
         .map_err(|error| ApiError::Internal(format!("comparing two traces stopped: {error}")))?;
+    let masker = &state.masker;
+    let names = [&mut comparison.a.operation, &mut comparison.b.operation].into_iter();
+    let names = names
+        .chain(comparison.spans.iter_mut().map(|span| &mut span.name))
+        .chain(comparison.only_in_a_first.iter_mut().map(|span| &mut span.name))
+        .chain(comparison.only_in_b_first.iter_mut().map(|span| &mut span.name));
+    // The sentence names operations too.
+    for text in names.chain(std::iter::once(&mut comparison.sentence)) {
+        masker.mask_in_place(text);
+    }
     Ok(Json(comparison))
 }
 
 /// The trace `id`, checked, fetched for the caller's scope and analysed.
-async fn analysed(
+pub(crate) async fn analysed(
     state: &AppState,
     user: &CurrentUser,
     id: &str,

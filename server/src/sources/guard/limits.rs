@@ -183,6 +183,7 @@ mod tests {
             labels: Labels::new(),
             line: "msg=ok".into(),
             fields: Default::default(),
+            reveal_ref: None,
         };
         let answer = LogQueryResponse::Streams {
             lines: vec![line; 5_001],

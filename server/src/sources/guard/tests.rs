@@ -98,6 +98,7 @@ impl FakeBackend {
             labels: Labels::from([("service".to_owned(), "login-api".to_owned())]),
             line: "msg=ok".into(),
             fields: Default::default(),
+            reveal_ref: None,
         };
         LogQueryResponse::Streams {
             lines: vec![line; self.log_lines.load(Ordering::SeqCst)],

@@ -287,6 +287,7 @@ fn lines_of(streams: Vec<LokiStream>) -> Vec<LogLine> {
                 labels: labels.clone(),
                 line: entry.line,
                 fields: Default::default(),
+                reveal_ref: None,
             })
         })
         .collect()

@@ -285,6 +285,7 @@ mod tests {
             status: SpanStatus::Ok,
             kind,
             attributes: BTreeMap::new(),
+            reveal_ref: None,
         }
     }
 

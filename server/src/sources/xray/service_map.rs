@@ -305,6 +305,7 @@ mod tests {
                 status: SpanStatus::Ok,
                 kind,
                 attributes: Default::default(),
+                reveal_ref: None,
             });
             self
         }

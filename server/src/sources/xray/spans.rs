@@ -123,6 +123,7 @@ fn span_of(
         status: status_of(document),
         kind,
         attributes,
+        reveal_ref: None,
     }
 }
 

@@ -217,6 +217,7 @@ mod tests {
             status,
             kind,
             attributes: BTreeMap::new(),
+            reveal_ref: None,
         };
         let mut root = span("a", None, "login-api", SpanKind::Server, SpanStatus::Error);
         root.attributes.insert("http.status_code".into(), "404".into());
