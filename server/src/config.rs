@@ -23,6 +23,7 @@ use crate::auth::identity::{check_demo_allowed, check_one_identity_provider};
 pub use crate::auth::limits::LimitConfig;
 pub use crate::dashboards::DashboardConfig;
 pub use crate::masking::MaskingConfig;
+pub use crate::scope::{LabelScopeRule, LabelScopes};
 use crate::settings::InvalidSetting;
 pub use crate::sources::guard::GuardConfig;
 pub use crate::sources::loki::LokiConfig;
@@ -105,6 +106,8 @@ pub struct Config {
     pub traces: TraceConfig,
     /// `[masking]`: personal field names beyond the defaults.
     pub masking: MaskingConfig,
+    /// `[[label_scopes]]`: roles and Cognito groups confined to label matchers.
+    pub label_scopes: Vec<LabelScopeRule>,
 }
 
 /// A setting that must never be printed, such as a password.
@@ -141,6 +144,7 @@ impl Default for Config {
             dashboards: DashboardConfig::default(),
             traces: TraceConfig::default(),
             masking: MaskingConfig::default(),
+            label_scopes: Vec::new(),
         }
     }
 }
@@ -331,6 +335,7 @@ impl Config {
         self.dashboards.validate()?;
         self.traces.validate()?;
         self.masking.validate()?;
+        LabelScopes::new(&self.label_scopes)?;
         if let Some(loki) = &self.loki {
             loki.validate()?;
         }

@@ -10,6 +10,7 @@ pub mod masking;
 pub mod otel;
 pub mod reveal;
 pub mod routes;
+pub mod scope;
 pub mod settings;
 pub mod sources;
 pub mod spa;
@@ -53,6 +54,7 @@ use crate::dashboards::Dashboards;
 use crate::dashboards::answers::PanelAnswers;
 use crate::envelope::Envelope;
 use crate::routes::gate::require_role;
+use crate::scope::LabelScopes;
 use crate::sources::Sources;
 use crate::sources::demo::DemoSource;
 use crate::sources::guard::{GuardedSources, Scope};
@@ -153,6 +155,7 @@ pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth
             Duration::from_secs(u64::from(config.limits.tail_session_check_seconds)),
         )),
         trust_forwarded_for: config.trust_forwarded_for,
+        label_scopes: LabelScopes::new(&config.label_scopes)?,
     })
 }
 

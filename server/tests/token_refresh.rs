@@ -40,6 +40,7 @@ impl IdentityProvider for FailingRefresh {
         Ok(LoginStep::Authenticated(Identity {
             username: username.to_owned(),
             roles: vec![Role::Engineer],
+            groups: Vec::new(),
             tokens: Some(Tokens {
                 id_token: "id-token".into(),
                 access_token: "access-token".into(),

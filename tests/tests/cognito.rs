@@ -208,6 +208,8 @@ async fn login_gives_the_roles_of_the_users_vitals_groups_in_verified_tokens() -
     let identity = pool.log_in("ana").await?;
     assert_eq!(identity.username, "ana");
     assert_eq!(identity.roles, [Role::Operations, Role::Engineer]);
+    // Every group is kept, so a label scope may name one that is not a role.
+    assert_eq!(identity.groups, ["engineer", "front-desk", "operations"]);
 
     let tokens = tokens_of(&identity);
     let verifier = pool.verifier();
@@ -646,6 +648,7 @@ async fn logout_sends_global_sign_out_then_revoke_token_with_the_client_secret()
     let identity = Identity {
         username: "ana".into(),
         roles: vec![Role::Engineer],
+        groups: Vec::new(),
         tokens: Some(vitals_server::auth::identity::Tokens {
             id_token: "id-token".into(),
             access_token: "access-token".into(),

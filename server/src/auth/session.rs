@@ -13,6 +13,7 @@ use vitals_api::{AuditAction, BACKGROUND_HEADER, ChallengeKind, Role, SessionInf
 use super::identity::{AuthError, Identity, IdentityProvider, PendingChallenge, Tokens};
 use super::limits::{ApiLimiter, LoginLimiter, TailLimits};
 use crate::error::ApiError;
+use crate::scope::{LabelScope, LabelScopes};
 use crate::sources::guard::Scope;
 use crate::store::TokenKey;
 use crate::store::{
@@ -41,6 +42,10 @@ enum StoredPayload {
     LoggedIn {
         username: String,
         roles: Vec<Role>,
+        /// Absent in sessions stored before groups were kept: such a person is scoped by role
+        /// until they log in again.
+        #[serde(default)]
+        groups: Vec<String>,
         /// The JSON of the identity's [`Tokens`]. An older store held an object here, which
         /// cannot be read as [`Sealed`], so such a session ends.
         tokens: Option<Sealed>,
@@ -88,6 +93,7 @@ impl SessionPayload {
             SessionPayload::LoggedIn(identity) => StoredPayload::LoggedIn {
                 username: identity.username.clone(),
                 roles: identity.roles.clone(),
+                groups: identity.groups.clone(),
                 tokens: match &identity.tokens {
                     Some(tokens) => {
                         let json = serde_json::to_vec(tokens).map_err(encoding_failed)?;
@@ -113,6 +119,7 @@ impl SessionPayload {
             StoredPayload::LoggedIn {
                 username,
                 roles,
+                groups,
                 tokens,
             } => {
                 let tokens = match tokens {
@@ -125,6 +132,7 @@ impl SessionPayload {
                 SessionPayload::LoggedIn(Identity {
                     username,
                     roles,
+                    groups,
                     tokens,
                 })
             }
@@ -161,6 +169,8 @@ pub struct Auth {
     pub tail_limits: Arc<TailLimits>,
     /// Whether the load balancer's `X-Forwarded-For` names the client (behind an ALB).
     pub trust_forwarded_for: bool,
+    /// The roles and groups confined to label matchers (`[[label_scopes]]`).
+    pub label_scopes: LabelScopes,
 }
 
 impl Auth {
@@ -279,6 +289,8 @@ pub struct CurrentUser {
     pub session_id: SessionId,
     pub record: SessionRecord,
     pub client: String,
+    /// The label matchers this person's log and metric queries are confined to, if any.
+    pub label_scope: Option<Arc<LabelScope>>,
 }
 
 impl CurrentUser {
@@ -294,7 +306,10 @@ impl CurrentUser {
     /// The cache scope of this person's answers: shared only with people of the same roles.
     pub fn scope(&self) -> Scope {
         let roles: Vec<&str> = self.record.roles.iter().map(|role| role.as_str()).collect();
-        Scope::new(&roles.join(","))
+        match &self.label_scope {
+            Some(labels) => Scope::confined(&roles.join(","), Arc::clone(labels)),
+            None => Scope::new(&roles.join(",")),
+        }
     }
 }
 
@@ -453,10 +468,12 @@ pub async fn current_user(
             Err(err) => return Err(ApiError::store(err)),
         }
     }
+    let label_scope = auth.label_scopes.for_person(&record.roles, &identity.groups);
     Ok(CurrentUser {
         session_id,
         record,
         client,
+        label_scope,
     })
 }
 
@@ -489,6 +506,7 @@ mod tests {
         let identity = Identity {
             username: "ana".into(),
             roles: vec![Role::Engineer],
+            groups: vec!["engineer".into(), "records-team".into()],
             tokens: Some(Tokens {
                 id_token: "id-token-value".into(),
                 access_token: "access-token-value".into(),

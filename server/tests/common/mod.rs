@@ -72,13 +72,20 @@ pub struct DemoServer {
 #[allow(dead_code, reason = "not every test file starts its server this way")]
 impl DemoServer {
     pub fn start(password: &'static str, now_ms: i64) -> Self {
+        Self::start_with(password, now_ms, |_| {})
+    }
+
+    /// A demo server whose configuration `configure` changes first.
+    pub fn start_with(password: &'static str, now_ms: i64, configure: impl FnOnce(&mut Config)) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let config = Config {
+        let mut config = Config {
             dist_dir: data.path().join("no-app"),
             data_dir: data.path().to_owned(),
             demo_password: Some(Secret(password.into())),
             ..Config::default()
         };
+        configure(&mut config);
+        config.validate().unwrap();
         let clock = Arc::new(ManualClock::new(now_ms));
         let auth = local_auth(&config, clock.clone()).unwrap();
         let state = state_with_auth(

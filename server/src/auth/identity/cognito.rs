@@ -275,6 +275,7 @@ impl CognitoProvider {
         Ok(Identity {
             username: id.username,
             roles: id.roles,
+            groups: id.groups,
             tokens: Some(Tokens {
                 id_token,
                 access_token,

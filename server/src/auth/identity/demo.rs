@@ -50,6 +50,7 @@ impl IdentityProvider for DemoProvider {
             Some(role) if password_ok => Ok(LoginStep::Authenticated(Identity {
                 username: username.to_owned(),
                 roles: vec![role],
+                groups: Vec::new(),
                 tokens: None,
             })),
             _ => Err(AuthError::InvalidCredentials),
@@ -116,6 +117,7 @@ mod tests {
                 LoginStep::Authenticated(Identity {
                     username: role.as_str().into(),
                     roles: vec![role],
+                    groups: Vec::new(),
                     tokens: None,
                 })
             );

@@ -38,6 +38,8 @@ pub struct Claims {
     pub username: String,
     /// The Vitals roles among the person's groups, sorted; never empty.
     pub roles: Vec<Role>,
+    /// Every group the token names, sorted and without repeats.
+    pub groups: Vec<String>,
     /// Seconds since the epoch: when the token expires.
     pub expires_at_s: i64,
 }
@@ -153,10 +155,14 @@ impl TokenVerifier {
         if roles.is_empty() {
             return Err(AuthError::NotAllowed(NO_ROLE.to_owned()));
         }
+        let mut groups = claims.groups;
+        groups.sort();
+        groups.dedup();
         Ok(Claims {
             subject: claims.sub,
             username,
             roles,
+            groups,
             expires_at_s: claims.exp,
         })
     }

@@ -98,6 +98,10 @@ pub struct Identity {
     pub username: String,
     /// Sorted, without repeats; never empty.
     pub roles: Vec<Role>,
+    /// Every Cognito group of the person, sorted, Vitals' roles included: label scopes may
+    /// name any of them. Empty for demo users, who are scoped by role.
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// `None` for demo users.
     pub tokens: Option<Tokens>,
 }
@@ -107,6 +111,7 @@ impl std::fmt::Debug for Identity {
         f.debug_struct("Identity")
             .field("username", &self.username)
             .field("roles", &self.roles)
+            .field("groups", &self.groups)
             .field("tokens", &self.tokens)
             .finish()
     }
@@ -181,6 +186,7 @@ mod tests {
         let identity = Identity {
             username: "ana".into(),
             roles: vec![Role::Engineer],
+            groups: Vec::new(),
             tokens: Some(Tokens {
                 id_token: "id-secret".into(),
                 access_token: "access-secret".into(),
@@ -214,6 +220,7 @@ mod tests {
         let identity = Identity {
             username: "ana".into(),
             roles: vec![Role::Clinician, Role::Admin],
+            groups: vec!["records-team".into()],
             tokens: None,
         };
         let json = serde_json::to_string(&identity).unwrap();

@@ -5,25 +5,65 @@ use std::sync::Arc;
 
 use vitals_api::Direction;
 
+use crate::scope::LabelScope;
 use crate::sources::{LogQuery, TimeRange, TraceQuery};
 
 /// Who may see an answer: answers are shared only between callers of the same scope.
 ///
-/// The server builds it from what decides what a caller may see (the role set,
-/// a tenant); two callers with the same scope must be allowed the same answers.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Scope(Option<Arc<str>>);
+/// The server builds it from what decides what a caller may see (the role set, the label
+/// matchers the caller is confined to); two callers with the same scope must be allowed the
+/// same answers. A confined scope's name says what it is confined to, so it never shares
+/// answers with an unconfined one.
+#[derive(Clone)]
+pub struct Scope {
+    name: Option<Arc<str>>,
+    labels: Option<Arc<LabelScope>>,
+}
 
 impl Scope {
     /// Answers for callers whose permissions are `name` (for example `roles:engineer`).
     pub fn new(name: &str) -> Self {
-        Self(Some(Arc::from(name)))
+        Self {
+            name: Some(Arc::from(name)),
+            labels: None,
+        }
+    }
+
+    /// Answers for callers whose permissions are `name` and whose queries are confined to
+    /// `labels`.
+    pub fn confined(name: &str, labels: Arc<LabelScope>) -> Self {
+        Self {
+            name: Some(Arc::from(format!("{name} confined to {{{}}}", labels.text))),
+            labels: Some(labels),
+        }
     }
 
     /// Answers Vitals asks for itself: readiness probes, the status page. No
     /// caller's scope is ever equal to it.
     pub fn server() -> Self {
-        Self(None)
+        Self {
+            name: None,
+            labels: None,
+        }
+    }
+
+    /// The label matchers this scope's queries are confined to, if any.
+    pub fn labels(&self) -> Option<&LabelScope> {
+        self.labels.as_deref()
+    }
+}
+
+impl PartialEq for Scope {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Scope {}
+
+impl std::hash::Hash for Scope {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
     }
 }
 
@@ -35,7 +75,7 @@ impl From<&str> for Scope {
 
 impl fmt::Debug for Scope {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
+        match &self.name {
             Some(name) => write!(formatter, "Scope({name:?})"),
             None => formatter.write_str("Scope::server"),
         }
@@ -200,5 +240,18 @@ mod tests {
         assert_eq!(Scope::new("roles:engineer"), Scope::from("roles:engineer"));
         assert_ne!(Scope::new("roles:engineer"), Scope::new("roles:operations"));
         assert_ne!(Scope::new(""), Scope::server());
+        let records = crate::scope::LabelScopes::new(&[crate::scope::LabelScopeRule {
+            who: "engineer".into(),
+            matchers: vec![r#"team="records""#.into()],
+        }])
+        .unwrap()
+        .for_person(&[vitals_api::Role::Engineer], &[])
+        .unwrap();
+        let confined = Scope::confined("roles:engineer", records);
+        assert_ne!(confined, Scope::new("roles:engineer"));
+        assert_eq!(
+            confined.labels().map(|labels| labels.text.as_str()),
+            Some(r#"team="records""#)
+        );
     }
 }

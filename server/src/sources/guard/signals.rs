@@ -10,6 +10,7 @@ use super::Guarded;
 use super::config::GuardConfig;
 use super::key::Call;
 use super::lane::Lane;
+use crate::scope::LabelScope;
 use crate::sources::{
     LogQuery, LogSource, LogTail, MetricSource, SourceError, TimeRange, TraceQuery, TraceSource,
 };
@@ -56,9 +57,13 @@ impl LogSource for Guarded<dyn LogSource> {
     }
 
     async fn query(&self, query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
-        self.upstream.check_query(&query.query)?;
-        let owned = query.clone();
-        self.call(&self.lanes.query, Call::logs(query), move |inner| async move {
+        let owned = LogQuery {
+            query: self
+                .upstream
+                .scoped_query(&query.query, &self.scope, LabelScope::confine_logql)?,
+            ..query.clone()
+        };
+        self.call(&self.lanes.query, Call::logs(&owned), move |inner| async move {
             inner.query(&owned).await
         })
         .await
@@ -74,6 +79,18 @@ impl LogSource for Guarded<dyn LogSource> {
     }
 
     async fn label_values(&self, name: &str, range: TimeRange) -> Result<Vec<String>, SourceError> {
+        // The values a label takes across every stream are not confined by a selector: a
+        // confined person learns only the values their own scope fixes.
+        if let Some(labels) = self.scope.labels() {
+            return labels.values_of(name).ok_or_else(|| SourceError::BadQuery {
+                source_name: crate::sources::display_name(self.inner.backend().as_str()),
+                reason: format!(
+                    "your access is confined to {{{}}}, so the values of {name} across every stream \
+                     are not listed for you; query lines with a selector instead",
+                    labels.text
+                ),
+            });
+        }
         let call = Call::LogLabelValues {
             name: name.to_owned(),
             range,
@@ -88,9 +105,11 @@ impl LogSource for Guarded<dyn LogSource> {
     /// A live tail is one long stream per viewer, so nothing is cached or shared;
     /// opening it still goes through the breaker and the timeout.
     async fn tail(&self, query: &str, start_ns: i64, limit: u32) -> Result<LogTail, SourceError> {
-        self.upstream.check_query(query)?;
+        let query = self
+            .upstream
+            .scoped_query(query, &self.scope, LabelScope::confine_logql)?;
         self.upstream
-            .call_alone(self.inner.tail(query, start_ns, limit))
+            .call_alone(self.inner.tail(&query, start_ns, limit))
             .await
     }
 
@@ -134,9 +153,10 @@ impl MetricSource for Guarded<dyn MetricSource> {
         range: TimeRange,
         step_ms: i64,
     ) -> Result<MetricQueryResponse, SourceError> {
-        self.upstream.check_query(query)?;
-        let call = Call::metric_range(query, range, step_ms);
-        let query = query.to_owned();
+        let query = self
+            .upstream
+            .scoped_query(query, &self.scope, LabelScope::confine_promql)?;
+        let call = Call::metric_range(&query, range, step_ms);
         self.call(&self.lanes.query, call, move |inner| async move {
             inner.query_range(&query, range, step_ms).await
         })
@@ -144,9 +164,10 @@ impl MetricSource for Guarded<dyn MetricSource> {
     }
 
     async fn query_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, SourceError> {
-        self.upstream.check_query(query)?;
-        let call = Call::metric_instant(query, at_ms);
-        let query = query.to_owned();
+        let query = self
+            .upstream
+            .scoped_query(query, &self.scope, LabelScope::confine_promql)?;
+        let call = Call::metric_instant(&query, at_ms);
         self.call(&self.lanes.query, call, move |inner| async move {
             inner.query_instant(&query, at_ms).await
         })

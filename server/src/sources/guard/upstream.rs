@@ -7,8 +7,10 @@ use tokio::time::{Duration, Instant};
 
 use super::breaker::Breaker;
 use super::config::GuardConfig;
+use super::key::Scope;
 use super::limits::{Answer, AnswerLimits};
 use super::stats::{GuardStatsSnapshot, Stats, bump};
+use crate::scope::LabelScope;
 use crate::sources::SourceError;
 use vitals_api::query_limits::QueryLimits;
 
@@ -45,6 +47,24 @@ impl Upstream {
 
     /// Refuses a query too long or too deeply nested for any parser, before it is
     /// cached, shared or sent: the backend never sees it and the breaker does not count it.
+    /// `query` as a caller of `scope` may send it: checked against the limits, and confined to
+    /// the scope's label matchers (with `confine`, LogQL's or PromQL's) when it has any.
+    pub(super) fn scoped_query(
+        &self,
+        query: &str,
+        scope: &Scope,
+        confine: fn(&LabelScope, &str) -> Result<String, String>,
+    ) -> Result<String, SourceError> {
+        self.check_query(query)?;
+        match scope.labels() {
+            None => Ok(query.to_owned()),
+            Some(labels) => confine(labels, query).map_err(|reason| SourceError::BadQuery {
+                source_name: crate::sources::display_name(self.backend),
+                reason,
+            }),
+        }
+    }
+
     pub(super) fn check_query(&self, query: &str) -> Result<(), SourceError> {
         self.query_limits
             .check(query)
