@@ -13,6 +13,8 @@ use serde_json::json;
 use vitals_api::{NodeKind, ServiceMap, SpanKind, SpanStatus, Trace, TraceSearchResponse, TraceSummary};
 use vitals_demo::{DemoClinic, DemoConfig};
 use vitals_server::config::Config;
+use vitals_server::masking::Masker;
+use vitals_server::reveal::mask_spans;
 use vitals_server::sources::Sources;
 use vitals_server::sources::xray::segment_documents;
 use vitals_server::sources::{TimeRange, TraceQuery};
@@ -95,6 +97,14 @@ fn in_search_order(mut summaries: Vec<TraceSummary>) -> Vec<TraceSummary> {
     summaries
 }
 
+/// A trace as Vitals answers it: patient data in its spans masked, each masked span
+/// pointing at its reveal.
+fn masked(trace: &Trace) -> Trace {
+    let mut masked = trace.clone();
+    mask_spans(&Masker::default(), &mut masked.spans);
+    masked
+}
+
 #[tokio::test]
 async fn search_without_a_filter_lists_the_clinics_traces_newest_first() -> Result<()> {
     let setup = Setup::start().await?;
@@ -155,6 +165,10 @@ async fn a_trace_reads_back_with_the_clinics_spans_by_either_id() -> Result<()> 
             && reaches(&|span| span.kind == SpanKind::Internal),
         "the range has no SQS call or no internal span to read back"
     );
+    ensure!(
+        setup.traces.iter().any(|trace| masked(trace) != *trace),
+        "the range has no span with patient data, so masking through X-Ray is not shown"
+    );
     for expected in &setup.traces {
         let inferred = segment_documents(expected)
             .iter()
@@ -172,8 +186,9 @@ async fn a_trace_reads_back_with_the_clinics_spans_by_either_id() -> Result<()> 
 
         let by_w3c = setup.trace(&expected.trace_id).await?;
         assert_eq!(
-            &by_w3c, expected,
-            "the trace read by its W3C id differs from the clinic's"
+            by_w3c,
+            masked(expected),
+            "the trace read by its W3C id differs from the clinic's, patient data masked"
         );
 
         let xray_id = xray_form(&expected.trace_id);
@@ -187,8 +202,9 @@ async fn a_trace_reads_back_with_the_clinics_spans_by_either_id() -> Result<()> 
             .iter_mut()
             .for_each(|span| span.trace_id = xray_id.clone());
         assert_eq!(
-            by_xray, respelled,
-            "the trace read by its X-Ray id differs from the clinic's"
+            by_xray,
+            masked(&respelled),
+            "the trace read by its X-Ray id differs from the clinic's, patient data masked"
         );
     }
     let failed_call = setup.trace(&failed.trace_id).await?;
