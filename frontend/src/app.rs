@@ -1,8 +1,9 @@
-//! The app shell: the session, the top bar and the routes of the portal.
+//! The two apps' shells: the session, the top bar and each app's routes.
 
 use leptos::prelude::*;
 use leptos_router::{
     components::{Route, Router, Routes},
+    hooks::use_location,
     path,
 };
 
@@ -16,33 +17,82 @@ use crate::pages::{
 };
 use crate::session::provide_session;
 
-/// The whole app: every page shares the top bar; the router picks the page,
-/// and every page but the login page needs a session.
+/// The portal: every page but the engineering area's. Its routes load the engineering app.
 #[component]
-pub fn App() -> impl IntoView {
+pub fn PortalApp() -> impl IntoView {
+    view! {
+        <Shell>
+            <Routes fallback=|| view! { <RequireSession><NotFoundPage /></RequireSession> }>
+                <Route path=path!("/") view=behind_login(Area::Home, HomePage) />
+                <Route path=path!("/dashboards") view=behind_login(Area::Dashboards, DashboardsPage) />
+                <Route path=path!("/dashboards/:id") view=behind_login(Area::Dashboards, DashboardPage) />
+                <Route path=path!("/s/:id") view=behind_login(Area::Dashboards, ShortLinkPage) />
+                <Route path=path!("/engineering") view=OtherApp />
+                <Route path=path!("/engineering/*rest") view=OtherApp />
+                <Route path=path!("/status") view=behind_login(Area::Status, StatusPage) />
+                <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
+                <Route path=path!("/login") view=LoginPage />
+            </Routes>
+        </Shell>
+    }
+}
+
+/// The engineering area; every other page, the login included, is the portal's.
+#[component]
+pub fn EngineeringApp() -> impl IntoView {
+    view! {
+        <Shell>
+            <Routes fallback=OtherApp>
+                <Route path=path!("/engineering") view=behind_login(Area::Engineering, EngineeringPage) />
+                <Route
+                    path=path!("/engineering/*rest")
+                    view=behind_login(Area::Engineering, EngineeringPage)
+                />
+            </Routes>
+        </Shell>
+    }
+}
+
+/// What every page shares: the session, the top bar, the session banner and the main region.
+#[component]
+fn Shell(children: Children) -> impl IntoView {
     provide_session();
     view! {
         <Router>
             <TopBar />
             <SessionBanner />
             <main id="main" class="page" tabindex="-1">
-                <Routes fallback=|| view! { <RequireSession><NotFoundPage /></RequireSession> }>
-                    <Route path=path!("/") view=behind_login(Area::Home, HomePage) />
-                    <Route path=path!("/dashboards") view=behind_login(Area::Dashboards, DashboardsPage) />
-                    <Route path=path!("/dashboards/:id") view=behind_login(Area::Dashboards, DashboardPage) />
-                    <Route path=path!("/s/:id") view=behind_login(Area::Dashboards, ShortLinkPage) />
-                    <Route path=path!("/engineering") view=behind_login(Area::Engineering, EngineeringPage) />
-                    <Route
-                        path=path!("/engineering/*rest")
-                        view=behind_login(Area::Engineering, EngineeringPage)
-                    />
-                    <Route path=path!("/status") view=behind_login(Area::Status, StatusPage) />
-                    <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
-                    <Route path=path!("/login") view=LoginPage />
-                </Routes>
+                {children()}
             </main>
         </Router>
     }
+}
+
+/// A page of the other app: the browser loads it in place, keeping the address.
+#[component]
+fn OtherApp() -> impl IntoView {
+    let location = use_location();
+    Effect::new(move |_| {
+        let _ = window().location().replace(&address(
+            &location.pathname.get(),
+            &location.search.get(),
+            &location.hash.get(),
+        ));
+    });
+    view! { <p class="page-loading" role="status">"Opening the page…"</p> }
+}
+
+/// The address of a page from the router's parts, which come with or without their `?` and `#`.
+fn address(path: &str, search: &str, hash: &str) -> String {
+    let mut address = path.to_owned();
+    for (mark, part) in [('?', search), ('#', hash)] {
+        let part = part.trim_start_matches(mark);
+        if !part.is_empty() {
+            address.push(mark);
+            address.push_str(part);
+        }
+    }
+    address
 }
 
 /// A route's view: `page` for people whose roles include `area`.
@@ -51,4 +101,20 @@ fn behind_login<V: IntoView + 'static>(
     page: fn() -> V,
 ) -> impl Fn() -> AnyView + Clone + Send + Sync + 'static {
     move || view! { <RequireSession area>{page()}</RequireSession> }.into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_other_apps_address_keeps_its_query_and_fragment() {
+        assert_eq!(
+            address("/login", "next=%2Fengineering", ""),
+            "/login?next=%2Fengineering"
+        );
+        assert_eq!(address("/login", "?next=%2Fa", "#top"), "/login?next=%2Fa#top");
+        assert_eq!(address("/dashboards", "", "top"), "/dashboards#top");
+        assert_eq!(address("/engineering", "", ""), "/engineering");
+    }
 }

@@ -385,8 +385,6 @@ pub fn app(state: AppState) -> Router {
         "/dashboards",
         "/dashboards/{id}",
         "/s/{id}",
-        "/engineering",
-        "/engineering/{*rest}",
         "/status",
         "/admin",
         "/admin/{*rest}",
@@ -395,6 +393,9 @@ pub fn app(state: AppState) -> Router {
     let mut router = router.layer(Extension(document));
     for path in app_routes {
         router = router.route(path, get(spa::app_route));
+    }
+    for path in ["/engineering", "/engineering/{*rest}"] {
+        router = router.route(path, get(spa::engineering_route));
     }
     let envelope = Arc::new(Envelope {
         content_security_policy: state.spa.content_security_policy(),

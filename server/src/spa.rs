@@ -14,10 +14,12 @@ use tower_http::services::ServeDir;
 
 use crate::error::ApiError;
 
-/// The built app as the server found it at start.
+/// The built apps as the server found them at start: the portal (`index.html`) and the
+/// engineering area (`engineering.html`).
 pub struct Spa {
     dist_dir: PathBuf,
     index_html: Option<String>,
+    engineering_html: Option<String>,
     content_security_policy: HeaderValue,
 }
 
@@ -26,16 +28,21 @@ impl Spa {
     /// A missing build is not fatal: the API still works and the page says how to build.
     pub fn load(dist_dir: &Path) -> Self {
         let index_html = std::fs::read_to_string(dist_dir.join("index.html")).ok();
-        if index_html.is_none() {
+        let engineering_html = std::fs::read_to_string(dist_dir.join("engineering.html")).ok();
+        if index_html.is_none() || engineering_html.is_none() {
             tracing::warn!(
                 dist = %dist_dir.display(),
                 "the browser app is not built in this folder; run `cargo xtask run` to build and serve it"
             );
         }
-        let content_security_policy = content_security_policy(index_html.as_deref().unwrap_or(""));
+        // One policy for both pages: each page's inline loader is allowed by its hash.
+        let pages = [index_html.as_deref(), engineering_html.as_deref()];
+        let content_security_policy =
+            content_security_policy(&pages.into_iter().flatten().collect::<String>());
         Self {
             dist_dir: dist_dir.to_owned(),
             index_html,
+            engineering_html,
             content_security_policy,
         }
     }
@@ -45,7 +52,11 @@ impl Spa {
     }
 
     fn index(&self, status: StatusCode) -> Response {
-        match &self.index_html {
+        Self::page(self.index_html.as_ref(), status)
+    }
+
+    fn page(html: Option<&String>, status: StatusCode) -> Response {
+        match html {
             Some(html) => (
                 status,
                 [
@@ -98,9 +109,14 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The app's own routes: each answers index.html and the app draws the page.
+/// The portal's routes: each answers index.html and the app draws the page.
 pub async fn app_route(State(spa): State<Arc<Spa>>) -> Response {
     spa.index(StatusCode::OK)
+}
+
+/// The engineering area's routes: each answers engineering.html, the engineering app.
+pub async fn engineering_route(State(spa): State<Arc<Spa>>) -> Response {
+    Spa::page(spa.engineering_html.as_ref(), StatusCode::OK)
 }
 
 /// Everything no route matched: unknown API paths, assets, and unknown pages.

@@ -18,6 +18,7 @@ use vitals_server::{admin_app, app};
 /// Tuesday 2026-11-24 10:20 UTC, in clinic hours.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 const INDEX_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/app.js'; init();</script></head><body></body></html>";
+const ENGINEERING_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/eng.js'; init();</script></head><body></body></html>";
 const HASHED_WASM: &str = "vitals-frontend-0123456789abcdef_bg.wasm";
 
 /// A server over a small fake build of the app, with the clock fixed in clinic hours,
@@ -34,6 +35,7 @@ impl TestApp {
     async fn new() -> Self {
         let dist = tempfile::tempdir().unwrap();
         std::fs::write(dist.path().join("index.html"), INDEX_HTML).unwrap();
+        std::fs::write(dist.path().join("engineering.html"), ENGINEERING_HTML).unwrap();
         std::fs::write(dist.path().join(HASHED_WASM), b"\0asm\x01\0\0\0").unwrap();
         std::fs::write(dist.path().join("robots.txt"), "User-agent: *\nDisallow: /\n").unwrap();
         Self::with_dist(dist).await
@@ -100,7 +102,6 @@ async fn client_routes_answer_the_app_with_200() {
         "/dashboards",
         "/dashboards/patient-registrations",
         "/s/AAAAAAAAAAAAAAAAAAAAAA",
-        "/engineering/traces/abc",
         "/status",
         "/admin",
         "/admin/audit",
@@ -118,6 +119,27 @@ async fn client_routes_answer_the_app_with_200() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_engineering_area_answers_its_own_app_allowed_by_the_same_policy() {
+    let app = TestApp::new().await;
+    for path in ["/engineering", "/engineering/traces/abc", "/engineering/logs"] {
+        let (status, headers, body) = app.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(body, ENGINEERING_HTML.as_bytes(), "{path}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache", "{path}");
+        let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        // Both pages' inline loaders, by hash, and nothing inline besides.
+        assert_eq!(policy.matches("'sha256-").count(), 2, "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+    }
+    let (_, _, body) = app.get("/engineering-notes").await;
+    assert_eq!(
+        body,
+        INDEX_HTML.as_bytes(),
+        "only the area's own paths are the engineering app"
+    );
 }
 
 #[tokio::test]

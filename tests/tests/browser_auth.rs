@@ -279,3 +279,81 @@ async fn an_admin_revokes_a_shared_link_on_the_admin_page_and_it_stops_opening()
     ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
     browser.close().await
 }
+
+/// The heading of the area page shown, once it is there.
+async fn area_heading(client: &Client) -> Result<String> {
+    let heading = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("area-heading"))
+        .await?;
+    Ok(heading.text().await?)
+}
+
+/// Which app the page runs: the name of the wasm bindings its loader imports.
+async fn running_app(client: &Client) -> Result<String> {
+    let loader = client
+        .execute(
+            "return Array.from(document.querySelectorAll('script[type=module]')).map(s => s.textContent).join(' ');",
+            vec![],
+        )
+        .await?;
+    let loader = loader.as_str().unwrap_or_default();
+    Ok(if loader.contains("vitals-engineering") {
+        "engineering".into()
+    } else if loader.contains("vitals-frontend") {
+        "portal".into()
+    } else {
+        format!("unknown: {loader}")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engineering_area_is_its_own_app_and_links_lead_back_and_forth() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+
+    // Logged out, the engineering app sends the person to the portal's login and back.
+    client.goto(&server.url("/engineering")).await?;
+    wait_for_address(client, "/login", Some("next=%2Fengineering")).await?;
+    browser.log_in("engineer", DEMO_PASSWORD).await?;
+    wait_for_address(client, "/engineering", None).await?;
+    let heading = area_heading(client).await?;
+    ensure!(
+        heading.contains("Engineering"),
+        "the engineering area's heading: {heading:?}"
+    );
+    let app = running_app(client).await?;
+    ensure!(
+        app == "engineering",
+        "/engineering should run the engineering app, not {app}"
+    );
+
+    // Its top bar leads back to the portal's pages.
+    client
+        .find(Locator::Css("[data-testid=area-dashboards]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_address(client, "/dashboards", None).await?;
+    wait_until("the portal runs the dashboards page", WAIT, || async move {
+        running_app(client).await.is_ok_and(|app| app == "portal")
+    })
+    .await?;
+    client
+        .find(Locator::Css("[data-testid=area-engineering]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_address(client, "/engineering", None).await?;
+    let heading = area_heading(client).await?;
+    ensure!(
+        heading.contains("Engineering"),
+        "back in the engineering area: {heading:?}"
+    );
+
+    let errors = browser.unexpected_console_errors(&server).await?;
+    ensure!(errors.is_empty(), "the pages logged errors: {errors:#?}");
+    browser.close().await
+}

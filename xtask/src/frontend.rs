@@ -12,20 +12,53 @@ use crate::{root, run_command, step};
 /// Files worth sending compressed; images and fonts are compressed already.
 const COMPRESSIBLE: [&str; 7] = ["wasm", "js", "css", "html", "svg", "json", "txt"];
 
-/// `trunk build --release --offline` into `dist/`, then `.br` and `.gz` beside each text asset.
+/// The engineering app's page in `dist/`, beside the portal's `index.html`.
+pub const ENGINEERING_PAGE: &str = "engineering.html";
+
+/// `trunk build --release --offline` of both apps into `dist/` (the portal's `index.html`, the
+/// engineering app's `engineering.html`, their hashed assets side by side), then `.br` and
+/// `.gz` beside each text asset.
 pub fn build() -> Result<()> {
-    step("building the browser app (trunk build --release --offline)");
+    let root = root();
+    step("building the portal app (trunk build --release --offline)");
+    trunk(&[])?;
+    step("building the engineering app (trunk build --release --offline frontend/engineering.html)");
+    // Trunk replaces its whole dist folder, so the second app is built apart and moved in.
+    let apart = root.join("target").join("trunk-engineering");
+    trunk(&[
+        "frontend/engineering.html".as_ref(),
+        "--dist".as_ref(),
+        apart.as_os_str(),
+    ])?;
+    let dist = root.join("dist");
+    for file in files(&apart)? {
+        let name = file.file_name().context("a built file has no name")?;
+        let target = if name == "index.html" {
+            dist.join(ENGINEERING_PAGE)
+        } else {
+            dist.join(name)
+        };
+        std::fs::copy(&file, &target)
+            .with_context(|| format!("cannot copy {} to {}", file.display(), target.display()))?;
+    }
+    precompress(&dist)
+}
+
+fn trunk(args: &[&std::ffi::OsStr]) -> Result<()> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut paths = vec![wasm_opt_dir()];
     paths.extend(std::env::split_paths(&path));
     run_command(
         Command::new("trunk")
-            .args(["build", "--release", "--offline"])
+            .arg("build")
+            // The page first: `--offline` would take a word after it as its value.
+            .args(args)
+            .args(["--release", "--offline"])
+            .current_dir(root())
             .env("PATH", std::env::join_paths(paths)?)
             // Trunk's own cargo call must not inherit the xtask build's target settings.
             .env_remove("CARGO_TARGET_DIR"),
-    )?;
-    precompress(&root().join("dist"))
+    )
 }
 
 /// Writes `name.br` (quality 11) and `name.gz` (level 9) beside each compressible file.
