@@ -11,9 +11,9 @@ use leptos::prelude::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
-    AuditAction, AuditPage, ChallengeRequest, DashboardList, DashboardSummary, ErrorBody, LoginRequest,
-    LoginResponse, PanelData, Readiness, SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList,
-    ShareLinkRequest, SharedView,
+    AuditAction, AuditPage, ChallengeRequest, DashboardList, DashboardSummary, ErrorBody, LogQueryRequest,
+    LogQueryResponse, LoginRequest, LoginResponse, PanelData, Readiness, RevealRequest, Revealed,
+    SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView,
 };
 use web_sys::{AbortController, AbortSignal};
 
@@ -275,6 +275,33 @@ pub async fn revoke_link(id: &str) -> Result<(), ApiError> {
     } else {
         Err(answer.error())
     }
+}
+
+/// `POST /api/v1/logs/query`: lines (or series, for a metric query) over a range, patient
+/// data masked.
+pub async fn query_logs(request: &LogQueryRequest) -> Result<LogQueryResponse, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        "/api/v1/logs/query",
+        Some(body),
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `POST /api/v1/reveal`: one masked line or span whole, for a reason the audit trail keeps.
+pub async fn reveal(request: &RevealRequest) -> Result<Revealed, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        "/api/v1/reveal",
+        Some(body),
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
 }
 
 /// `GET /readyz`: whether each source behind the server can answer.

@@ -13,7 +13,8 @@ use crate::components::session_banner::SessionBanner;
 use crate::components::top_bar::TopBar;
 use crate::pages::{
     admin::AdminPage, dashboard::DashboardPage, dashboards::DashboardsPage, engineering::EngineeringPage,
-    home::HomePage, login::LoginPage, not_found::NotFoundPage, short_link::ShortLinkPage, status::StatusPage,
+    home::HomePage, login::LoginPage, logs::LogsPage, not_found::NotFoundPage, short_link::ShortLinkPage,
+    status::StatusPage,
 };
 use crate::session::provide_session;
 
@@ -44,6 +45,7 @@ pub fn EngineeringApp() -> impl IntoView {
         <Shell>
             <Routes fallback=OtherApp>
                 <Route path=path!("/engineering") view=behind_login(Area::Engineering, EngineeringPage) />
+                <Route path=path!("/engineering/logs") view=behind_login(Area::Engineering, LogsPage) />
                 <Route
                     path=path!("/engineering/*rest")
                     view=behind_login(Area::Engineering, EngineeringPage)

@@ -177,6 +177,22 @@ pub fn local_clock(ms: i64) -> String {
     clock(date.get_hours(), date.get_minutes())
 }
 
+/// The local time of a log line to the millisecond: `14:05:09.123`.
+pub fn local_time_precise(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    precise_clock(
+        date.get_hours(),
+        date.get_minutes(),
+        date.get_seconds(),
+        date.get_milliseconds(),
+    )
+}
+
+/// `14:05:09.123`.
+pub fn precise_clock(hours: u32, minutes: u32, seconds: u32, millis: u32) -> String {
+    format!("{hours:02}:{minutes:02}:{seconds:02}.{millis:03}")
+}
+
 /// The local day and time of a moment: `25 Nov 14:05`.
 pub fn local_day_and_time(ms: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));

@@ -11,3 +11,4 @@ pub mod skeleton;
 pub mod sparkline;
 pub mod time_picker;
 pub mod top_bar;
+pub mod virtual_list;

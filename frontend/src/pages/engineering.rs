@@ -22,6 +22,10 @@ pub fn EngineeringPage() -> impl IntoView {
             ]
         >
             <p>
+                <A href="/engineering/logs">"Search the logs"</A>
+                ": LogQL over a time range, patient details masked, one line revealed with a reason."
+            </p>
+            <p>
                 "Meanwhile, "
                 <A href="/status">"Status"</A>
                 " shows whether Vitals can reach its logs, metrics and traces."

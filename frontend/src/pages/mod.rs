@@ -6,6 +6,7 @@ pub mod dashboards;
 pub mod engineering;
 pub mod home;
 pub mod login;
+pub mod logs;
 pub mod no_access;
 pub mod not_found;
 pub mod share_links;
