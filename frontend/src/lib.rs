@@ -10,5 +10,6 @@ pub mod app;
 pub mod components;
 pub mod format;
 pub mod pages;
+pub mod perf;
 pub mod refresh;
 pub mod session;

@@ -26,6 +26,7 @@ impl Row {
             "µs" => ("ms", 0.001, false),
             "req/s" => ("req/s", 1.0, true),
             "MB/s" => ("MB/s", 1.0, true),
+            "nodes" => ("nodes", 1.0, false),
             _ => return None,
         };
         Some(Self {
@@ -71,6 +72,11 @@ pub fn bench() -> Result<()> {
         "timing a dashboard in headless Chromium, from navigation to its first panel with data",
         "vitals-tests",
         "first_panel",
+    )?);
+    rows.extend(bench_binary(
+        "timing the log explorer in headless Chromium: drawing 5,000 lines, and the elements it keeps",
+        "vitals-tests",
+        "log_list",
     )?);
     rows.extend(bench_binary(
         "timing huge traces: the server's side of a whole trace, an overview and windows (release build)",

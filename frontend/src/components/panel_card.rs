@@ -8,8 +8,6 @@ use vitals_api::{
     Health, PanelData, PanelKind, PanelRow, PanelSummary, SharedView, Trend, TrendDirection, Unit,
 };
 
-use wasm_bindgen::{JsCast, JsValue};
-
 use crate::api::{self, percent_encode};
 use crate::components::chart::{Chart, ChartData};
 use crate::components::error_message::{ErrorMessage, RetryButton, first_error};
@@ -101,16 +99,7 @@ fn mark_first_data() {
     if MARKED.with(|marked| marked.replace(true)) {
         return;
     }
-    let performance = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"));
-    let mark = performance
-        .as_ref()
-        .ok()
-        .and_then(|performance| js_sys::Reflect::get(performance, &JsValue::from_str("mark")).ok());
-    if let (Ok(performance), Some(mark)) = (&performance, mark)
-        && let Ok(mark) = mark.dyn_into::<js_sys::Function>()
-    {
-        let _ = mark.call1(performance, &JsValue::from_str(FIRST_DATA_MARK));
-    }
+    crate::perf::mark(FIRST_DATA_MARK);
 }
 
 /// The card's contents once the server has answered at least once.

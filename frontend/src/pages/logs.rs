@@ -16,13 +16,18 @@ use crate::components::virtual_list::VirtualList;
 use crate::format::{local_day_and_time, local_time_precise};
 
 /// Lines one query shows at most.
-const LINE_LIMIT: u32 = 2_000;
+const LINE_LIMIT: u32 = 5_000;
 /// Height of one row of the list, in pixels (the stylesheet's `.log-row` matches it).
 const ROW_HEIGHT: f64 = 28.0;
 /// The shortest reason the server accepts for a reveal.
 const MIN_REASON_CHARS: usize = 8;
 /// What the server writes in place of a patient detail.
 const MASK: &str = "[masked]";
+
+/// Marks around drawing an answer's lines, and the measure between them the bench reads.
+pub const LINES_ARRIVED_MARK: &str = "vitals:log-lines-arrived";
+pub const LINES_DRAWN_MARK: &str = "vitals:log-lines-drawn";
+pub const LIST_RENDER_MEASURE: &str = "vitals:log-list-render";
 
 /// Queries to start from, for someone new to LogQL.
 const EXAMPLES: [(&str, &str); 3] = [
@@ -200,6 +205,14 @@ fn LogList(lines: Vec<LogLine>) -> impl IntoView {
         return view! { <p class="empty-state" data-testid="log-empty">"No lines matched in this range. Widen the range or loosen the query."</p> }
             .into_any();
     }
+    crate::perf::mark(LINES_ARRIVED_MARK);
+    // Once the rows are in the page, at the next frame: how long drawing the answer took.
+    Effect::new(move |_| {
+        request_animation_frame(|| {
+            crate::perf::mark(LINES_DRAWN_MARK);
+            crate::perf::measure(LIST_RENDER_MEASURE, LINES_ARRIVED_MARK, LINES_DRAWN_MARK);
+        });
+    });
     let masked = lines.iter().filter(|line| line.reveal_ref.is_some()).count();
     let lines = StoredValue::new(lines);
     let (chosen, set_chosen) = signal(None::<usize>);
