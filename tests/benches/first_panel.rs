@@ -5,10 +5,10 @@
 //! The page sets a `performance.mark` when its first panel shows data; its `startTime` counts
 //! from the navigation's start.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Result, ensure};
-use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, wait_until};
+use anyhow::Result;
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, time_page_loads, wait_until};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours on the demo clinic.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -42,32 +42,10 @@ async fn run() -> Result<()> {
     })
     .await?;
 
-    let started = Instant::now();
-    let mut times = Vec::with_capacity(ROUNDS);
-    for round in 0..=ROUNDS {
-        if started.elapsed() > BUDGET {
-            break;
-        }
-        client.goto(&server.url(PAGE)).await?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let marked = loop {
-            let answer = client.execute(MARK_SCRIPT, Vec::new()).await?;
-            if let Some(at) = answer.as_array().and_then(|marks| marks.first()?.as_f64()) {
-                break at;
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "no panel showed data within 30 s of loading {PAGE}"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        };
-        // The first load fills the caches; the target is for warm ones.
-        if round > 0 {
-            times.push(marked);
-        }
-    }
-    ensure!(!times.is_empty(), "no page load was timed within {BUDGET:?}");
-    times.sort_by(f64::total_cmp);
+    let times = time_page_loads(client, &server.url(PAGE), MARK_SCRIPT, ROUNDS, BUDGET, || async {
+        Ok(())
+    })
+    .await?;
     let p50 = times[times.len() / 2];
     eprintln!(
         "first_panel: {} loads, fastest {:.0} ms, p50 {p50:.0} ms, slowest {:.0} ms",

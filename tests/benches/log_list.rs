@@ -5,10 +5,10 @@
 //! The page measures `vitals:log-list-render` from the answer's arrival to the frame after its
 //! rows are in the page.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Result, ensure};
-use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, wait_until};
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, time_page_loads, wait_until};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours on the demo clinic.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -43,40 +43,26 @@ async fn run() -> Result<()> {
     })
     .await?;
 
-    let started = Instant::now();
-    let mut times = Vec::with_capacity(ROUNDS);
-    let mut nodes = 0.0_f64;
-    for round in 0..=ROUNDS {
-        if started.elapsed() > BUDGET {
-            break;
-        }
-        client.goto(&server.url(PAGE)).await?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let drawn = loop {
-            let answer = client.execute(MEASURE_SCRIPT, Vec::new()).await?;
-            if let Some(took) = answer.as_array().and_then(|entries| entries.first()?.as_f64()) {
-                break took;
-            }
+    let nodes = std::cell::Cell::new(0.0_f64);
+    let times = time_page_loads(
+        client,
+        &server.url(PAGE),
+        MEASURE_SCRIPT,
+        ROUNDS,
+        BUDGET,
+        || async {
+            let counted = client.execute(COUNT_SCRIPT, Vec::new()).await?;
+            let summary = counted[1].as_str().unwrap_or_default();
             ensure!(
-                Instant::now() < deadline,
-                "the lines were not drawn within 30 s of loading {PAGE}"
+                summary.starts_with("5000 lines"),
+                "the page should hold 5,000 lines: {summary:?}"
             );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        };
-        let counted = client.execute(COUNT_SCRIPT, Vec::new()).await?;
-        let summary = counted[1].as_str().unwrap_or_default();
-        ensure!(
-            summary.starts_with("5000 lines"),
-            "the page should hold 5,000 lines: {summary:?}"
-        );
-        nodes = nodes.max(counted[0].as_f64().unwrap_or(f64::NAN));
-        // The first load warms the server's cache and the browser's compiled app.
-        if round > 0 {
-            times.push(drawn);
-        }
-    }
-    ensure!(!times.is_empty(), "no page load was timed within {BUDGET:?}");
-    times.sort_by(f64::total_cmp);
+            nodes.set(nodes.get().max(counted[0].as_f64().unwrap_or(f64::NAN)));
+            Ok(())
+        },
+    )
+    .await?;
+    let nodes = nodes.get();
     let p50 = times[times.len() / 2];
     eprintln!(
         "log_list: {} loads, fastest {:.1} ms, p50 {p50:.1} ms, slowest {:.1} ms, {nodes} elements in the list",

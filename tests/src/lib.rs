@@ -13,6 +13,65 @@ use vitals_server::config::{Config, LimitConfig, Secret};
 use vitals_server::sources::Sources;
 use vitals_server::state::{AppState, Clock, FixedClock};
 
+/// How long a browser test waits for an element or a page.
+pub const PAGE_WAIT: Duration = Duration::from_secs(30);
+
+/// The text of the element with `data-testid=test_id`, once it is there.
+pub async fn text_of(client: &Client, test_id: &str) -> Result<String> {
+    let element = client
+        .wait()
+        .at_most(PAGE_WAIT)
+        .for_element(Locator::Css(&format!("[data-testid={test_id}]")))
+        .await?;
+    Ok(element.text().await?)
+}
+
+/// Loads `url` up to `rounds + 1` times within `budget`, each time polling `script` until it
+/// answers an array whose first number is the figure wanted (a performance entry's time);
+/// `check` then looks at the page. The first load only warms the caches, so the figures of
+/// the others come back, sorted.
+pub async fn time_page_loads<Check, Checked>(
+    client: &Client,
+    url: &str,
+    script: &str,
+    rounds: usize,
+    budget: Duration,
+    mut check: Check,
+) -> Result<Vec<f64>>
+where
+    Check: FnMut() -> Checked,
+    Checked: std::future::Future<Output = Result<()>>,
+{
+    let started = Instant::now();
+    let mut figures = Vec::with_capacity(rounds);
+    for round in 0..=rounds {
+        if started.elapsed() > budget {
+            break;
+        }
+        client.goto(url).await?;
+        let deadline = Instant::now() + PAGE_WAIT;
+        let figure = loop {
+            let answer = client.execute(script, Vec::new()).await?;
+            if let Some(figure) = answer.as_array().and_then(|entries| entries.first()?.as_f64()) {
+                break figure;
+            }
+            if Instant::now() > deadline {
+                bail!("{url} set no figure for `{script}` within {PAGE_WAIT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        check().await?;
+        if round > 0 {
+            figures.push(figure);
+        }
+    }
+    if figures.is_empty() {
+        bail!("no load of {url} was timed within {budget:?}");
+    }
+    figures.sort_by(f64::total_cmp);
+    Ok(figures)
+}
+
 /// The built browser app: `cargo xtask test` builds it and says where.
 pub fn dist_dir() -> Result<PathBuf> {
     let dist = std::env::var_os("VITALS_TEST_DIST")

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use fantoccini::{Client, Locator};
-use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, wait_until};
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, text_of, wait_until};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -31,16 +31,6 @@ const DEMO_USERS: [(&str, &str, &str, &[&str]); 4] = [
         &["dashboards", "engineering", "status", "admin"],
     ),
 ];
-
-/// The text of the element with `data-testid=test_id`, once it is there.
-async fn text_of(client: &Client, test_id: &str) -> Result<String> {
-    let element = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(&format!("[data-testid={test_id}]")))
-        .await?;
-    Ok(element.text().await?)
-}
 
 /// Waits until the page's address has `path` and, if given, `query`.
 async fn wait_for_address(client: &Client, path: &str, query: Option<&str>) -> Result<()> {

@@ -6,21 +6,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
-use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, wait_until};
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, text_of, wait_until};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 const WAIT: Duration = Duration::from_secs(30);
 const REASON: &str = "INC-4521 checking a double registration";
-
-async fn text_of(client: &Client, test_id: &str) -> Result<String> {
-    let element = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(&format!("[data-testid={test_id}]")))
-        .await?;
-    Ok(element.text().await?)
-}
 
 /// Opens the explorer on `query` from `from` until now.
 async fn explore(client: &Client, server: &TestServer, query: &str, from: &str) -> Result<()> {
