@@ -177,6 +177,13 @@ pub fn local_clock(ms: i64) -> String {
     clock(date.get_hours(), date.get_minutes())
 }
 
+/// A moment in milliseconds as RFC 3339 in UTC, as files for other tools want it.
+pub fn iso_time(ms: i64) -> String {
+    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64))
+        .to_iso_string()
+        .into()
+}
+
 /// The local time of a log line to the millisecond: `14:05:09.123`.
 pub fn local_time_precise(ms: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));

@@ -3,27 +3,31 @@
 
 use wasm_bindgen::{JsCast, JsValue};
 
-/// Calls `performance.<method>(args…)`, ignoring a browser without it.
-fn call(method: &str, args: &[&str]) {
-    let Ok(performance) = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance")) else {
-        return;
-    };
-    let Some(function) = js_sys::Reflect::get(&performance, &JsValue::from_str(method))
-        .ok()
-        .and_then(|function| function.dyn_into::<js_sys::Function>().ok())
-    else {
-        return;
-    };
-    let args: js_sys::Array = args.iter().map(|arg| JsValue::from_str(arg)).collect();
-    let _ = function.apply(&performance, &args);
+/// `performance` and its method `name`, when the browser has them.
+fn method(name: &str) -> Option<(JsValue, js_sys::Function)> {
+    let performance = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance")).ok()?;
+    let function = js_sys::Reflect::get(&performance, &JsValue::from_str(name))
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    Some((performance, function))
 }
 
 /// `performance.mark(name)`.
 pub fn mark(name: &str) {
-    call("mark", &[name]);
+    if let Some((performance, mark)) = method("mark") {
+        let _ = mark.call1(&performance, &JsValue::from_str(name));
+    }
 }
 
 /// `performance.measure(name, start, end)` between two marks.
 pub fn measure(name: &str, start: &str, end: &str) {
-    call("measure", &[name, start, end]);
+    if let Some((performance, measure)) = method("measure") {
+        let _ = measure.call3(
+            &performance,
+            &JsValue::from_str(name),
+            &JsValue::from_str(start),
+            &JsValue::from_str(end),
+        );
+    }
 }

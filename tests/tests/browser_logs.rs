@@ -78,6 +78,23 @@ async fn an_engineer_reveals_a_masked_line_with_a_reason_and_an_admin_finds_it()
         "a record number reached the page"
     );
 
+    // The download holds the lines as shown: masked.
+    let download = client.find(Locator::Css("[data-testid=log-download]")).await?;
+    download.click().await?;
+    let href = download.attr("href").await?.unwrap_or_default();
+    let file = client
+        .execute(
+            "return decodeURIComponent(arguments[0].slice(arguments[0].indexOf(',') + 1));",
+            vec![serde_json::Value::String(href.clone())],
+        )
+        .await?;
+    let file = file.as_str().unwrap_or_default();
+    ensure!(
+        href.starts_with("data:application/x-ndjson") && file.contains("[masked]") && !file.contains("mrn=1"),
+        "the downloaded lines: {}",
+        &file[..file.len().min(300)]
+    );
+
     let mut masked_row = None;
     for row in client.find_all(Locator::Css("[data-testid=log-row]")).await? {
         // The whole text, clipped or not: a long line ends in an ellipsis on the page.

@@ -323,14 +323,8 @@ pub fn health_look(health: Health) -> (&'static str, &'static str, &'static str)
 fn csv_href(data: &PanelData) -> String {
     format!(
         "data:text/csv;charset=utf-8,{}",
-        percent_encode(&csv_text(data, iso_time))
+        percent_encode(&csv_text(data, crate::format::iso_time))
     )
-}
-
-fn iso_time(ms: i64) -> String {
-    js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64))
-        .to_iso_string()
-        .into()
 }
 
 /// The CSV of a panel, with times written by `time`.

@@ -197,6 +197,21 @@ fn marked(text: &str) -> impl IntoView + use<> {
     parts
 }
 
+/// The lines as newline-delimited JSON, as shown (masked), times by `time`.
+pub fn ndjson(lines: &[LogLine], time: impl Fn(i64) -> String) -> String {
+    let mut text = String::new();
+    for line in lines {
+        let row = serde_json::json!({
+            "time": time(line.time.div_euclid(1_000_000)),
+            "labels": line.labels,
+            "line": line.line,
+        });
+        text.push_str(&row.to_string());
+        text.push('\n');
+    }
+    text
+}
+
 /// The lines, newest first, and the chosen line's details.
 #[component]
 fn LogList(lines: Vec<LogLine>) -> impl IntoView {
@@ -249,8 +264,27 @@ fn LogList(lines: Vec<LogLine>) -> impl IntoView {
     } else {
         format!("{count} lines, newest first. Choose a line to see it in full.")
     };
+    // The file is written when asked for, not with every answer: 5,000 lines are a megabyte.
+    let download = move |event: leptos::ev::MouseEvent| {
+        let text = lines.with_value(|lines| ndjson(lines, crate::format::iso_time));
+        if let Some(link) = event
+            .current_target()
+            .and_then(|target| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(target).ok())
+        {
+            let href = format!(
+                "data:application/x-ndjson;charset=utf-8,{}",
+                percent_encode(&text)
+            );
+            let _ = link.set_attribute("href", &href);
+        }
+    };
     view! {
-        <p class="list-summary" data-testid="log-summary">{summary}</p>
+        <div class="list-head">
+            <p class="list-summary" data-testid="log-summary">{summary}</p>
+            <a class="button-quiet" href="#" download="vitals-logs.ndjson" on:click=download data-testid="log-download">
+                "Download these lines"
+            </a>
+        </div>
         <div class="log-explorer">
             <VirtualList count=Signal::derive(move || count) row_height=ROW_HEIGHT row label="Log lines" test_id="log-list" />
             {move || {
@@ -409,4 +443,44 @@ fn SeriesTable(series: Vec<Series>) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downloaded_lines_are_one_json_object_each_as_shown() {
+        let line = LogLine {
+            time: 1_795_515_600_123_000_000,
+            labels: [("service".to_owned(), "records".to_owned())].into(),
+            line: "patient_name=\"[masked]\" viewed".to_owned(),
+            fields: Default::default(),
+            reveal_ref: Some("line:1:00ff00ff00ff00ff:{a=\"b\"}".to_owned()),
+        };
+        let text = ndjson(&[line.clone(), line], |ms| ms.to_string());
+        let rows: Vec<serde_json::Value> = text
+            .lines()
+            .map(|row| serde_json::from_str(row).unwrap())
+            .collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["time"], "1795515600123");
+        assert_eq!(rows[0]["labels"]["service"], "records");
+        assert_eq!(rows[0]["line"], "patient_name=\"[masked]\" viewed");
+        assert!(rows[0].get("reveal_ref").is_none());
+    }
+
+    #[test]
+    fn a_lines_level_is_said_in_words_with_a_mark() {
+        let line = |level: &str| LogLine {
+            time: 0,
+            labels: [("level".to_owned(), level.to_owned())].into(),
+            line: String::new(),
+            fields: Default::default(),
+            reveal_ref: None,
+        };
+        assert_eq!(level_of(&line("ERROR")).0, "error");
+        assert_eq!(level_of(&line("warn")).1, "▲");
+        assert_eq!(level_of(&line("whatever")).0, "—");
+    }
 }
