@@ -57,6 +57,29 @@ async fn an_engineer_reveals_a_masked_line_with_a_reason_and_an_admin_finds_it()
         "only the rows in view are drawn, not {drawn}"
     );
 
+    // Wrapped, each row grows to three lines of text, and still only those in view are drawn.
+    client
+        .find(Locator::Css("[data-testid=log-wrap]"))
+        .await?
+        .click()
+        .await?;
+    let wrapped = wait_until("rows grow when lines wrap", WAIT, || async move {
+        client
+            .execute(
+                "const row = document.querySelector('[data-testid=log-row]'); return row ? row.getBoundingClientRect().height : 0;",
+                vec![],
+            )
+            .await
+            .is_ok_and(|height| height.as_f64() == Some(60.0))
+    })
+    .await;
+    ensure!(wrapped.is_ok(), "a wrapped row should be 60 px high");
+    let drawn = rows_in_page(client).await?;
+    ensure!(
+        (12..=120).contains(&drawn),
+        "wrapped, still only the rows in view: {drawn}"
+    );
+
     explore(
         client,
         &server,

@@ -30,7 +30,9 @@ pub fn visible_rows(count: usize, row_height: f64, scroll_top: f64, viewport: f6
 #[component]
 pub fn VirtualList(
     #[prop(into)] count: Signal<usize>,
-    row_height: f64,
+    /// Every row's height in pixels; rows may all grow or shrink together (wrapped lines).
+    #[prop(into)]
+    row_height: Signal<f64>,
     /// Draws one row; called only for rows in view.
     row: Callback<usize, AnyView>,
     /// Names the list for assistive technology.
@@ -53,7 +55,8 @@ pub fn VirtualList(
             measure();
         }
     });
-    let window = Memo::new(move |_| visible_rows(count.get(), row_height, scroll_top.get(), height.get()));
+    let window =
+        Memo::new(move |_| visible_rows(count.get(), row_height.get(), scroll_top.get(), height.get()));
     view! {
         <div
             class="virtual-list"
@@ -64,10 +67,10 @@ pub fn VirtualList(
             tabindex="0"
             data-testid=test_id
         >
-            <div class="virtual-list-inner" style:height=move || format!("{}px", count.get() as f64 * row_height)>
+            <div class="virtual-list-inner" style:height=move || format!("{}px", count.get() as f64 * row_height.get())>
                 <div
                     class="virtual-list-rows"
-                    style:transform=move || format!("translateY({}px)", window.get().0 as f64 * row_height)
+                    style:transform=move || format!("translateY({}px)", window.get().0 as f64 * row_height.get())
                 >
                     {move || {
                         let (start, end) = window.get();

@@ -19,6 +19,8 @@ use crate::format::{local_day_and_time, local_time_precise};
 const LINE_LIMIT: u32 = 5_000;
 /// Height of one row of the list, in pixels (the stylesheet's `.log-row` matches it).
 const ROW_HEIGHT: f64 = 28.0;
+/// Height of a row when lines wrap: up to three lines of text (`.wrapped .log-row`).
+const WRAPPED_ROW_HEIGHT: f64 = 60.0;
 /// The shortest reason the server accepts for a reveal.
 const MIN_REASON_CHARS: usize = 8;
 /// What the server writes in place of a patient detail.
@@ -231,6 +233,14 @@ fn LogList(lines: Vec<LogLine>) -> impl IntoView {
     let masked = lines.iter().filter(|line| line.reveal_ref.is_some()).count();
     let lines = StoredValue::new(lines);
     let (chosen, set_chosen) = signal(None::<usize>);
+    let wrap = RwSignal::new(false);
+    let row_height = Signal::derive(move || {
+        if wrap.get() {
+            WRAPPED_ROW_HEIGHT
+        } else {
+            ROW_HEIGHT
+        }
+    });
     let row = Callback::new(move |index: usize| {
         let line = lines.with_value(|lines| lines[index].clone());
         let (level, mark, class) = level_of(&line);
@@ -281,12 +291,16 @@ fn LogList(lines: Vec<LogLine>) -> impl IntoView {
     view! {
         <div class="list-head">
             <p class="list-summary" data-testid="log-summary">{summary}</p>
+            <label class="wrap-toggle">
+                <input type="checkbox" bind:checked=wrap data-testid="log-wrap" />
+                " Wrap lines (up to three lines each)"
+            </label>
             <a class="button-quiet" href="#" download="vitals-logs.ndjson" on:click=download data-testid="log-download">
                 "Download these lines"
             </a>
         </div>
-        <div class="log-explorer">
-            <VirtualList count=Signal::derive(move || count) row_height=ROW_HEIGHT row label="Log lines" test_id="log-list" />
+        <div class="log-explorer" class:wrapped=move || wrap.get()>
+            <VirtualList count=Signal::derive(move || count) row_height row label="Log lines" test_id="log-list" />
             {move || {
                 chosen
                     .get()
