@@ -3,59 +3,34 @@
 
 mod common;
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::http::{Method, StatusCode};
+use common::DemoServer;
 use serde_json::{Value, json};
 use vitals_api::AuditAction;
-use vitals_server::config::{Config, Secret};
-use vitals_server::state::ManualClock;
 use vitals_server::store::{AuditFilter, AuditLog, SqliteStore};
-use vitals_server::{app, demo_sources, local_auth, state_with_auth};
 
 const PASSWORD: &str = "links-test-password";
 /// Tuesday 2026-11-24 10:20 UTC: "now" for the server of these tests.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 const DAY: Duration = Duration::from_secs(86_400);
 
+/// A demo server, and its store to look into.
 struct Server {
-    router: Router,
-    clock: Arc<ManualClock>,
+    demo: DemoServer,
     store: SqliteStore,
-    _data: tempfile::TempDir,
 }
 
 impl Server {
     fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let config = Config {
-            dist_dir: data.path().join("no-app"),
-            data_dir: data.path().to_owned(),
-            demo_password: Some(Secret(PASSWORD.into())),
-            ..Config::default()
-        };
-        let clock = Arc::new(ManualClock::new(CLINIC_MORNING_MS));
-        let auth = local_auth(&config, clock.clone()).unwrap();
-        let state = state_with_auth(
-            &config,
-            &demo_sources(&config, clock.clone()),
-            auth,
-            clock.clone(),
-        )
-        .unwrap();
-        Self {
-            router: app(state),
-            clock,
-            store: SqliteStore::open(Path::new(data.path())).unwrap(),
-            _data: data,
-        }
+        let demo = DemoServer::start(PASSWORD, CLINIC_MORNING_MS);
+        let store = SqliteStore::open(demo.data_dir()).unwrap();
+        Self { demo, store }
     }
 
     async fn login(&self, user: &str) -> String {
-        common::login(&self.router, user, PASSWORD).await
+        self.demo.login(user).await
     }
 
     async fn call(
@@ -65,7 +40,7 @@ impl Server {
         cookie: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        common::call(&self.router, method, path, cookie, body).await
+        common::call(&self.demo.router, method, path, cookie, body).await
     }
 
     /// Shares `body` as `cookie`; the new link's id.
@@ -170,11 +145,11 @@ async fn a_link_stops_working_when_it_expires_on_the_servers_clock() {
             json!({"dashboard": "clinic-now", "expires_in_days": 2}),
         )
         .await;
-    server.clock.advance(DAY);
+    server.demo.clock.advance(DAY);
     let engineer = server.login("engineer").await;
     assert_eq!(server.open(&id, &engineer).await.0, StatusCode::OK);
 
-    server.clock.advance(DAY + Duration::from_secs(1));
+    server.demo.clock.advance(DAY + Duration::from_secs(1));
     let engineer = server.login("engineer").await;
     let (status, answer) = server.open(&id, &engineer).await;
     assert_eq!(status, StatusCode::GONE, "{answer}");
@@ -228,7 +203,7 @@ async fn each_person_lists_their_own_links_and_an_admin_every_link() {
     let first = server
         .share(&operations, json!({"dashboard": "clinic-now"}))
         .await;
-    server.clock.advance(Duration::from_secs(60));
+    server.demo.clock.advance(Duration::from_secs(60));
     let second = server
         .share(&operations, json!({"dashboard": "clinic-now"}))
         .await;
@@ -341,7 +316,7 @@ async fn only_an_admin_shares_a_link_that_never_expires() {
     assert_eq!(status, StatusCode::CREATED, "{answer}");
     assert!(answer.get("expires_at").is_none(), "{answer}");
     let id = answer["id"].as_str().unwrap().to_owned();
-    server.clock.advance(DAY * 3_650);
+    server.demo.clock.advance(DAY * 3_650);
     let engineer = server.login("engineer").await;
     assert_eq!(server.open(&id, &engineer).await.0, StatusCode::OK);
 }

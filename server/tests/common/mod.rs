@@ -103,6 +103,11 @@ impl DemoServer {
         }
     }
 
+    /// Where the server keeps its store.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._data.path()
+    }
+
     /// The `Cookie` value of a new session of the demo user `user`.
     pub async fn login(&self, user: &str) -> String {
         login(&self.router, user, self.password).await
