@@ -44,12 +44,10 @@ impl RevealRef {
 
     /// Reads a reference an answer carried; the error says what is wrong with it.
     pub fn parse(text: &str) -> Result<Self, String> {
-        if text.chars().count() > MAX_REF_CHARS {
-            return Err(format!(
-                "is longer than {MAX_REF_CHARS} characters; send the reveal_ref an answer carried, unchanged"
-            ));
-        }
         let unchanged = "send the reveal_ref an answer carried, unchanged";
+        if text.chars().count() > MAX_REF_CHARS {
+            return Err(format!("is longer than {MAX_REF_CHARS} characters; {unchanged}"));
+        }
         match text.split_once(':') {
             Some(("line", rest)) => {
                 let mut parts = rest.splitn(3, ':');
