@@ -15,7 +15,7 @@ pub fn EngineeringPage() -> impl IntoView {
                      from the clinic's logs, metrics and traces."
             planned=&[
                 "a trace explorer with a waterfall of each request",
-                "log search and live tail, with patient data masked",
+                "the live tail of the logs, and query editors that complete labels and functions",
                 "metric queries and charts",
                 "the service map: which service calls which, and where calls fail",
                 "jumping from a log line to its trace and back",
