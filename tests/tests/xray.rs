@@ -217,6 +217,21 @@ async fn a_trace_reads_back_with_the_clinics_spans_by_either_id() -> Result<()> 
     assert_eq!(get_item.attributes["peer.service"], "DynamoDB");
     assert_eq!(get_item.attributes["aws.table_name"], "users");
     assert_eq!(get_item.status, SpanStatus::Error);
+    // The trace view says where the trace failed: the GetItem, not the login it broke.
+    let waterfall = vitals_trace::Waterfall::new(vitals_trace::SpanTable::from_spans(
+        &failed_call.trace_id,
+        &failed_call.spans,
+    ));
+    let origins: Vec<&str> = waterfall
+        .failure_origins()
+        .into_iter()
+        .map(|span| waterfall.table().name(span))
+        .collect();
+    assert_eq!(
+        origins,
+        ["DynamoDB.GetItem"],
+        "where the trace read back from X-Ray failed"
+    );
     Ok(())
 }
 

@@ -8,6 +8,8 @@
 //! - [`CriticalPath`] finds the chain of work the trace's duration waited on;
 //! - [`huge`] answers the overview and the windows of a trace too large to send whole;
 //! - [`compare`] says where two traces of one operation spent their time differently;
+//! - [`Waterfall`] keeps the rows a page shows as subtrees fold, finds failed and matching spans
+//!   and places each span's bar;
 //! - [`map_layout`] places the service map's nodes in columns, callers left of what they call.
 //!
 //! Nothing here recurses: a trace a million levels deep is walked with loops and explicit stacks.
@@ -18,7 +20,9 @@ pub mod huge;
 pub mod map_layout;
 pub mod table;
 pub mod tree;
+pub mod waterfall;
 
 pub use critical::{CriticalPath, Segment};
 pub use table::{NO_ATTRIBUTES, NO_PARENT, NewSpan, SpanTable, TableBuilder};
 pub use tree::SpanTree;
+pub use waterfall::{Bar, Waterfall};

@@ -25,8 +25,9 @@ use std::collections::BTreeSet;
 pub const NODE_WIDTH: f64 = 160.0;
 /// The height of a node's box.
 pub const NODE_HEIGHT: f64 = 48.0;
-/// The horizontal space between two columns, where the calls are drawn.
-pub const LAYER_GAP: f64 = 80.0;
+/// The horizontal space between two columns, where the calls are drawn with their rate,
+/// failures and latency written along them.
+pub const LAYER_GAP: f64 = 240.0;
 /// The vertical space between two boxes in one column.
 pub const ROW_GAP: f64 = 24.0;
 

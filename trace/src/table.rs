@@ -146,6 +146,14 @@ impl SpanTable {
     pub fn status(&self, index: u32) -> SpanStatus {
         self.statuses[index as usize]
     }
+
+    pub fn kind(&self, index: u32) -> SpanKind {
+        self.kinds[index as usize]
+    }
+
+    pub fn attributes(&self, index: u32) -> &BTreeMap<String, String> {
+        &self.attribute_sets[self.attributes[index as usize] as usize]
+    }
 }
 
 /// One span for [`TableBuilder::push`].
