@@ -678,6 +678,8 @@ pub enum Unit {
     Seconds,
     /// Things per minute (messages processed).
     PerMinute,
+    /// Any other number, such as a metric an engineer queries: as many digits as its size needs.
+    Number,
 }
 
 /// Whether the headline number is good news, worth a look, or bad news.

@@ -75,6 +75,8 @@ pub fn number(value: f64, unit: Unit) -> String {
         Unit::Seconds if value.abs() < 120.0 => format!("{value:.1} s"),
         Unit::Seconds => duration_words((value * 1000.0) as i64),
         Unit::PerMinute => format!("{} per minute", trimmed(value)),
+        // Four decimals at most, and no trailing zeros: `0.0123`, `42.5`, `1200`.
+        Unit::Number => format!("{}", (value * 10_000.0).round() / 10_000.0),
     }
 }
 
@@ -427,6 +429,8 @@ mod tests {
         assert_eq!(number(0.9734, Unit::Ratio), "97.3%");
         assert_eq!(number(0.35, Unit::Seconds), "350 ms");
         assert_eq!(number(4.0, Unit::PerMinute), "4 per minute");
+        assert_eq!(number(0.012_34, Unit::Number), "0.0123");
+        assert_eq!(number(1_200.0, Unit::Number), "1200");
         assert_eq!(number(600.0, Unit::Seconds), "10 minutes");
     }
 }
