@@ -19,6 +19,17 @@ pub fn format_value(value: f64, unit: Unit) -> String {
         Unit::Seconds if value.abs() < 120.0 => format!("{} s", decimal(value, 1)),
         Unit::Seconds => format!("{} min", decimal(value / 60.0, 1)),
         Unit::PerMinute => format!("{} per minute", decimal(value, 1)),
+        Unit::Number => number_words(value),
+    }
+}
+
+/// A number of any size with the digits its size needs: `12,345`, `42.5`, `0.0123`.
+fn number_words(value: f64) -> String {
+    match value.abs() {
+        size if size >= 1_000.0 => group_thousands(value.round() as i64),
+        size if size >= 10.0 => decimal(value, 1),
+        size if size >= 0.01 || size == 0.0 => decimal(value, 3),
+        _ => plain_number(value),
     }
 }
 
@@ -67,7 +78,7 @@ fn not_finite(value: f64) -> String {
 }
 
 /// An integer with a comma between each group of three digits.
-fn group_thousands(number: i64) -> String {
+pub fn group_thousands(number: i64) -> String {
     let digits = number.unsigned_abs().to_string();
     let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if number < 0 {
@@ -252,6 +263,10 @@ mod tests {
         assert_eq!(format_value(0.35, Unit::Seconds), "350 ms");
         assert_eq!(format_value(1.25, Unit::Seconds), "1.3 s");
         assert_eq!(format_value(490.4, Unit::Seconds), "8.2 min");
+        assert_eq!(format_value(12_345.6, Unit::Number), "12,346");
+        assert_eq!(format_value(42.46, Unit::Number), "42.5");
+        assert_eq!(format_value(0.012_34, Unit::Number), "0.012");
+        assert_eq!(format_value(0.000_5, Unit::Number), "0.0005");
     }
 
     #[test]

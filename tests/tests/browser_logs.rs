@@ -36,13 +36,7 @@ async fn an_engineer_reveals_a_masked_line_with_a_reason_and_an_admin_finds_it()
     let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
     let browser = Browser::start().await?;
     let client = &browser.client;
-    client.goto(&server.url("/login")).await?;
-    browser.log_in("engineer", DEMO_PASSWORD).await?;
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid=logout]"))
-        .await?;
+    browser.open_as(&server, "engineer").await?;
 
     // Five thousand lines, a day of every service: the list keeps only those in view.
     explore(client, &server, r#"{service=~".+"}"#, "now-24h").await?;
@@ -133,6 +127,26 @@ async fn an_engineer_reveals_a_masked_line_with_a_reason_and_an_admin_finds_it()
         .await?;
     text_of(client, "line-details").await?;
 
+    // The lines around it in its own stream, the chosen one marked among them.
+    client
+        .find(Locator::Css("[data-testid=show-context]"))
+        .await?
+        .click()
+        .await?;
+    text_of(client, "line-context").await?;
+    let around = client
+        .find_all(Locator::Css("[data-testid=line-context] li"))
+        .await?
+        .len();
+    let marked_line = client
+        .find_all(Locator::Css("[data-testid=line-context] li.this-line"))
+        .await?
+        .len();
+    ensure!(
+        around >= 3 && marked_line == 1,
+        "{around} lines around the chosen one, which is marked once"
+    );
+
     // A reason too short is refused on the page, before anything is asked.
     let reason = client.find(Locator::Id("reveal-reason")).await?;
     reason.send_keys("because").await?;
@@ -186,5 +200,198 @@ async fn an_engineer_reveals_a_masked_line_with_a_reason_and_an_admin_finds_it()
 
     let errors = browser.unexpected_console_errors(&server).await?;
     ensure!(errors.is_empty(), "the pages logged errors: {errors:#?}");
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_editor_completes_values_and_marks_a_string_left_open() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    browser.open_as(&server, "engineer").await?;
+    client.goto(&server.url("/engineering/logs")).await?;
+    let editor = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Id("log-query"))
+        .await?;
+    editor.send_keys(r#"{service="lo"#).await?;
+    // The label's values are asked for once the cursor enters its quotes; a keystroke later
+    // they are offered.
+    let offered = wait_until("the service's values are offered", WAIT, || {
+        let editor = editor.clone();
+        async move {
+            if editor.send_keys("\u{E003}o").await.is_err() {
+                return false;
+            }
+            text_of(client, "log-query-completions")
+                .await
+                .is_ok_and(|list| list.contains("login-api"))
+        }
+    })
+    .await;
+    ensure!(offered.is_ok(), "login-api should be offered inside service=\"lo");
+    editor.send_keys("\u{E004}").await?; // Tab takes it
+    editor.send_keys(r#""} |= "GetItem"#).await?;
+    let text = editor.prop("value").await?.unwrap_or_default();
+    ensure!(
+        text == r#"{service="login-api"} |= "GetItem"#,
+        "completed in place: {text:?}"
+    );
+
+    // A string left open is marked where it starts, and the query is not sent.
+    let problem = text_of(client, "query-problem").await?;
+    let marked = client
+        .find(Locator::Css("[data-testid=query-problem] mark"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        problem.contains("never closed") && marked.starts_with("\"GetItem"),
+        "the problem {problem:?} marks {marked:?}"
+    );
+    editor.send_keys("\u{E009}\u{E007}").await?;
+    ensure!(
+        !client
+            .current_url()
+            .await?
+            .query()
+            .unwrap_or_default()
+            .contains("query="),
+        "a query with a problem the page can see is not run"
+    );
+    editor.send_keys("\u{E000}\"\u{E009}\u{E007}").await?;
+    let ran = wait_until("the closed query runs", WAIT, || async move {
+        client
+            .current_url()
+            .await
+            .is_ok_and(|url| url.query().unwrap_or_default().contains("GetItem"))
+    })
+    .await;
+    ensure!(ran.is_ok(), "once closed, Ctrl+Enter runs it");
+    ensure!(
+        client
+            .find_all(Locator::Css("[data-testid=query-problem]"))
+            .await?
+            .is_empty(),
+        "no problem is shown once the string is closed"
+    );
+    let errors = browser.unexpected_console_errors(&server).await?;
+    ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dragging_across_the_volume_narrows_the_range() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    browser.open_as(&server, "engineer").await?;
+    // An hour of clinic morning, written out: the bars stand on the same hour as the lines.
+    client
+        .goto(&server.url(
+            "/engineering/logs?query=%7Bservice%3D~%22.%2B%22%7D&from=2026-11-24T09%3A20%3A00Z&to=2026-11-24T10%3A20%3A00Z",
+        ))
+        .await?;
+    let bars = wait_until("the volume is drawn", WAIT, || async move {
+        client
+            .find_all(Locator::Css("[data-testid=log-volume] rect"))
+            .await
+            .is_ok_and(|bars| bars.len() >= 30)
+    })
+    .await;
+    ensure!(bars.is_ok(), "an hour of every service draws bars");
+    let legend = text_of(client, "log-volume").await?;
+    ensure!(legend.contains("info"), "the levels are named: {legend:?}");
+
+    // Drag over the middle half of the bars.
+    client
+        .execute(
+            "const layer = document.querySelector('[data-testid=log-volume] .drag-select'); \
+             const box = layer.getBoundingClientRect(); \
+             const at = (fraction, type) => layer.dispatchEvent(new PointerEvent(type, \
+                 {bubbles: true, clientX: box.left + box.width * fraction, clientY: box.top + box.height / 2})); \
+             at(0.25, 'pointerdown'); at(0.5, 'pointermove'); at(0.75, 'pointermove'); at(0.75, 'pointerup');",
+            Vec::new(),
+        )
+        .await?;
+    let narrowed = wait_until("the range narrows to the stretch dragged", WAIT, || async move {
+        client.current_url().await.is_ok_and(|url| {
+            let query = url.query().unwrap_or_default().to_owned();
+            query.contains("from=2026-11-24T09%3A3") && query.contains("to=2026-11-24T10%3A0")
+        })
+    })
+    .await;
+    ensure!(
+        narrowed.is_ok(),
+        "from about 09:35 to 10:05: {}",
+        client.current_url().await?
+    );
+    let errors = browser.unexpected_console_errors(&server).await?;
+    ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_followed_live_shows_its_lines_and_its_rate_and_pauses() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    browser.open_as(&server, "engineer").await?;
+    explore(client, &server, r#"{service=~".+"}"#, "now-15m").await?;
+    text_of(client, "log-summary").await?;
+    client
+        .find(Locator::Css("[data-testid=log-live]"))
+        .await?
+        .click()
+        .await?;
+    // The last minute arrives first, newest at the top, with the rate it came at.
+    let following = wait_until("the tail follows", WAIT, || async move {
+        text_of(client, "tail-status")
+            .await
+            .is_ok_and(|status| status.contains("Live") && status.contains("lines/s"))
+    })
+    .await;
+    ensure!(following.is_ok(), "{:?}", text_of(client, "tail-status").await);
+    let arrived = wait_until("lines arrive", WAIT, || async move {
+        client
+            .find_all(Locator::Css("[data-testid=tail-row]"))
+            .await
+            .is_ok_and(|rows| !rows.is_empty())
+    })
+    .await;
+    ensure!(arrived.is_ok(), "the last minute's lines are shown");
+    ensure!(
+        client
+            .current_url()
+            .await?
+            .query()
+            .unwrap_or_default()
+            .contains("live=1"),
+        "the address says the query is followed"
+    );
+    let page = client.source().await?;
+    ensure!(!page.contains("mrn=1"), "a record number reached the live page");
+
+    client
+        .find(Locator::Css("[data-testid=tail-pause]"))
+        .await?
+        .click()
+        .await?;
+    let status = text_of(client, "tail-status").await?;
+    ensure!(
+        status.contains("Paused") && status.contains("waiting"),
+        "{status}"
+    );
+    client
+        .find(Locator::Css("[data-testid=tail-pause]"))
+        .await?
+        .click()
+        .await?;
+    let status = text_of(client, "tail-status").await?;
+    ensure!(status.contains("Live"), "{status}");
+
+    let errors = browser.unexpected_console_errors(&server).await?;
+    ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
     browser.close().await
 }

@@ -871,6 +871,7 @@ fn smallest_step(unit: Unit, magnitude: f64) -> f64 {
         Unit::Ratio => 0.001,
         Unit::Seconds if magnitude < 1.0 => 0.001,
         Unit::Seconds | Unit::PerMinute => 0.1,
+        Unit::Number => (magnitude / 1_000.0).max(f64::MIN_POSITIVE),
     }
 }
 
@@ -1267,7 +1268,13 @@ mod tests {
             (5.0, 5.0),
             (0.0, 0.0),
         ];
-        for unit in [Unit::Count, Unit::Ratio, Unit::Seconds, Unit::PerMinute] {
+        for unit in [
+            Unit::Count,
+            Unit::Ratio,
+            Unit::Seconds,
+            Unit::PerMinute,
+            Unit::Number,
+        ] {
             for (lowest, highest) in ranges {
                 let axis = ValueAxis::new(lowest, highest, unit);
                 let ticks = &axis.ticks;

@@ -118,6 +118,12 @@ fn PanelBody(
     let judged = data.health != Health::Unknown || matches!(data.kind, PanelKind::Stat | PanelKind::Status);
     let csv = csv_href(&data);
     let csv_name = format!("{}.csv", data.id);
+    // One paragraph for every kind, built by one piece of code: each `view!` of its own would
+    // add its own code to the download.
+    let sentence = {
+        let sentence = data.sentence.clone();
+        move || view! { <p class="stat-sentence" data-testid="panel-sentence">{sentence.clone()}</p> }
+    };
     let kind_view = match data.kind {
         PanelKind::Stat | PanelKind::Status => {
             let headline = match data.value {
@@ -132,40 +138,41 @@ fn PanelBody(
                 .first()
                 .map(|series| series.points.clone())
                 .unwrap_or_default();
-            view! {
-                {headline}
-                {data.trend.clone().map(|trend| {
-                    let said = data.sentence.contains(&trend.words);
-                    view! { <TrendLine trend said /> }
-                })}
-                <p class="stat-sentence" data-testid="panel-sentence">{data.sentence.clone()}</p>
-                <Sparkline points title=data.title.clone() unit=data.unit />
-            }
-            .into_any()
+            let trend = data.trend.clone().map(|trend| {
+                let said = data.sentence.contains(&trend.words);
+                view! { <TrendLine trend said /> }
+            });
+            (
+                headline,
+                trend,
+                sentence(),
+                view! { <Sparkline points title=data.title.clone() unit=data.unit /> }.into_any(),
+            )
+                .into_any()
         }
-        PanelKind::Timeseries => {
-            let series = data.series.clone();
+        PanelKind::Timeseries => (
+            sentence(),
             view! {
-                <p class="stat-sentence" data-testid="panel-sentence">{data.sentence.clone()}</p>
                 <Chart
-                    series=Signal::stored(series)
+                    series=Signal::stored(data.series.clone())
                     unit=data.unit
                     title=data.title.clone()
                     range=Signal::stored((data.from, data.to))
                 />
             }
-            .into_any()
-        }
-        PanelKind::Bar => view! {
-            <p class="stat-sentence" data-testid="panel-sentence">{data.sentence.clone()}</p>
-            <Bars rows=data.rows.clone() unit=data.unit title=data.title.clone() />
-        }
-        .into_any(),
-        PanelKind::Table => view! {
-            <p class="stat-sentence" data-testid="panel-sentence">{data.sentence.clone()}</p>
-            <RowsTable rows=data.rows.clone() unit=data.unit title=data.title.clone() />
-        }
-        .into_any(),
+            .into_any(),
+        )
+            .into_any(),
+        PanelKind::Bar => (
+            sentence(),
+            view! { <Bars rows=data.rows.clone() unit=data.unit title=data.title.clone() /> }.into_any(),
+        )
+            .into_any(),
+        PanelKind::Table => (
+            sentence(),
+            view! { <RowsTable rows=data.rows.clone() unit=data.unit title=data.title.clone() /> }.into_any(),
+        )
+            .into_any(),
     };
     view! {
         <div class=format!("stat-body {health_class}") class:out-of-date=out_of_date>

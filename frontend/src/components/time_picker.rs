@@ -27,6 +27,11 @@ pub fn preset_of(from: &str, to: &str) -> Option<&'static str> {
         .map(|(preset, _)| *preset)
 }
 
+/// `now-15m`, `now-6h`, `now-2d` in milliseconds; anything else is unknown.
+pub fn relative_ms(from: &str) -> Option<i64> {
+    vitals_api::query::parse_duration_ms(from.strip_prefix("now-")?)
+}
+
 /// The range in words: the preset's name, or both ends in local time.
 pub fn range_words(from: &str, to: &str, local: impl Fn(&str) -> String) -> String {
     match preset_of(from, to) {
@@ -118,6 +123,15 @@ pub fn TimePicker(
     let (start, set_start) = signal(String::new());
     let (end, set_end) = signal(String::new());
     let (problem, set_problem) = signal(None::<String>);
+    // A range written out (from the address) fills the custom fields, so they show what is shown.
+    Effect::new(move |_| {
+        let (from, to) = (from.get(), to.get());
+        if preset_of(&from, &to).is_none() {
+            let now = js_sys::Date::now();
+            set_start.set(instant_to_local_input(&from, now));
+            set_end.set(instant_to_local_input(&to, now));
+        }
+    });
     let open_custom = move || {
         let now = js_sys::Date::now();
         set_start.set(instant_to_local_input(&from.get_untracked(), now));

@@ -6,14 +6,22 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use vitals_api::{Direction, LogLine, LogQueryRequest, LogQueryResponse, RevealRequest, Revealed, Series};
+use vitals_api::{Direction, LogLine, LogQueryRequest, LogQueryResponse, Series};
 
 use crate::api::{self, percent_encode};
+use crate::components::completion::{QueryEditor, Suggestions, starting_with};
 use crate::components::loaded::Loaded;
+use crate::components::log_volume::LogVolume;
+use crate::components::logql_context::{PIPELINE_STAGES, Place, place_of};
+use crate::components::masked::{MASK, RevealForm, marked};
+use crate::components::query_examples::QueryExamples;
+use crate::components::query_syntax::{LOGQL_FUNCTIONS, logql_problem};
 use crate::components::time_picker::TimePicker;
 use crate::components::virtual_list::VirtualList;
 use crate::format::{local_day_and_time, local_time_precise};
+use crate::pages::live_tail::LiveTail;
 
 /// Lines one query shows at most.
 const LINE_LIMIT: u32 = 5_000;
@@ -21,10 +29,6 @@ const LINE_LIMIT: u32 = 5_000;
 const ROW_HEIGHT: f64 = 28.0;
 /// Height of a row when lines wrap: up to three lines of text (`.wrapped .log-row`).
 const WRAPPED_ROW_HEIGHT: f64 = 60.0;
-/// The shortest reason the server accepts for a reveal.
-const MIN_REASON_CHARS: usize = 8;
-/// What the server writes in place of a patient detail.
-const MASK: &str = "[masked]";
 
 /// Marks around drawing an answer's lines, and the measure between them the bench reads.
 pub const LINES_ARRIVED_MARK: &str = "vitals:log-lines-arrived";
@@ -44,13 +48,14 @@ const EXAMPLES: [(&str, &str); 3] = [
     (r#"{service=~".+"} |= "error""#, "every error line"),
 ];
 
-/// The address of the explorer for a query and range.
-fn logs_url(query: &str, from: &str, to: &str) -> String {
+/// The address of the explorer for a query and range, followed live or not.
+fn logs_url(query: &str, from: &str, to: &str, live: bool) -> String {
     format!(
-        "/engineering/logs?query={}&from={}&to={}",
+        "/engineering/logs?query={}&from={}&to={}{}",
         percent_encode(query),
         percent_encode(from),
-        percent_encode(to)
+        percent_encode(to),
+        if live { "&live=1" } else { "" }
     )
 }
 
@@ -64,8 +69,12 @@ pub fn LogsPage() -> impl IntoView {
     let to = Memo::new(move |_| params.read().get("to").unwrap_or_else(|| "now".to_owned()));
     let draft = RwSignal::new(query.get_untracked());
     Effect::new(move |_| draft.set(query.get()));
+    let live = Memo::new(move |_| params.read().get("live").is_some_and(|live| live == "1"));
+    let go = Callback::new(move |(query, from, to, live): (String, String, String, bool)| {
+        navigate(&logs_url(&query, &from, &to, live), NavigateOptions::default());
+    });
     let show = Callback::new(move |(query, from, to): (String, String, String)| {
-        navigate(&logs_url(&query, &from, &to), NavigateOptions::default());
+        go.run((query, from, to, live.get_untracked()));
     });
     let run = move |event: SubmitEvent| {
         event.prevent_default();
@@ -74,7 +83,61 @@ pub fn LogsPage() -> impl IntoView {
     let on_range = Callback::new(move |(from, to): (String, String)| {
         show.run((query.get_untracked(), from, to));
     });
+    let labels = LocalResource::new(move || {
+        let (from, to) = (from.get(), to.get());
+        async move { api::log_labels(&from, &to).await.unwrap_or_default() }
+    });
+    // Each label's values, asked for the first time the cursor is inside its quotes.
+    let values = RwSignal::new(std::collections::HashMap::<String, Vec<String>>::new());
+    let suggest = Callback::new(move |(text, cursor): (String, usize)| {
+        let typed = |start: usize| text.get(start..cursor).unwrap_or_default().to_owned();
+        let names = || labels.get_untracked().unwrap_or_default();
+        match place_of(&text, cursor) {
+            Place::Value { label, start } => {
+                let known = values.with_untracked(|values| values.get(&label).cloned());
+                match known {
+                    Some(known) => Suggestions {
+                        start,
+                        words: starting_with(&typed(start), &known),
+                    },
+                    None => {
+                        let (from, to) = (from.get_untracked(), to.get_untracked());
+                        spawn_local(async move {
+                            if let Ok(found) = api::log_label_values(&label, &from, &to).await {
+                                values.update(|values| {
+                                    values.insert(label, found);
+                                });
+                            }
+                        });
+                        Suggestions::default()
+                    }
+                }
+            }
+            Place::LabelName { start } => Suggestions {
+                start,
+                words: starting_with(&typed(start), &names()),
+            },
+            Place::Stage { start } => {
+                let mut words: Vec<String> =
+                    PIPELINE_STAGES.iter().map(|stage| (*stage).to_owned()).collect();
+                words.extend(names());
+                Suggestions {
+                    start,
+                    words: starting_with(&typed(start), &words),
+                }
+            }
+            Place::Other { start } if cursor > start => {
+                let words: Vec<String> = LOGQL_FUNCTIONS.iter().map(|name| (*name).to_owned()).collect();
+                Suggestions {
+                    start,
+                    words: starting_with(&typed(start), &words),
+                }
+            }
+            Place::Other { .. } => Suggestions::default(),
+        }
+    });
     let answer = LocalResource::new(move || {
+        let following = live.get();
         let request = LogQueryRequest {
             query: query.get(),
             from: Some(from.get()),
@@ -84,7 +147,9 @@ pub fn LogsPage() -> impl IntoView {
             step: None,
         };
         async move {
-            if request.query.trim().is_empty() {
+            // An empty query, or one whose problem the editor already marks, is not sent; nor,
+            // while the query is followed live, is it asked over a range.
+            if following || request.query.trim().is_empty() || logql_problem(&request.query).is_some() {
                 return Ok(None);
             }
             api::query_logs(&request).await.map(Some)
@@ -96,38 +161,53 @@ pub fn LogsPage() -> impl IntoView {
         <section class="area logs" aria-labelledby="logs-heading">
             <h1 id="logs-heading">"Logs"</h1>
             <form class="query-bar" on:submit=run>
-                <div class="field query-field">
-                    <label for="log-query">"Log query (LogQL)"</label>
-                    <textarea
-                        id="log-query"
-                        name="query"
-                        rows="2"
-                        spellcheck="false"
-                        autocapitalize="none"
-                        placeholder=r#"{service="login-api"} |= "error""#
-                        prop:value=move || draft.get()
-                        on:input=move |event| draft.set(event_target_value(&event))
-                        on:keydown=move |event: leptos::ev::KeyboardEvent| {
-                            // Ctrl+Enter runs the query, as in other query editors.
-                            if event.key() == "Enter" && (event.ctrl_key() || event.meta_key()) {
-                                event.prevent_default();
-                                show.run((draft.get_untracked(), from.get_untracked(), to.get_untracked()));
-                            }
-                        }
-                    ></textarea>
-                </div>
+                <QueryEditor
+                    id="log-query"
+                    label="Log query (LogQL)"
+                    placeholder=r#"{service="login-api"} |= "error""#
+                    text=draft
+                    suggest
+                    check=logql_problem
+                    on_run=Callback::new(move |()| show.run((draft.get_untracked(), from.get_untracked(), to.get_untracked())))
+                />
                 <TimePicker from=from to=to on_change=on_range />
                 <button type="submit" class="button-primary" data-testid="run-query">
                     "Run query"
                 </button>
             </form>
+            <label class="wrap-toggle follow-toggle">
+                <input
+                    type="checkbox"
+                    prop:checked=move || live.get()
+                    disabled=move || query.with(|query| query.trim().is_empty())
+                    on:change=move |event| {
+                        go.run((query.get_untracked(), from.get_untracked(), to.get_untracked(), event_target_checked(&event)))
+                    }
+                    data-testid="log-live"
+                />
+                " Follow live: new lines as they are written"
+            </label>
+            {move || {
+                let query = query.get();
+                live.get().then(|| view! { <LiveTail query /> })
+            }}
+            <div hidden=move || live.get()>
+            // Not asked for while the query is followed live.
+            {move || (!live.get()).then(|| view! { <LogVolume query from to on_range /> })}
             <Loaded lines=8 on_retry=retry>
                 {move || {
                     answer
                         .get()
                         .map(|answer| {
                             answer.map(|answer| match answer {
-                                None => view! { <Examples show from to /> }.into_any(),
+                                None => view! {
+                                    <QueryExamples
+                                        intro="Write a LogQL query and run it. Patient details in the lines are masked; an engineer can reveal one line with a reason, which the audit trail keeps."
+                                        examples=&EXAMPLES
+                                        on_pick=Callback::new(move |query| show.run((query, from.get_untracked(), to.get_untracked())))
+                                    />
+                                }
+                                .into_any(),
                                 Some(LogQueryResponse::Streams { lines }) => view! { <LogList lines /> }.into_any(),
                                 Some(LogQueryResponse::Matrix { series } | LogQueryResponse::Vector { series }) => {
                                     view! { <SeriesTable series /> }.into_any()
@@ -136,37 +216,17 @@ pub fn LogsPage() -> impl IntoView {
                         })
                 }}
             </Loaded>
+            </div>
         </section>
     }
 }
 
-/// Before the first query: what to type, with examples that run when chosen.
-#[component]
-fn Examples(show: Callback<(String, String, String)>, from: Memo<String>, to: Memo<String>) -> impl IntoView {
-    view! {
-        <div class="notice">
-            <p>"Write a LogQL query and run it. Patient details in the lines are masked; an engineer can reveal one line with a reason, which the audit trail keeps."</p>
-            <ul class="examples">
-                {EXAMPLES
-                    .iter()
-                    .map(|(query, words)| {
-                        let query = (*query).to_owned();
-                        view! {
-                            <li>
-                                <button
-                                    type="button"
-                                    class="link-button"
-                                    on:click=move |_| show.run((query.clone(), from.get_untracked(), to.get_untracked()))
-                                >
-                                    {*words}
-                                </button>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
-        </div>
-    }
+/// Whether a field names the trace a line was written in.
+fn is_trace_id_field(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().replace(['-', '.'], "_").as_str(),
+        "trace_id" | "traceid" | "xray_trace_id" | "aws_xray_trace_id"
+    )
 }
 
 /// The words and mark of a line's level: never colour alone.
@@ -184,19 +244,6 @@ fn level_of(line: &LogLine) -> (&'static str, &'static str, &'static str) {
         "info" => ("info", "●", "level-info"),
         _ => ("—", "", "level-none"),
     }
-}
-
-/// A line's text with each masked part set apart.
-fn marked(text: &str) -> impl IntoView + use<> {
-    let mut parts = Vec::new();
-    let mut rest = text;
-    while let Some(at) = rest.find(MASK) {
-        parts.push(view! { <span>{rest[..at].to_owned()}</span> }.into_any());
-        parts.push(view! { <span class="masked" title="patient data, masked">{MASK}</span> }.into_any());
-        rest = &rest[at + MASK.len()..];
-    }
-    parts.push(view! { <span>{rest.to_owned()}</span> }.into_any());
-    parts
 }
 
 /// The lines as newline-delimited JSON, as shown (masked), times by `time`.
@@ -320,7 +367,22 @@ fn LineDetails(line: LogLine) -> impl IntoView {
     let rows = |pairs: &std::collections::BTreeMap<String, String>| {
         pairs
             .iter()
-            .map(|(name, value)| view! { <tr><th scope="row">{name.clone()}</th><td>{marked(value)}</td></tr> })
+            .map(|(name, value)| {
+                // A trace id opens its trace.
+                let shown = if is_trace_id_field(name) && !value.contains(MASK) {
+                    let href = crate::pages::traces::trace_url(value);
+                    let text = value.clone();
+                    view! {
+                        <A href=href attr:data-testid="line-trace-link">
+                            {text}
+                        </A>
+                    }
+                    .into_any()
+                } else {
+                    marked(value).into_any()
+                };
+                view! { <tr><th scope="row">{name.clone()}</th><td>{shown}</td></tr> }
+            })
             .collect_view()
     };
     let labels = rows(&line.labels);
@@ -347,72 +409,112 @@ fn LineDetails(line: LogLine) -> impl IntoView {
             </table>
             {fields}
             {reveal}
+            <LineContext line=line.clone() />
         </aside>
     }
 }
 
-/// Asks for a masked line whole, with a reason; shows it to this person only.
+/// Lines of context asked for on each side of a line.
+const CONTEXT_LINES: u32 = 10;
+/// How far on each side of a line its context is looked for, in nanoseconds (five minutes).
+const CONTEXT_REACH_NS: i64 = 300_000_000_000;
+
+/// The stream selector of a line's labels, or `None` when a label is masked (its value is not
+/// the one to ask for).
+pub fn stream_selector(labels: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    if labels.is_empty() || labels.values().any(|value| value.contains(MASK)) {
+        return None;
+    }
+    let matchers: Vec<String> = labels
+        .iter()
+        .map(|(name, value)| format!("{name}=\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    Some(format!("{{{}}}", matchers.join(", ")))
+}
+
+/// An instant to the nanosecond, in RFC 3339: `2026-11-24T10:19:56.846123456Z`.
+pub fn iso_nanos(ns: i64, iso_ms: impl Fn(i64) -> String) -> String {
+    let ms = ns.div_euclid(1_000_000);
+    let below = ns.rem_euclid(1_000_000);
+    let text = iso_ms(ms);
+    match text.strip_suffix('Z') {
+        Some(head) => format!("{head}{below:06}Z"),
+        None => text,
+    }
+}
+
+/// The lines before and after one line in its own stream, asked for when wanted.
 #[component]
-fn RevealForm(reveal_ref: String) -> impl IntoView {
-    let reason = RwSignal::new(String::new());
-    let (problem, set_problem) = signal(None::<String>);
-    let (busy, set_busy) = signal(false);
-    let (shown, set_shown) = signal(None::<String>);
-    let submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        let why = reason.get_untracked().trim().to_owned();
-        if why.chars().count() < MIN_REASON_CHARS {
-            set_problem.set(Some(format!(
-                "Say why you need to see this patient's details, in at least {MIN_REASON_CHARS} characters: the incident or ticket you are working on."
-            )));
-            return;
-        }
-        set_problem.set(None);
-        set_busy.set(true);
-        let request = RevealRequest {
-            reveal_ref: reveal_ref.clone(),
-            reason: why,
-        };
-        spawn_local(async move {
-            match api::reveal(&request).await {
-                Ok(Revealed::Line { line }) => set_shown.set(Some(line.line)),
-                Ok(Revealed::Span { span }) => set_shown.set(Some(span.name)),
-                Err(error) => set_problem.set(Some(error.to_string())),
-            }
-            set_busy.set(false);
-        });
+fn LineContext(line: LogLine) -> impl IntoView {
+    let Some(selector) = stream_selector(&line.labels) else {
+        return ().into_any();
     };
+    let (asked, set_asked) = signal(false);
+    let at = line.time;
+    let around = LocalResource::new(move || {
+        let selector = selector.clone();
+        let wanted = asked.get();
+        async move {
+            if !wanted {
+                return Ok(None);
+            }
+            let iso = |ns: i64| iso_nanos(ns, crate::format::iso_time);
+            let side = |from: i64, to: i64, direction: Direction| LogQueryRequest {
+                query: selector.clone(),
+                from: Some(iso(from)),
+                to: Some(iso(to)),
+                limit: Some(CONTEXT_LINES),
+                direction,
+                step: None,
+            };
+            let lines = |answer: LogQueryResponse| match answer {
+                LogQueryResponse::Streams { lines } => lines,
+                _ => Vec::new(),
+            };
+            let before = api::query_logs(&side(at - CONTEXT_REACH_NS, at, Direction::Backward)).await?;
+            let after = api::query_logs(&side(at + 1, at + CONTEXT_REACH_NS, Direction::Forward)).await?;
+            Ok::<_, api::ApiError>(Some((lines(before), lines(after))))
+        }
+    });
+    let this_line = line.line.clone();
     view! {
-        <div class="reveal">
-            <h3>"Patient details are masked in this line"</h3>
-            {move || match shown.get() {
-                Some(whole) => view! {
-                    <p class="notice-text">"Shown to you only, and recorded in the audit trail with your reason."</p>
-                    <pre class="revealed" data-testid="revealed-line">{whole}</pre>
+        <div class="line-context">
+            {move || match around.get() {
+                None if asked.get() => view! { <p class="field-help">"Looking for the lines around it…"</p> }.into_any(),
+                Some(Ok(Some((mut before, after)))) => {
+                    // Oldest first, the line itself between, once.
+                    before.retain(|other| !(other.time == at && other.line == this_line));
+                    before.reverse();
+                    let row = |time: i64, text: &str, class: &'static str| view! {
+                        <li class=class>
+                            <span class="log-time">{local_time_precise(time.div_euclid(1_000_000))}</span>
+                            " "
+                            <span>{marked(text)}</span>
+                        </li>
+                    };
+                    let rows = before
+                        .iter()
+                        .map(|other| row(other.time, &other.line, ""))
+                        .chain(std::iter::once(row(at, &this_line, "this-line")))
+                        .chain(after.iter().filter(|other| other.time != at).map(|other| row(other.time, &other.line, "")))
+                        .collect_view();
+                    view! {
+                        <h3>"In its stream"</h3>
+                        <ol class="context-lines" data-testid="line-context">{rows}</ol>
+                    }
+                    .into_any()
                 }
-                .into_any(),
-                None => view! {
-                    <form on:submit=submit.clone()>
-                        <div class="field">
-                            <label for="reveal-reason">"Why do you need to see them?"</label>
-                            <textarea
-                                id="reveal-reason"
-                                rows="2"
-                                bind:value=reason
-                                aria-describedby="reveal-help"
-                            ></textarea>
-                            <p id="reveal-help" class="field-help">"The audit trail keeps your reason beside your name."</p>
-                        </div>
-                        {move || problem.get().map(|problem| view! { <p class="error-text" role="alert">{problem}</p> })}
-                        <button type="submit" class="button-primary" disabled=busy data-testid="reveal-submit">
-                            "Reveal this line"
-                        </button>
-                    </form>
+                Some(Err(error)) => view! { <p class="error-text" role="alert">{error.to_string()}</p> }.into_any(),
+                _ => view! {
+                    <button type="button" class="button-quiet" on:click=move |_| set_asked.set(true) data-testid="show-context">
+                        {format!("Show up to {CONTEXT_LINES} lines before and after it")}
+                    </button>
                 }
                 .into_any(),
             }}
         </div>
     }
+    .into_any()
 }
 
 /// A metric query over logs: each series and its latest value.
@@ -496,5 +598,46 @@ mod tests {
         assert_eq!(level_of(&line("ERROR")).0, "error");
         assert_eq!(level_of(&line("warn")).1, "▲");
         assert_eq!(level_of(&line("whatever")).0, "—");
+    }
+
+    #[test]
+    fn a_lines_stream_is_its_labels_unless_one_is_masked() {
+        let labels = |pairs: &[(&str, &str)]| -> std::collections::BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            stream_selector(&labels(&[("service", "records"), ("env", "prod")])).as_deref(),
+            Some(r#"{env="prod", service="records"}"#)
+        );
+        assert_eq!(
+            stream_selector(&labels(&[("note", r#"say "hi""#)])).as_deref(),
+            Some(r#"{note="say \"hi\""}"#)
+        );
+        assert_eq!(stream_selector(&labels(&[("patient", MASK)])), None);
+        assert_eq!(stream_selector(&labels(&[])), None);
+    }
+
+    #[test]
+    fn instants_keep_their_nanoseconds() {
+        let iso = |ms: i64| format!("T{ms}.000Z");
+        assert_eq!(iso_nanos(1_500_000_123, iso), "T1500.000000123Z");
+        assert_eq!(iso_nanos(2_000_000, |_| "no zone".to_owned()), "no zone");
+    }
+
+    #[test]
+    fn trace_id_fields_are_known_by_their_usual_names() {
+        for name in [
+            "trace_id",
+            "traceId",
+            "trace.id",
+            "xray_trace_id",
+            "AWS-XRAY-TRACE-ID",
+        ] {
+            assert!(is_trace_id_field(name), "{name}");
+        }
+        assert!(!is_trace_id_field("span_id"));
     }
 }
