@@ -12,8 +12,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
     AuditAction, AuditPage, ChallengeRequest, DashboardList, DashboardSummary, ErrorBody, LogQueryRequest,
-    LogQueryResponse, LoginRequest, LoginResponse, PanelData, Readiness, RevealRequest, Revealed,
-    SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView,
+    LogQueryResponse, LoginRequest, LoginResponse, PanelData, Readiness, RevealRequest, Revealed, ServiceMap,
+    SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView, Trace,
+    TraceSearchRequest, TraceSearchResponse,
+    traces::{TraceComparison, TraceOverview, TraceWindow},
 };
 use web_sys::{AbortController, AbortSignal};
 
@@ -42,6 +44,12 @@ pub enum ApiError {
         code: String,
         message: String,
     },
+    /// 400 about a query or filter, pointing at the part of the text that is wrong.
+    WrongText {
+        code: String,
+        message: String,
+        at: vitals_api::TextSpan,
+    },
     /// The answer arrived but is not what this version of the app expects.
     Decode(String),
 }
@@ -55,7 +63,8 @@ impl fmt::Display for ApiError {
             Self::Unauthorized { message, .. }
             | Self::Forbidden { message, .. }
             | Self::TooManyAttempts { message, .. }
-            | Self::Server { message, .. } => f.write_str(message),
+            | Self::Server { message, .. }
+            | Self::WrongText { message, .. } => f.write_str(message),
             Self::Decode(detail) => write!(
                 f,
                 "the server's answer could not be read ({detail}); reload the page to get the current version of Vitals",
@@ -291,6 +300,27 @@ pub async fn query_logs(request: &LogQueryRequest) -> Result<LogQueryResponse, A
     .await
 }
 
+/// `GET /api/v1/logs/labels`: the label names seen over a range, for completion.
+pub async fn log_labels(from: &str, to: &str) -> Result<Vec<String>, ApiError> {
+    names(&format!(
+        "/api/v1/logs/labels?from={}&to={}",
+        percent_encode(from),
+        percent_encode(to)
+    ))
+    .await
+}
+
+/// `GET /api/v1/logs/labels/{name}/values`: the values a label took over a range.
+pub async fn log_label_values(name: &str, from: &str, to: &str) -> Result<Vec<String>, ApiError> {
+    names(&format!(
+        "/api/v1/logs/labels/{}/values?from={}&to={}",
+        percent_encode(name),
+        percent_encode(from),
+        percent_encode(to)
+    ))
+    .await
+}
+
 /// `POST /api/v1/reveal`: one masked line or span whole, for a reason the audit trail keeps.
 pub async fn reveal(request: &RevealRequest) -> Result<Revealed, ApiError> {
     let body = json_body(request)?;
@@ -301,6 +331,86 @@ pub async fn reveal(request: &RevealRequest) -> Result<Revealed, ApiError> {
         Unauthorized::EndsSession,
         Activity::Person,
     )
+    .await
+}
+
+/// `POST /api/v1/metrics/query`: a PromQL query over a range (or at an instant).
+pub async fn query_metrics(
+    request: &vitals_api::MetricQueryRequest,
+) -> Result<vitals_api::MetricQueryResponse, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        "/api/v1/metrics/query",
+        Some(body),
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `GET /api/v1/metrics/names`: every metric name, for completion.
+pub async fn metric_names() -> Result<Vec<String>, ApiError> {
+    names("/api/v1/metrics/names").await
+}
+
+/// `POST /api/v1/traces/search`: traces matching the fields and filter, newest first.
+pub async fn search_traces(request: &TraceSearchRequest) -> Result<TraceSearchResponse, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        "/api/v1/traces/search",
+        Some(body),
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `GET /api/v1/traces/{id}`: a whole trace, patient data masked; a trace over the server's
+/// span limit answers 413 `trace_too_large` ([`is_too_large`]).
+pub async fn trace(id: &str) -> Result<Trace, ApiError> {
+    get(&format!("/api/v1/traces/{}", percent_encode(id))).await
+}
+
+/// Whether an error says the trace must be read through its overview and windows.
+pub fn is_too_large(error: &ApiError) -> bool {
+    matches!(error, ApiError::Server { status: 413, .. })
+}
+
+/// `GET /api/v1/traces/{id}/summary`: a huge trace's overview.
+pub async fn trace_overview(id: &str) -> Result<TraceOverview, ApiError> {
+    get(&format!("/api/v1/traces/{}/summary", percent_encode(id))).await
+}
+
+/// `GET /api/v1/traces/{id}/window`: a huge trace's spans within `from..to` (nanoseconds) and
+/// below `root`.
+pub async fn trace_window(id: &str, from: i64, to: i64, root: Option<&str>) -> Result<TraceWindow, ApiError> {
+    let mut url = format!("/api/v1/traces/{}/window?from={from}&to={to}", percent_encode(id));
+    if let Some(root) = root {
+        url.push_str("&root=");
+        url.push_str(&percent_encode(root));
+    }
+    get(&url).await
+}
+
+/// `GET /api/v1/traces/{a}/compare/{b}`: where `b` spent its time differently from `a`.
+pub async fn compare_traces(a: &str, b: &str) -> Result<TraceComparison, ApiError> {
+    get(&format!(
+        "/api/v1/traces/{}/compare/{}",
+        percent_encode(a),
+        percent_encode(b)
+    ))
+    .await
+}
+
+/// `GET /api/v1/service-map`: services, the AWS resources they call, and the calls between.
+pub async fn service_map(from: &str, to: &str) -> Result<ServiceMap, ApiError> {
+    get(&format!(
+        "/api/v1/service-map?from={}&to={}",
+        percent_encode(from),
+        percent_encode(to)
+    ))
     .await
 }
 
@@ -316,6 +426,11 @@ pub async fn readiness() -> Result<Readiness, ApiError> {
         return Ok(readiness);
     }
     answer.decode()
+}
+
+/// The names a [`vitals_api::NameList`] answer holds: labels, label values, metric names.
+async fn names(url: &str) -> Result<Vec<String>, ApiError> {
+    get::<vitals_api::NameList>(url).await.map(|list| list.names)
 }
 
 /// A GET the person asked for, as someone logged in, and its decoded answer.
@@ -382,13 +497,21 @@ impl Answer {
     /// The error an unsuccessful answer stands for, with the server's code and sentence.
     fn error(&self) -> ApiError {
         let status = self.status;
-        let (code, message) = match serde_json::from_str::<ErrorBody>(&self.body) {
-            Ok(error_body) => (error_body.error.code, error_body.error.message),
+        let (code, message, at) = match serde_json::from_str::<ErrorBody>(&self.body) {
+            Ok(error_body) => (
+                error_body.error.code,
+                error_body.error.message,
+                error_body.error.at,
+            ),
             Err(_) => (
                 String::new(),
                 format!("the Vitals server answered with an error (status {status}); try again in a moment"),
+                None,
             ),
         };
+        if let (400, Some(at)) = (status, at) {
+            return ApiError::WrongText { code, message, at };
+        }
         match status {
             401 => ApiError::Unauthorized { code, message },
             403 => ApiError::Forbidden { code, message },
@@ -472,9 +595,21 @@ fn abort_on_cleanup() -> Option<AbortSignal> {
     Some(signal)
 }
 
-/// Percent-encodes a path segment or a query value, as the browser's `encodeURIComponent` does.
+/// Percent-encodes a path segment or a query value, as the browser's `encodeURIComponent` does:
+/// every byte of the UTF-8 text but letters, digits and `-_.!~*'()`.
 pub fn percent_encode(text: &str) -> String {
-    js_sys::encode_uri_component(text).into()
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push('%');
+            encoded.push(char::from(HEX[usize::from(byte >> 4)]));
+            encoded.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        }
+    }
+    encoded
 }
 
 #[cfg(test)]
@@ -488,6 +623,33 @@ mod tests {
             retry_after: None,
             body: body.into(),
         }
+    }
+
+    #[test]
+    fn a_refused_query_keeps_the_place_it_points_at() {
+        let body = r#"{"error":{"code":"bad_filter","message":"the filter is wrong at character 5: expected AND or OR","at":{"start":4,"end":8}}}"#;
+        match answer(400, body).decode::<()>() {
+            Err(ApiError::WrongText { code, at, .. }) => {
+                assert_eq!(code, "bad_filter");
+                assert_eq!((at.start, at.end), (4, 8));
+            }
+            other => panic!("expected the wrong part, got {other:?}"),
+        }
+        assert!(matches!(
+            answer(400, r#"{"error":{"code":"bad_range","message":"no"}}"#).decode::<()>(),
+            Err(ApiError::Server { status: 400, .. })
+        ));
+    }
+
+    #[test]
+    fn values_are_encoded_as_encode_uri_component_does() {
+        assert_eq!(percent_encode("now-1h"), "now-1h");
+        assert_eq!(
+            percent_encode(r#"{service="login-api"} |= "é""#),
+            "%7Bservice%3D%22login-api%22%7D%20%7C%3D%20%22%C3%A9%22"
+        );
+        assert_eq!(percent_encode("a/b?c&d=e#f+g"), "a%2Fb%3Fc%26d%3De%23f%2Bg");
+        assert_eq!(percent_encode("(it's)!*~_."), "(it's)!*~_.");
     }
 
     #[test]

@@ -12,9 +12,18 @@ use crate::components::require_session::RequireSession;
 use crate::components::session_banner::SessionBanner;
 use crate::components::top_bar::TopBar;
 use crate::pages::{
-    admin::AdminPage, dashboard::DashboardPage, dashboards::DashboardsPage, engineering::EngineeringPage,
-    home::HomePage, login::LoginPage, logs::LogsPage, not_found::NotFoundPage, short_link::ShortLinkPage,
+    admin::AdminPage,
+    dashboard::DashboardPage,
+    dashboards::DashboardsPage,
+    engineering::EngineeringPage,
+    home::HomePage,
+    login::LoginPage,
+    logs::LogsPage,
+    metrics::MetricsPage,
+    not_found::NotFoundPage,
+    short_link::ShortLinkPage,
     status::StatusPage,
+    traces::{compare::TraceComparePage, map::ServiceMapPage, search::TraceSearchPage, view::TraceViewPage},
 };
 use crate::session::provide_session;
 
@@ -46,6 +55,14 @@ pub fn EngineeringApp() -> impl IntoView {
             <Routes fallback=OtherApp>
                 <Route path=path!("/engineering") view=behind_login(Area::Engineering, EngineeringPage) />
                 <Route path=path!("/engineering/logs") view=behind_login(Area::Engineering, LogsPage) />
+                <Route path=path!("/engineering/metrics") view=behind_login(Area::Engineering, MetricsPage) />
+                <Route path=path!("/engineering/traces") view=behind_login(Area::Engineering, TraceSearchPage) />
+                <Route path=path!("/engineering/traces/:id") view=behind_login(Area::Engineering, TraceViewPage) />
+                <Route
+                    path=path!("/engineering/traces/:id/compare/:other")
+                    view=behind_login(Area::Engineering, TraceComparePage)
+                />
+                <Route path=path!("/engineering/map") view=behind_login(Area::Engineering, ServiceMapPage) />
                 <Route
                     path=path!("/engineering/*rest")
                     view=behind_login(Area::Engineering, EngineeringPage)

@@ -9,8 +9,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use serde_json::{Value, json};
-use vitals_tests::TestServer;
+use serde_json::Value;
+use vitals_tests::{TestServer, nightly_import};
 
 /// Tuesday 2026-11-24 10:20 UTC: the night before holds the imports.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -32,24 +32,10 @@ fn main() -> Result<()> {
 async fn run() -> Result<()> {
     let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
     let client = server.client_as("engineer").await?;
-    let found: Value = client
-        .post(server.url("/api/v1/traces/search"))
-        .json(&json!({"filter": "service(\"records-import\")", "from": "now-12h", "limit": 10}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id_of = |spans: u64| -> Result<String> {
-        found["traces"]
-            .as_array()
-            .context("the search answered no list")?
-            .iter()
-            .filter_map(|trace| trace["trace_id"].as_str())
-            .find(|id| id.ends_with(&format!("{spans:012x}")))
-            .map(str::to_owned)
-            .with_context(|| format!("no import of {spans} spans in {found}"))
-    };
-    let (small, huge) = (id_of(10_000)?, id_of(1_000_000)?);
+    let (small, huge) = (
+        nightly_import(&server, 10_000).await?,
+        nightly_import(&server, 1_000_000).await?,
+    );
     let get = |path: String| {
         let client = client.clone();
         let url = server.url(&path);

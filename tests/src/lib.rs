@@ -26,6 +26,28 @@ pub async fn text_of(client: &Client, test_id: &str) -> Result<String> {
     Ok(element.text().await?)
 }
 
+/// The trace id of the demo clinic's nightly import of `spans` spans (10,000, 100,000 or
+/// 1,000,000) within the twelve hours before the server's now, found through the trace search.
+pub async fn nightly_import(server: &TestServer, spans: u64) -> Result<String> {
+    let found: serde_json::Value = server
+        .client_as("engineer")
+        .await?
+        .post(server.url("/api/v1/traces/search"))
+        .json(&serde_json::json!({"filter": "service(\"records-import\")", "from": "now-12h", "limit": 10}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    found["traces"]
+        .as_array()
+        .context("the search answered no list")?
+        .iter()
+        .filter_map(|trace| trace["trace_id"].as_str())
+        .find(|id| id.ends_with(&format!("{spans:012x}")))
+        .map(str::to_owned)
+        .with_context(|| format!("no import of {spans} spans in {found}"))
+}
+
 /// Loads `url` up to `rounds + 1` times within `budget`, each time polling `script` until it
 /// answers an array whose first number is the figure wanted (a performance entry's time);
 /// `check` then looks at the page. The first load only warms the caches, so the figures of
@@ -353,6 +375,19 @@ impl Browser {
             .find(Locator::Id("login-submit"))
             .await?
             .click()
+            .await?;
+        Ok(())
+    }
+
+    /// Opens the login page of `server`, logs in as the demo user `username` and waits until the
+    /// page shows the person logged in.
+    pub async fn open_as(&self, server: &TestServer, username: &str) -> Result<()> {
+        self.client.goto(&server.url("/login")).await?;
+        self.log_in(username, DEMO_PASSWORD).await?;
+        self.client
+            .wait()
+            .at_most(PAGE_WAIT)
+            .for_element(Locator::Css("[data-testid=logout]"))
             .await?;
         Ok(())
     }

@@ -83,6 +83,11 @@ pub fn bench() -> Result<()> {
         "vitals-tests",
         "huge_traces",
     )?);
+    rows.extend(bench_binary(
+        "timing the trace view in headless Chromium: a 10,000-span waterfall, a 100,000-span trace opened, 1,000,000-span windows",
+        "vitals-tests",
+        "trace_waterfall",
+    )?);
     print_table(&rows);
     Ok(())
 }

@@ -5,13 +5,16 @@ pub mod dashboard;
 pub mod dashboards;
 pub mod engineering;
 pub mod home;
+pub mod live_tail;
 pub mod login;
 pub mod logs;
+pub mod metrics;
 pub mod no_access;
 pub mod not_found;
 pub mod share_links;
 pub mod short_link;
 pub mod status;
+pub mod traces;
 
 /// Names the browser tab (and what history and screen readers announce) after the page.
 pub fn set_page_title(page: &str) {
