@@ -253,6 +253,7 @@ pub fn state_with_auth(
         auth: Arc::new(auth),
         link_policy: config.links.clone(),
         max_range_ms: config.guard.max_range_ms(),
+        max_points_per_series: config.guard.max_points_per_series,
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock,
     }))

@@ -45,6 +45,8 @@ pub struct Shared {
     pub link_policy: LinkPolicy,
     /// The longest time range a query may cover, in milliseconds.
     pub max_range_ms: i64,
+    /// The most points one series of a range query may have (`[guard] max_points_per_series`).
+    pub max_points_per_series: usize,
     pub spa: Arc<Spa>,
     pub clock: Arc<dyn Clock>,
     pub telemetry: Arc<Telemetry>,

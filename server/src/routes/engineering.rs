@@ -25,8 +25,6 @@ const DEFAULT_LOG_LIMIT: u32 = 100;
 const MAX_LOG_LIMIT: u32 = 5_000;
 const DEFAULT_TRACE_LIMIT: u32 = 50;
 const MAX_TRACE_LIMIT: u32 = 1_000;
-/// Prometheus' own cap on points per series.
-const MAX_POINTS: i64 = 11_000;
 
 /// JSON bodies whose errors come back in the API's error shape.
 #[derive(FromRequest)]
@@ -71,13 +69,15 @@ fn check_limit(limit: Option<u32>, default: u32, max: u32, what: &str) -> Result
     }
 }
 
-fn check_points(range_ms: i64, step_ms: i64) -> Result<(), ApiError> {
+/// Refuses a range and step that would give a series more points than `most` (the guard's
+/// `max_points_per_series`, 11,000 by default as in Prometheus) before any backend is asked.
+fn check_points(range_ms: i64, step_ms: i64, most: usize) -> Result<(), ApiError> {
     let points = range_ms / step_ms + 1;
-    if points > MAX_POINTS {
+    if points > i64::try_from(most).unwrap_or(i64::MAX) {
         return Err(ApiError::bad_request(
             "too_many_points",
             format!(
-                "this range and step give {points} points per series, above the limit of {MAX_POINTS}; \
+                "this range and step give {points} points per series, above the limit of {most}; \
                  use a larger step or a shorter range"
             ),
         ));
@@ -151,7 +151,7 @@ pub async fn query_logs(
     let range = request_range(&state, request.from.as_deref(), request.to.as_deref(), HOUR_MS)?;
     let limit = check_limit(request.limit, DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT, "lines")?;
     let step_ms = resolve_step_ms(request.step.as_ref(), range)?;
-    check_points(range.duration_ms(), step_ms)?;
+    check_points(range.duration_ms(), step_ms, state.max_points_per_series)?;
     let query = LogQuery {
         query: request.query,
         range,
@@ -251,7 +251,7 @@ pub async fn query_metrics(
         metrics.query_instant(&request.query, range.end_ms).await?
     } else {
         let step_ms = resolve_step_ms(request.step.as_ref(), range)?;
-        check_points(range.duration_ms(), step_ms)?;
+        check_points(range.duration_ms(), step_ms, state.max_points_per_series)?;
         metrics.query_range(&request.query, range, step_ms).await?
     };
     Ok(Json(answer))
@@ -398,8 +398,13 @@ mod tests {
 
     #[test]
     fn too_many_points_suggests_a_larger_step() {
-        let err = check_points(86_400_000, 1_000).unwrap_err().to_string();
-        assert!(err.contains("larger step"), "{err}");
-        assert!(check_points(86_400_000, 60_000).is_ok());
+        let err = check_points(86_400_000, 1_000, 11_000).unwrap_err().to_string();
+        assert!(
+            err.contains("86401 points") && err.contains("11000") && err.contains("larger step"),
+            "{err}"
+        );
+        assert!(check_points(86_400_000, 60_000, 11_000).is_ok());
+        // A backend that allows more points per series is configured to, and then asked.
+        assert!(check_points(86_400_000, 1_000, 100_000).is_ok());
     }
 }
