@@ -309,7 +309,7 @@ fn LogList(lines: Vec<LogLine>) -> impl IntoView {
                     {level}
                 </span>
                 <span class="log-service">{service}</span>
-                <span class="log-text">{marked(&line.line)}</span>
+                <span class="log-text">{marked(&row_text(&line.line))}</span>
             </button>
         }
         .into_any()
@@ -415,6 +415,30 @@ fn LineDetails(line: LogLine) -> impl IntoView {
 }
 
 /// Lines of context asked for on each side of a line.
+/// The most of a line a row shows: more than three wrapped lines of the widest list hold, so
+/// a 12 KB JSON line costs its row no more than a short one (the line's details show it all).
+const ROW_TEXT_BYTES: usize = 1_000;
+
+/// The start of `line` a row shows: all of it when short, else its first
+/// [`ROW_TEXT_BYTES`] (never cutting a character or a mask in two) and an ellipsis.
+fn row_text(line: &str) -> std::borrow::Cow<'_, str> {
+    if line.len() <= ROW_TEXT_BYTES {
+        return line.into();
+    }
+    let mut cut = ROW_TEXT_BYTES;
+    while !line.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    // A mask the cut falls in is kept whole.
+    let search_from = cut.saturating_sub(MASK.len() - 1);
+    if let Some(at) = line[search_from..].find(MASK).map(|at| search_from + at)
+        && at < cut
+    {
+        cut = at + MASK.len();
+    }
+    format!("{}…", &line[..cut]).into()
+}
+
 const CONTEXT_LINES: u32 = 10;
 /// How far on each side of a line its context is looked for, in nanoseconds (five minutes).
 const CONTEXT_REACH_NS: i64 = 300_000_000_000;
@@ -564,6 +588,29 @@ fn SeriesTable(series: Vec<Series>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_shows_its_start_in_its_row_and_never_half_a_mask() {
+        assert_eq!(row_text("level=info msg=ok"), "level=info msg=ok");
+        let exact = "x".repeat(ROW_TEXT_BYTES);
+        assert_eq!(row_text(&exact), exact, "a line of exactly the limit is whole");
+        let long = "y".repeat(12 * 1024);
+        let shown = row_text(&long);
+        assert_eq!(shown.len(), ROW_TEXT_BYTES + '…'.len_utf8());
+        assert!(shown.ends_with('…'));
+        // A cut inside a two-byte character moves back to its start.
+        let accented = format!("{}é{}", "a".repeat(ROW_TEXT_BYTES - 1), "b".repeat(50));
+        assert_eq!(
+            row_text(&accented),
+            format!("{}…", "a".repeat(ROW_TEXT_BYTES - 1))
+        );
+        // A cut inside a mask keeps the mask whole.
+        let masked = format!("{}{MASK}{}", "c".repeat(ROW_TEXT_BYTES - 3), "d".repeat(50));
+        assert_eq!(
+            row_text(&masked),
+            format!("{}{MASK}…", "c".repeat(ROW_TEXT_BYTES - 3))
+        );
+    }
 
     #[test]
     fn downloaded_lines_are_one_json_object_each_as_shown() {
