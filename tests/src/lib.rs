@@ -158,6 +158,19 @@ impl TestServer {
         Self::start_with_state(state, data).await
     }
 
+    /// Starts the server on the demo clinic with its clock fixed at `now_ms`, after `change` has
+    /// had its configuration and sources: a bench's own upstream in place of one of the clinic's.
+    pub async fn start_changed(now_ms: i64, change: impl FnOnce(&mut Config, &mut Sources)) -> Result<Self> {
+        dist_dir()?;
+        let data = tempfile::tempdir()?;
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock(now_ms));
+        let mut config = test_config(data.path());
+        let mut sources = vitals_server::demo_sources(&config, clock.clone());
+        change(&mut config, &mut sources);
+        let state = vitals_server::build_state(&config, &sources, clock)?;
+        Self::start_with_state(state, data).await
+    }
+
     /// Starts a server on a prepared state (see [`test_state`]).
     pub async fn start_with_state(state: AppState, data: tempfile::TempDir) -> Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -335,6 +348,9 @@ impl Browser {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     "--no-first-run", "--window-size=1280,800",
+                    // Memory figures the bench reads (`performance.memory`, exact rather than
+                    // rounded) and a collection it can ask for before reading them (`gc()`).
+                    "--enable-precise-memory-info", "--js-flags=--expose-gc",
                     format!("--user-data-dir={}", profile.path().display()),
                 ]
             },

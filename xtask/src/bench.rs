@@ -27,6 +27,8 @@ impl Row {
             "req/s" => ("req/s", 1.0, true),
             "MB/s" => ("MB/s", 1.0, true),
             "nodes" => ("nodes", 1.0, false),
+            "MB" => ("MB", 1.0, false),
+            "ratio" => ("ratio", 1.0, false),
             _ => return None,
         };
         Some(Self {
@@ -74,9 +76,19 @@ pub fn bench() -> Result<()> {
         "first_panel",
     )?);
     rows.extend(bench_binary(
-        "timing the log explorer in headless Chromium: drawing 5,000 lines, and the elements it keeps",
+        "timing the log explorer in headless Chromium: drawing 5,000 lines and 200 lines of 12 KB JSON, and the elements it keeps",
         "vitals-tests",
         "log_list",
+    )?);
+    rows.extend(bench_binary(
+        "drawing a 100,001-point series in headless Chromium: the chart, then uPlot on the same answer",
+        "vitals-tests",
+        "chart_draw",
+    )?);
+    rows.extend(bench_binary(
+        "following a log query live in headless Chromium at 10 lines/s, and the memory the page holds",
+        "vitals-tests",
+        "live_tail",
     )?);
     rows.extend(bench_binary(
         "timing huge traces: the server's side of a whole trace, an overview and windows (release build)",
@@ -132,6 +144,7 @@ fn bench_binary(what: &str, package: &str, bench: &str) -> Result<Vec<Row>> {
     step(&format!("{what} (release build)"));
     let output = cargo()
         .args(["bench", "-p", package, "--bench", bench])
+        .env("VITALS_UPLOT_SCRIPT", tools::ensure_uplot()?)
         .current_dir(root())
         .output()
         .with_context(|| format!("could not run cargo bench --bench {bench}"))?;

@@ -9,6 +9,8 @@ use crate::{root, run_command, step};
 
 /// Trunk 0.22 needs a newer rustc than the workspace pins.
 const TRUNK_VERSION: &str = "0.21";
+/// The chart library the bench draws the same series with, to compare the chart against.
+const UPLOT_VERSION: &str = "1.6.32";
 /// wasm-opt from npm: Debian's binaryen is too old and breaks the module.
 const BINARYEN_VERSION: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -236,4 +238,32 @@ pub fn ensure_moto() -> Result<()> {
     let mut install = vec!["-m", "pip", "install", "--quiet", "--disable-pip-version-check"];
     install.extend(missing.iter());
     run_command(Command::new(&python).args(&install))
+}
+
+/// uPlot's browser build, which the chart bench draws the same series with; installed from npm
+/// into the cache when missing. Answers the script's path.
+pub fn ensure_uplot() -> Result<PathBuf> {
+    let prefix = cache_dir().join("bench");
+    let script = prefix.join("node_modules/uplot/dist/uPlot.iife.min.js");
+    let package = prefix.join("node_modules/uplot/package.json");
+    let installed = std::fs::read_to_string(&package).unwrap_or_default();
+    if !script.exists() || !installed.contains(&format!("\"version\": \"{UPLOT_VERSION}\"")) {
+        step(&format!(
+            "installing uPlot {UPLOT_VERSION} from npm into {}",
+            prefix.display()
+        ));
+        std::fs::create_dir_all(&prefix)?;
+        run_command(Command::new("npm").args([
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            &prefix.to_string_lossy(),
+            &format!("uplot@{UPLOT_VERSION}"),
+        ]))
+        .context(
+            "npm could not install uPlot; is Node.js with npm installed (apt-get install nodejs npm)?",
+        )?;
+    }
+    Ok(script)
 }

@@ -87,6 +87,12 @@ const LONE_POINT_RADIUS: f64 = 2.5;
 const CURSOR_DOT_RADIUS: f64 = 4.0;
 const CURSOR_RING_WIDTH: f64 = 2.0;
 
+/// Set when a chart is handed its series; [`DRAW_MEASURE`] runs from it to the lines drawn.
+const DATA_MARK: &str = "vitals:chart-data";
+const DRAWN_MARK: &str = "vitals:chart-drawn";
+/// What the bench reads: from a chart's series handed over to its lines, legend and caption drawn.
+pub const DRAW_MEASURE: &str = "vitals:chart-draw";
+
 /// A chart of `series` over `range`, with a legend, a tooltip and a sentence per line.
 ///
 /// Each line has its own colour and dash. Hovering the chart, or focusing it and pressing the
@@ -114,6 +120,7 @@ pub fn Chart(
         parts: None,
     });
     Effect::new(move || {
+        crate::perf::mark(DATA_MARK);
         let data = series.with(|series| ChartData::new(series, range.get()));
         send(chart, ChartEvent::Data(data));
     });
@@ -267,6 +274,10 @@ impl ChartState {
         }
         parts.caption.set_inner_html(&caption);
         self.lay_out();
+        if !empty {
+            crate::perf::mark(DRAWN_MARK);
+            crate::perf::measure(DRAW_MEASURE, DATA_MARK, DRAWN_MARK);
+        }
         Some(())
     }
 

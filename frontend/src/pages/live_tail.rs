@@ -17,6 +17,13 @@ use crate::format::{group_thousands, local_time_precise};
 
 /// Lines the tail keeps; older ones go as new ones come.
 pub const BUFFER_LINES: usize = 2_000;
+/// How often the status line is brought up to date.
+const TICK: std::time::Duration = std::time::Duration::from_secs(2);
+/// Ticks between two [`MEMORY_MARK`]s: one every ten seconds.
+const TICKS_PER_MEMORY_MARK: u32 = 5;
+/// The mark the bench reads a tail's memory from: `detail.bytes` held by the page, `detail.lines` kept.
+pub const MEMORY_MARK: &str = "vitals:tail-memory";
+
 /// The window over which the rate is counted, in milliseconds.
 const RATE_WINDOW_MS: f64 = 10_000.0;
 const ROW_HEIGHT: f64 = 28.0;
@@ -180,10 +187,22 @@ pub fn LiveTail(query: String) -> impl IntoView {
             }
         });
     });
-    // The rate falls back to nothing when lines stop coming.
+    // The rate falls back to nothing when lines stop coming; every few ticks the page notes
+    // the memory it holds, for the bench to see that a long tail stays within its bounds.
+    let ticks = std::cell::Cell::new(0_u32);
     let ticker = set_interval_with_handle(
-        move || set_now.set(js_sys::Date::now()),
-        std::time::Duration::from_secs(2),
+        move || {
+            set_now.set(js_sys::Date::now());
+            ticks.set(ticks.get() + 1);
+            if ticks.get().is_multiple_of(TICKS_PER_MEMORY_MARK) {
+                let kept = buffer.with_value(|buffer| buffer.shown().len() + buffer.waiting());
+                crate::perf::mark_with(
+                    MEMORY_MARK,
+                    &[("bytes", crate::perf::memory_in_use()), ("lines", kept as f64)],
+                );
+            }
+        },
+        TICK,
     )
     .ok();
     on_cleanup(move || {

@@ -1,0 +1,188 @@
+//! Follows a log query live in headless Chromium at 10 lines a second and reads the memory the
+//! page holds from its `vitals:tail-memory` marks (every ten seconds: the app's WebAssembly
+//! memory and the JavaScript heap, after a collection). The run is shortened to five minutes
+//! by default (`VITALS_BENCH_TAIL_SECONDS` sets it), past the point where the tail's buffer of
+//! 2,000 lines is full; the growth over 30 minutes is what the run grew plus the rate it still
+//! grew at once the buffer was full, carried on to 30 minutes. `cargo xtask bench` reads the
+//! line it prints (`what<TAB>measured<TAB>target<TAB>unit`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use async_trait::async_trait;
+use serde_json::Value;
+use vitals_api::query::{LogQuery, TimeRange};
+use vitals_api::{Backend, LogLine, LogQueryResponse};
+use vitals_server::sources::{LogSource, LogTail, SourceError};
+use vitals_tests::{Browser, PAGE_WAIT, TestServer};
+
+/// Tuesday 2026-11-24 10:20 UTC.
+const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
+const LINES_PER_SECOND: u64 = 10;
+const DEFAULT_RUN_SECONDS: u64 = 300;
+/// The tail keeps its newest 2,000 lines: full after 200 s at 10 lines a second.
+const BUFFER_FULL_SECONDS: f64 = 200.0;
+const PROMISED_SECONDS: f64 = 1_800.0;
+const TARGET_MB: f64 = 20.0;
+const PAGE: &str =
+    "/engineering/logs?query=%7Bservice%3D%22registration-api%22%7D&from=now-15m&to=now&live=1";
+const MARKS: &str = "return performance.getEntriesByName('vitals:tail-memory') \
+    .map(mark => [mark.startTime / 1000, mark.detail.bytes, mark.detail.lines]);";
+
+fn main() -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+/// A log upstream whose tail brings one registration line every 100 ms, in real time; some of
+/// them name a patient, as the clinic's services still do, so the server masks as it would.
+struct SteadyTail;
+
+fn tail_line(n: u64, time_ns: i64) -> LogLine {
+    let line = if n.is_multiple_of(10) {
+        format!(
+            "level=warn msg=\"registration needs review\" patient_name=\"Ada Lovelace\" mrn=MRN-{:07} clinic=north request_id=req-{n:08x} duration_ms={}",
+            4_000_000 + n,
+            40 + n % 300
+        )
+    } else {
+        format!(
+            "level=info msg=\"registration saved\" clinic={} request_id=req-{n:08x} trace_id=1-6743e2a0-{n:024x} duration_ms={}",
+            ["north", "south", "east"][(n % 3) as usize],
+            40 + n % 300
+        )
+    };
+    LogLine {
+        time: time_ns,
+        labels: [("service".to_owned(), "registration-api".to_owned())].into(),
+        line,
+        fields: Default::default(),
+        reveal_ref: None,
+    }
+}
+
+#[async_trait]
+impl LogSource for SteadyTail {
+    fn backend(&self) -> Backend {
+        Backend::Demo
+    }
+
+    async fn query(&self, _query: &LogQuery) -> Result<LogQueryResponse, SourceError> {
+        Ok(LogQueryResponse::Streams { lines: Vec::new() })
+    }
+
+    async fn labels(&self, _range: TimeRange) -> Result<Vec<String>, SourceError> {
+        Ok(vec!["service".to_owned()])
+    }
+
+    async fn label_values(&self, _name: &str, _range: TimeRange) -> Result<Vec<String>, SourceError> {
+        Ok(vec!["registration-api".to_owned()])
+    }
+
+    async fn tail(&self, _query: &str, start_ns: i64, _limit: u32) -> Result<LogTail, SourceError> {
+        let every = Duration::from_millis(1_000 / LINES_PER_SECOND);
+        let lines = futures::stream::unfold(
+            (0_u64, tokio::time::interval(every)),
+            move |(n, mut ticker)| async move {
+                ticker.tick().await;
+                let line = tail_line(n, start_ns + (n * every.as_nanos() as u64) as i64);
+                Some((Ok(vec![line]), (n + 1, ticker)))
+            },
+        );
+        Ok(Box::pin(lines))
+    }
+
+    async fn probe(&self) -> Result<(), SourceError> {
+        Ok(())
+    }
+}
+
+/// The least-squares slope of `points` (x, y).
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let (mean_x, mean_y) = points
+        .iter()
+        .fold((0.0, 0.0), |(x, y), point| (x + point.0 / n, y + point.1 / n));
+    let (covariance, variance) = points.iter().fold((0.0, 0.0), |(c, v), (x, y)| {
+        (c + (x - mean_x) * (y - mean_y), v + (x - mean_x).powi(2))
+    });
+    if variance == 0.0 {
+        0.0
+    } else {
+        covariance / variance
+    }
+}
+
+async fn run() -> Result<()> {
+    let run_seconds = std::env::var("VITALS_BENCH_TAIL_SECONDS")
+        .ok()
+        .and_then(|seconds| seconds.parse::<u64>().ok())
+        .unwrap_or(DEFAULT_RUN_SECONDS);
+    let server = TestServer::start_changed(CLINIC_MORNING_MS, |_, sources| {
+        sources.logs = Arc::new(SteadyTail);
+    })
+    .await?;
+    let browser = Browser::start().await?;
+    browser.open_as(&server, "engineer").await?;
+    let client = &browser.client;
+    client.goto(&server.url(PAGE)).await?;
+
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(run_seconds) + PAGE_WAIT;
+    // (seconds since the page opened, bytes held, lines kept) per mark.
+    let mut samples: Vec<(f64, f64, f64)> = Vec::new();
+    while started.elapsed() < Duration::from_secs(run_seconds) {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let marks: Value = client.execute(MARKS, Vec::new()).await?;
+        samples = marks
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|mark| Some((mark[0].as_f64()?, mark[1].as_f64()?, mark[2].as_f64()?)))
+            .collect();
+        if Instant::now() > deadline {
+            break;
+        }
+    }
+    let (Some(first), Some(last)) = (samples.first().copied(), samples.last().copied()) else {
+        bail!("the page set no vitals:tail-memory mark in {run_seconds} s");
+    };
+    if last.2 < 100.0 {
+        bail!("the tail kept only {} lines: the lines did not arrive", last.2);
+    }
+    let full: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|(at, _, _)| *at - first.0 >= BUFFER_FULL_SECONDS + 10.0)
+        .map(|(at, bytes, _)| (*at, *bytes))
+        .collect();
+    let grown = last.1 - first.1;
+    let still_growing = if full.len() >= 3 {
+        slope(&full).max(0.0)
+    } else {
+        grown / (last.0 - first.0).max(1.0)
+    };
+    let measured_seconds = last.0 - first.0;
+    let projected = grown + still_growing * (PROMISED_SECONDS - measured_seconds).max(0.0);
+    let mb = |bytes: f64| bytes / 1_000_000.0;
+    eprintln!(
+        "live_tail: {} marks over {measured_seconds:.0} s; {:.1} MB at first, {:.1} MB at last ({} lines kept), grew {:.2} MB; \
+         {:.3} MB a minute once the buffer was full ({} marks), so {:.2} MB over 30 minutes",
+        samples.len(),
+        mb(first.1),
+        mb(last.1),
+        last.2,
+        mb(grown),
+        mb(still_growing * 60.0),
+        full.len(),
+        mb(projected)
+    );
+    println!(
+        "live tail memory growth over 30 min at 10 lines/s ({measured_seconds:.0} s run, extrapolated)\t{:.2}\t{TARGET_MB}\tMB",
+        mb(projected)
+    );
+    browser.close().await
+}
