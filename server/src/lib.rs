@@ -15,6 +15,7 @@ pub mod settings;
 pub mod sources;
 pub mod spa;
 pub mod state;
+pub mod status;
 pub mod store;
 pub mod telemetry;
 pub mod timespec;

@@ -1,0 +1,4 @@
+//! The clinicians' status page: components as code, judged from the sources, held steady.
+
+pub mod definition;
+pub mod rules;
