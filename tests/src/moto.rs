@@ -26,7 +26,9 @@ use url::Url;
 use vitals_api::Trace;
 use vitals_api::clock::Clock;
 use vitals_server::sources::xray::{XRayConfig, XRaySource, segment_documents};
-use vitals_server::store::{DynamoAuditLog, DynamoConfig, DynamoLinkStore, DynamoSessionStore};
+use vitals_server::store::{
+    DynamoAuditLog, DynamoConfig, DynamoLinkStore, DynamoSessionStore, DynamoStatusStore,
+};
 
 use crate::{free_port, wait_for_process};
 
@@ -162,11 +164,21 @@ impl MotoServer {
         Ok(DynamoLinkStore::new(&config, CALL_TIMEOUT, Some(credentials())).await?)
     }
 
+    /// The DynamoDB status store on `table` in this moto (the table is not created).
+    pub async fn status_store(&self, table: &str) -> Result<DynamoStatusStore> {
+        let config = DynamoConfig {
+            status_table: Some(table.to_owned()),
+            ..self.dynamo_config(&format!("{table}-sessions"), None)
+        };
+        Ok(DynamoStatusStore::new(&config, CALL_TIMEOUT, Some(credentials())).await?)
+    }
+
     fn dynamo_config(&self, table: &str, audit_table: Option<&str>) -> DynamoConfig {
         DynamoConfig {
             table: table.to_owned(),
             audit_table: audit_table.map(str::to_owned),
             links_table: None,
+            status_table: None,
             region: MOTO_REGION.to_owned(),
             endpoint: Some(self.endpoint()),
         }

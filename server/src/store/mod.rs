@@ -1,4 +1,5 @@
-//! Where the server keeps what must outlive a request: sessions, the audit trail and share links.
+//! Where the server keeps what must outlive a request: sessions, the audit trail, share links
+//! and the status page's history and lease.
 //!
 //! Both are traits so one server can keep them in SQLite under `VITALS_DATA_DIR` and
 //! several replicas behind a load balancer can share sessions in DynamoDB.
@@ -11,6 +12,7 @@ pub mod links;
 mod scrub;
 mod session;
 mod sqlite;
+pub mod status;
 mod token_key;
 
 use async_trait::async_trait;
@@ -20,13 +22,14 @@ pub use audit::{
 };
 pub use batched_audit::{AuditMetrics, BatchedAudit};
 pub use cached_sessions::CachedSessions;
-pub use dynamo::{DynamoAuditLog, DynamoConfig, DynamoLinkStore, DynamoSessionStore};
+pub use dynamo::{DynamoAuditLog, DynamoConfig, DynamoLinkStore, DynamoSessionStore, DynamoStatusStore};
 pub use links::{LinkPolicy, LinkRecord, LinkStore, LinkView};
 pub use scrub::scrub;
 pub use session::{
     MAX_ABSOLUTE_TIMEOUT, SessionId, SessionLookup, SessionPolicy, SessionRecord, TOUCH_INTERVAL_MS,
 };
 pub use sqlite::{DATABASE_FILE, SqliteStore};
+pub use status::{StateChange, StatusStore};
 pub use token_key::{TokenKey, missing_with_cognito};
 
 /// Why a store could not do what was asked.

@@ -3,6 +3,7 @@
 mod audit;
 mod links;
 mod session;
+mod status;
 mod table;
 
 use serde::Deserialize;
@@ -13,6 +14,7 @@ use crate::settings::{InvalidSetting, check_http_url, check_region};
 pub use audit::DynamoAuditLog;
 pub use links::DynamoLinkStore;
 pub use session::DynamoSessionStore;
+pub use status::DynamoStatusStore;
 
 /// `[dynamodb]`: keep sessions in DynamoDB, shared by every replica, and the audit trail
 /// too when it has a table (`VITALS_SESSION_TABLE`, `VITALS_AUDIT_TABLE`).
@@ -29,6 +31,10 @@ pub struct DynamoConfig {
     /// replica keeps its own links in `data_dir`.
     #[serde(default)]
     pub links_table: Option<String>,
+    /// The status page's table every replica shares (partition key `pk`, sort key `sk`): its
+    /// history, and the lease that lets one replica evaluate for all.
+    #[serde(default)]
+    pub status_table: Option<String>,
     /// The tables' region; `AWS_REGION` when not set here.
     pub region: String,
     /// An endpoint override (`VITALS_DYNAMODB_ENDPOINT`), for tests against a local stand-in.
@@ -48,6 +54,7 @@ impl DynamoConfig {
         for (key, table) in [
             ("dynamodb.audit_table", &self.audit_table),
             ("dynamodb.links_table", &self.links_table),
+            ("dynamodb.status_table", &self.status_table),
         ] {
             let Some(table) = table else { continue };
             check_table_name(key, table)?;
@@ -87,6 +94,7 @@ mod tests {
             table: "vitals-sessions".into(),
             audit_table: Some("vitals-audit".into()),
             links_table: Some("vitals-links".into()),
+            status_table: Some("vitals-status".into()),
             region: "eu-west-1".into(),
             endpoint: None,
         }

@@ -2,6 +2,7 @@
 
 mod links;
 mod schema;
+mod status;
 #[cfg(test)]
 mod tests;
 

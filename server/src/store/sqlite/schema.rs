@@ -49,6 +49,19 @@ const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;
      CREATE INDEX share_links_by_creator ON share_links (created_by, created_at_ms);
      CREATE INDEX share_links_by_time ON share_links (created_at_ms);",
+    // 3: the status page's history (each component's changes of state) and its evaluation lease.
+    "CREATE TABLE status_changes (
+         component TEXT NOT NULL,
+         at_ms INTEGER NOT NULL,
+         state TEXT NOT NULL,
+         says TEXT NOT NULL,
+         PRIMARY KEY (component, at_ms)
+     ) WITHOUT ROWID;
+     CREATE TABLE status_leases (
+         name TEXT PRIMARY KEY NOT NULL,
+         holder TEXT NOT NULL,
+         until_ms INTEGER NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// Brings the database to the newest schema; refuses one written by a newer Vitals.

@@ -1,0 +1,150 @@
+//! The status page's history and lease behind the store trait: the same promises kept by
+//! SQLite (one server) and by DynamoDB against moto (replicas), so that one replica evaluates
+//! per interval and the history is written once and read the same by all.
+
+use anyhow::{Result, ensure};
+use vitals_server::status::rules::State;
+use vitals_server::store::{SqliteStore, StateChange, StatusStore};
+use vitals_tests::moto::MotoServer;
+
+/// Tuesday 2026-11-24 10:20 UTC.
+const NOW_MS: i64 = 1_795_515_600_000;
+const INTERVAL_MS: i64 = 30_000;
+const LEASE: &str = "status-evaluation";
+
+fn change(component: &str, at_ms: i64, state: State, says: &str) -> StateChange {
+    StateChange {
+        component: component.into(),
+        at_ms,
+        state,
+        says: says.into(),
+    }
+}
+
+/// What every status store promises, in one run; `other` is a second replica on the same
+/// store (for SQLite, the same store again).
+async fn keeps_its_promises(store: &dyn StatusStore, other: &dyn StatusStore) -> Result<()> {
+    // The lease: one holder at a time, renewed by its holder, free again once it has run out.
+    ensure!(
+        store
+            .take_lease(LEASE, "replica-a", NOW_MS, NOW_MS + INTERVAL_MS)
+            .await?,
+        "a free lease is taken"
+    );
+    ensure!(
+        !other
+            .take_lease(LEASE, "replica-b", NOW_MS + 1_000, NOW_MS + 1_000 + INTERVAL_MS)
+            .await?,
+        "a held lease is not taken by another"
+    );
+    ensure!(
+        store
+            .take_lease(LEASE, "replica-a", NOW_MS + 20_000, NOW_MS + 50_000)
+            .await?,
+        "its holder renews it"
+    );
+    ensure!(
+        !other
+            .take_lease(LEASE, "replica-b", NOW_MS + 40_000, NOW_MS + 70_000)
+            .await?,
+        "the renewal holds against another"
+    );
+    ensure!(
+        other
+            .take_lease(LEASE, "replica-b", NOW_MS + 50_000, NOW_MS + 80_000)
+            .await?,
+        "a lease that has run out goes to another"
+    );
+    ensure!(
+        !store
+            .take_lease(LEASE, "replica-a", NOW_MS + 60_000, NOW_MS + 90_000)
+            .await?,
+        "and its old holder no longer has it"
+    );
+    ensure!(
+        store
+            .take_lease("another-page", "replica-a", NOW_MS + 60_000, NOW_MS + 90_000)
+            .await?,
+        "each lease is its own"
+    );
+
+    // The history: changes in time order, led by the state the range starts in.
+    let day_before = NOW_MS - 86_400_000;
+    let changes = [
+        change("login", day_before, State::Operational, "Logins are working."),
+        change(
+            "login",
+            NOW_MS,
+            State::PartialOutage,
+            "Some people cannot log in.",
+        ),
+        change(
+            "login",
+            NOW_MS + 600_000,
+            State::Operational,
+            "Logins are working.",
+        ),
+        change("registration", NOW_MS, State::Unknown, "Vitals cannot tell."),
+    ];
+    for one in &changes {
+        store.record_change(one).await?;
+    }
+    // The other replica recorded the same evaluation: it stays written once, as first written.
+    other
+        .record_change(&change("login", NOW_MS, State::MajorOutage, "written twice"))
+        .await?;
+    let read = other
+        .changes("login", NOW_MS - 3_600_000, NOW_MS + 3_600_000)
+        .await?;
+    ensure!(
+        read == changes[..3],
+        "the range, led by the state it starts in: {read:?}"
+    );
+    let read = store.changes("login", NOW_MS + 1, NOW_MS + 3_600_000).await?;
+    ensure!(read == changes[1..3], "from within the outage: {read:?}");
+    let read = store.changes("login", day_before - 10, day_before - 1).await?;
+    ensure!(read.is_empty(), "before any change there is no history: {read:?}");
+    let read = store.changes("records", NOW_MS - 3_600_000, NOW_MS).await?;
+    ensure!(read.is_empty(), "a component never judged has no history");
+    let read = store.changes("registration", NOW_MS, NOW_MS).await?;
+    ensure!(read == changes[3..], "a range of one moment: {read:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_keeps_the_status_history_and_lease() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    let store = SqliteStore::open(data.path())?;
+    let again = SqliteStore::open(data.path())?;
+    keeps_its_promises(&store, &again).await
+}
+
+#[tokio::test]
+async fn dynamodb_keeps_the_status_history_and_lease_for_every_replica() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    let store = moto.status_store("vitals-status").await?;
+    store.ensure_table().await?;
+    store.ensure_table().await?;
+    let other = moto.status_store("vitals-status").await?;
+    keeps_its_promises(&store, &other).await
+}
+
+#[tokio::test]
+async fn two_replicas_asking_at_once_evaluate_once_per_interval() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    let a = moto.status_store("vitals-status-race").await?;
+    a.ensure_table().await?;
+    let b = moto.status_store("vitals-status-race").await?;
+    // Ten intervals; each replica asks at the start of each, at the same moment.
+    for interval in 0..10 {
+        let now = NOW_MS + interval * INTERVAL_MS;
+        let until = now + INTERVAL_MS;
+        let (took_a, took_b) = tokio::join!(
+            a.take_lease(LEASE, "replica-a", now, until),
+            b.take_lease(LEASE, "replica-b", now, until)
+        );
+        let takers = [took_a?, took_b?].into_iter().filter(|took| *took).count();
+        ensure!(takers == 1, "interval {interval}: {takers} replicas evaluated");
+    }
+    Ok(())
+}
