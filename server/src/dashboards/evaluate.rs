@@ -247,7 +247,7 @@ fn sentence_template(panel: &Panel, value: Option<f64>, health: Health) -> &str 
 }
 
 /// The panel's number: the sum of every series the query answered, `None` without any.
-fn total(answer: &[Series]) -> Option<f64> {
+pub(crate) fn total(answer: &[Series]) -> Option<f64> {
     let values: Vec<f64> = answer
         .iter()
         .filter_map(|series| series.points.last().map(|point| point.1))
@@ -331,7 +331,7 @@ fn with_zeros(points: &[vitals_api::Point], range: TimeRange, step_ms: i64) -> V
 }
 
 /// The query's answer at one moment.
-async fn instant(
+pub(crate) async fn instant(
     sources: &Sources,
     signal: Signal,
     query: &str,
