@@ -682,6 +682,47 @@ pub enum Unit {
     Number,
 }
 
+/// How one thing clinicians rely on is doing, as the status page says it: the five states of a
+/// status page, and the sixth it owes its readers when its measurements are missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentState {
+    Operational,
+    DegradedPerformance,
+    PartialOutage,
+    MajorOutage,
+    UnderMaintenance,
+    /// The readings needed to tell are missing.
+    Unknown,
+}
+
+/// One component of the status page, as of its last evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusComponent {
+    pub id: String,
+    /// Its name in the words clinicians use ("Patient registration").
+    pub name: String,
+    pub description: String,
+    pub state: ComponentState,
+    /// The sentence that says the state ("Logins are slower than usual; most still work").
+    pub says: String,
+    /// Milliseconds since the epoch: since when the state has been shown.
+    pub since: i64,
+}
+
+/// `GET /api/v1/status`: every component as of the last evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusResponse {
+    /// Milliseconds since the epoch: when the components were last evaluated.
+    pub as_of: i64,
+    /// Seconds between evaluations: the status is computed once per interval for everyone.
+    pub interval_seconds: u32,
+    pub components: Vec<StatusComponent>,
+}
+
 /// Whether the headline number is good news, worth a look, or bad news.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

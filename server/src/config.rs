@@ -108,6 +108,37 @@ pub struct Config {
     pub masking: MaskingConfig,
     /// `[[label_scopes]]`: roles and Cognito groups confined to label matchers.
     pub label_scopes: Vec<LabelScopeRule>,
+    /// `[status]`: how often the status page is evaluated.
+    pub status: StatusConfig,
+}
+
+/// `[status]`: how often the status page's components are evaluated, for everyone at once.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusConfig {
+    /// Seconds between evaluations (`VITALS_STATUS_INTERVAL_SECONDS`); 5 to 3600.
+    pub interval_seconds: u32,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            interval_seconds: crate::status::board::DEFAULT_INTERVAL_SECONDS,
+        }
+    }
+}
+
+impl StatusConfig {
+    /// Checks the interval; the error names the key under `[status]`.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if !(5..=3_600).contains(&self.interval_seconds) {
+            return Err(InvalidSetting::new(
+                "status.interval_seconds",
+                format!("is {}; use 5 to 3600 seconds", self.interval_seconds),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A setting that must never be printed, such as a password.
@@ -145,6 +176,7 @@ impl Default for Config {
             traces: TraceConfig::default(),
             masking: MaskingConfig::default(),
             label_scopes: Vec::new(),
+            status: StatusConfig::default(),
         }
     }
 }
@@ -332,6 +364,7 @@ impl Config {
         self.guard.validate()?;
         self.limits.validate()?;
         self.links.validate()?;
+        self.status.validate()?;
         self.dashboards.validate()?;
         self.traces.validate()?;
         self.masking.validate()?;

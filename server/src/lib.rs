@@ -64,8 +64,10 @@ use crate::sources::prometheus::PrometheusSource;
 use crate::sources::xray::XRaySource;
 use crate::spa::Spa;
 use crate::state::{AppState, Clock, Shared};
+use crate::status::board::StatusBoard;
 use crate::store::{
-    BatchedAudit, CachedSessions, DynamoAuditLog, DynamoLinkStore, DynamoSessionStore, SqliteStore,
+    BatchedAudit, CachedSessions, DynamoAuditLog, DynamoLinkStore, DynamoSessionStore, DynamoStatusStore,
+    SqliteStore,
 };
 use crate::store::{TokenKey, missing_with_cognito};
 use crate::telemetry::{RequestIds, Telemetry};
@@ -138,7 +140,8 @@ pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth
         provider,
         sessions: Arc::new(CachedSessions::new(store.clone(), LOCAL_SESSION_MEMORY)),
         audit: Arc::new(BatchedAudit::new(store.clone())),
-        links: store,
+        links: store.clone(),
+        status: store,
         policy: config.session.clone(),
         token_key,
         login_limiter: LoginLimiter::new(
@@ -194,7 +197,21 @@ pub async fn configured_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::
             )?),
             None => None,
         };
+        let status = match &dynamo.status_table {
+            Some(_) => Some(DynamoStatusStore::new(dynamo, timeout, None).await.context(
+                "cannot set up the DynamoDB status table (`dynamodb.status_table`, VITALS_DYNAMODB_STATUS_TABLE)",
+            )?),
+            None => None,
+        };
         share_stores(&mut auth, sessions, audit, links);
+        match status {
+            Some(status) => auth.status = Arc::new(status),
+            None => tracing::warn!(
+                "sessions are shared in DynamoDB but the status page's history and lease stay on this \
+                 replica's disk, so every replica evaluates it; set `dynamodb.status_table` \
+                 (VITALS_DYNAMODB_STATUS_TABLE) so one evaluates for all"
+            ),
+        }
     }
     Ok(auth)
 }
@@ -242,6 +259,14 @@ pub fn state_with_auth(
         .clone()
         .watch(std::time::Duration::from_millis(config.dashboards.reload_ms));
     let guarded = GuardedSources::new(sources, &config.guard);
+    let status_page =
+        status::definition::parse(status::definition::SHIPPED_FILE, status::definition::SHIPPED)
+            .context("the status page's file does not check out")?;
+    let status = Arc::new(StatusBoard::new(
+        status_page,
+        auth.status.clone(),
+        config.status.interval_seconds,
+    ));
     Ok(AppState::new(Shared {
         dashboards,
         panel_answers: Arc::new(PanelAnswers::new(dashboards::NOW_GRAIN_MS)),
@@ -255,6 +280,7 @@ pub fn state_with_auth(
         link_policy: config.links.clone(),
         max_range_ms: config.guard.max_range_ms(),
         max_points_per_series: config.guard.max_points_per_series,
+        status,
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock,
     }))
@@ -290,6 +316,10 @@ pub fn app(state: AppState) -> Router {
             ))
         })
     };
+    // Every logged-in role: clinicians above all.
+    let everyone = OpenApiRouter::new()
+        .routes(routes!(routes::status::get))
+        .route_layer(gate(&[Role::Clinician, Role::Operations, Role::Engineer]));
     let business = OpenApiRouter::new()
         .routes(routes!(routes::dashboards::list))
         .routes(routes!(routes::dashboards::get))
@@ -361,6 +391,7 @@ pub fn app(state: AppState) -> Router {
         ))
         .routes(routes!(routes::session::answer_challenge))
         .routes(routes!(routes::openapi::document))
+        .merge(everyone)
         .merge(business)
         .merge(links)
         .merge(engineering)

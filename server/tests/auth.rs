@@ -113,6 +113,7 @@ impl TestApp {
 
 /// Every API route behind login, and the roles that may use it (admin may use all).
 const ROUTES: &[(&str, &str, &[&str])] = &[
+    ("GET", "/api/v1/status", &["clinician", "operations", "engineer"]),
     ("GET", "/api/v1/dashboards", &["operations", "engineer"]),
     (
         "GET",

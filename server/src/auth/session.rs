@@ -18,6 +18,7 @@ use crate::sources::guard::Scope;
 use crate::store::TokenKey;
 use crate::store::{
     AuditLog, LinkStore, NewAuditEvent, SessionId, SessionLookup, SessionPolicy, SessionRecord, SessionStore,
+    StatusStore,
 };
 
 /// The session cookie: `__Host-` binds it to this exact origin, over HTTPS, for every path.
@@ -161,6 +162,8 @@ pub struct Auth {
     pub audit: Arc<dyn AuditLog>,
     /// The share links people made, beside their sessions in the same store.
     pub links: Arc<dyn LinkStore>,
+    /// The status page's history and evaluation lease, in the same store.
+    pub status: Arc<dyn StatusStore>,
     pub policy: SessionPolicy,
     /// Seals Cognito's tokens in the session store (`session.token_key`).
     pub token_key: TokenKey,

@@ -9,5 +9,6 @@ pub mod links;
 pub mod openapi;
 pub mod reveal;
 pub mod session;
+pub mod status;
 pub mod tail;
 pub mod traces;

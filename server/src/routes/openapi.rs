@@ -28,6 +28,7 @@ use crate::auth::session::COOKIE;
     ),
     tags(
         (name = "session", description = "Logging in and out"),
+        (name = "status", description = "The status page: whether what clinicians rely on works"),
         (name = "dashboards", description = "Dashboards for operations"),
         (name = "logs", description = "Log queries for engineers"),
         (name = "metrics", description = "Metric queries for engineers"),

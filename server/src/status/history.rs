@@ -1,7 +1,7 @@
 //! A component's history bars (the last 24 hours, 7 days, 90 days) from its recorded changes
 //! of state: pure, so the bars of any range and any number of them are table-tested.
 
-use super::rules::State;
+use super::rules::{State, severity};
 
 /// One bar: a stretch of the range, the worst state shown in it, and how much of it was fine.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,19 +14,6 @@ pub struct Bar {
     /// Of the time something was recorded, the share that was operational or under planned
     /// maintenance; `None` with nothing recorded.
     pub up_share: Option<f64>,
-}
-
-/// How bad a state is, for a bar's worst; unknown counts worse than operational (nobody could
-/// say it was fine) and maintenance is planned, so it ranks below any outage.
-fn severity(state: State) -> u8 {
-    match state {
-        State::Operational => 0,
-        State::Unknown => 1,
-        State::UnderMaintenance => 2,
-        State::DegradedPerformance => 3,
-        State::PartialOutage => 4,
-        State::MajorOutage => 5,
-    }
 }
 
 fn is_up(state: State) -> bool {

@@ -1,5 +1,6 @@
 //! The clinicians' status page: components as code, judged from the sources, held steady.
 
+pub mod board;
 pub mod definition;
 pub mod evaluate;
 pub mod history;

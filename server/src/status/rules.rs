@@ -10,29 +10,18 @@
 use serde::{Deserialize, Serialize};
 
 /// The five states a status page shows, and the sixth it owes its readers when it cannot tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Operational,
-    DegradedPerformance,
-    PartialOutage,
-    MajorOutage,
-    UnderMaintenance,
-    /// The readings needed to tell are missing.
-    Unknown,
-}
+pub use vitals_api::ComponentState as State;
 
-impl State {
-    /// How bad a rule's state is, for choosing the worst that holds.
-    fn severity(self) -> u8 {
-        match self {
-            Self::Operational => 0,
-            Self::Unknown => 1,
-            Self::UnderMaintenance => 2,
-            Self::DegradedPerformance => 3,
-            Self::PartialOutage => 4,
-            Self::MajorOutage => 5,
-        }
+/// How bad a state is, for choosing the worst that holds: unknown is worse than operational
+/// (nobody could say it was fine), and planned maintenance ranks below any outage.
+pub fn severity(state: State) -> u8 {
+    match state {
+        State::Operational => 0,
+        State::Unknown => 1,
+        State::UnderMaintenance => 2,
+        State::DegradedPerformance => 3,
+        State::PartialOutage => 4,
+        State::MajorOutage => 5,
     }
 }
 
@@ -114,7 +103,7 @@ pub fn judge(rules: &[Rule], readings: &[Reading], now_ms: i64, sayings: &Saying
             _ => None,
         };
         match holds {
-            Some(true) if worst.is_none_or(|worst| rule.state.severity() > worst.state.severity()) => {
+            Some(true) if worst.is_none_or(|worst| severity(rule.state) > severity(worst.state)) => {
                 worst = Some(rule);
             }
             Some(_) => {}

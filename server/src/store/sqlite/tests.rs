@@ -241,7 +241,7 @@ async fn store_opens_a_private_wal_database_with_the_current_schema() {
     let version: i64 = connection
         .query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -256,13 +256,16 @@ async fn store_opens_a_private_wal_database_with_the_current_schema() {
 }
 
 #[tokio::test]
-async fn a_database_of_the_first_schema_gains_share_links_and_keeps_its_sessions() {
+async fn a_database_of_the_first_schema_gains_share_links_and_the_status_history_and_keeps_its_sessions() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     let id = store.create(record_at("ana", LOGIN_MS)).await.unwrap();
     // Back to the schema the first Vitals wrote.
     raw_connection(&store)
-        .execute_batch("DROP TABLE share_links; DELETE FROM schema_version WHERE version > 1;")
+        .execute_batch(
+            "DROP TABLE share_links; DROP TABLE status_changes; DROP TABLE status_leases;
+             DELETE FROM schema_version WHERE version > 1;",
+        )
         .unwrap();
     drop(store);
 
@@ -270,7 +273,7 @@ async fn a_database_of_the_first_schema_gains_share_links_and_keeps_its_sessions
     let version: i64 = raw_connection(&store)
         .query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let policy = SessionPolicy::default();
     assert!(matches!(
         store.load(&id, LOGIN_MS, &policy).await.unwrap(),
