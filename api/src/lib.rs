@@ -710,6 +710,37 @@ pub struct StatusComponent {
     pub says: String,
     /// Milliseconds since the epoch: since when the state has been shown.
     pub since: i64,
+    /// The last 24 hours, 7 days and 90 days, in bars, from the states recorded.
+    pub history: Vec<StatusHistory>,
+}
+
+/// A component's recent past over one span, as bars.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusHistory {
+    /// The span's name: `24h`, `7d` or `90d`.
+    pub span: String,
+    /// Of the time something was recorded in the span, the share that was operational or
+    /// under planned maintenance; absent with nothing recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_share: Option<f64>,
+    /// Oldest first: hourly bars for 24 hours, daily for 7 and 90 days.
+    pub bars: Vec<StatusBar>,
+}
+
+/// One bar of a component's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusBar {
+    /// Milliseconds since the epoch.
+    pub from: i64,
+    pub to: i64,
+    /// The worst state shown in the bar; absent when nothing was recorded then (Vitals was not
+    /// watching yet), which is said in words, never as operational.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worst: Option<ComponentState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_share: Option<f64>,
 }
 
 /// `GET /api/v1/status`: every component as of the last evaluation.

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use vitals_api::{StatusComponent, StatusResponse};
+use vitals_api::{StatusBar, StatusComponent, StatusHistory, StatusResponse};
 
 use super::definition::StatusPage;
 use super::evaluate::judge_page;
+use super::history::{SPANS, bars, up_share};
 use super::rules::{State, Steady};
 use crate::dashboards::Catalog;
 use crate::sources::Sources;
@@ -98,6 +99,37 @@ impl StatusBoard {
         Ok(answer)
     }
 
+    /// `component`'s last 24 hours, 7 days and 90 days, from the changes recorded.
+    async fn history(&self, component: &str, now_ms: i64) -> Result<Vec<StatusHistory>, StoreError> {
+        let longest = SPANS.iter().map(|(_, length, _)| *length).max().unwrap_or(0);
+        let changes: Vec<(i64, State)> = self
+            .store
+            .changes(component, now_ms - longest, now_ms)
+            .await?
+            .into_iter()
+            .map(|change| (change.at_ms, change.state))
+            .collect();
+        Ok(SPANS
+            .iter()
+            .map(|(span, length, count)| {
+                let drawn = bars(&changes, now_ms - length, now_ms, now_ms, *count);
+                StatusHistory {
+                    span: (*span).to_owned(),
+                    up_share: up_share(&drawn),
+                    bars: drawn
+                        .into_iter()
+                        .map(|bar| StatusBar {
+                            from: bar.from_ms,
+                            to: bar.to_ms,
+                            worst: bar.worst,
+                            up_share: bar.up_share,
+                        })
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+
     /// The state the store last recorded for `component` at `now_ms`, if any.
     async fn last_recorded(&self, component: &str, now_ms: i64) -> Result<Option<StateChange>, StoreError> {
         Ok(self.store.changes(component, now_ms, now_ms).await?.pop())
@@ -170,6 +202,7 @@ impl StatusBoard {
                 }
             }
             components.push(StatusComponent {
+                history: self.history(&id, now_ms).await?,
                 id,
                 name: component.name.clone(),
                 description: component.description.clone(),
@@ -194,6 +227,7 @@ impl StatusBoard {
                 None => (State::Unknown, component.unknown.clone(), now_ms),
             };
             components.push(StatusComponent {
+                history: self.history(&component.id, now_ms).await?,
                 id: component.id.clone(),
                 name: component.name.clone(),
                 description: component.description.clone(),

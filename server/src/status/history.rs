@@ -16,6 +16,27 @@ pub struct Bar {
     pub up_share: Option<f64>,
 }
 
+/// The spans a status page shows: their names, lengths and bar counts.
+pub const SPANS: [(&str, i64, usize); 3] = [
+    ("24h", 86_400_000, 24),
+    ("7d", 7 * 86_400_000, 7),
+    ("90d", 90 * 86_400_000, 90),
+];
+
+/// Of the time recorded across `bars`, the share that was up; `None` with nothing recorded.
+pub fn up_share(bars: &[Bar]) -> Option<f64> {
+    let (up, total) = bars
+        .iter()
+        .fold((0.0, 0.0), |(up, total), bar| match bar.up_share {
+            Some(share) => {
+                let length = (bar.to_ms - bar.from_ms) as f64;
+                (up + share * length, total + length)
+            }
+            None => (up, total),
+        });
+    (total > 0.0).then(|| up / total)
+}
+
 fn is_up(state: State) -> bool {
     matches!(state, State::Operational | State::UnderMaintenance)
 }
@@ -118,6 +139,24 @@ mod tests {
             worst(&super::bars(&short, START, START + DAY, START + DAY, 1)),
             [Some(MajorOutage)]
         );
+    }
+
+    #[test]
+    fn a_span_is_up_for_the_share_of_its_recorded_time_that_was_up() {
+        use State::{Operational, PartialOutage};
+        // Recorded from 12:00 of a day in four bars: six hours fine, three down, three fine.
+        let changes = [
+            (START + 12 * HOUR, Operational),
+            (START + 18 * HOUR, PartialOutage),
+            (START + 21 * HOUR, Operational),
+        ];
+        let drawn = bars(&changes, START, START + DAY, START + DAY, 4);
+        let share = up_share(&drawn).unwrap();
+        assert!(
+            (share - 9.0 / 12.0).abs() < 1e-9,
+            "nine of twelve recorded hours up: {share}"
+        );
+        assert_eq!(up_share(&bars(&[], START, START + DAY, START + DAY, 4)), None);
     }
 
     #[test]
