@@ -4,7 +4,7 @@
 
 use anyhow::{Result, ensure};
 use vitals_server::status::rules::State;
-use vitals_server::store::{SqliteStore, StateChange, StatusStore};
+use vitals_server::store::{EmbedTokenRecord, SqliteStore, StateChange, StatusStore, StoreError};
 use vitals_tests::moto::MotoServer;
 
 /// Tuesday 2026-11-24 10:20 UTC.
@@ -109,6 +109,77 @@ async fn keeps_its_promises(store: &dyn StatusStore, other: &dyn StatusStore) ->
     let read = store.changes("registration", NOW_MS, NOW_MS).await?;
     ensure!(read == changes[3..], "a range of one moment: {read:?}");
     Ok(())
+}
+
+fn token(id: &str, created_at_ms: i64) -> EmbedTokenRecord {
+    EmbedTokenRecord {
+        id: id.into(),
+        page: "clinic".into(),
+        origins: vec![
+            "https://intranet.hospital.example".into(),
+            "https://app.clinic.example".into(),
+        ],
+        created_by: "admin".into(),
+        created_at_ms,
+        expires_at_ms: created_at_ms + 90 * 86_400_000,
+        revoked_at_ms: None,
+    }
+}
+
+/// What every store promises of embed tokens; `other` is a second replica.
+async fn keeps_embed_tokens(store: &dyn StatusStore, other: &dyn StatusStore) -> Result<()> {
+    let (first, second) = (token("tok_first", NOW_MS), token("tok_second", NOW_MS + 60_000));
+    store.insert_token(&first).await?;
+    other.insert_token(&second).await?;
+    ensure!(
+        other.token("tok_first").await? == Some(first.clone()),
+        "a token reads back as written, on any replica"
+    );
+    ensure!(
+        matches!(store.insert_token(&first).await, Err(StoreError::Conflict)),
+        "an id is never reused"
+    );
+    ensure!(
+        store.token("tok_none").await?.is_none(),
+        "an unknown id is no token"
+    );
+    let ids: Vec<_> = store.tokens().await?.into_iter().map(|token| token.id).collect();
+    ensure!(ids == ["tok_second", "tok_first"], "newest first: {ids:?}");
+    ensure!(
+        other.revoke_token("tok_first", NOW_MS + 1).await?,
+        "revoked through one replica"
+    );
+    ensure!(
+        store.revoke_token("tok_first", NOW_MS + 2).await?,
+        "revoking again is no error"
+    );
+    let revoked = store
+        .token("tok_first")
+        .await?
+        .and_then(|token| token.revoked_at_ms);
+    ensure!(
+        revoked == Some(NOW_MS + 1),
+        "the first revocation holds everywhere: {revoked:?}"
+    );
+    ensure!(
+        !store.revoke_token("tok_none", NOW_MS).await?,
+        "no such token to revoke"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_keeps_embed_tokens() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    keeps_embed_tokens(&SqliteStore::open(data.path())?, &SqliteStore::open(data.path())?).await
+}
+
+#[tokio::test]
+async fn dynamodb_keeps_embed_tokens_for_every_replica() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    let store = moto.status_store("vitals-status-tokens").await?;
+    store.ensure_table().await?;
+    keeps_embed_tokens(&store, &moto.status_store("vitals-status-tokens").await?).await
 }
 
 #[tokio::test]

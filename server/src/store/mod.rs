@@ -29,7 +29,7 @@ pub use session::{
     MAX_ABSOLUTE_TIMEOUT, SessionId, SessionLookup, SessionPolicy, SessionRecord, TOUCH_INTERVAL_MS,
 };
 pub use sqlite::{DATABASE_FILE, SqliteStore};
-pub use status::{StateChange, StatusStore};
+pub use status::{EmbedTokenRecord, StateChange, StatusStore};
 pub use token_key::{TokenKey, missing_with_cognito};
 
 /// Why a store could not do what was asked.

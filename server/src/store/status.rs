@@ -1,6 +1,6 @@
 //! What the status page keeps: each component's changes of state (its history, which survives
-//! restarts and the sources' own retention) and the lease that lets one replica evaluate the
-//! status for all of them.
+//! restarts and the sources' own retention), the lease that lets one replica evaluate the
+//! status for all of them, and the embed tokens admins hand to the pages that frame it.
 
 use async_trait::async_trait;
 
@@ -50,7 +50,38 @@ pub(super) fn state_from_name(name: &str, what: &str) -> Result<State, StoreErro
     })
 }
 
-/// Keeps the status page's history and lease; replicas sharing one store share both.
+/// An embed token as the store keeps it: which page it opens, who may frame it, and until when.
+/// The token itself is signed, not stored: its record is what an admin lists and revokes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbedTokenRecord {
+    pub id: String,
+    pub page: String,
+    /// The origins allowed to frame the page, as browsers compare them.
+    pub origins: Vec<String>,
+    pub created_by: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// The most embed tokens one listing returns.
+pub const MAX_LISTED_TOKENS: usize = 500;
+
+/// The origins as one column or attribute.
+pub(super) fn origins_to_json(origins: &[String]) -> String {
+    serde_json::to_string(origins).expect("a list of strings always serialises")
+}
+
+/// The origins read back; `id` names the token in the error.
+pub(super) fn origins_from_json(json: &str, id: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(json).map_err(|error| {
+        StoreError::Corrupt(format!(
+            "the origins of embed token {id} cannot be read ({error}); revoke it and make a new one"
+        ))
+    })
+}
+
+/// Keeps the status page's history, lease and embed tokens; replicas sharing one store share them.
 #[async_trait]
 pub trait StatusStore: Send + Sync {
     /// Gives the lease `name` to `holder` until `until_ms` when nobody else holds it at
@@ -77,4 +108,16 @@ pub trait StatusStore: Send + Sync {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<StateChange>, StoreError>;
+
+    /// Stores a new embed token's record; an id already taken is a `Conflict`.
+    async fn insert_token(&self, token: &EmbedTokenRecord) -> Result<(), StoreError>;
+
+    /// The token with this id, whatever its state.
+    async fn token(&self, id: &str) -> Result<Option<EmbedTokenRecord>, StoreError>;
+
+    /// Every token, newest first, at most [`MAX_LISTED_TOKENS`].
+    async fn tokens(&self) -> Result<Vec<EmbedTokenRecord>, StoreError>;
+
+    /// Marks the token revoked at `at_ms`, unless it already is; false when there is no such token.
+    async fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
 }

@@ -12,9 +12,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeyType};
 use super::DynamoConfig;
 use super::table::{Layout, Table, number};
 use crate::store::StoreError;
-use crate::store::status::{MAX_CHANGES_READ, StateChange, StatusStore, state_from_name, state_name};
+use crate::store::status::{
+    EmbedTokenRecord, MAX_CHANGES_READ, MAX_LISTED_TOKENS, StateChange, StatusStore, origins_from_json,
+    origins_to_json, state_from_name, state_name,
+};
 
-/// The partition key: `lease#<name>` or `component#<id>`.
+/// The partition key: `lease#<name>`, `component#<id>`, or [`TOKENS`] for every embed token.
 const PK: &str = "pk";
 /// The sort key: `lease`, or a change's time as 16 digits so that text order is time order.
 const SK: &str = "sk";
@@ -24,11 +27,21 @@ const AT: &str = "at_ms";
 const STATE: &str = "state";
 const SAYS: &str = "says";
 const LEASE_SORT_KEY: &str = "lease";
+/// The one partition of embed tokens (a few dozen at most), sorted by id.
+const TOKENS: &str = "embed-tokens";
+const PAGE: &str = "page";
+const ORIGINS: &str = "origins_json";
+const CREATED_BY: &str = "created_by";
+const CREATED_AT: &str = "created_at_ms";
+const EXPIRES_AT: &str = "expires_at_ms";
+const REVOKED_AT: &str = "revoked_at_ms";
+/// Query pages one token listing reads at most (1 MB each).
+const MAX_TOKEN_PAGES: usize = 10;
 
 static LAYOUT: Layout = Layout {
     keys: "partition key `pk` (string) and sort key `sk` (string)",
-    permissions: "dynamodb:PutItem and dynamodb:Query",
-    item: "a status change or lease",
+    permissions: "dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem and dynamodb:Query",
+    item: "a status change, lease or embed token",
 };
 
 fn lease_key(name: &str) -> String {
@@ -91,6 +104,26 @@ impl DynamoStatusStore {
             at_ms,
             state: state_from_name(&self.table.text(item, STATE)?, &what)?,
             says: self.table.text(item, SAYS)?,
+        })
+    }
+
+    fn token_from_item(
+        &self,
+        item: &HashMap<String, AttributeValue>,
+    ) -> Result<EmbedTokenRecord, StoreError> {
+        let table = &self.table;
+        let id = table.text(item, SK)?;
+        Ok(EmbedTokenRecord {
+            origins: origins_from_json(&table.text(item, ORIGINS)?, &id)?,
+            page: table.text(item, PAGE)?,
+            created_by: table.text(item, CREATED_BY)?,
+            created_at_ms: table.integer(item, CREATED_AT)?,
+            expires_at_ms: table.integer(item, EXPIRES_AT)?,
+            revoked_at_ms: match item.get(REVOKED_AT) {
+                None => None,
+                Some(_) => Some(table.integer(item, REVOKED_AT)?),
+            },
+            id,
         })
     }
 
@@ -218,5 +251,102 @@ impl StatusStore for DynamoStatusStore {
             )
             .await?;
         Ok(before.into_iter().chain(within).collect())
+    }
+
+    async fn insert_token(&self, token: &EmbedTokenRecord) -> Result<(), StoreError> {
+        let text = |value: &str| AttributeValue::S(value.to_owned());
+        let mut put = self
+            .table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .item(PK, text(TOKENS))
+            .item(SK, text(&token.id))
+            .item(PAGE, text(&token.page))
+            .item(ORIGINS, text(&origins_to_json(&token.origins)))
+            .item(CREATED_BY, text(&token.created_by))
+            .item(CREATED_AT, number(token.created_at_ms))
+            .item(EXPIRES_AT, number(token.expires_at_ms));
+        if let Some(revoked_at) = token.revoked_at_ms {
+            put = put.item(REVOKED_AT, number(revoked_at));
+        }
+        put.condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await
+            .map_err(|error| self.table.error("store an embed token in", error))?;
+        Ok(())
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<EmbedTokenRecord>, StoreError> {
+        let answer = self
+            .table
+            .client
+            .get_item()
+            .table_name(&self.table.name)
+            .key(PK, AttributeValue::S(TOKENS.to_owned()))
+            .key(SK, AttributeValue::S(id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| self.table.error("read an embed token from", error))?;
+        answer.item().map(|item| self.token_from_item(item)).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<EmbedTokenRecord>, StoreError> {
+        let mut tokens = Vec::new();
+        let mut start_key = None;
+        for _ in 0..MAX_TOKEN_PAGES {
+            let page = self
+                .table
+                .client
+                .query()
+                .table_name(&self.table.name)
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", AttributeValue::S(TOKENS.to_owned()))
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|error| self.table.error("list the embed tokens in", error))?;
+            for item in page.items() {
+                tokens.push(self.token_from_item(item)?);
+            }
+            start_key = page.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                break;
+            }
+        }
+        tokens.sort_by(|a, b| {
+            b.created_at_ms
+                .cmp(&a.created_at_ms)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        tokens.truncate(MAX_LISTED_TOKENS);
+        Ok(tokens)
+    }
+
+    async fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        let revoked = self
+            .table
+            .client
+            .update_item()
+            .table_name(&self.table.name)
+            .key(PK, AttributeValue::S(TOKENS.to_owned()))
+            .key(SK, AttributeValue::S(id.to_owned()))
+            .update_expression("SET #revoked_at = :at")
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#revoked_at)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#revoked_at", REVOKED_AT)
+            .expression_attribute_values(":at", number(at_ms))
+            .send()
+            .await;
+        match revoked.map_err(|error| self.table.error("revoke an embed token in", error)) {
+            Ok(_) => Ok(true),
+            // Already revoked, or no such token: which one, the item says.
+            Err(StoreError::Conflict) => Ok(self.token(id).await?.is_some()),
+            Err(error) => Err(error),
+        }
     }
 }

@@ -49,7 +49,8 @@ const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;
      CREATE INDEX share_links_by_creator ON share_links (created_by, created_at_ms);
      CREATE INDEX share_links_by_time ON share_links (created_at_ms);",
-    // 3: the status page's history (each component's changes of state) and its evaluation lease.
+    // 3: the status page's history (each component's changes of state), its evaluation lease
+    // and the embed tokens that let other pages frame it.
     "CREATE TABLE status_changes (
          component TEXT NOT NULL,
          at_ms INTEGER NOT NULL,
@@ -61,7 +62,17 @@ const MIGRATIONS: &[&str] = &[
          name TEXT PRIMARY KEY NOT NULL,
          holder TEXT NOT NULL,
          until_ms INTEGER NOT NULL
-     ) WITHOUT ROWID;",
+     ) WITHOUT ROWID;
+     CREATE TABLE embed_tokens (
+         id TEXT PRIMARY KEY NOT NULL,
+         page TEXT NOT NULL,
+         origins_json TEXT NOT NULL,
+         created_by TEXT NOT NULL,
+         created_at_ms INTEGER NOT NULL,
+         expires_at_ms INTEGER NOT NULL,
+         revoked_at_ms INTEGER
+     ) WITHOUT ROWID;
+     CREATE INDEX embed_tokens_by_time ON embed_tokens (created_at_ms);",
 ];
 
 /// Brings the database to the newest schema; refuses one written by a newer Vitals.

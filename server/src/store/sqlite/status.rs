@@ -1,11 +1,37 @@
 //! The status page's history and lease in the SQLite file.
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{ErrorCode, OptionalExtension, Row, params};
 
 use super::{Failure, SqliteStore};
 use crate::store::StoreError;
-use crate::store::status::{MAX_CHANGES_READ, StateChange, StatusStore, state_from_name, state_name};
+use crate::store::status::{
+    EmbedTokenRecord, MAX_CHANGES_READ, MAX_LISTED_TOKENS, StateChange, StatusStore, origins_from_json,
+    origins_to_json, state_from_name, state_name,
+};
+
+const TOKEN_COLUMNS: &str = "id, page, origins_json, created_by, created_at_ms, expires_at_ms, revoked_at_ms";
+
+fn token_from_row(row: &Row<'_>) -> rusqlite::Result<(EmbedTokenRecord, String)> {
+    Ok((
+        EmbedTokenRecord {
+            id: row.get(0)?,
+            page: row.get(1)?,
+            origins: Vec::new(),
+            created_by: row.get(3)?,
+            created_at_ms: row.get(4)?,
+            expires_at_ms: row.get(5)?,
+            revoked_at_ms: row.get(6)?,
+        },
+        row.get(2)?,
+    ))
+}
+
+/// The record with its origins read from the JSON column.
+fn with_origins((mut token, origins_json): (EmbedTokenRecord, String)) -> Result<EmbedTokenRecord, Failure> {
+    token.origins = origins_from_json(&origins_json, &token.id).map_err(Failure::Store)?;
+    Ok(token)
+}
 
 #[async_trait]
 impl StatusStore for SqliteStore {
@@ -89,6 +115,82 @@ impl StatusStore for SqliteStore {
                     })
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn insert_token(&self, token: &EmbedTokenRecord) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.run("store an embed token", move |connection| {
+            let inserted = connection.execute(
+                &format!("INSERT INTO embed_tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![
+                    token.id,
+                    token.page,
+                    origins_to_json(&token.origins),
+                    token.created_by,
+                    token.created_at_ms,
+                    token.expires_at_ms,
+                    token.revoked_at_ms
+                ],
+            );
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(error, _))
+                    if error.code == ErrorCode::ConstraintViolation =>
+                {
+                    Err(Failure::Store(StoreError::Conflict))
+                }
+                Err(error) => Err(error.into()),
+            }
+        })
+        .await
+    }
+
+    async fn token(&self, id: &str) -> Result<Option<EmbedTokenRecord>, StoreError> {
+        let id = id.to_owned();
+        self.run("read an embed token", move |connection| {
+            connection
+                .query_row(
+                    &format!("SELECT {TOKEN_COLUMNS} FROM embed_tokens WHERE id = ?1"),
+                    [id],
+                    token_from_row,
+                )
+                .optional()?
+                .map(with_origins)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn tokens(&self) -> Result<Vec<EmbedTokenRecord>, StoreError> {
+        self.run("list embed tokens", move |connection| {
+            let mut statement = connection.prepare(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM embed_tokens ORDER BY created_at_ms DESC, id LIMIT ?1"
+            ))?;
+            let rows = statement
+                .query_map([MAX_LISTED_TOKENS as i64], token_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(with_origins).collect()
+        })
+        .await
+    }
+
+    async fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.run("revoke an embed token", move |connection| {
+            let revoked = connection.execute(
+                "UPDATE embed_tokens SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL",
+                params![id, at_ms],
+            )?;
+            if revoked > 0 {
+                return Ok(true);
+            }
+            // Already revoked, or no such token: which one, the table says.
+            let exists: Option<i64> = connection
+                .query_row("SELECT 1 FROM embed_tokens WHERE id = ?1", [id], |row| row.get(0))
+                .optional()?;
+            Ok(exists.is_some())
         })
         .await
     }

@@ -263,7 +263,7 @@ async fn a_database_of_the_first_schema_gains_share_links_and_the_status_history
     // Back to the schema the first Vitals wrote.
     raw_connection(&store)
         .execute_batch(
-            "DROP TABLE share_links; DROP TABLE status_changes; DROP TABLE status_leases;
+            "DROP TABLE share_links; DROP TABLE status_changes; DROP TABLE status_leases; DROP TABLE embed_tokens;
              DELETE FROM schema_version WHERE version > 1;",
         )
         .unwrap();
