@@ -23,10 +23,12 @@ pub enum AuditAction {
     LinkOpen,
     LinkRevoke,
     Reveal,
+    EmbedTokenCreate,
+    EmbedTokenRevoke,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginChallenge,
@@ -42,6 +44,8 @@ impl AuditAction {
         AuditAction::LinkOpen,
         AuditAction::LinkRevoke,
         AuditAction::Reveal,
+        AuditAction::EmbedTokenCreate,
+        AuditAction::EmbedTokenRevoke,
     ];
 
     /// The name stored and sent on the wire, as serde writes it.
@@ -62,6 +66,8 @@ impl AuditAction {
             AuditAction::LinkOpen => "link_open",
             AuditAction::LinkRevoke => "link_revoke",
             AuditAction::Reveal => "reveal",
+            AuditAction::EmbedTokenCreate => "embed_token_create",
+            AuditAction::EmbedTokenRevoke => "embed_token_revoke",
         }
     }
 
@@ -83,6 +89,8 @@ impl AuditAction {
             AuditAction::LinkOpen => "Opened a shared link",
             AuditAction::LinkRevoke => "Revoked a shared link",
             AuditAction::Reveal => "Revealed masked patient data",
+            AuditAction::EmbedTokenCreate => "Made an embed link for the status page",
+            AuditAction::EmbedTokenRevoke => "Revoked an embed link for the status page",
         }
     }
 

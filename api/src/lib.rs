@@ -754,6 +754,51 @@ pub struct StatusResponse {
     pub components: Vec<StatusComponent>,
 }
 
+/// `POST /api/v1/embed-tokens`: an embed link for the status page, for the pages that frame it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmbedTokenRequest {
+    /// The origins allowed to frame the page, such as `https://intranet.hospital.example`.
+    pub origins: Vec<String>,
+    /// Days the link works: 1 to 365, 90 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_days: Option<u32>,
+}
+
+/// One embed token as admins list it; the signed token itself is shown once, when made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmbedToken {
+    pub id: String,
+    /// The status page it opens.
+    pub page: String,
+    pub origins: Vec<String>,
+    pub created_by: String,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
+/// The answer to `POST /api/v1/embed-tokens`: the token, and the address to put in the iframe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmbedTokenCreated {
+    pub token: EmbedToken,
+    /// The signed token, as the iframe's address carries it; shown only now.
+    pub secret: String,
+    /// The iframe's address, relative to Vitals: `/embed/status?token=…`.
+    pub url: String,
+}
+
+/// `GET /api/v1/embed-tokens`: every embed token, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmbedTokenList {
+    pub tokens: Vec<EmbedToken>,
+}
+
 /// Whether the headline number is good news, worth a look, or bad news.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

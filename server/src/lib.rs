@@ -267,6 +267,9 @@ pub fn state_with_auth(
         auth.status.clone(),
         config.status.interval_seconds,
     ));
+    let embed_signer = Arc::new(status::embed_token::EmbedSigner::new(
+        auth.token_key.signing_secret(),
+    ));
     Ok(AppState::new(Shared {
         dashboards,
         panel_answers: Arc::new(PanelAnswers::new(dashboards::NOW_GRAIN_MS)),
@@ -281,6 +284,7 @@ pub fn state_with_auth(
         max_range_ms: config.guard.max_range_ms(),
         max_points_per_series: config.guard.max_points_per_series,
         status,
+        embed_signer,
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock,
     }))
@@ -382,6 +386,15 @@ pub fn app(state: AppState) -> Router {
         .route_layer(gate(&[Role::Engineer]));
     let admin = OpenApiRouter::new()
         .routes(audited(AuditAction::AuditRead, routes!(routes::audit::list)))
+        .routes(audited(
+            AuditAction::EmbedTokenCreate,
+            routes!(routes::embed::create),
+        ))
+        .routes(routes!(routes::embed::list))
+        .routes(audited(
+            AuditAction::EmbedTokenRevoke,
+            routes!(routes::embed::revoke),
+        ))
         .route_layer(gate(&[Role::Admin]));
     let api = OpenApiRouter::new()
         .routes(routes!(
@@ -410,6 +423,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
+        .routes(routes!(routes::embed::embed_status))
         .split_for_parts();
     let document = routes::openapi::ApiDocument::render(&document);
 

@@ -171,6 +171,9 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/service-map", &["engineer"]),
     ("POST", "/api/v1/reveal", &["engineer"]),
     ("GET", "/api/v1/audit", &[]),
+    ("POST", "/api/v1/embed-tokens", &[]),
+    ("GET", "/api/v1/embed-tokens", &[]),
+    ("DELETE", "/api/v1/embed-tokens/AAAAAAAAAAAAAAAAAAAAAA", &[]),
 ];
 
 /// API routes open to anyone, logged in or not.
@@ -179,6 +182,9 @@ const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
 ];
+
+/// Routes that take a signed token in their address instead of a session (an iframe has no cookie).
+const TOKEN_ROUTES: &[(&str, &str)] = &[("GET", "/embed/status")];
 
 /// Routes of the session itself: anyone may log in, and the session tests cover the rest.
 const SESSION_ROUTES: &[(&str, &str)] = &[
@@ -209,6 +215,7 @@ async fn the_role_matrix_covers_every_route_of_the_published_document() {
         .map(|(method, path, _)| (*method, *path))
         .chain(PUBLIC_ROUTES.iter().copied())
         .chain(SESSION_ROUTES.iter().copied())
+        .chain(TOKEN_ROUTES.iter().copied())
         .collect();
     let mut missing = Vec::new();
     for (template, operations) in document["paths"].as_object().unwrap() {
@@ -245,6 +252,33 @@ async fn public_routes_answer_every_role_and_strangers() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn token_routes_without_a_token_show_nothing_to_anyone_and_ask_no_source() {
+    let app = TestApp::new();
+    let mut sessions = vec![("stranger", None)];
+    for role in ["clinician", "operations", "engineer", "admin"] {
+        sessions.push((role, Some(app.login(role).await)));
+    }
+    for (method, path) in TOKEN_ROUTES {
+        for (who, cookie) in &sessions {
+            let (status, _, _) = app.call(method.parse().unwrap(), path, cookie.as_deref()).await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{who}: {method} {path} without a token"
+            );
+        }
+    }
+    let upstream_calls: u64 = app
+        .state
+        .guarded
+        .stats()
+        .iter()
+        .map(|stats| stats.upstream_calls)
+        .sum();
+    assert_eq!(upstream_calls, 0, "a session is no token: no source was asked");
 }
 
 #[tokio::test]

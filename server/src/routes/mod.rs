@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod dashboards;
+pub mod embed;
 pub mod engineering;
 pub mod gate;
 pub mod health;

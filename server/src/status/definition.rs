@@ -16,6 +16,8 @@ use crate::dashboards::FileError;
 /// The shipped components: registration, login, appointments and records.
 pub const SHIPPED: &str = include_str!("../../dashboards/status.toml");
 pub const SHIPPED_FILE: &str = "status.toml";
+/// The status page's name in embed tokens: the one page there is.
+pub const PAGE: &str = "clinic";
 
 /// What the status page shows, in order.
 #[derive(Debug, Clone, PartialEq)]

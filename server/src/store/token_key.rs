@@ -26,6 +26,9 @@ pub struct TokenKey {
     key: Arc<LessSafeKey>,
     /// The SHA-256 of the key: two settings are equal when these are, and the key itself is kept once.
     fingerprint: [u8; 32],
+    /// A secret derived from the key for signing (embed tokens), so one setting serves both
+    /// and every replica with the same key signs alike.
+    signing_secret: Arc<[u8; 32]>,
 }
 
 /// Why sealed tokens could not be opened: another key, a changed store entry, or not sealed at all.
@@ -56,9 +59,14 @@ impl TokenKey {
 
     fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let key = UnboundKey::new(&AES_256_GCM, bytes).ok()?;
+        let signing = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, bytes),
+            b"vitals signing secret v1",
+        );
         Some(Self {
             key: Arc::new(LessSafeKey::new(key)),
             fingerprint: Sha256::digest(bytes).into(),
+            signing_secret: Arc::new(signing.as_ref().try_into().ok()?),
         })
     }
 
@@ -68,6 +76,11 @@ impl TokenKey {
         let mut bytes = [0_u8; KEY_BYTES];
         getrandom::fill(&mut bytes).map_err(|_| SealError::Random)?;
         Self::from_bytes(&bytes).ok_or(SealError::Random)
+    }
+
+    /// The secret signatures are made with, derived from the key (never the key itself).
+    pub fn signing_secret(&self) -> &[u8] {
+        self.signing_secret.as_slice()
     }
 
     /// Encrypts `plaintext` under a fresh random nonce, bound to `context` (who it belongs to),
