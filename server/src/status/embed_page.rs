@@ -22,12 +22,12 @@ pub const CSS: &str = "\
 --ok:#6fd48f;--slow:#f2c14e;--down:#ff8a8a;--planned:#9cc2ff;--unknown:#c4ccd4}}\
 *{box-sizing:border-box}body{margin:0;padding:12px;background:var(--bg);color:var(--fg);\
 font:15px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;min-width:280px}\
-h1{font-size:17px;margin:0 0 8px}ul{list-style:none;margin:0;padding:0}\
+h1{font-size:17px;margin:0 0 8px}p{margin:0}ul{list-style:none;margin:0;padding:0}\
 li{border-top:1px solid var(--line);padding:8px 0}.name{font-weight:600}\
-.state{font-weight:600;white-space:nowrap}.says{margin:2px 0 0}.since,.as-of{color:var(--muted);font-size:13px}\
+.state{font-weight:600;white-space:nowrap}.says{margin:2px 0}.since,.as-of{color:var(--muted);font-size:13px}\
 .operational{color:var(--ok)}.degraded_performance{color:var(--slow)}.partial_outage,.major_outage{color:var(--down)}\
 .under_maintenance{color:var(--planned)}.unknown{color:var(--unknown)}\
-.head{display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px 12px}";
+.head{display:flex;flex-wrap:wrap;justify-content:space-between;gap:4px 12px}main>.head{margin-bottom:8px}";
 
 /// The words of the page in one language.
 #[derive(Debug, Clone, PartialEq)]
