@@ -1,9 +1,9 @@
 //! Share links in the SQLite file.
 
 use async_trait::async_trait;
-use rusqlite::{ErrorCode, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Failure, SqliteStore};
+use super::{Failure, SqliteStore, inserted_once, revoke_once};
 use crate::store::StoreError;
 use crate::store::links::{LinkRecord, LinkStore, LinkView, MAX_LISTED_LINKS, view_from_json, view_to_json};
 
@@ -49,15 +49,7 @@ impl LinkStore for SqliteStore {
                     link.revoked_at_ms
                 ],
             );
-            match inserted {
-                Ok(_) => Ok(()),
-                Err(rusqlite::Error::SqliteFailure(error, _))
-                    if error.code == ErrorCode::ConstraintViolation =>
-                {
-                    Err(Failure::Store(StoreError::Conflict))
-                }
-                Err(error) => Err(error.into()),
-            }
+            inserted_once(inserted)
         })
         .await
     }
@@ -96,18 +88,7 @@ impl LinkStore for SqliteStore {
     async fn revoke_link(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.run("revoke a share link", move |connection| {
-            let revoked = connection.execute(
-                "UPDATE share_links SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL",
-                params![id, at_ms],
-            )?;
-            if revoked > 0 {
-                return Ok(true);
-            }
-            // Already revoked, or no such link: which one, the table says.
-            let exists: Option<i64> = connection
-                .query_row("SELECT 1 FROM share_links WHERE id = ?1", [id], |row| row.get(0))
-                .optional()?;
-            Ok(exists.is_some())
+            revoke_once(connection, "share_links", &id, at_ms)
         })
         .await
     }

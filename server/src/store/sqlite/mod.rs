@@ -53,6 +53,38 @@ impl From<rusqlite::Error> for Failure {
     }
 }
 
+/// An insert's outcome, a row whose key is taken being a `Conflict`.
+fn inserted_once(inserted: rusqlite::Result<usize>) -> Result<(), Failure> {
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(error, _))
+            if error.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(Failure::Store(StoreError::Conflict))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Marks the row `id` of `table` revoked at `at_ms` unless it already is; false when there is
+/// no such row. `table` is one of the store's own names, never a caller's text.
+fn revoke_once(connection: &Connection, table: &'static str, id: &str, at_ms: i64) -> Result<bool, Failure> {
+    let revoked = connection.execute(
+        &format!("UPDATE {table} SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL"),
+        rusqlite::params![id, at_ms],
+    )?;
+    if revoked > 0 {
+        return Ok(true);
+    }
+    // Already revoked, or no such row: which one, the table says.
+    let exists: Option<i64> = rusqlite::OptionalExtension::optional(connection.query_row(
+        &format!("SELECT 1 FROM {table} WHERE id = ?1"),
+        [id],
+        |row| row.get(0),
+    ))?;
+    Ok(exists.is_some())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) `vitals.sqlite3` in `data_dir`, creating the folder too,
     /// and brings its schema up to date.

@@ -1,9 +1,9 @@
 //! The status page's history and lease in the SQLite file.
 
 use async_trait::async_trait;
-use rusqlite::{ErrorCode, OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Failure, SqliteStore};
+use super::{Failure, SqliteStore, inserted_once, revoke_once};
 use crate::store::StoreError;
 use crate::store::status::{
     EmbedTokenRecord, MAX_CHANGES_READ, MAX_LISTED_TOKENS, StateChange, StatusStore, origins_from_json,
@@ -134,15 +134,7 @@ impl StatusStore for SqliteStore {
                     token.revoked_at_ms
                 ],
             );
-            match inserted {
-                Ok(_) => Ok(()),
-                Err(rusqlite::Error::SqliteFailure(error, _))
-                    if error.code == ErrorCode::ConstraintViolation =>
-                {
-                    Err(Failure::Store(StoreError::Conflict))
-                }
-                Err(error) => Err(error.into()),
-            }
+            inserted_once(inserted)
         })
         .await
     }
@@ -179,18 +171,7 @@ impl StatusStore for SqliteStore {
     async fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.run("revoke an embed token", move |connection| {
-            let revoked = connection.execute(
-                "UPDATE embed_tokens SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL",
-                params![id, at_ms],
-            )?;
-            if revoked > 0 {
-                return Ok(true);
-            }
-            // Already revoked, or no such token: which one, the table says.
-            let exists: Option<i64> = connection
-                .query_row("SELECT 1 FROM embed_tokens WHERE id = ?1", [id], |row| row.get(0))
-                .optional()?;
-            Ok(exists.is_some())
+            revoke_once(connection, "embed_tokens", &id, at_ms)
         })
         .await
     }
