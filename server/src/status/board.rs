@@ -45,10 +45,10 @@ pub struct StatusBoard {
 impl StatusBoard {
     pub fn new(page: StatusPage, store: Arc<dyn StatusStore>, interval_seconds: u32) -> Self {
         let mut random = [0_u8; 8];
-        // Without randomness two replicas could share a name: the host's clock tells them apart then.
+        // Without randomness the process id still tells this process from its neighbours.
         let holder = match getrandom::fill(&mut random) {
             Ok(()) => random.iter().map(|byte| format!("{byte:02x}")).collect(),
-            Err(_) => format!("{:?}", std::time::SystemTime::now()),
+            Err(_) => format!("process-{}", std::process::id()),
         };
         Self {
             page,
