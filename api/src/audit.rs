@@ -25,10 +25,12 @@ pub enum AuditAction {
     Reveal,
     EmbedTokenCreate,
     EmbedTokenRevoke,
+    NoticePost,
+    NoticeUpdate,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginChallenge,
@@ -46,6 +48,8 @@ impl AuditAction {
         AuditAction::Reveal,
         AuditAction::EmbedTokenCreate,
         AuditAction::EmbedTokenRevoke,
+        AuditAction::NoticePost,
+        AuditAction::NoticeUpdate,
     ];
 
     /// The name stored and sent on the wire, as serde writes it.
@@ -68,6 +72,8 @@ impl AuditAction {
             AuditAction::Reveal => "reveal",
             AuditAction::EmbedTokenCreate => "embed_token_create",
             AuditAction::EmbedTokenRevoke => "embed_token_revoke",
+            AuditAction::NoticePost => "notice_post",
+            AuditAction::NoticeUpdate => "notice_update",
         }
     }
 
@@ -91,6 +97,8 @@ impl AuditAction {
             AuditAction::Reveal => "Revealed masked patient data",
             AuditAction::EmbedTokenCreate => "Made an embed link for the status page",
             AuditAction::EmbedTokenRevoke => "Revoked an embed link for the status page",
+            AuditAction::NoticePost => "Posted a notice on the status page",
+            AuditAction::NoticeUpdate => "Updated a notice on the status page",
         }
     }
 

@@ -710,6 +710,9 @@ pub struct StatusComponent {
     pub says: String,
     /// Milliseconds since the epoch: since when the state has been shown.
     pub since: i64,
+    /// While the state is unknown: the last state known, which held until `since`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_known: Option<ComponentState>,
     /// The last 24 hours, 7 days and 90 days, in bars, from the states recorded.
     pub history: Vec<StatusHistory>,
 }
@@ -752,6 +755,150 @@ pub struct StatusResponse {
     /// Seconds between evaluations: the status is computed once per interval for everyone.
     pub interval_seconds: u32,
     pub components: Vec<StatusComponent>,
+    /// Open incidents and announced or running maintenance, newest first.
+    #[serde(default)]
+    pub notices: Vec<Notice>,
+    /// Incidents and windows finished in the last 14 days, newest first.
+    #[serde(default)]
+    pub past_incidents: Vec<Notice>,
+    /// Set when the components could not be evaluated now: what is shown is the last known
+    /// state, as of `as_of`, and this says why in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<String>,
+}
+
+/// What a notice tells people about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Something is not working and people are on it.
+    Incident,
+    /// Planned work with a start and an end; the components it names show as under
+    /// maintenance for its span.
+    Maintenance,
+}
+
+/// Where an incident stands, as each update says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeProgress {
+    /// Planned maintenance announced.
+    Scheduled,
+    /// Looking into it.
+    Investigating,
+    /// The cause is known; a fix is under way.
+    Identified,
+    /// Fixed; watching that it stays so.
+    Monitoring,
+    /// Over: the notice moves to past incidents (a maintenance window ends early).
+    Resolved,
+}
+
+/// One entry of a notice's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeUpdate {
+    /// Milliseconds since the epoch.
+    pub at: i64,
+    /// Who posted it.
+    pub by: String,
+    pub progress: NoticeProgress,
+    pub message: String,
+}
+
+/// A notice from operations: an incident with its timeline, or a maintenance window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Notice {
+    pub id: String,
+    pub kind: NoticeKind,
+    /// One line for clinicians ("Logging in is failing for some staff").
+    pub title: String,
+    /// The ids of the status page's components it concerns.
+    pub components: Vec<String>,
+    /// Milliseconds since the epoch: when the incident began, or the window starts.
+    pub starts_at: i64,
+    /// When a maintenance window ends; incidents have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<i64>,
+    /// When it was resolved (or a window was ended early).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<i64>,
+    /// Oldest first: the first is what was said when the notice was posted.
+    pub updates: Vec<NoticeUpdate>,
+}
+
+impl Notice {
+    /// When the notice stopped being current: resolved, or its window over; `None` while open.
+    pub fn finished_at(&self) -> Option<i64> {
+        match (self.resolved_at, self.kind, self.ends_at) {
+            (Some(resolved), _, ends) => Some(ends.map_or(resolved, |ends| ends.min(resolved))),
+            (None, NoticeKind::Maintenance, ends) => ends,
+            (None, NoticeKind::Incident, _) => None,
+        }
+    }
+
+    /// Whether the notice is current at `now_ms`: an incident until resolved; a window from
+    /// before its start (announced) until it ends.
+    pub fn is_current(&self, now_ms: i64) -> bool {
+        self.finished_at().is_none_or(|finished| now_ms < finished)
+    }
+
+    /// Whether it puts `component` under maintenance at `now_ms`.
+    pub fn maintains(&self, component: &str, now_ms: i64) -> bool {
+        self.kind == NoticeKind::Maintenance
+            && now_ms >= self.starts_at
+            && self.is_current(now_ms)
+            && self.components.iter().any(|one| one == component)
+    }
+}
+
+/// `POST /api/v1/notices`: a new incident or maintenance window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeRequest {
+    pub kind: NoticeKind,
+    pub title: String,
+    /// Component ids from the status page; at least one.
+    pub components: Vec<String>,
+    /// The first update's words.
+    pub message: String,
+    /// When it began or begins; now when absent. A maintenance window needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<i64>,
+    /// When a maintenance window ends; required for maintenance, refused for incidents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<i64>,
+}
+
+/// `POST /api/v1/notices/{id}/updates`: a new entry on the timeline, and what it changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeUpdateRequest {
+    pub message: String,
+    /// Where it stands now; `resolved` ends it. Unchanged when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<NoticeProgress>,
+    /// A new title, components or window, when they change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<i64>,
+}
+
+/// `GET /api/v1/notices`: current notices (open incidents, announced and running windows),
+/// then those finished in the last 90 days, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeList {
+    pub current: Vec<Notice>,
+    pub past: Vec<Notice>,
 }
 
 /// `POST /api/v1/embed-tokens`: an embed link for the status page, for the pages that frame it.

@@ -323,7 +323,16 @@ pub fn app(state: AppState) -> Router {
     // Every logged-in role: clinicians above all.
     let everyone = OpenApiRouter::new()
         .routes(routes!(routes::status::get))
+        .routes(routes!(routes::notices::list))
         .route_layer(gate(&[Role::Clinician, Role::Operations, Role::Engineer]));
+    // Operations tells clinicians what is going on; admins may too.
+    let notices = OpenApiRouter::new()
+        .routes(audited(AuditAction::NoticePost, routes!(routes::notices::post)))
+        .routes(audited(
+            AuditAction::NoticeUpdate,
+            routes!(routes::notices::update),
+        ))
+        .route_layer(gate(&[Role::Operations]));
     let business = OpenApiRouter::new()
         .routes(routes!(routes::dashboards::list))
         .routes(routes!(routes::dashboards::get))
@@ -405,6 +414,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::session::answer_challenge))
         .routes(routes!(routes::openapi::document))
         .merge(everyone)
+        .merge(notices)
         .merge(business)
         .merge(links)
         .merge(engineering)

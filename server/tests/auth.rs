@@ -114,6 +114,13 @@ impl TestApp {
 /// Every API route behind login, and the roles that may use it (admin may use all).
 const ROUTES: &[(&str, &str, &[&str])] = &[
     ("GET", "/api/v1/status", &["clinician", "operations", "engineer"]),
+    ("GET", "/api/v1/notices", &["clinician", "operations", "engineer"]),
+    ("POST", "/api/v1/notices", &["operations"]),
+    (
+        "POST",
+        "/api/v1/notices/AAAAAAAAAAAAAAAAAAAAAA/updates",
+        &["operations"],
+    ),
     ("GET", "/api/v1/dashboards", &["operations", "engineer"]),
     (
         "GET",

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use async_trait::async_trait;
+use serde_json::{Value, json};
 use vitals_api::clock::ManualClock;
 use vitals_api::query::TimeRange;
 use vitals_api::{Backend, ComponentState, MetricQueryResponse, StatusResponse};
@@ -217,5 +218,222 @@ async fn two_replicas_on_one_store_evaluate_once_between_them_and_show_the_same(
         let states = |answer: &StatusResponse| answer.components.iter().map(|c| c.state).collect::<Vec<_>>();
         ensure!(states(&x) == states(&y), "interval {interval}: {x:?}\n{y:?}");
     }
+    Ok(())
+}
+
+/// Posts `body` to `path` and reads the notice answered.
+async fn send_notice(
+    client: &reqwest::Client,
+    server: &TestServer,
+    path: &str,
+    body: Value,
+) -> Result<(u16, Value)> {
+    let response = client.post(server.url(path)).json(&body).send().await?;
+    Ok((response.status().as_u16(), response.json().await?))
+}
+
+fn component<'a>(answer: &'a StatusResponse, id: &str) -> Result<&'a vitals_api::StatusComponent> {
+    answer
+        .components
+        .iter()
+        .find(|component| component.id == id)
+        .ok_or_else(|| anyhow::anyhow!("no component {id}: {answer:?}"))
+}
+
+#[tokio::test]
+async fn operations_posts_a_maintenance_window_that_puts_its_components_under_maintenance_for_its_span()
+-> Result<()> {
+    let (server, clock, _, _) = server_at(CLINIC_MORNING_MS).await?;
+    let operations = server.client_as("operations").await?;
+    let clinician = server.client_as("clinician").await?;
+    let hour = 3_600_000;
+    let (code, window) = send_notice(
+        &operations,
+        &server,
+        "/api/v1/notices",
+        json!({
+            "kind": "maintenance",
+            "title": "Records system upgrade",
+            "components": ["records"],
+            "message": "Records open read-only during the upgrade.",
+            "starts_at": CLINIC_MORNING_MS + hour,
+            "ends_at": CLINIC_MORNING_MS + 2 * hour,
+        }),
+    )
+    .await?;
+    ensure!(code == 201, "posting: {code} {window}");
+    let id = window["id"].as_str().unwrap_or_default().to_owned();
+
+    // Announced: shown as a notice at once, the component still as its readings say.
+    let before = status(&clinician, &server).await?;
+    ensure!(before.notices.len() == 1, "the notice shows at once: {before:?}");
+    ensure!(
+        component(&before, "records")?.state == ComponentState::Operational,
+        "not under maintenance before the window"
+    );
+
+    clock.advance(Duration::from_millis(hour as u64 + 60_000));
+    // An hour idle ends a session: both log in again.
+    let (operations, clinician) = (
+        server.client_as("operations").await?,
+        server.client_as("clinician").await?,
+    );
+    let during = status(&clinician, &server).await?;
+    let records = component(&during, "records")?;
+    ensure!(
+        records.state == ComponentState::UnderMaintenance
+            && records.says == "Records open read-only during the upgrade.",
+        "under maintenance for the window's span, saying operations' words: {records:?}"
+    );
+    ensure!(
+        component(&during, "login")?.state == ComponentState::Operational,
+        "only the components the window names"
+    );
+
+    // Ended early: the readings' state shows again, and the window moves to the past.
+    clock.advance(Duration::from_secs(600));
+    let (code, ended) = send_notice(
+        &operations,
+        &server,
+        &format!("/api/v1/notices/{id}/updates"),
+        json!({"message": "Finished early.", "progress": "resolved"}),
+    )
+    .await?;
+    ensure!(code == 200, "ending it: {code} {ended}");
+    ensure!(ended["updates"].as_array().map(Vec::len) == Some(2), "{ended}");
+    let after = status(&clinician, &server).await?;
+    ensure!(
+        component(&after, "records")?.state == ComponentState::Operational,
+        "{after:?}"
+    );
+    ensure!(
+        after.notices.is_empty() && after.past_incidents.len() == 1,
+        "finished: among past incidents: {after:?}"
+    );
+    let history = &component(&after, "records")?.history[0];
+    ensure!(
+        history
+            .bars
+            .iter()
+            .any(|bar| bar.worst == Some(ComponentState::UnderMaintenance)),
+        "the window is in the history: {history:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn notices_are_posted_by_operations_only_checked_and_audited() -> Result<()> {
+    let (server, _, _, _) = server_at(CLINIC_MORNING_MS).await?;
+    let operations = server.client_as("operations").await?;
+    let clinician = server.client_as("clinician").await?;
+    let incident = json!({
+        "kind": "incident",
+        "title": "Logging in fails for some staff",
+        "components": ["login"],
+        "message": "We are looking into it; use the paper form meanwhile.",
+    });
+    let (code, _) = send_notice(&clinician, &server, "/api/v1/notices", incident.clone()).await?;
+    ensure!(
+        code == 403,
+        "clinicians read notices, they do not post them: {code}"
+    );
+
+    let mut wrong = incident.clone();
+    wrong["components"] = json!(["pharmacy"]);
+    let (code, error) = send_notice(&operations, &server, "/api/v1/notices", wrong).await?;
+    ensure!(
+        code == 400
+            && error["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("pharmacy"),
+        "a wrong component is named: {code} {error}"
+    );
+
+    let (code, posted) = send_notice(&operations, &server, "/api/v1/notices", incident).await?;
+    ensure!(code == 201, "{code} {posted}");
+    let id = posted["id"].as_str().unwrap_or_default();
+    let update = |message: &str, progress: &str| json!({"message": message, "progress": progress});
+    for (message, progress) in [
+        ("The cause is found.", "identified"),
+        ("Logins work again.", "resolved"),
+    ] {
+        let (code, body) = send_notice(
+            &operations,
+            &server,
+            &format!("/api/v1/notices/{id}/updates"),
+            update(message, progress),
+        )
+        .await?;
+        ensure!(code == 200, "{code} {body}");
+    }
+    let (code, body) = send_notice(
+        &operations,
+        &server,
+        &format!("/api/v1/notices/{id}/updates"),
+        update("Again?", "investigating"),
+    )
+    .await?;
+    ensure!(
+        code == 400 && body["error"]["code"] == "notice_resolved",
+        "a resolved notice takes no more updates: {code} {body}"
+    );
+    let (code, _) = send_notice(
+        &operations,
+        &server,
+        "/api/v1/notices/AAAAAAAAAAAAAAAAAAAAAA/updates",
+        update("Nothing here.", "resolved"),
+    )
+    .await?;
+    ensure!(code == 404, "no such notice: {code}");
+
+    let listed: Value = clinician
+        .get(server.url("/api/v1/notices"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let timeline: Vec<&str> = listed["past"][0]["updates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|update| update["progress"].as_str())
+        .collect();
+    ensure!(
+        timeline == ["investigating", "identified", "resolved"],
+        "the timeline, oldest first: {listed}"
+    );
+
+    let admin = server.client_as("admin").await?;
+    let trail: Value = admin
+        .get(server.url("/api/v1/audit"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let notice_events: Vec<(&str, &str)> = trail["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|event| {
+            event["action"]
+                .as_str()
+                .is_some_and(|action| action.starts_with("notice_"))
+        })
+        .filter_map(|event| Some((event["action"].as_str()?, event["user"].as_str()?)))
+        .collect();
+    ensure!(
+        notice_events
+            .iter()
+            .filter(|(action, _)| *action == "notice_post")
+            .count()
+            == 2
+            && notice_events
+                .iter()
+                .filter(|(action, _)| *action == "notice_update")
+                .count()
+                == 4,
+        "every change is audited, refused ones included: {notice_events:?}"
+    );
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! per interval and the history is written once and read the same by all.
 
 use anyhow::{Result, ensure};
+use vitals_api::{Notice, NoticeKind, NoticeProgress, NoticeUpdate};
 use vitals_server::status::rules::State;
 use vitals_server::store::{EmbedTokenRecord, SqliteStore, StateChange, StatusStore, StoreError};
 use vitals_tests::moto::MotoServer;
@@ -166,6 +167,105 @@ async fn keeps_embed_tokens(store: &dyn StatusStore, other: &dyn StatusStore) ->
         "no such token to revoke"
     );
     Ok(())
+}
+
+fn notice(id: &str, kind: NoticeKind, starts_at: i64, ends_at: Option<i64>) -> Notice {
+    Notice {
+        id: id.into(),
+        kind,
+        title: format!("Notice {id}"),
+        components: vec!["login".into()],
+        starts_at,
+        ends_at,
+        resolved_at: None,
+        updates: vec![NoticeUpdate {
+            at: starts_at,
+            by: "olivia".into(),
+            progress: NoticeProgress::Investigating,
+            message: "Looking into it.".into(),
+        }],
+    }
+}
+
+/// Notices: stored once, changed only by who read the latest, listed while current or
+/// recently finished, the same through every replica.
+async fn keeps_notices(store: &dyn StatusStore, other: &dyn StatusStore) -> Result<()> {
+    const HOUR: i64 = 3_600_000;
+    let incident = notice("incident", NoticeKind::Incident, NOW_MS, None);
+    let window = notice(
+        "window",
+        NoticeKind::Maintenance,
+        NOW_MS + HOUR,
+        Some(NOW_MS + 2 * HOUR),
+    );
+    let old = notice(
+        "old",
+        NoticeKind::Maintenance,
+        NOW_MS - 30 * HOUR,
+        Some(NOW_MS - 29 * HOUR),
+    );
+    for one in [&incident, &window, &old] {
+        store.insert_notice(one).await?;
+    }
+    ensure!(
+        matches!(other.insert_notice(&incident).await, Err(StoreError::Conflict)),
+        "an id is never reused"
+    );
+    ensure!(
+        other.notice("incident").await? == Some(incident.clone()),
+        "read back whole"
+    );
+    ensure!(store.notice("none").await?.is_none(), "no such notice");
+
+    let mut resolved = incident.clone();
+    resolved.updates.push(NoticeUpdate {
+        at: NOW_MS + HOUR,
+        by: "omar".into(),
+        progress: NoticeProgress::Resolved,
+        message: "Fixed.".into(),
+    });
+    resolved.resolved_at = Some(NOW_MS + HOUR);
+    other.replace_notice(&resolved, 1).await?;
+    let mut late = incident.clone();
+    late.title = "Written over a newer version".into();
+    late.updates.push(resolved.updates[1].clone());
+    ensure!(
+        matches!(store.replace_notice(&late, 1).await, Err(StoreError::Conflict)),
+        "an update made from a stale read is refused, not written over the newer one"
+    );
+    ensure!(
+        store.notice("incident").await? == Some(resolved),
+        "the first update holds"
+    );
+
+    let listed = |notices: Vec<Notice>| notices.into_iter().map(|one| one.id).collect::<Vec<_>>();
+    ensure!(
+        listed(store.notices(NOW_MS - 48 * HOUR).await?) == ["window", "incident", "old"],
+        "newest first, finished ones included since the given time"
+    );
+    ensure!(
+        listed(other.notices(NOW_MS).await?) == ["window", "incident"],
+        "the window finished yesterday is left out"
+    );
+    ensure!(
+        listed(other.notices(NOW_MS + 90 * HOUR).await?).is_empty(),
+        "the resolved incident and the ended window are past"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn sqlite_keeps_notices() -> Result<()> {
+    let data = tempfile::tempdir()?;
+    keeps_notices(&SqliteStore::open(data.path())?, &SqliteStore::open(data.path())?).await
+}
+
+#[tokio::test]
+async fn dynamodb_keeps_notices_for_every_replica() -> Result<()> {
+    let moto = MotoServer::start().await?;
+    let store = moto.status_store("vitals-status-notices").await?;
+    store.ensure_table().await?;
+    keeps_notices(&store, &moto.status_store("vitals-status-notices").await?).await
 }
 
 #[tokio::test]

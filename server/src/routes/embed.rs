@@ -191,11 +191,11 @@ fn page(status: StatusCode, html: String, policy: &str) -> Response {
 }
 
 /// The plain page that says the status cannot be shown; why goes to the log only.
-fn cannot_show(why: &str) -> Response {
+fn cannot_show(words: &Words, why: &str) -> Response {
     tracing::info!(reason = why, "the embedded status page was refused");
     page(
         StatusCode::FORBIDDEN,
-        refused(&Words::ENGLISH),
+        refused(words),
         &content_security_policy(&[]),
     )
 }
@@ -215,6 +215,8 @@ fn cannot_show(why: &str) -> Response {
 )]
 pub async fn embed_status(State(state): State<AppState>, Query(params): Query<EmbedParams>) -> Response {
     let now_ms = state.now_ms();
+    let words = &state.status.page().words;
+    let cannot_show = |why: &str| cannot_show(words, why);
     let claims = match state
         .embed_signer
         .check(params.token.as_deref(), PAGE, now_ms.div_euclid(1_000))
@@ -240,7 +242,7 @@ pub async fn embed_status(State(state): State<AppState>, Query(params): Query<Em
     {
         Ok(status) => page(
             StatusCode::OK,
-            render(&status, &Words::ENGLISH, status.interval_seconds),
+            render(&status, words, status.interval_seconds),
             &content_security_policy(&record.origins),
         ),
         Err(error) => cannot_show(&format!("the status could not be read: {error}")),

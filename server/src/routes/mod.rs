@@ -7,6 +7,7 @@ pub mod engineering;
 pub mod gate;
 pub mod health;
 pub mod links;
+pub mod notices;
 pub mod openapi;
 pub mod reveal;
 pub mod session;

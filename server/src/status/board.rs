@@ -8,10 +8,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use vitals_api::{StatusBar, StatusComponent, StatusHistory, StatusResponse};
 
-use super::definition::StatusPage;
+use vitals_api::Notice;
+
+use super::definition::{Component, StatusPage};
 use super::evaluate::judge_page;
 use super::history::{SPANS, bars, up_share};
-use super::rules::{State, Steady};
+use super::notices::{PAST_INCIDENTS_MS, current_and_past, maintaining};
+use super::rules::{State, Steady, next_shown};
 use crate::dashboards::Catalog;
 use crate::sources::Sources;
 use crate::store::{StateChange, StatusStore, StoreError};
@@ -21,12 +24,24 @@ pub const LEASE: &str = "status-evaluation";
 /// Seconds between evaluations unless configured (`[status] interval_seconds`).
 pub const DEFAULT_INTERVAL_SECONDS: u32 = 30;
 
-/// A component's shown state, the sentence said of it, and the change the store holds last.
+/// A component as this process shows it: its steady state and that state's sentence, what
+/// the page shows (the steady state, or maintenance while a window covers it) and since when,
+/// and the change the store holds last.
 struct Shown {
     steady: Steady,
-    says: String,
+    steady_says: String,
+    shown: (State, i64),
     recorded: Option<(State, i64)>,
 }
+
+/// The latest answer, and until when it is given without asking again.
+struct Latest {
+    answer: Arc<StatusResponse>,
+    fresh_until_ms: i64,
+}
+
+/// What the page says of a stale answer.
+const STALE: &str = "Vitals cannot check right now: this is the status as of its last check.";
 
 /// The status page's components, their states and the one evaluation per interval.
 pub struct StatusBoard {
@@ -37,7 +52,7 @@ pub struct StatusBoard {
     interval_seconds: u32,
     /// The latest answer. Held while the next one is made, so callers arriving meanwhile
     /// wait for it rather than making their own.
-    latest: tokio::sync::Mutex<Option<Arc<StatusResponse>>>,
+    latest: tokio::sync::Mutex<Option<Latest>>,
     shown: Mutex<HashMap<String, Shown>>,
     evaluations: AtomicU64,
 }
@@ -61,6 +76,11 @@ impl StatusBoard {
         }
     }
 
+    /// The page's components, as its file defines them.
+    pub fn page(&self) -> &StatusPage {
+        &self.page
+    }
+
     fn interval_ms(&self) -> i64 {
         i64::from(self.interval_seconds) * 1_000
     }
@@ -70,8 +90,14 @@ impl StatusBoard {
         self.evaluations.load(Ordering::Relaxed)
     }
 
+    /// A notice was posted or changed: the next answer is made afresh, so it shows at once.
+    pub async fn notices_changed(&self) {
+        *self.latest.lock().await = None;
+    }
+
     /// The status as of `now_ms`: the latest answer while it is fresh; otherwise, if this
-    /// process holds the lease, a new evaluation, else what the holder recorded.
+    /// process holds the lease, a new evaluation, else what the holder recorded. When neither
+    /// can be had (the store fails), the latest answer again, marked stale, for one interval.
     pub async fn status(
         &self,
         sources: &Sources,
@@ -79,55 +105,93 @@ impl StatusBoard {
         now_ms: i64,
     ) -> Result<Arc<StatusResponse>, StoreError> {
         let mut latest = self.latest.lock().await;
-        if let Some(answer) = latest.as_ref()
-            && (answer.as_of..answer.as_of + self.interval_ms()).contains(&now_ms)
+        if let Some(fresh) = latest.as_ref()
+            && (fresh.answer.as_of..fresh.fresh_until_ms).contains(&now_ms)
         {
-            return Ok(answer.clone());
+            return Ok(fresh.answer.clone());
         }
-        let until_ms = now_ms + self.interval_ms();
-        let answer = if self
+        let fresh_until_ms = now_ms + self.interval_ms();
+        let answer = match self.answer(sources, catalog, now_ms, fresh_until_ms).await {
+            Ok(answer) => Arc::new(answer),
+            Err(error) => {
+                let Some(last) = latest.as_ref() else {
+                    return Err(error);
+                };
+                tracing::warn!(%error, "the status page shows its last known state: the store failed");
+                let mut stale = StatusResponse::clone(&last.answer);
+                stale.stale = Some(STALE.to_owned());
+                Arc::new(stale)
+            }
+        };
+        *latest = Some(Latest {
+            answer: answer.clone(),
+            fresh_until_ms,
+        });
+        Ok(answer)
+    }
+
+    /// A new answer: evaluated here when this process holds the lease, else as recorded.
+    async fn answer(
+        &self,
+        sources: &Sources,
+        catalog: &Catalog,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<StatusResponse, StoreError> {
+        let notices = self.store.notices(now_ms - PAST_INCIDENTS_MS).await?;
+        let (notices, past_incidents) = current_and_past(notices, now_ms, now_ms - PAST_INCIDENTS_MS);
+        let components = if self
             .store
             .take_lease(LEASE, &self.holder, now_ms, until_ms)
             .await?
         {
-            self.evaluate(sources, catalog, now_ms).await?
+            self.evaluate(sources, catalog, &notices, now_ms).await?
         } else {
-            self.recorded(now_ms).await?
+            self.recorded(&notices, now_ms).await?
         };
-        let answer = Arc::new(answer);
-        *latest = Some(answer.clone());
-        Ok(answer)
+        Ok(StatusResponse {
+            as_of: now_ms,
+            interval_seconds: self.interval_seconds,
+            components,
+            notices,
+            past_incidents,
+            stale: None,
+        })
     }
 
-    /// `component`'s last 24 hours, 7 days and 90 days, from the changes recorded.
-    async fn history(&self, component: &str, now_ms: i64) -> Result<Vec<StatusHistory>, StoreError> {
+    /// `component`'s changes over the longest span of its history, oldest first.
+    async fn recent_changes(&self, component: &str, now_ms: i64) -> Result<Vec<(i64, State)>, StoreError> {
         let longest = SPANS.iter().map(|(_, length, _)| *length).max().unwrap_or(0);
-        let changes: Vec<(i64, State)> = self
+        Ok(self
             .store
             .changes(component, now_ms - longest, now_ms)
             .await?
             .into_iter()
             .map(|change| (change.at_ms, change.state))
-            .collect();
-        Ok(SPANS
-            .iter()
-            .map(|(span, length, count)| {
-                let drawn = bars(&changes, now_ms - length, now_ms, now_ms, *count);
-                StatusHistory {
-                    span: (*span).to_owned(),
-                    up_share: up_share(&drawn),
-                    bars: drawn
-                        .into_iter()
-                        .map(|bar| StatusBar {
-                            from: bar.from_ms,
-                            to: bar.to_ms,
-                            worst: bar.worst,
-                            up_share: bar.up_share,
-                        })
-                        .collect(),
-                }
-            })
             .collect())
+    }
+
+    /// A component as the page shows it, with its history and, while unknown, its last known state.
+    async fn component(
+        &self,
+        component: &Component,
+        (state, since): (State, i64),
+        says: String,
+        now_ms: i64,
+    ) -> Result<StatusComponent, StoreError> {
+        let changes = self.recent_changes(&component.id, now_ms).await?;
+        Ok(StatusComponent {
+            history: history(&changes, now_ms),
+            last_known: (state == State::Unknown)
+                .then(|| last_known(&changes, since))
+                .flatten(),
+            id: component.id.clone(),
+            name: component.name.clone(),
+            description: component.description.clone(),
+            state,
+            says,
+            since,
+        })
     }
 
     /// The state the store last recorded for `component` at `now_ms`, if any.
@@ -135,13 +199,15 @@ impl StatusBoard {
         Ok(self.store.changes(component, now_ms, now_ms).await?.pop())
     }
 
-    /// Judges every component, holds each new state until it has lasted, and records changes.
+    /// Judges every component, holds each new state until it has lasted, puts those a window
+    /// covers under maintenance, and records the changes.
     async fn evaluate(
         &self,
         sources: &Sources,
         catalog: &Catalog,
+        notices: &[Notice],
         now_ms: i64,
-    ) -> Result<StatusResponse, StoreError> {
+    ) -> Result<Vec<StatusComponent>, StoreError> {
         self.evaluations.fetch_add(1, Ordering::Relaxed);
         let judged = judge_page(sources, catalog, &self.page, now_ms).await;
         let mut components = Vec::with_capacity(judged.len());
@@ -158,34 +224,49 @@ impl StatusBoard {
             } else {
                 self.last_recorded(&id, now_ms).await?
             };
-            let (state, says, since, changed) = {
+            let window = maintaining(notices, &id, now_ms);
+            let (shown, says, changed) = {
                 let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
                 let entry = shown.entry(id.clone()).or_insert_with(|| match &recorded {
                     Some(change) => Shown {
-                        steady: Steady::new(change.state, change.at_ms),
-                        says: change.says.clone(),
+                        // Maintenance comes from notices, not readings: past a window, the
+                        // readings' state shows at once.
+                        steady: if change.state == State::UnderMaintenance {
+                            Steady::new(judgement.state, now_ms)
+                        } else {
+                            Steady::new(change.state, change.at_ms)
+                        },
+                        steady_says: change.says.clone(),
+                        shown: (change.state, change.at_ms),
                         recorded: Some((change.state, change.at_ms)),
                     },
                     None => Shown {
                         steady: Steady::new(judgement.state, now_ms),
-                        says: judgement.says.clone(),
+                        steady_says: judgement.says.clone(),
+                        shown: (judgement.state, now_ms),
                         recorded: None,
                     },
                 });
-                let state = entry.steady.settle(judgement.state, now_ms, self.page.hold_ms);
-                if state == judgement.state {
-                    entry.says = judgement.says.clone();
+                let steady = entry.steady.settle(judgement.state, now_ms, self.page.hold_ms);
+                if steady == judgement.state {
+                    entry.steady_says = judgement.says.clone();
                 }
-                let since = entry.steady.shown_since_ms;
-                let changed = entry.recorded != Some((state, since));
-                entry.recorded = Some((state, since));
-                (state, entry.says.clone(), since, changed)
+                entry.shown = next_shown(
+                    entry.shown,
+                    (steady, entry.steady.shown_since_ms),
+                    window.is_some(),
+                    now_ms,
+                );
+                let says = window.map_or_else(|| entry.steady_says.clone(), latest_words);
+                let changed = entry.recorded != Some(entry.shown);
+                entry.recorded = Some(entry.shown);
+                (entry.shown, says, changed)
             };
             if changed {
                 let change = StateChange {
                     component: id.clone(),
-                    at_ms: since,
-                    state,
+                    at_ms: shown.1,
+                    state: shown.0,
                     says: says.clone(),
                 };
                 if let Err(error) = self.store.record_change(&change).await {
@@ -201,45 +282,90 @@ impl StatusBoard {
                     return Err(error);
                 }
             }
-            components.push(StatusComponent {
-                history: self.history(&id, now_ms).await?,
-                id,
-                name: component.name.clone(),
-                description: component.description.clone(),
-                state,
-                says,
-                since,
-            });
+            components.push(self.component(component, shown, says, now_ms).await?);
         }
-        Ok(StatusResponse {
-            as_of: now_ms,
-            interval_seconds: self.interval_seconds,
-            components,
-        })
+        Ok(components)
     }
 
-    /// The components as the replica holding the lease last recorded them.
-    async fn recorded(&self, now_ms: i64) -> Result<StatusResponse, StoreError> {
+    /// The components as the replica holding the lease last recorded them; a window begun
+    /// since shows at once.
+    async fn recorded(&self, notices: &[Notice], now_ms: i64) -> Result<Vec<StatusComponent>, StoreError> {
         let mut components = Vec::with_capacity(self.page.components.len());
         for component in &self.page.components {
-            let (state, says, since) = match self.last_recorded(&component.id, now_ms).await? {
-                Some(change) => (change.state, change.says, change.at_ms),
-                None => (State::Unknown, component.unknown.clone(), now_ms),
+            let (mut shown, mut says) = match self.last_recorded(&component.id, now_ms).await? {
+                Some(change) => ((change.state, change.at_ms), change.says),
+                None => ((State::Unknown, now_ms), component.unknown.clone()),
             };
-            components.push(StatusComponent {
-                history: self.history(&component.id, now_ms).await?,
-                id: component.id.clone(),
-                name: component.name.clone(),
-                description: component.description.clone(),
-                state,
-                says,
-                since,
-            });
+            if let Some(window) = maintaining(notices, &component.id, now_ms)
+                && shown.0 != State::UnderMaintenance
+            {
+                shown = (State::UnderMaintenance, window.starts_at.max(shown.1));
+                says = latest_words(window);
+            }
+            components.push(self.component(component, shown, says, now_ms).await?);
         }
-        Ok(StatusResponse {
-            as_of: now_ms,
-            interval_seconds: self.interval_seconds,
-            components,
+        Ok(components)
+    }
+}
+
+/// What a notice says now: its latest update's words.
+fn latest_words(notice: &Notice) -> String {
+    notice
+        .updates
+        .last()
+        .map_or_else(|| notice.title.clone(), |update| update.message.clone())
+}
+
+/// The last 24 hours, 7 days and 90 days before `now_ms` in bars, from `changes`.
+fn history(changes: &[(i64, State)], now_ms: i64) -> Vec<StatusHistory> {
+    SPANS
+        .iter()
+        .map(|(span, length, count)| {
+            let drawn = bars(changes, now_ms - length, now_ms, now_ms, *count);
+            StatusHistory {
+                span: (*span).to_owned(),
+                up_share: up_share(&drawn),
+                bars: drawn
+                    .into_iter()
+                    .map(|bar| StatusBar {
+                        from: bar.from_ms,
+                        to: bar.to_ms,
+                        worst: bar.worst,
+                        up_share: bar.up_share,
+                    })
+                    .collect(),
+            }
         })
+        .collect()
+}
+
+/// The last state known before an unknown stretch that began at `since_ms`.
+fn last_known(changes: &[(i64, State)], since_ms: i64) -> Option<State> {
+    changes
+        .iter()
+        .rev()
+        .find(|(at_ms, state)| *at_ms < since_ms && *state != State::Unknown)
+        .map(|(_, state)| *state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_known_state_is_the_last_one_before_the_unknown_stretch() {
+        let changes = [
+            (100, State::Operational),
+            (200, State::DegradedPerformance),
+            (300, State::Unknown),
+        ];
+        assert_eq!(last_known(&changes, 300), Some(State::DegradedPerformance));
+        assert_eq!(last_known(&changes, 200), Some(State::Operational));
+        assert_eq!(last_known(&changes, 100), None, "nothing known before");
+        assert_eq!(
+            last_known(&[(50, State::Unknown)], 60),
+            None,
+            "unknown is not known"
+        );
     }
 }

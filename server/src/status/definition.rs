@@ -10,6 +10,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use vitals_api::query::parse_duration_ms;
 
+use super::embed_page::Words;
 use super::rules::{Level, State, Test};
 use crate::dashboards::FileError;
 
@@ -25,6 +26,8 @@ pub struct StatusPage {
     /// How long a new state must hold before the page shows it, in milliseconds.
     pub hold_ms: i64,
     pub components: Vec<Component>,
+    /// The embedded page's words, in the hospital's language.
+    pub words: Words,
 }
 
 /// One thing clinicians rely on, named as they would name it.
@@ -69,6 +72,10 @@ pub enum ReadingSource {
 struct PageFile {
     #[serde(default = "default_hold")]
     hold: String,
+    /// The hospital's language (`de`, `fr-CH`): the embedded page's `lang`.
+    language: Option<String>,
+    /// The embedded page's words in that language; those not given stay English.
+    words: Option<Words>,
     #[serde(rename = "component")]
     components: Vec<Spanned<ComponentFile>>,
 }
@@ -216,7 +223,26 @@ pub fn parse(file: &str, text: &str) -> Result<StatusPage, FileError> {
             "the page has no component; add a [[component]]",
         ));
     }
-    Ok(StatusPage { hold_ms, components })
+    let mut words = page.words.unwrap_or_default();
+    if let Some(language) = page.language {
+        let tag = |part: &str, at: usize| {
+            let letters = if at == 0 { 2..=3 } else { 2..=8 };
+            letters.contains(&part.len()) && part.chars().all(|c| c.is_ascii_alphanumeric())
+        };
+        if !language.split('-').enumerate().all(|(at, part)| tag(part, at)) {
+            return Err(at.error(
+                None,
+                Some("language".into()),
+                format!("\"{language}\" is not a language tag; write one such as en, de or fr-CH"),
+            ));
+        }
+        words.lang = language;
+    }
+    Ok(StatusPage {
+        hold_ms,
+        components,
+        words,
+    })
 }
 
 /// A rule checked, or the key that is wrong and why.
@@ -384,6 +410,33 @@ at = "watch"
                 dashboard: "login-health".into(),
                 panel: "login-success".into()
             }
+        );
+    }
+
+    #[test]
+    fn the_embedded_page_speaks_the_hospitals_language_where_configured() {
+        let page = parse(SHIPPED_FILE, SHIPPED).unwrap();
+        assert_eq!(page.words.lang, "en", "English unless configured");
+        let german = format!(
+            "language = \"de-CH\"\n[words]\ntitle = \"Status der Kliniksysteme\"\n[words.states]\noperational = \"Funktioniert\"\n{}",
+            &SHIPPED[SHIPPED.find("[[component]]").unwrap()..]
+        );
+        let page = parse(SHIPPED_FILE, &german).unwrap();
+        assert_eq!(page.words.lang, "de-CH");
+        assert_eq!(page.words.title, "Status der Kliniksysteme");
+        assert_eq!(page.words.states.operational, "Funktioniert");
+        assert_eq!(
+            page.words.states.major_outage, "Not working",
+            "words not given stay English"
+        );
+        let wrong = german.replace("de-CH", "German (Swiss)");
+        let error = parse(SHIPPED_FILE, &wrong).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("language"), "{error}");
+        let unknown = german.replace("title =", "heading =");
+        let error = parse(SHIPPED_FILE, &unknown).unwrap_err();
+        assert!(
+            error.to_string().contains("heading"),
+            "an unknown word names itself: {error}"
         );
     }
 

@@ -6,4 +6,5 @@ pub mod embed_page;
 pub mod embed_token;
 pub mod evaluate;
 pub mod history;
+pub mod notices;
 pub mod rules;

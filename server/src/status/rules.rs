@@ -167,13 +167,29 @@ impl Steady {
     }
 }
 
-/// The state to show: under maintenance while a window covers now, whatever the readings say;
-/// otherwise the steady state.
-pub fn shown(steady: State, in_maintenance: bool) -> State {
-    if in_maintenance {
+/// What the page shows next, and since when: under maintenance while a window covers now,
+/// whatever the readings say; otherwise the steady state. `previous` is what it showed,
+/// `steady` the steady state and since when it has held.
+///
+/// Entering or leaving maintenance is a change now; a change of the steady state dates from
+/// when the steady state changed, but never before what was shown last.
+pub fn next_shown(
+    previous: (State, i64),
+    steady: (State, i64),
+    in_maintenance: bool,
+    now_ms: i64,
+) -> (State, i64) {
+    let state = if in_maintenance {
         State::UnderMaintenance
     } else {
-        steady
+        steady.0
+    };
+    if state == previous.0 {
+        previous
+    } else if in_maintenance || previous.0 == State::UnderMaintenance {
+        (state, now_ms)
+    } else {
+        (state, steady.1.max(previous.1))
     }
 }
 
@@ -376,8 +392,64 @@ mod tests {
     #[test]
     fn maintenance_overrides_whatever_the_readings_say() {
         for steady in [State::Operational, State::MajorOutage, State::Unknown] {
-            assert_eq!(shown(steady, true), State::UnderMaintenance);
-            assert_eq!(shown(steady, false), steady);
+            let before = (steady, NOW - 10 * MINUTE);
+            assert_eq!(
+                next_shown(before, before, true, NOW),
+                (State::UnderMaintenance, NOW),
+                "{steady:?} gives way to a window"
+            );
+            assert_eq!(next_shown(before, before, false, NOW), before, "{steady:?} stays");
+        }
+    }
+
+    #[test]
+    fn what_is_shown_changes_at_the_right_moment() {
+        let start = NOW - 60 * MINUTE;
+        let maintained = (State::UnderMaintenance, NOW - 30 * MINUTE);
+        let cases = [
+            // (previous, steady, in maintenance, expected, why)
+            (
+                (State::Operational, start),
+                (State::Operational, start),
+                false,
+                (State::Operational, start),
+                "nothing changed: since stays",
+            ),
+            (
+                (State::Operational, start),
+                (State::MajorOutage, NOW - MINUTE),
+                false,
+                (State::MajorOutage, NOW - MINUTE),
+                "a steady change dates from when it settled",
+            ),
+            (
+                maintained,
+                (State::Operational, start),
+                false,
+                (State::Operational, NOW),
+                "leaving maintenance is a change now, not when the steady state began",
+            ),
+            (
+                maintained,
+                (State::PartialOutage, NOW - 40 * MINUTE),
+                true,
+                maintained,
+                "the window holds whatever the readings turn to",
+            ),
+            (
+                (State::Operational, NOW - MINUTE),
+                (State::Unknown, NOW - 5 * MINUTE),
+                false,
+                (State::Unknown, NOW - MINUTE),
+                "never dated before what was shown last",
+            ),
+        ];
+        for (previous, steady, in_maintenance, expected, why) in cases {
+            assert_eq!(
+                next_shown(previous, steady, in_maintenance, NOW),
+                expected,
+                "{why}"
+            );
         }
     }
 }

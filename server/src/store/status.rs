@@ -1,8 +1,10 @@
 //! What the status page keeps: each component's changes of state (its history, which survives
 //! restarts and the sources' own retention), the lease that lets one replica evaluate the
-//! status for all of them, and the embed tokens admins hand to the pages that frame it.
+//! status for all of them, the embed tokens admins hand to the pages that frame it, and the
+//! notices operations posts.
 
 use async_trait::async_trait;
+use vitals_api::Notice;
 
 use super::StoreError;
 use crate::status::rules::State;
@@ -81,6 +83,30 @@ pub(super) fn origins_from_json(json: &str, id: &str) -> Result<Vec<String>, Sto
     })
 }
 
+/// The most notices one listing returns.
+pub const MAX_LISTED_NOTICES: usize = 500;
+
+/// A notice as one column or attribute.
+pub(super) fn notice_to_json(notice: &Notice) -> String {
+    serde_json::to_string(notice).expect("a notice always serialises")
+}
+
+/// A notice read back; `id` names it in the error.
+pub(super) fn notice_from_json(json: &str, id: &str) -> Result<Notice, StoreError> {
+    serde_json::from_str(json).map_err(|error| {
+        StoreError::Corrupt(format!(
+            "notice {id} cannot be read ({error}); post it again as a new notice"
+        ))
+    })
+}
+
+/// Newest first, then by id, at most [`MAX_LISTED_NOTICES`].
+pub(super) fn newest_notices_first(mut notices: Vec<Notice>) -> Vec<Notice> {
+    notices.sort_by(|a, b| b.starts_at.cmp(&a.starts_at).then_with(|| a.id.cmp(&b.id)));
+    notices.truncate(MAX_LISTED_NOTICES);
+    notices
+}
+
 /// Keeps the status page's history, lease and embed tokens; replicas sharing one store share them.
 #[async_trait]
 pub trait StatusStore: Send + Sync {
@@ -120,4 +146,18 @@ pub trait StatusStore: Send + Sync {
 
     /// Marks the token revoked at `at_ms`, unless it already is; false when there is no such token.
     async fn revoke_token(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
+
+    /// Stores a new notice; an id already taken is a `Conflict`.
+    async fn insert_notice(&self, notice: &Notice) -> Result<(), StoreError>;
+
+    /// The notice with this id.
+    async fn notice(&self, id: &str) -> Result<Option<Notice>, StoreError>;
+
+    /// Replaces a notice that still has `previous_updates` updates; when somebody changed it
+    /// meanwhile, a `Conflict` (read it again and retry), so no update is lost.
+    async fn replace_notice(&self, notice: &Notice, previous_updates: usize) -> Result<(), StoreError>;
+
+    /// The notices still open or finished at or after `since_ms`, newest first, at most
+    /// [`MAX_LISTED_NOTICES`].
+    async fn notices(&self, since_ms: i64) -> Result<Vec<Notice>, StoreError>;
 }

@@ -8,16 +8,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_dynamodb::types::{AttributeValue, KeyType};
+use vitals_api::Notice;
 
 use super::DynamoConfig;
 use super::table::{Layout, Table, number};
 use crate::store::StoreError;
 use crate::store::status::{
-    EmbedTokenRecord, MAX_CHANGES_READ, MAX_LISTED_TOKENS, StateChange, StatusStore, origins_from_json,
-    origins_to_json, state_from_name, state_name,
+    EmbedTokenRecord, MAX_CHANGES_READ, MAX_LISTED_TOKENS, StateChange, StatusStore, newest_notices_first,
+    notice_from_json, notice_to_json, origins_from_json, origins_to_json, state_from_name, state_name,
 };
 
-/// The partition key: `lease#<name>`, `component#<id>`, or [`TOKENS`] for every embed token.
+/// The partition key: `lease#<name>`, `component#<id>`, [`TOKENS`] for every embed token, or
+/// [`NOTICES`] for every notice.
 const PK: &str = "pk";
 /// The sort key: `lease`, or a change's time as 16 digits so that text order is time order.
 const SK: &str = "sk";
@@ -35,13 +37,19 @@ const CREATED_BY: &str = "created_by";
 const CREATED_AT: &str = "created_at_ms";
 const EXPIRES_AT: &str = "expires_at_ms";
 const REVOKED_AT: &str = "revoked_at_ms";
-/// Query pages one token listing reads at most (1 MB each).
+/// Query pages one token or notice listing reads at most (1 MB each).
 const MAX_TOKEN_PAGES: usize = 10;
+/// The one partition of notices, sorted by id.
+const NOTICES: &str = "notices";
+const NOTICE: &str = "notice_json";
+/// How many updates the notice has: replacing it is conditional on this, so none is lost.
+const UPDATES: &str = "updates";
+const FINISHED_AT: &str = "finished_at_ms";
 
 static LAYOUT: Layout = Layout {
     keys: "partition key `pk` (string) and sort key `sk` (string)",
     permissions: "dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem and dynamodb:Query",
-    item: "a status change, lease or embed token",
+    item: "a status change, lease, embed token or notice",
 };
 
 fn lease_key(name: &str) -> String {
@@ -125,6 +133,31 @@ impl DynamoStatusStore {
             },
             id,
         })
+    }
+
+    fn notice_from_item(&self, item: &HashMap<String, AttributeValue>) -> Result<Notice, StoreError> {
+        let id = self.table.text(item, SK)?;
+        notice_from_json(&self.table.text(item, NOTICE)?, &id)
+    }
+
+    /// A put of `notice` as its item; the caller adds the condition.
+    fn notice_put(
+        &self,
+        notice: &Notice,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        let put = self
+            .table
+            .client
+            .put_item()
+            .table_name(&self.table.name)
+            .item(PK, AttributeValue::S(NOTICES.to_owned()))
+            .item(SK, AttributeValue::S(notice.id.clone()))
+            .item(NOTICE, AttributeValue::S(notice_to_json(notice)))
+            .item(UPDATES, number(notice.updates.len() as i64));
+        match notice.finished_at() {
+            Some(finished) => put.item(FINISHED_AT, number(finished)),
+            None => put,
+        }
     }
 
     /// One page of a component's changes: `condition` on the sort key, oldest first or not.
@@ -348,5 +381,72 @@ impl StatusStore for DynamoStatusStore {
             Err(StoreError::Conflict) => Ok(self.token(id).await?.is_some()),
             Err(error) => Err(error),
         }
+    }
+
+    async fn insert_notice(&self, notice: &Notice) -> Result<(), StoreError> {
+        self.notice_put(notice)
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await
+            .map_err(|error| self.table.error("store a notice in", error))?;
+        Ok(())
+    }
+
+    async fn notice(&self, id: &str) -> Result<Option<Notice>, StoreError> {
+        let answer = self
+            .table
+            .client
+            .get_item()
+            .table_name(&self.table.name)
+            .key(PK, AttributeValue::S(NOTICES.to_owned()))
+            .key(SK, AttributeValue::S(id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| self.table.error("read a notice from", error))?;
+        answer.item().map(|item| self.notice_from_item(item)).transpose()
+    }
+
+    async fn replace_notice(&self, notice: &Notice, previous_updates: usize) -> Result<(), StoreError> {
+        self.notice_put(notice)
+            .condition_expression("#updates = :previous")
+            .expression_attribute_names("#updates", UPDATES)
+            .expression_attribute_values(":previous", number(previous_updates as i64))
+            .send()
+            .await
+            .map_err(|error| self.table.error("change a notice in", error))?;
+        Ok(())
+    }
+
+    async fn notices(&self, since_ms: i64) -> Result<Vec<Notice>, StoreError> {
+        let mut notices = Vec::new();
+        let mut start_key = None;
+        for _ in 0..MAX_TOKEN_PAGES {
+            let page = self
+                .table
+                .client
+                .query()
+                .table_name(&self.table.name)
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk")
+                .filter_expression("attribute_not_exists(#finished) OR #finished >= :since")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#finished", FINISHED_AT)
+                .expression_attribute_values(":pk", AttributeValue::S(NOTICES.to_owned()))
+                .expression_attribute_values(":since", number(since_ms))
+                .set_exclusive_start_key(start_key.take())
+                .send()
+                .await
+                .map_err(|error| self.table.error("list the notices in", error))?;
+            for item in page.items() {
+                notices.push(self.notice_from_item(item)?);
+            }
+            start_key = page.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                break;
+            }
+        }
+        Ok(newest_notices_first(notices))
     }
 }

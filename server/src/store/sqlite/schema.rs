@@ -73,6 +73,15 @@ const MIGRATIONS: &[&str] = &[
          revoked_at_ms INTEGER
      ) WITHOUT ROWID;
      CREATE INDEX embed_tokens_by_time ON embed_tokens (created_at_ms);",
+    // 4: the notices operations posts: incidents with their timeline, maintenance windows.
+    "CREATE TABLE notices (
+         id TEXT PRIMARY KEY NOT NULL,
+         starts_at_ms INTEGER NOT NULL,
+         finished_at_ms INTEGER,
+         updates INTEGER NOT NULL,
+         notice_json TEXT NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX notices_by_finish ON notices (finished_at_ms);",
 ];
 
 /// Brings the database to the newest schema; refuses one written by a newer Vitals.

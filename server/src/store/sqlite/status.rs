@@ -2,12 +2,14 @@
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
+use vitals_api::Notice;
 
 use super::{Failure, SqliteStore, inserted_once, revoke_once};
 use crate::store::StoreError;
 use crate::store::status::{
-    EmbedTokenRecord, MAX_CHANGES_READ, MAX_LISTED_TOKENS, StateChange, StatusStore, origins_from_json,
-    origins_to_json, state_from_name, state_name,
+    EmbedTokenRecord, MAX_CHANGES_READ, MAX_LISTED_NOTICES, MAX_LISTED_TOKENS, StateChange, StatusStore,
+    newest_notices_first, notice_from_json, notice_to_json, origins_from_json, origins_to_json,
+    state_from_name, state_name,
 };
 
 const TOKEN_COLUMNS: &str = "id, page, origins_json, created_by, created_at_ms, expires_at_ms, revoked_at_ms";
@@ -172,6 +174,84 @@ impl StatusStore for SqliteStore {
         let id = id.to_owned();
         self.run("revoke an embed token", move |connection| {
             revoke_once(connection, "embed_tokens", &id, at_ms)
+        })
+        .await
+    }
+
+    async fn insert_notice(&self, notice: &Notice) -> Result<(), StoreError> {
+        let notice = notice.clone();
+        self.run("store a notice", move |connection| {
+            let inserted = connection.execute(
+                "INSERT INTO notices (id, starts_at_ms, finished_at_ms, updates, notice_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    notice.id,
+                    notice.starts_at,
+                    notice.finished_at(),
+                    notice.updates.len() as i64,
+                    notice_to_json(&notice)
+                ],
+            );
+            inserted_once(inserted)
+        })
+        .await
+    }
+
+    async fn notice(&self, id: &str) -> Result<Option<Notice>, StoreError> {
+        let id = id.to_owned();
+        self.run("read a notice", move |connection| {
+            let json: Option<String> = connection
+                .query_row("SELECT notice_json FROM notices WHERE id = ?1", [&id], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            json.map(|json| notice_from_json(&json, &id).map_err(Failure::Store))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn replace_notice(&self, notice: &Notice, previous_updates: usize) -> Result<(), StoreError> {
+        let notice = notice.clone();
+        self.run("change a notice", move |connection| {
+            let replaced = connection.execute(
+                "UPDATE notices SET starts_at_ms = ?2, finished_at_ms = ?3, updates = ?4, notice_json = ?5
+                 WHERE id = ?1 AND updates = ?6",
+                params![
+                    notice.id,
+                    notice.starts_at,
+                    notice.finished_at(),
+                    notice.updates.len() as i64,
+                    notice_to_json(&notice),
+                    previous_updates as i64
+                ],
+            )?;
+            if replaced == 1 {
+                Ok(())
+            } else {
+                Err(Failure::Store(StoreError::Conflict))
+            }
+        })
+        .await
+    }
+
+    async fn notices(&self, since_ms: i64) -> Result<Vec<Notice>, StoreError> {
+        self.run("list notices", move |connection| {
+            let mut statement = connection.prepare_cached(
+                "SELECT id, notice_json FROM notices
+                 WHERE finished_at_ms IS NULL OR finished_at_ms >= ?1
+                 ORDER BY starts_at_ms DESC, id LIMIT ?2",
+            )?;
+            let rows = statement
+                .query_map(params![since_ms, MAX_LISTED_NOTICES as i64], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let notices = rows
+                .into_iter()
+                .map(|(id, json)| notice_from_json(&json, &id).map_err(Failure::Store))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(newest_notices_first(notices))
         })
         .await
     }
