@@ -11,10 +11,11 @@ use leptos::prelude::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
-    AuditAction, AuditPage, ChallengeRequest, DashboardList, DashboardSummary, ErrorBody, LogQueryRequest,
-    LogQueryResponse, LoginRequest, LoginResponse, PanelData, Readiness, RevealRequest, Revealed, ServiceMap,
-    SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView, Trace,
-    TraceSearchRequest, TraceSearchResponse,
+    AuditAction, AuditPage, ChallengeRequest, DashboardList, DashboardSummary, EmbedTokenCreated,
+    EmbedTokenList, EmbedTokenRequest, ErrorBody, LogQueryRequest, LogQueryResponse, LoginRequest,
+    LoginResponse, Notice, NoticeRequest, NoticeUpdateRequest, PanelData, Readiness, RevealRequest, Revealed,
+    ServiceMap, SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView,
+    StatusResponse, Trace, TraceSearchRequest, TraceSearchResponse,
     traces::{TraceComparison, TraceOverview, TraceWindow},
 };
 use web_sys::{AbortController, AbortSignal};
@@ -278,6 +279,74 @@ pub async fn links() -> Result<ShareLinkList, ApiError> {
 /// `DELETE /api/v1/links/{id}`: the link stops working for everyone.
 pub async fn revoke_link(id: &str) -> Result<(), ApiError> {
     let url = format!("/api/v1/links/{}", percent_encode(id));
+    let answer = send(Method::DELETE, &url, None, Activity::Person).await?;
+    if answer.is_success() {
+        Ok(())
+    } else {
+        Err(answer.error())
+    }
+}
+
+/// `GET /api/v1/status`: every component of the status page, its notices and past incidents.
+/// Asked again while the page stays open, so it does not count as the person's activity.
+pub async fn status() -> Result<StatusResponse, ApiError> {
+    call(
+        Method::GET,
+        "/api/v1/status",
+        None,
+        Unauthorized::EndsSession,
+        Activity::Background,
+    )
+    .await
+}
+
+/// `POST /api/v1/notices`: a new incident or maintenance window on the status page.
+pub async fn post_notice(request: &NoticeRequest) -> Result<Notice, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        "/api/v1/notices",
+        Some(body),
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `POST /api/v1/notices/{id}/updates`: an update on a notice's timeline.
+pub async fn update_notice(id: &str, request: &NoticeUpdateRequest) -> Result<Notice, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        &format!("/api/v1/notices/{}/updates", percent_encode(id)),
+        Some(body),
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `GET /api/v1/embed-tokens`: every embed link for the status page, newest first.
+pub async fn embed_tokens() -> Result<EmbedTokenList, ApiError> {
+    get("/api/v1/embed-tokens").await
+}
+
+/// `POST /api/v1/embed-tokens`: an embed link, with its iframe address shown only now.
+pub async fn create_embed_token(request: &EmbedTokenRequest) -> Result<EmbedTokenCreated, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        "/api/v1/embed-tokens",
+        Some(body),
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `DELETE /api/v1/embed-tokens/{id}`: the pages framing it say the status cannot be shown.
+pub async fn revoke_embed_token(id: &str) -> Result<(), ApiError> {
+    let url = format!("/api/v1/embed-tokens/{}", percent_encode(id));
     let answer = send(Method::DELETE, &url, None, Activity::Person).await?;
     if answer.is_success() {
         Ok(())

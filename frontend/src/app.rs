@@ -22,6 +22,7 @@ use crate::pages::{
     metrics::MetricsPage,
     not_found::NotFoundPage,
     short_link::ShortLinkPage,
+    sources::SourcesPage,
     status::StatusPage,
     traces::{compare::TraceComparePage, map::ServiceMapPage, search::TraceSearchPage, view::TraceViewPage},
 };
@@ -63,6 +64,7 @@ pub fn EngineeringApp() -> impl IntoView {
                     view=behind_login(Area::Engineering, TraceComparePage)
                 />
                 <Route path=path!("/engineering/map") view=behind_login(Area::Engineering, ServiceMapPage) />
+                <Route path=path!("/engineering/sources") view=behind_login(Area::Engineering, SourcesPage) />
                 <Route
                     path=path!("/engineering/*rest")
                     view=behind_login(Area::Engineering, EngineeringPage)

@@ -7,6 +7,8 @@ use fantoccini::Locator;
 use vitals_tests::{Browser, DEMO_PASSWORD, TestServer};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window.
+/// 10:46, inside the login failure the demo runs from minute 40 to 50.
+const LOGIN_FAILING_MS: i64 = CLINIC_MORNING_MS + 26 * 60_000;
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 
 async fn stat_value(browser: &Browser, card: &str) -> Result<String> {
@@ -56,11 +58,58 @@ async fn home_page_shows_the_live_clinic_without_console_errors() -> Result<()> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_page_deep_link_survives_login_and_lists_each_source() -> Result<()> {
-    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+async fn a_clinician_reads_each_component_of_the_status_page_in_words() -> Result<()> {
+    let server = TestServer::start_at(LOGIN_FAILING_MS).await?;
     let browser = Browser::start().await?;
     browser.client.goto(&server.url("/status")).await?;
     browser.log_in("clinician", DEMO_PASSWORD).await?;
+    let page = browser
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=status-components]"))
+        .await?
+        .text()
+        .await?;
+    for name in [
+        "Patient registration",
+        "Logging in",
+        "Appointments",
+        "Patient records",
+    ] {
+        assert!(
+            page.contains(name),
+            "the status page should name {name}: {page:?}"
+        );
+    }
+    assert!(page.contains("✓ Working"), "working components say so: {page:?}");
+    assert!(
+        page.contains("Partly not working") || page.contains("Not working"),
+        "logging in is out during the failure, said in words: {page:?}"
+    );
+    assert!(
+        page.contains("of the last 24 hours") || page.contains("nothing recorded yet in this span"),
+        "each component's history is summed up in words: {page:?}"
+    );
+    assert!(
+        browser
+            .client
+            .find_all(Locator::Css("[data-testid=source-list]"))
+            .await?
+            .is_empty(),
+        "the sources' own health is for engineers, not on the clinicians' page"
+    );
+    let errors = browser.unexpected_console_errors(&server).await?;
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engineers_see_whether_vitals_reaches_each_source() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    browser.client.goto(&server.url("/engineering/sources")).await?;
+    browser.log_in("engineer", DEMO_PASSWORD).await?;
     let page = browser
         .client
         .wait()
@@ -72,7 +121,7 @@ async fn status_page_deep_link_survives_login_and_lists_each_source() -> Result<
     for signal in ["logs", "metrics", "traces"] {
         assert!(
             page.to_lowercase().contains(signal),
-            "the status page should list {signal}: {page:?}"
+            "the sources page should list {signal}: {page:?}"
         );
     }
     let errors = browser.unexpected_console_errors(&server).await?;

@@ -159,10 +159,10 @@ async fn deep_link_survives_the_login() -> Result<()> {
     wait_for_address(client, "/login", Some("next=%2Fstatus")).await?;
     browser.log_in("clinician", DEMO_PASSWORD).await?;
     wait_for_address(client, "/status", None).await?;
-    let sources = text_of(client, "source-list").await?;
+    let components = text_of(client, "status-components").await?;
     ensure!(
-        sources.to_lowercase().contains("logs"),
-        "the status page should list its sources after the login: {sources:?}"
+        components.contains("Patient registration"),
+        "the status page should list its components after the login: {components:?}"
     );
 
     let errors = browser.unexpected_console_errors(&server).await?;

@@ -1,4 +1,5 @@
-//! The admin area: the audit trail, who did what in Vitals, newest first; and the share links.
+//! The admin area: the audit trail, who did what in Vitals, newest first; the share links; and
+//! the embed links that let other pages frame the status page.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -7,6 +8,7 @@ use vitals_api::{AuditAction, AuditEvent};
 use crate::api::{self, AUDIT_PAGE_LENGTH, AuditQuery};
 use crate::components::loaded::Loaded;
 use crate::format::local_day_and_time;
+use crate::pages::embed_tokens::EmbedTokensSection;
 use crate::pages::share_links::ShareLinksSection;
 
 /// The audit trail with filters by person and action, and every share link.
@@ -79,13 +81,7 @@ pub fn AdminPage() -> impl IntoView {
                 {move || entries.get().map(|answer| answer.map(|page| view! { <AuditTable events=page.events /> }))}
             </Loaded>
             <ShareLinksSection />
-            <div class="notice audit-later">
-                <h2>"Still to come here"</h2>
-                <ul class="planned">
-                    <li>"the tokens that embed the status page in other pages"</li>
-                    <li>"maintenance notices shown on the status page"</li>
-                </ul>
-            </div>
+            <EmbedTokensSection />
         </section>
     }
 }

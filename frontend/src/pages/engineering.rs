@@ -31,7 +31,7 @@ pub fn EngineeringPage() -> impl IntoView {
                     ": LogQL with labels and values completed, the volume by level, patient details masked and revealed with a reason, or followed live; a line's trace id opens its trace."
                 </li>
                 <li>
-                    <A href="/status">"Status"</A>
+                    <A href="/engineering/sources">"Data sources"</A>
                     ": whether Vitals can reach its logs, metrics and traces."
                 </li>
             </ul>

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod dashboard;
 pub mod dashboards;
+pub mod embed_tokens;
 pub mod engineering;
 pub mod home;
 pub mod live_tail;
@@ -13,6 +14,7 @@ pub mod no_access;
 pub mod not_found;
 pub mod share_links;
 pub mod short_link;
+pub mod sources;
 pub mod status;
 pub mod traces;
 

@@ -1,4 +1,4 @@
-//! The status page: whether Vitals can reach each of its data sources.
+//! The engineers' view of Vitals' own health: whether it can reach each of its data sources.
 
 use leptos::prelude::*;
 use vitals_api::{Backend, Readiness, ReadinessStatus, Signal, SourceState, SourceStatus};
@@ -9,15 +9,15 @@ use crate::refresh::{LIVE_REFRESH, refresh_every};
 
 /// Readiness of the server and each source, checked again every [`LIVE_REFRESH`].
 #[component]
-pub fn StatusPage() -> impl IntoView {
-    crate::pages::set_page_title("Status");
+pub fn SourcesPage() -> impl IntoView {
+    crate::pages::set_page_title("Data sources");
     let readiness = LocalResource::new(api::readiness);
     refresh_every(readiness, LIVE_REFRESH);
     let retry = Callback::new(move |()| readiness.refetch());
 
     view! {
-        <section class="area" aria-labelledby="status-heading">
-            <h1 id="status-heading">"Status"</h1>
+        <section class="area" aria-labelledby="sources-heading">
+            <h1 id="sources-heading">"Data sources"</h1>
             <p class="lead">
                 {format!(
                     "Whether Vitals can reach the places its data comes from. Checked again every {} seconds.",
