@@ -311,6 +311,13 @@ fn free_port() -> Result<u16> {
     Ok(StdListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Whether the pages a [`Browser`] opens may run their scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scripts {
+    Run,
+    Blocked,
+}
+
 /// Headless Chromium driven through its own ChromeDriver process; both stop when dropped.
 pub struct Browser {
     pub client: Client,
@@ -320,6 +327,16 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Result<Self> {
+        Self::launch(Scripts::Run).await
+    }
+
+    /// A Chromium whose pages run no script at all, as some hospitals set their browsers: what
+    /// must work there is what the server renders.
+    pub async fn start_without_scripts() -> Result<Self> {
+        Self::launch(Scripts::Blocked).await
+    }
+
+    async fn launch(scripts: Scripts) -> Result<Self> {
         let port = free_port()?;
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -341,9 +358,18 @@ impl Browser {
         })
         .await?;
         let profile = tempfile::tempdir()?;
+        // Chromium's own content setting, as a hospital's policy sets it: WebDriver's commands
+        // still reach the page, its scripts do not run.
+        let prefs = match scripts {
+            Scripts::Run => serde_json::json!({}),
+            Scripts::Blocked => {
+                serde_json::json!({ "profile.managed_default_content_settings.javascript": 2 })
+            }
+        };
         let capabilities = serde_json::json!({
             "goog:chromeOptions": {
                 "binary": "/usr/bin/chromium",
+                "prefs": prefs,
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
