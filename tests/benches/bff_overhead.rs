@@ -11,7 +11,6 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
@@ -22,17 +21,16 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 use vitals_api::AuditEvent;
 use vitals_demo::{DemoClinic, DemoConfig};
 use vitals_server::config::{Config, LimitConfig, Secret};
 use vitals_server::sources::guard::{GuardConfig, Guarded};
 use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use vitals_server::sources::{MetricSource, TimeRange};
-use vitals_server::state::{AppState, Clock, FixedClock};
+use vitals_server::state::{Clock, FixedClock};
 use vitals_server::store::{AuditFilter, AuditLog, NewAuditEvent, NumberedAuditEvent, StoreError};
 use vitals_tests::prometheus::PrometheusServer;
-use vitals_tests::{DEMO_PASSWORD, wait_until};
+use vitals_tests::{DEMO_PASSWORD, TestServer, one_thread_server_cpu_used};
 
 /// The server's allocator, as its binary runs with it.
 #[global_allocator]
@@ -60,9 +58,6 @@ const BROWSER_ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
 
 /// Long enough that no measured request misses the cache: the targets are for cached answers.
 const CACHE_TTL_MS: u64 = 600_000;
-
-/// The name of every thread the Vitals server runs on, so their CPU time can be added up.
-const SERVER_THREADS: &str = "vitals-server";
 
 /// Keep-alive connections hammering at once in the throughput runs.
 const CONNECTIONS: usize = 32;
@@ -301,14 +296,13 @@ fn progress(what: &str) {
     eprintln!("bff_overhead: {what}");
 }
 
-/// The Vitals server reading `prometheus`, an engineer's session on it, and its data folder.
+/// The Vitals server reading `prometheus` on one thread, and an engineer's session on it.
 struct Vitals {
-    server: ServerThread,
+    server: TestServer,
     /// Requests carrying the engineer's session cookie.
     requests: Requests,
     /// The guarded metric source, whose counters show whether a request reached Prometheus.
     metrics: Guarded<dyn MetricSource>,
-    _data: tempfile::TempDir,
 }
 
 impl Vitals {
@@ -345,46 +339,18 @@ impl Vitals {
         }
         let state = vitals_server::state_with_auth(&config, &sources, auth, clock)?;
         let metrics = state.guarded.metrics.clone();
-        let server = ServerThread::start(state)?;
-        let base = format!("http://{}", server.address);
-        wait_until(
-            "the Vitals server answers /healthz",
-            Duration::from_secs(20),
-            || async {
-                reqwest::get(format!("{base}/healthz"))
-                    .await
-                    .is_ok_and(|response| response.status().is_success())
-            },
-        )
-        .await?;
+        let server = TestServer::start_on_one_thread(state, data).await?;
         let mut session = HeaderMap::new();
-        session.insert(header::COOKIE, login(&base, "engineer").await?);
+        session.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&server.login("engineer").await?)?,
+        );
         Ok(Self {
             requests: Requests::new(server.address, session)?,
             server,
             metrics,
-            _data: data,
         })
     }
-}
-
-/// Logs a demo user in; returns the session cookie as a `Cookie` header value.
-async fn login(base: &str, user: &str) -> Result<HeaderValue> {
-    let response = reqwest::Client::new()
-        .post(format!("{base}/api/v1/session"))
-        .header("x-vitals-csrf", "1")
-        .json(&json!({ "username": user, "password": DEMO_PASSWORD }))
-        .send()
-        .await?
-        .error_for_status()
-        .with_context(|| format!("logging in as {user} failed"))?;
-    let cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .context("the login set no cookie")?;
-    Ok(HeaderValue::from_str(cookie)?)
 }
 
 /// Proves that the query the bench times answers the same through Vitals as from Prometheus, and that it has data.
@@ -426,83 +392,6 @@ fn prometheus_query(endpoint: &str, params: &[(&str, &str)]) -> String {
         .extend_pairs(params)
         .finish();
     format!("/api/v1/{endpoint}?{query}")
-}
-
-/// The Vitals server with its async work on one thread (a single-threaded runtime),
-/// all its threads named [`SERVER_THREADS`]; stops when dropped.
-struct ServerThread {
-    address: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl ServerThread {
-    fn start(state: AppState) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .thread_name(SERVER_THREADS)
-            // A blocking thread that ended mid-run would take its CPU time out of the count.
-            .thread_keep_alive(Duration::from_secs(3600))
-            .build()?;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let address = listener.local_addr()?;
-        let listener = {
-            let _entered = runtime.enter();
-            tokio::net::TcpListener::from_std(listener)?
-        };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = vitals_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
-        let thread = std::thread::Builder::new()
-            .name(SERVER_THREADS.into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    // Dropping the runtime after this ends every connection still open.
-                    tokio::select! {
-                        _ = axum::serve(listener, app) => {}
-                        _ = stopped => {}
-                    }
-                });
-            })?;
-        Ok(Self {
-            address,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
-    }
-}
-
-impl Drop for ServerThread {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// The CPU time the server's threads have used so far, from each thread's
-/// `schedstat` in /proc, whose first field is its time on a CPU in nanoseconds.
-fn server_cpu_used() -> Result<Duration> {
-    let tasks = std::fs::read_dir("/proc/self/task")
-        .context("cannot list this process' threads in /proc; the throughput per core needs Linux")?;
-    let mut nanoseconds = 0;
-    for task in tasks {
-        let task = task?.path();
-        let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
-        if name.trim_end() != SERVER_THREADS {
-            continue;
-        }
-        let schedstat = std::fs::read_to_string(task.join("schedstat"))?;
-        nanoseconds += schedstat
-            .split_whitespace()
-            .next()
-            .and_then(|field| field.parse::<u64>().ok())
-            .with_context(|| format!("{} reads {schedstat:?}", task.display()))?;
-    }
-    Ok(Duration::from_nanos(nanoseconds))
 }
 
 /// Builds the requests the bench repeats for one server, with the headers the browser app sends.
@@ -670,13 +559,13 @@ impl Throughput {
 async fn throughput(address: SocketAddr, round: &[Call]) -> Result<Throughput> {
     let mut connections = try_join_all((0..CONNECTIONS).map(|_| Connection::open(address))).await?;
     rounds_until(&mut connections, round, THROUGHPUT_WARM_UP).await?;
-    let cpu_before = server_cpu_used()?;
+    let cpu_before = one_thread_server_cpu_used()?;
     let started = Instant::now();
     let rounds = rounds_until(&mut connections, round, THROUGHPUT_RUN).await?;
     Ok(Throughput {
         rounds,
         wall: started.elapsed(),
-        server_cpu: server_cpu_used()? - cpu_before,
+        server_cpu: one_thread_server_cpu_used()? - cpu_before,
     })
 }
 

@@ -146,9 +146,24 @@ pub fn test_state(sources: Option<&Sources>, clock: Arc<dyn Clock>) -> Result<(A
 /// A Vitals server listening on a loopback ephemeral port; stops when dropped.
 pub struct TestServer {
     pub address: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    running: Running,
     _data: tempfile::TempDir,
 }
+
+/// Where a [`TestServer`] runs.
+enum Running {
+    /// On the runtime of whoever started it.
+    Task(tokio::task::JoinHandle<()>),
+    /// On a thread of its own with a single-threaded runtime, until told to stop.
+    Thread {
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    },
+}
+
+/// The name of every thread of a server started with [`TestServer::start_on_one_thread`], so
+/// [`one_thread_server_cpu_used`] can add up their CPU time.
+pub const SERVER_THREADS: &str = "vitals-server";
 
 impl TestServer {
     /// Starts the server on the demo clinic with its clock fixed at `now_ms`, so it shows known data.
@@ -179,9 +194,51 @@ impl TestServer {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
+        Self::ready(address, Running::Task(task), data).await
+    }
+
+    /// Starts a server on a prepared state with its async work on one thread (a
+    /// single-threaded runtime of its own), every thread it runs on named [`SERVER_THREADS`]:
+    /// what a bench measures per core, while its load comes from other threads.
+    pub async fn start_on_one_thread(state: AppState, data: tempfile::TempDir) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name(SERVER_THREADS)
+            // A blocking thread that ended mid-run would take its CPU time out of the count.
+            .thread_keep_alive(Duration::from_secs(3600))
+            .build()?;
+        let listener = StdListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let listener = {
+            let _entered = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = vitals_server::app(state).into_make_service_with_connect_info::<SocketAddr>();
+        let thread = std::thread::Builder::new()
+            .name(SERVER_THREADS.into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    // Dropping the runtime after this ends every connection still open.
+                    tokio::select! {
+                        _ = axum::serve(listener, app) => {}
+                        _ = stopped => {}
+                    }
+                });
+            })?;
+        let running = Running::Thread {
+            stop: Some(stop),
+            thread: Some(thread),
+        };
+        Self::ready(address, running, data).await
+    }
+
+    /// The server at `address` once it answers `/healthz`.
+    async fn ready(address: SocketAddr, running: Running, data: tempfile::TempDir) -> Result<Self> {
         let server = Self {
             address,
-            task,
+            running,
             _data: data,
         };
         wait_until(
@@ -253,8 +310,41 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        self.task.abort();
+        match &mut self.running {
+            Running::Task(task) => task.abort(),
+            Running::Thread { stop, thread } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                if let Some(thread) = thread.take() {
+                    let _ = thread.join();
+                }
+            }
+        }
     }
+}
+
+/// The CPU time the threads of servers started with [`TestServer::start_on_one_thread`] have
+/// used so far, from each thread's `schedstat` in /proc, whose first field is its time on a CPU
+/// in nanoseconds.
+pub fn one_thread_server_cpu_used() -> Result<Duration> {
+    let tasks = std::fs::read_dir("/proc/self/task")
+        .context("cannot list this process' threads in /proc; the throughput per core needs Linux")?;
+    let mut nanoseconds = 0;
+    for task in tasks {
+        let task = task?.path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if name.trim_end() != SERVER_THREADS {
+            continue;
+        }
+        let schedstat = std::fs::read_to_string(task.join("schedstat"))?;
+        nanoseconds += schedstat
+            .split_whitespace()
+            .next()
+            .and_then(|field| field.parse::<u64>().ok())
+            .with_context(|| format!("{} reads {schedstat:?}", task.display()))?;
+    }
+    Ok(Duration::from_nanos(nanoseconds))
 }
 
 /// Polls `check` until it holds, at most `limit`; fails naming what was awaited.
