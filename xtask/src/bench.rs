@@ -28,6 +28,7 @@ impl Row {
             "MB/s" => ("MB/s", 1.0, true),
             "nodes" => ("nodes", 1.0, false),
             "MB" => ("MB", 1.0, false),
+            "KB" => ("KB", 1.0, false),
             "ratio" => ("ratio", 1.0, false),
             _ => return None,
         };
@@ -99,6 +100,11 @@ pub fn bench() -> Result<()> {
         "timing the trace view in headless Chromium: a 10,000-span waterfall, a 100,000-span trace opened, 1,000,000-span windows",
         "vitals-tests",
         "trace_waterfall",
+    )?);
+    rows.extend(bench_binary(
+        "the embedded status page: the bytes a browser downloads, its first paint in headless Chromium, views/s from the cached evaluation on one core",
+        "vitals-tests",
+        "embed_page",
     )?);
     print_table(&rows);
     Ok(())
