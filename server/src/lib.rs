@@ -277,7 +277,11 @@ pub fn state_with_auth(
         trace_config: config.traces.clone(),
         masker: Arc::new(config.masking.masker()),
         sources: guarded.for_scope(&Scope::server()),
-        telemetry: Arc::new(Telemetry::new(Some(guarded.metrics()), auth.audit.metrics())),
+        telemetry: Arc::new(Telemetry::new(
+            Some(guarded.metrics()),
+            auth.audit.metrics(),
+            Some(status.metrics()),
+        )),
         guarded,
         auth: Arc::new(auth),
         link_policy: config.links.clone(),

@@ -23,6 +23,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 use crate::config::LogFormat;
 use crate::otel::TraceExport;
 use crate::sources::guard::GuardMetrics;
+use crate::status::board::StatusMetrics;
 use crate::store::AuditMetrics;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -56,20 +57,27 @@ pub struct Telemetry {
 
 impl Default for Telemetry {
     fn default() -> Self {
-        Self::new(None, None)
+        Self::new(None, None, None)
     }
 }
 
 impl Telemetry {
-    /// The server's metrics, plus the guardrails' per-source figures and the audit writer's
-    /// counters when given.
-    pub fn new(sources: Option<GuardMetrics>, audit: Option<AuditMetrics>) -> Self {
+    /// The server's metrics, plus the guardrails' per-source figures, the audit writer's
+    /// counters and the status page's evaluations when given.
+    pub fn new(
+        sources: Option<GuardMetrics>,
+        audit: Option<AuditMetrics>,
+        status: Option<StatusMetrics>,
+    ) -> Self {
         let mut registry = Registry::with_prefix("vitals");
         if let Some(sources) = sources {
             registry.register_collector(Box::new(sources));
         }
         if let Some(audit) = audit {
             audit.register(&mut registry);
+        }
+        if let Some(status) = status {
+            status.register(&mut registry);
         }
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(

@@ -322,6 +322,10 @@ async fn health_and_readiness_list_each_source() {
 async fn admin_listener_exposes_metrics_of_the_public_one() {
     let app = TestApp::new().await;
     app.get("/healthz").await;
+    // Two looks at the status within one interval: one evaluation.
+    for _ in 0..2 {
+        assert_eq!(app.get("/api/v1/status").await.0, StatusCode::OK);
+    }
     // The engineer's login is the one audit entry so far.
     app.state.auth.audit.flush().await;
     let (status, headers, body) = send(
@@ -343,6 +347,7 @@ async fn admin_listener_exposes_metrics_of_the_public_one() {
     );
     assert!(text.contains("vitals_audit_entries_written_total 1"), "{text}");
     assert!(text.contains("vitals_audit_entries_lost_total 0"), "{text}");
+    assert!(text.contains("vitals_status_evaluations_total 1"), "{text}");
     let (status, _, _) = send(
         admin_app(app.state.clone()),
         Request::get("/readyz").body(Body::empty()).unwrap(),

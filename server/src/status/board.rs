@@ -3,9 +3,10 @@
 //! lease evaluates and records; the others read what it recorded).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::registry::Registry;
 use vitals_api::{StatusBar, StatusComponent, StatusHistory, StatusResponse};
 
 use vitals_api::Notice;
@@ -43,6 +44,25 @@ struct Latest {
 /// What the page says of a stale answer.
 const STALE: &str = "Vitals cannot check right now: this is the status as of its last check.";
 
+/// How often this replica evaluated the status page, for `/metrics`: summed over the replicas
+/// sharing one status store it grows by one per interval, however many people look.
+#[derive(Clone, Default)]
+pub struct StatusMetrics {
+    evaluations: Counter,
+}
+
+impl StatusMetrics {
+    /// Adds the counter to the server's registry.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "status_evaluations",
+            "Evaluations of the status page's components by this replica (the one holding the \
+             status lease evaluates; the others read what it recorded)",
+            self.evaluations.clone(),
+        );
+    }
+}
+
 /// The status page's components, their states and the one evaluation per interval.
 pub struct StatusBoard {
     page: StatusPage,
@@ -54,7 +74,7 @@ pub struct StatusBoard {
     /// wait for it rather than making their own.
     latest: tokio::sync::Mutex<Option<Latest>>,
     shown: Mutex<HashMap<String, Shown>>,
-    evaluations: AtomicU64,
+    metrics: StatusMetrics,
 }
 
 impl StatusBoard {
@@ -72,7 +92,7 @@ impl StatusBoard {
             interval_seconds: interval_seconds.max(1),
             latest: tokio::sync::Mutex::new(None),
             shown: Mutex::new(HashMap::new()),
-            evaluations: AtomicU64::new(0),
+            metrics: StatusMetrics::default(),
         }
     }
 
@@ -87,7 +107,12 @@ impl StatusBoard {
 
     /// How many times this process has evaluated the components.
     pub fn evaluations(&self) -> u64 {
-        self.evaluations.load(Ordering::Relaxed)
+        self.metrics.evaluations.get()
+    }
+
+    /// The counter of this process's evaluations, for the server's `/metrics`.
+    pub fn metrics(&self) -> StatusMetrics {
+        self.metrics.clone()
     }
 
     /// A notice was posted or changed: the next answer is made afresh, so it shows at once.
@@ -208,7 +233,7 @@ impl StatusBoard {
         notices: &[Notice],
         now_ms: i64,
     ) -> Result<Vec<StatusComponent>, StoreError> {
-        self.evaluations.fetch_add(1, Ordering::Relaxed);
+        self.metrics.evaluations.inc();
         let judged = judge_page(sources, catalog, &self.page, now_ms).await;
         let mut components = Vec::with_capacity(judged.len());
         for (component, (id, judgement)) in self.page.components.iter().zip(judged) {
