@@ -189,7 +189,7 @@ pub enum LogFormat {
 }
 
 /// The sections a `VITALS_<SECTION>_<KEY>` variable may set a key in.
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "demo",
     "loki",
     "prometheus",
@@ -203,6 +203,7 @@ const SECTIONS: [&str; 13] = [
     "dashboards",
     "traces",
     "masking",
+    "status",
 ];
 
 /// The top-level keys a `VITALS_<KEY>` variable may set; other `VITALS_` variables belong to
@@ -566,6 +567,7 @@ mod tests {
         let config = from_env(&[
             ("VITALS_GUARD_TIMEOUT_MS", "2500"),
             ("VITALS_LIMITS_TAILS_PER_PERSON", "5"),
+            ("VITALS_STATUS_INTERVAL_SECONDS", "60"),
             ("VITALS_TOOLS_DIR", "/opt/tools"),
             ("VITALS_LOKI_TENANT", ""),
             ("HOME", "/root"),
@@ -573,6 +575,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.guard.timeout_ms, 2500);
         assert_eq!(config.limits.tails_per_person, 5);
+        assert_eq!(config.status.interval_seconds, 60);
         assert_eq!(config.loki, None, "an empty variable counts as unset");
     }
 
