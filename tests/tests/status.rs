@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use vitals_api::clock::ManualClock;
@@ -434,6 +434,69 @@ async fn notices_are_posted_by_operations_only_checked_and_audited() -> Result<(
                 .count()
                 == 4,
         "every change is audited, refused ones included: {notice_events:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_replica_taking_the_lease_back_shows_what_the_other_recorded_meanwhile_and_records_it_once()
+-> Result<()> {
+    use vitals_server::dashboards::Dashboards;
+    use vitals_server::status::definition::{SHIPPED, SHIPPED_FILE, parse};
+    use vitals_server::store::{SqliteStore, StatusStore};
+
+    let data = tempfile::tempdir()?;
+    let store = Arc::new(SqliteStore::open(data.path())?);
+    let page = parse(SHIPPED_FILE, SHIPPED)?;
+    let (a, b) = (
+        StatusBoard::new(page.clone(), store.clone(), 30),
+        StatusBoard::new(page, store.clone(), 30),
+    );
+    // 10:38, two minutes before the demo's login failure.
+    let before_failure = CLINIC_MORNING_MS + 18 * 60_000;
+    let clock = Arc::new(ManualClock::new(before_failure));
+    let sources = vitals_server::demo_sources(&vitals_server::config::Config::default(), clock.clone());
+    let catalog = Dashboards::shipped().catalog();
+    let at = |interval: i64| before_failure + interval * 30_000;
+    let login = |answer: &StatusResponse| (answer.components[1].state, answer.components[1].since);
+
+    // b evaluates first, then stops being asked; a takes the lease over and sees logins fail.
+    ensure!(
+        login(&*b.status(&sources, &catalog, at(0)).await?).0 == ComponentState::Operational,
+        "logging in works at 10:38"
+    );
+    let mut shown_by_a = None;
+    for interval in 1..14 {
+        shown_by_a = Some(login(&*a.status(&sources, &catalog, at(interval)).await?));
+    }
+    let shown_by_a = shown_by_a.context("a answered")?;
+    ensure!(
+        matches!(
+            shown_by_a.0,
+            ComponentState::PartialOutage | ComponentState::MajorOutage
+        ),
+        "a shows the failure at 10:44:30: {shown_by_a:?}"
+    );
+
+    // a stops being asked; b takes the lease back while logins still fail.
+    for interval in 14..24 {
+        let evaluated = b.evaluations();
+        let shown_by_b = login(&*b.status(&sources, &catalog, at(interval)).await?);
+        ensure!(b.evaluations() == evaluated + 1, "b holds the lease again");
+        ensure!(
+            shown_by_b == shown_by_a,
+            "interval {interval}: b shows {shown_by_b:?} rather than what a recorded, {shown_by_a:?}"
+        );
+    }
+    let outages: Vec<_> = store
+        .changes("login", before_failure, at(24))
+        .await?
+        .into_iter()
+        .filter(|change| change.state != ComponentState::Operational)
+        .collect();
+    ensure!(
+        outages.len() == 1,
+        "the failure is recorded once, not once per replica: {outages:?}"
     );
     Ok(())
 }

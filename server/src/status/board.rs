@@ -237,21 +237,22 @@ impl StatusBoard {
         let judged = judge_page(sources, catalog, &self.page, now_ms).await;
         let mut components = Vec::with_capacity(judged.len());
         for (component, (id, judgement)) in self.page.components.iter().zip(judged) {
-            // A process that has not judged this component yet goes on from the recorded state,
-            // so a restart neither forgets an outage nor records it again.
-            let known = self
-                .shown
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains_key(&id);
-            let recorded = if known {
-                None
-            } else {
-                self.last_recorded(&id, now_ms).await?
-            };
+            // The process goes on from the recorded state whenever the store's last change is
+            // not the one it recorded itself: a restart neither forgets an outage nor records it
+            // again, and a replica taking the lease back shows what the holder meanwhile
+            // recorded rather than what it showed before.
+            let recorded = self.last_recorded(&id, now_ms).await?;
             let window = maintaining(notices, &id, now_ms);
             let (shown, says, changed) = {
                 let mut shown = self.shown.lock().unwrap_or_else(PoisonError::into_inner);
+                let last = recorded.as_ref().map(|change| (change.state, change.at_ms));
+                // A change this process could not record (`None`) is still its own to retry.
+                if shown
+                    .get(&id)
+                    .is_some_and(|entry| entry.recorded.is_some() && entry.recorded != last)
+                {
+                    shown.remove(&id);
+                }
                 let entry = shown.entry(id.clone()).or_insert_with(|| match &recorded {
                     Some(change) => Shown {
                         // Maintenance comes from notices, not readings: past a window, the
