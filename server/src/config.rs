@@ -118,12 +118,16 @@ pub struct Config {
 pub struct StatusConfig {
     /// Seconds between evaluations (`VITALS_STATUS_INTERVAL_SECONDS`); 5 to 3600.
     pub interval_seconds: u32,
+    /// The hospital's own status page file (`VITALS_STATUS_FILE`): its components, rules and,
+    /// where configured, the embedded page's language; the shipped `status.toml` when unset.
+    pub file: Option<PathBuf>,
 }
 
 impl Default for StatusConfig {
     fn default() -> Self {
         Self {
             interval_seconds: crate::status::board::DEFAULT_INTERVAL_SECONDS,
+            file: None,
         }
     }
 }

@@ -259,13 +259,26 @@ pub fn state_with_auth(
         .clone()
         .watch(std::time::Duration::from_millis(config.dashboards.reload_ms));
     let guarded = GuardedSources::new(sources, &config.guard);
-    let status_page =
-        status::definition::parse(status::definition::SHIPPED_FILE, status::definition::SHIPPED)
-            .context("the status page's file does not check out")?;
+    let status_page = match &config.status.file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "the status page's file {} (`status.file`) cannot be read; check the path and its permissions",
+                    path.display()
+                )
+            })?;
+            status::definition::parse(&path.display().to_string(), &text)
+        }
+        None => status::definition::parse(status::definition::SHIPPED_FILE, status::definition::SHIPPED),
+    }
+    .context("the status page's file does not check out")?;
     let status = Arc::new(StatusBoard::new(
         status_page,
         auth.status.clone(),
         config.status.interval_seconds,
+    ));
+    let embed_cache = Arc::new(status::embed_cache::EmbedCache::new(
+        i64::from(config.status.interval_seconds) * 1_000,
     ));
     let embed_signer = Arc::new(status::embed_token::EmbedSigner::new(
         auth.token_key.signing_secret(),
@@ -289,6 +302,7 @@ pub fn state_with_auth(
         max_points_per_series: config.guard.max_points_per_series,
         status,
         embed_signer,
+        embed_cache,
         spa: Arc::new(Spa::load(&config.dist_dir)),
         clock,
     }))

@@ -47,6 +47,8 @@ pub struct Shared {
     pub max_range_ms: i64,
     /// Signs and checks the embed tokens of the status page.
     pub embed_signer: Arc<crate::status::embed_token::EmbedSigner>,
+    /// The embed route's token records and last page, so iframes refreshing cost little.
+    pub embed_cache: Arc<crate::status::embed_cache::EmbedCache>,
     /// The status page: its components, evaluated once per interval for everyone.
     pub status: Arc<crate::status::board::StatusBoard>,
     /// The most points one series of a range query may have (`[guard] max_points_per_series`).

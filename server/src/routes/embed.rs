@@ -2,6 +2,7 @@
 //! answers an iframe with the page, framed only by the token's origins, no cookie needed.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -156,13 +157,14 @@ pub async fn revoke(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let now_ms = state.now_ms();
-    if state
+    let revoked = state
         .auth
         .status
         .revoke_token(&id, now_ms)
         .await
-        .map_err(tokens_failed)?
-    {
+        .map_err(tokens_failed)?;
+    state.embed_cache.forget(&id);
+    if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(
@@ -180,8 +182,8 @@ pub struct EmbedParams {
 }
 
 /// The page an iframe shows: `status`, the HTML and the policy it is framed under.
-fn page(status: StatusCode, html: String, policy: &str) -> Response {
-    let mut response = (status, Html(html)).into_response();
+fn page(status: StatusCode, html: impl Into<Bytes>, policy: &str) -> Response {
+    let mut response = (status, Html(html.into())).into_response();
     let headers = response.headers_mut();
     if let Ok(policy) = HeaderValue::from_str(policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);
@@ -224,7 +226,11 @@ pub async fn embed_status(State(state): State<AppState>, Query(params): Query<Em
         Ok(claims) => claims,
         Err(refusal) => return cannot_show(&refusal.to_string()),
     };
-    let record = match state.auth.status.token(&claims.id).await {
+    let record = match state
+        .embed_cache
+        .token(state.auth.status.as_ref(), &claims.id, now_ms)
+        .await
+    {
         Ok(Some(record)) => record,
         Ok(None) => return cannot_show("the token's record is gone"),
         Err(error) => return cannot_show(&format!("the token could not be looked up: {error}")),
@@ -242,7 +248,9 @@ pub async fn embed_status(State(state): State<AppState>, Query(params): Query<Em
     {
         Ok(status) => page(
             StatusCode::OK,
-            render(&status, words, status.interval_seconds),
+            state
+                .embed_cache
+                .page(&status, || render(&status, words, status.interval_seconds)),
             &content_security_policy(&record.origins),
         ),
         Err(error) => cannot_show(&format!("the status could not be read: {error}")),

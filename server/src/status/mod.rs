@@ -2,6 +2,7 @@
 
 pub mod board;
 pub mod definition;
+pub mod embed_cache;
 pub mod embed_page;
 pub mod embed_token;
 pub mod evaluate;
