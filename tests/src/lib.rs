@@ -289,23 +289,29 @@ impl TestServer {
 
     /// Logs a demo user in and returns the `Cookie` header value of the session.
     pub async fn login(&self, user: &str) -> Result<String> {
-        let response = reqwest::Client::new()
-            .post(self.url("/api/v1/session"))
-            .header("x-vitals-csrf", "1")
-            .json(&serde_json::json!({"username": user, "password": DEMO_PASSWORD}))
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("logging in as {user} answered {}", response.status());
-        }
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .context("the login set no cookie")?;
-        Ok(cookie.to_owned())
+        login_at(self.address, user).await
     }
+}
+
+/// Logs a demo user in to the server at `address` and returns the `Cookie` header value of
+/// the session.
+pub async fn login_at(address: SocketAddr, user: &str) -> Result<String> {
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/api/v1/session"))
+        .header("x-vitals-csrf", "1")
+        .json(&serde_json::json!({"username": user, "password": DEMO_PASSWORD}))
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!("logging in as {user} answered {}", response.status());
+    }
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .context("the login set no cookie")?;
+    Ok(cookie.to_owned())
 }
 
 impl Drop for TestServer {
@@ -584,6 +590,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
 }
 pub mod moto;
 pub mod prometheus;
+pub mod server_process;
 
 /// A server on the demo clinic, the server and the clinic both reading "now" from `clock`.
 pub fn demo_state(
