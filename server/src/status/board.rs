@@ -41,6 +41,12 @@ struct Latest {
     fresh_until_ms: i64,
 }
 
+/// What a replica reading the records says of a component nobody has recorded yet (a new
+/// table, a new component): the replica evaluating writes it within a moment.
+pub const NOT_CHECKED_YET: &str = "Not checked yet: this shows within a moment.";
+/// How soon an answer missing a component's first record is made again.
+const FIRST_RECORD_WAIT_MS: i64 = 2_000;
+
 /// What the page says of a stale answer.
 const STALE: &str = "Vitals cannot check right now: this is the status as of its last check.";
 
@@ -135,9 +141,14 @@ impl StatusBoard {
         {
             return Ok(fresh.answer.clone());
         }
-        let fresh_until_ms = now_ms + self.interval_ms();
+        let mut fresh_until_ms = now_ms + self.interval_ms();
         let answer = match self.answer(sources, catalog, now_ms, fresh_until_ms).await {
-            Ok(answer) => Arc::new(answer),
+            Ok((answer, complete)) => {
+                if !complete {
+                    fresh_until_ms = fresh_until_ms.min(now_ms + FIRST_RECORD_WAIT_MS);
+                }
+                Arc::new(answer)
+            }
             Err(error) => {
                 let Some(last) = latest.as_ref() else {
                     return Err(error);
@@ -155,33 +166,35 @@ impl StatusBoard {
         Ok(answer)
     }
 
-    /// A new answer: evaluated here when this process holds the lease, else as recorded.
+    /// A new answer: evaluated here when this process holds the lease, else as recorded;
+    /// and whether every component had a record to show.
     async fn answer(
         &self,
         sources: &Sources,
         catalog: &Catalog,
         now_ms: i64,
         until_ms: i64,
-    ) -> Result<StatusResponse, StoreError> {
+    ) -> Result<(StatusResponse, bool), StoreError> {
         let notices = self.store.notices(now_ms - PAST_INCIDENTS_MS).await?;
         let (notices, past_incidents) = current_and_past(notices, now_ms, now_ms - PAST_INCIDENTS_MS);
-        let components = if self
+        let (components, complete) = if self
             .store
             .take_lease(LEASE, &self.holder, now_ms, until_ms)
             .await?
         {
-            self.evaluate(sources, catalog, &notices, now_ms).await?
+            (self.evaluate(sources, catalog, &notices, now_ms).await?, true)
         } else {
             self.recorded(&notices, now_ms).await?
         };
-        Ok(StatusResponse {
+        let answer = StatusResponse {
             as_of: now_ms,
             interval_seconds: self.interval_seconds,
             components,
             notices,
             past_incidents,
             stale: None,
-        })
+        };
+        Ok((answer, complete))
     }
 
     /// `component`'s changes over the longest span of its history, oldest first.
@@ -313,14 +326,22 @@ impl StatusBoard {
         Ok(components)
     }
 
-    /// The components as the replica holding the lease last recorded them; a window begun
-    /// since shows at once.
-    async fn recorded(&self, notices: &[Notice], now_ms: i64) -> Result<Vec<StatusComponent>, StoreError> {
+    /// The components as the replica holding the lease last recorded them, and whether each
+    /// had a record; a window begun since shows at once.
+    async fn recorded(
+        &self,
+        notices: &[Notice],
+        now_ms: i64,
+    ) -> Result<(Vec<StatusComponent>, bool), StoreError> {
         let mut components = Vec::with_capacity(self.page.components.len());
+        let mut complete = true;
         for component in &self.page.components {
             let (mut shown, mut says) = match self.last_recorded(&component.id, now_ms).await? {
                 Some(change) => ((change.state, change.at_ms), change.says),
-                None => ((State::Unknown, now_ms), component.unknown.clone()),
+                None => {
+                    complete = false;
+                    ((State::Unknown, now_ms), NOT_CHECKED_YET.to_owned())
+                }
             };
             if let Some(window) = maintaining(notices, &component.id, now_ms)
                 && shown.0 != State::UnderMaintenance
@@ -330,7 +351,7 @@ impl StatusBoard {
             }
             components.push(self.component(component, shown, says, now_ms).await?);
         }
-        Ok(components)
+        Ok((components, complete))
     }
 }
 
