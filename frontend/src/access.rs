@@ -11,16 +11,19 @@ pub enum Area {
     Dashboards,
     Engineering,
     Status,
+    /// Operations tells clinicians what is going on, at `/notices`.
+    Notices,
     Admin,
 }
 
 impl Area {
     /// Every area, in the order the top bar lists them.
-    pub const ALL: [Area; 5] = [
+    pub const ALL: [Area; 6] = [
         Area::Home,
         Area::Dashboards,
         Area::Engineering,
         Area::Status,
+        Area::Notices,
         Area::Admin,
     ];
 
@@ -30,6 +33,7 @@ impl Area {
             Area::Dashboards => "/dashboards",
             Area::Engineering => "/engineering",
             Area::Status => "/status",
+            Area::Notices => "/notices",
             Area::Admin => "/admin",
         }
     }
@@ -41,6 +45,7 @@ impl Area {
             Area::Dashboards => "Dashboards",
             Area::Engineering => "Engineering",
             Area::Status => "Status",
+            Area::Notices => "Notices",
             Area::Admin => "Admin",
         }
     }
@@ -52,6 +57,7 @@ impl Area {
             Area::Dashboards => "dashboards",
             Area::Engineering => "engineering",
             Area::Status => "status",
+            Area::Notices => "notices",
             Area::Admin => "admin",
         }
     }
@@ -63,6 +69,7 @@ impl Area {
             Area::Dashboards => &[Role::Operations, Role::Engineer],
             Area::Engineering => &[Role::Engineer],
             Area::Status => &[Role::Clinician, Role::Operations, Role::Engineer],
+            Area::Notices => &[Role::Operations],
             Area::Admin => &[Role::Admin],
         }
     }
@@ -119,10 +126,10 @@ mod tests {
     }
 
     #[test]
-    fn operations_see_home_dashboards_and_status() {
+    fn operations_see_home_dashboards_status_and_the_notices_they_post() {
         assert_eq!(
             areas_for(&session(&[Role::Operations])),
-            [Area::Home, Area::Dashboards, Area::Status]
+            [Area::Home, Area::Dashboards, Area::Status, Area::Notices]
         );
     }
 
@@ -143,7 +150,13 @@ mod tests {
     fn several_roles_add_up_in_top_bar_order() {
         assert_eq!(
             areas_for(&session(&[Role::Engineer, Role::Clinician, Role::Operations])),
-            [Area::Home, Area::Dashboards, Area::Engineering, Area::Status]
+            [
+                Area::Home,
+                Area::Dashboards,
+                Area::Engineering,
+                Area::Status,
+                Area::Notices
+            ]
         );
     }
 

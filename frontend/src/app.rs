@@ -21,6 +21,7 @@ use crate::pages::{
     logs::LogsPage,
     metrics::MetricsPage,
     not_found::NotFoundPage,
+    notices::NoticesPage,
     short_link::ShortLinkPage,
     sources::SourcesPage,
     status::StatusPage,
@@ -28,7 +29,8 @@ use crate::pages::{
 };
 use crate::session::provide_session;
 
-/// The portal: every page but the engineering area's. Its routes load the engineering app.
+/// The portal: what clinicians, operations and engineers open first. The engineering, notices
+/// and admin areas' routes load the other app.
 #[component]
 pub fn PortalApp() -> impl IntoView {
     view! {
@@ -41,14 +43,17 @@ pub fn PortalApp() -> impl IntoView {
                 <Route path=path!("/engineering") view=OtherApp />
                 <Route path=path!("/engineering/*rest") view=OtherApp />
                 <Route path=path!("/status") view=behind_login(Area::Status, StatusPage) />
-                <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
+                <Route path=path!("/notices") view=OtherApp />
+                <Route path=path!("/admin") view=OtherApp />
+                <Route path=path!("/admin/*rest") view=OtherApp />
                 <Route path=path!("/login") view=LoginPage />
             </Routes>
         </Shell>
     }
 }
 
-/// The engineering area; every other page, the login included, is the portal's.
+/// The engineering, notices and admin areas, the tools of the few; every other page, the
+/// login included, is the portal's.
 #[component]
 pub fn EngineeringApp() -> impl IntoView {
     view! {
@@ -65,6 +70,8 @@ pub fn EngineeringApp() -> impl IntoView {
                 />
                 <Route path=path!("/engineering/map") view=behind_login(Area::Engineering, ServiceMapPage) />
                 <Route path=path!("/engineering/sources") view=behind_login(Area::Engineering, SourcesPage) />
+                <Route path=path!("/notices") view=behind_login(Area::Notices, NoticesPage) />
+                <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
                 <Route
                     path=path!("/engineering/*rest")
                     view=behind_login(Area::Engineering, EngineeringPage)

@@ -461,15 +461,20 @@ pub fn app(state: AppState) -> Router {
         "/dashboards/{id}",
         "/s/{id}",
         "/status",
-        "/admin",
-        "/admin/{*rest}",
         "/login",
     ];
     let mut router = router.layer(Extension(document));
     for path in app_routes {
         router = router.route(path, get(spa::app_route));
     }
-    for path in ["/engineering", "/engineering/{*rest}"] {
+    // The engineering, notices and admin areas are one app of their own: the portal stays small.
+    for path in [
+        "/engineering",
+        "/engineering/{*rest}",
+        "/notices",
+        "/admin",
+        "/admin/{*rest}",
+    ] {
         router = router.route(path, get(spa::engineering_route));
     }
     let envelope = Arc::new(Envelope {

@@ -103,8 +103,6 @@ async fn client_routes_answer_the_app_with_200() {
         "/dashboards/patient-registrations",
         "/s/AAAAAAAAAAAAAAAAAAAAAA",
         "/status",
-        "/admin",
-        "/admin/audit",
         "/login",
     ] {
         let (status, headers, body) = app.get(path).await;
@@ -122,9 +120,16 @@ async fn client_routes_answer_the_app_with_200() {
 }
 
 #[tokio::test]
-async fn the_engineering_area_answers_its_own_app_allowed_by_the_same_policy() {
+async fn the_engineering_and_admin_areas_answer_their_own_app_allowed_by_the_same_policy() {
     let app = TestApp::new().await;
-    for path in ["/engineering", "/engineering/traces/abc", "/engineering/logs"] {
+    for path in [
+        "/engineering",
+        "/engineering/traces/abc",
+        "/engineering/logs",
+        "/notices",
+        "/admin",
+        "/admin/audit",
+    ] {
         let (status, headers, body) = app.get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(body, ENGINEERING_HTML.as_bytes(), "{path}");

@@ -11,13 +11,18 @@ const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// The areas the top bar may link to (home is the brand link), by their `data-testid` suffix.
-const AREAS: [&str; 4] = ["dashboards", "engineering", "status", "admin"];
+const AREAS: [&str; 5] = ["dashboards", "engineering", "status", "notices", "admin"];
 
 /// Each demo user (named after its one role), the roles as the top bar words
 /// them, where the login lands without a deep link, and the areas it offers.
 const DEMO_USERS: [(&str, &str, &str, &[&str]); 4] = [
     ("clinician", "Clinician", "/status", &["status"]),
-    ("operations", "Operations", "/", &["dashboards", "status"]),
+    (
+        "operations",
+        "Operations",
+        "/",
+        &["dashboards", "status", "notices"],
+    ),
     (
         "engineer",
         "Engineer",
@@ -28,7 +33,7 @@ const DEMO_USERS: [(&str, &str, &str, &[&str]); 4] = [
         "admin",
         "Admin",
         "/",
-        &["dashboards", "engineering", "status", "admin"],
+        &["dashboards", "engineering", "status", "notices", "admin"],
     ),
 ];
 

@@ -111,8 +111,8 @@ pub fn bench() -> Result<()> {
 }
 
 /// Each app as a browser downloads it on first visit: the wasm, JS and CSS its page names,
-/// brotli-compressed. The portal is what clinic staff open; the engineering app loads only
-/// when an engineer opens their area.
+/// brotli-compressed. The portal is what clinic staff open; the engineering app (the
+/// engineering and admin areas) loads only when an engineer or an admin opens their area.
 fn download_sizes() -> Result<Vec<Row>> {
     let dist = root().join("dist");
     let mut rows = Vec::new();

@@ -1,4 +1,4 @@
-//! Starts the portal in the browser: home, dashboards, share links, status and admin.
+//! Starts the portal in the browser: home, dashboards, share links and status.
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod metrics;
 pub mod no_access;
 pub mod not_found;
+pub mod notices;
 pub mod share_links;
 pub mod short_link;
 pub mod sources;

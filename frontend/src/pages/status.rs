@@ -1,13 +1,11 @@
 //! The status page everyone logged in sees, clinicians above all: whether registration,
 //! logging in, appointments and records work, in words, with their last 24 hours, 7 days and
-//! 90 days, operations' notices and past incidents. Operations and admins post and update the
-//! notices here.
+//! 90 days, operations' notices and past incidents. Operations post and update the notices on
+//! their own page (`notices.rs`).
 
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use vitals_api::{
-    ComponentState, Notice, NoticeKind, NoticeProgress, NoticeRequest, NoticeUpdateRequest, Role,
-    StatusComponent, StatusHistory, StatusResponse,
+    ComponentState, Notice, NoticeKind, NoticeProgress, Role, StatusComponent, StatusHistory, StatusResponse,
 };
 
 use crate::api;
@@ -40,15 +38,24 @@ pub fn StatusPage() -> impl IntoView {
             <p class="lead">
                 "Whether the systems the clinic relies on are working, in plain words, and what the IT team has said about them."
             </p>
+            {move || {
+                may_post
+                    .get()
+                    .then(|| {
+                        view! {
+                            <p>
+                                <a href="/notices">"Post or update a notice"</a>
+                            </p>
+                        }
+                    })
+            }}
             <Loaded lines=4 on_retry=retry>
                 {move || {
                     status
                         .get()
                         .map(|answer| {
                             answer
-                                .map(|status| {
-                                    view! { <StatusReport status span may_post=may_post.get() on_change=retry /> }
-                                })
+                                .map(|status| view! { <StatusReport status span /> })
                         })
                 }}
             </Loaded>
@@ -69,12 +76,7 @@ pub fn state_words(state: ComponentState) -> (&'static str, &'static str) {
 }
 
 #[component]
-fn StatusReport(
-    status: StatusResponse,
-    span: RwSignal<usize>,
-    may_post: bool,
-    on_change: Callback<()>,
-) -> impl IntoView {
+fn StatusReport(status: StatusResponse, span: RwSignal<usize>) -> impl IntoView {
     let checked = format!(
         "Checked at {}; checked again every {} seconds.",
         local_clock(status.as_of),
@@ -91,7 +93,6 @@ fn StatusReport(
     let components = status.components.clone();
     let has_notices = !status.notices.is_empty();
     let has_past = !status.past_incidents.is_empty();
-    let editor = may_post.then(|| view! { <NoticeEditor components=status.components.clone() on_change /> });
     view! {
         {stale}
         <p class="status-checked">{checked}</p>
@@ -105,7 +106,7 @@ fn StatusReport(
                                 .notices
                                 .iter()
                                 .map(|notice| {
-                                    view! { <NoticeItem notice=notice.clone() components=components.clone() may_post on_change /> }
+                                    view! { <NoticeItem notice=notice.clone() components=components.clone() /> }
                                 })
                                 .collect_view()}
                         </ul>
@@ -138,7 +139,6 @@ fn StatusReport(
                 .map(|component| view! { <ComponentItem component as_of=status.as_of span /> })
                 .collect_view()}
         </ul>
-        {editor}
         {has_past
             .then(|| {
                 view! {
@@ -148,7 +148,7 @@ fn StatusReport(
                             {status
                                 .past_incidents
                                 .into_iter()
-                                .map(|notice| view! { <NoticeItem notice components=Vec::new() may_post=false on_change /> })
+                                .map(|notice| view! { <NoticeItem notice components=Vec::new() /> })
                                 .collect_view()}
                         </ul>
                     </section>
@@ -267,7 +267,7 @@ pub fn notice_words(notice: &Notice, now_ms: i64) -> (&'static str, &'static str
     (kind, phase)
 }
 
-fn progress_words(progress: NoticeProgress) -> &'static str {
+pub fn progress_words(progress: NoticeProgress) -> &'static str {
     match progress {
         NoticeProgress::Scheduled => "Scheduled",
         NoticeProgress::Investigating => "Looking into it",
@@ -277,12 +277,13 @@ fn progress_words(progress: NoticeProgress) -> &'static str {
     }
 }
 
+/// A notice: its kind and phase, title, window, what it concerns and its timeline, newest
+/// first; `children` (the form that updates it) at the end.
 #[component]
-fn NoticeItem(
+pub fn NoticeItem(
     notice: Notice,
     components: Vec<StatusComponent>,
-    may_post: bool,
-    on_change: Callback<()>,
+    #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
     let now_ms = js_sys::Date::now() as i64;
     let (kind, phase) = notice_words(&notice, now_ms);
@@ -303,8 +304,6 @@ fn NoticeItem(
                 .map_or_else(|| id.clone(), |component| component.name.clone())
         })
         .collect();
-    let open = notice.resolved_at.is_none();
-    let id = notice.id.clone();
     view! {
         <li class="notice-card">
             <p class="notice-kind">
@@ -331,219 +330,8 @@ fn NoticeItem(
                     })
                     .collect_view()}
             </ol>
-            {(may_post && open).then(|| view! { <UpdateForm id kind=notice.kind on_change /> })}
+            {children.map(|children| children())}
         </li>
-    }
-}
-
-/// Adds an update to a notice: its words, and where it stands now.
-#[component]
-fn UpdateForm(id: String, kind: NoticeKind, on_change: Callback<()>) -> impl IntoView {
-    let message = RwSignal::new(String::new());
-    let progress = RwSignal::new(None::<NoticeProgress>);
-    let send = Action::new_local(move |request: &NoticeUpdateRequest| {
-        let (id, request) = (id.clone(), request.clone());
-        async move { api::update_notice(&id, &request).await }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = send.value().get() {
-            on_change.run(());
-        }
-    });
-    let submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        send.dispatch(NoticeUpdateRequest {
-            message: message.get_untracked(),
-            progress: progress.get_untracked(),
-            title: None,
-            components: None,
-            starts_at: None,
-            ends_at: None,
-        });
-    };
-    let choices: &[NoticeProgress] = match kind {
-        NoticeKind::Incident => &[
-            NoticeProgress::Investigating,
-            NoticeProgress::Identified,
-            NoticeProgress::Monitoring,
-            NoticeProgress::Resolved,
-        ],
-        NoticeKind::Maintenance => &[NoticeProgress::Resolved],
-    };
-    view! {
-        <details class="notice-update">
-            <summary>"Add an update"</summary>
-            <form on:submit=submit>
-                <label>
-                    "What is new"
-                    <textarea required rows="3" bind:value=message></textarea>
-                </label>
-                <label>
-                    "Where it stands"
-                    <select on:change=move |event| {
-                        let chosen = event_target_value(&event);
-                        progress.set(choices.iter().copied().find(|one| progress_words(*one) == chosen));
-                    }>
-                        <option value="">"Unchanged"</option>
-                        {choices
-                            .iter()
-                            .map(|one| {
-                                let words = match (kind, one) {
-                                    (NoticeKind::Maintenance, NoticeProgress::Resolved) => "Finished: end it now",
-                                    _ => progress_words(*one),
-                                };
-                                view! { <option value=progress_words(*one)>{words}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                </label>
-                <button type="submit" class="button-primary" disabled=move || send.pending().get()>
-                    "Post the update"
-                </button>
-                <SendError value=Signal::derive(move || send.value().get()) />
-            </form>
-        </details>
-    }
-}
-
-/// The error of the last send, said where the form is.
-#[component]
-fn SendError(#[prop(into)] value: Signal<Option<Result<Notice, api::ApiError>>>) -> impl IntoView {
-    move || {
-        value
-            .get()
-            .and_then(Result::err)
-            .map(|error| view! { <p class="form-error" role="alert">{error.to_string()}</p> })
-    }
-}
-
-/// Milliseconds since the epoch of a `datetime-local` field's value, read as local time.
-fn local_input_ms(value: &str) -> Option<i64> {
-    if value.is_empty() {
-        return None;
-    }
-    let ms = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(value)).get_time();
-    ms.is_finite().then_some(ms as i64)
-}
-
-/// Posts a new notice: an incident, or a maintenance window with its start and end.
-#[component]
-fn NoticeEditor(components: Vec<StatusComponent>, on_change: Callback<()>) -> impl IntoView {
-    let kind = RwSignal::new(NoticeKind::Incident);
-    let title = RwSignal::new(String::new());
-    let message = RwSignal::new(String::new());
-    let chosen = RwSignal::new(Vec::<String>::new());
-    let starts = RwSignal::new(String::new());
-    let ends = RwSignal::new(String::new());
-    let send = Action::new_local(|request: &NoticeRequest| {
-        let request = request.clone();
-        async move { api::post_notice(&request).await }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = send.value().get() {
-            title.set(String::new());
-            message.set(String::new());
-            on_change.run(());
-        }
-    });
-    let submit = move |event: SubmitEvent| {
-        event.prevent_default();
-        let maintenance = kind.get_untracked() == NoticeKind::Maintenance;
-        send.dispatch(NoticeRequest {
-            kind: kind.get_untracked(),
-            title: title.get_untracked(),
-            components: chosen.get_untracked(),
-            message: message.get_untracked(),
-            starts_at: if maintenance {
-                local_input_ms(&starts.get_untracked())
-            } else {
-                None
-            },
-            ends_at: if maintenance {
-                local_input_ms(&ends.get_untracked())
-            } else {
-                None
-            },
-        });
-    };
-    let maintenance = move || kind.get() == NoticeKind::Maintenance;
-    view! {
-        <section class="notice-editor" aria-labelledby="post-heading">
-            <h2 id="post-heading">"Tell clinicians"</h2>
-            <p class="lead">"Post an incident or a planned maintenance; it shows here and on every embedded status page at once."</p>
-            <form on:submit=submit>
-                <fieldset>
-                    <legend>"Kind"</legend>
-                    <label>
-                        <input
-                            type="radio"
-                            name="notice-kind"
-                            checked=move || !maintenance()
-                            on:change=move |_| kind.set(NoticeKind::Incident)
-                        />
-                        "Incident: something is not working"
-                    </label>
-                    <label>
-                        <input
-                            type="radio"
-                            name="notice-kind"
-                            checked=maintenance
-                            on:change=move |_| kind.set(NoticeKind::Maintenance)
-                        />
-                        "Planned maintenance"
-                    </label>
-                </fieldset>
-                <label>
-                    "Title"
-                    <input type="text" required maxlength="120" bind:value=title />
-                </label>
-                <fieldset>
-                    <legend>"Concerns"</legend>
-                    {components
-                        .into_iter()
-                        .map(|component| {
-                            let id = component.id.clone();
-                            view! {
-                                <label>
-                                    <input
-                                        type="checkbox"
-                                        on:change=move |event| {
-                                            let on = event_target_checked(&event);
-                                            chosen
-                                                .update(|chosen| {
-                                                    chosen.retain(|one| one != &id);
-                                                    if on {
-                                                        chosen.push(id.clone());
-                                                    }
-                                                });
-                                        }
-                                    />
-                                    {component.name}
-                                </label>
-                            }
-                        })
-                        .collect_view()}
-                </fieldset>
-                <Show when=maintenance>
-                    <label>
-                        "Starts"
-                        <input type="datetime-local" required bind:value=starts />
-                    </label>
-                    <label>
-                        "Ends"
-                        <input type="datetime-local" required bind:value=ends />
-                    </label>
-                </Show>
-                <label>
-                    "Message"
-                    <textarea required rows="3" bind:value=message></textarea>
-                </label>
-                <button type="submit" class="button-primary" disabled=move || send.pending().get()>
-                    "Post the notice"
-                </button>
-                <SendError value=Signal::derive(move || send.value().get()) />
-            </form>
-        </section>
     }
 }
 
