@@ -30,7 +30,7 @@ use crate::pages::{
 use crate::session::provide_session;
 
 /// The portal: what clinicians, operations and engineers open first. The engineering, notices
-/// and admin areas' routes load the other app.
+/// and admin areas' routes load their own apps.
 #[component]
 pub fn PortalApp() -> impl IntoView {
     view! {
@@ -52,8 +52,7 @@ pub fn PortalApp() -> impl IntoView {
     }
 }
 
-/// The engineering, notices and admin areas, the tools of the few; every other page, the
-/// login included, is the portal's.
+/// The engineering area; every other page, the login included, is another app's.
 #[component]
 pub fn EngineeringApp() -> impl IntoView {
     view! {
@@ -70,12 +69,25 @@ pub fn EngineeringApp() -> impl IntoView {
                 />
                 <Route path=path!("/engineering/map") view=behind_login(Area::Engineering, ServiceMapPage) />
                 <Route path=path!("/engineering/sources") view=behind_login(Area::Engineering, SourcesPage) />
-                <Route path=path!("/notices") view=behind_login(Area::Notices, NoticesPage) />
-                <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
                 <Route
                     path=path!("/engineering/*rest")
                     view=behind_login(Area::Engineering, EngineeringPage)
                 />
+            </Routes>
+        </Shell>
+    }
+}
+
+/// The notices and admin areas, used by a few people now and then; every other page is
+/// another app's.
+#[component]
+pub fn ManageApp() -> impl IntoView {
+    view! {
+        <Shell>
+            <Routes fallback=OtherApp>
+                <Route path=path!("/notices") view=behind_login(Area::Notices, NoticesPage) />
+                <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
+                <Route path=path!("/admin/*rest") view=behind_login(Area::Admin, AdminPage) />
             </Routes>
         </Shell>
     }

@@ -467,15 +467,13 @@ pub fn app(state: AppState) -> Router {
     for path in app_routes {
         router = router.route(path, get(spa::app_route));
     }
-    // The engineering, notices and admin areas are one app of their own: the portal stays small.
-    for path in [
-        "/engineering",
-        "/engineering/{*rest}",
-        "/notices",
-        "/admin",
-        "/admin/{*rest}",
-    ] {
+    // The engineering area, and the notices and admin areas, are apps of their own: the
+    // portal clinicians open stays small.
+    for path in ["/engineering", "/engineering/{*rest}"] {
         router = router.route(path, get(spa::engineering_route));
+    }
+    for path in ["/notices", "/admin", "/admin/{*rest}"] {
+        router = router.route(path, get(spa::manage_route));
     }
     let envelope = Arc::new(Envelope {
         content_security_policy: state.spa.content_security_policy(),

@@ -14,12 +14,13 @@ use tower_http::services::ServeDir;
 
 use crate::error::ApiError;
 
-/// The built apps as the server found them at start: the portal (`index.html`) and the
-/// engineering area (`engineering.html`).
+/// The built apps as the server found them at start: the portal (`index.html`), the
+/// engineering area (`engineering.html`) and the notices and admin areas (`manage.html`).
 pub struct Spa {
     dist_dir: PathBuf,
     index_html: Option<String>,
     engineering_html: Option<String>,
+    manage_html: Option<String>,
     content_security_policy: HeaderValue,
 }
 
@@ -29,20 +30,26 @@ impl Spa {
     pub fn load(dist_dir: &Path) -> Self {
         let index_html = std::fs::read_to_string(dist_dir.join("index.html")).ok();
         let engineering_html = std::fs::read_to_string(dist_dir.join("engineering.html")).ok();
-        if index_html.is_none() || engineering_html.is_none() {
+        let manage_html = std::fs::read_to_string(dist_dir.join("manage.html")).ok();
+        if index_html.is_none() || engineering_html.is_none() || manage_html.is_none() {
             tracing::warn!(
                 dist = %dist_dir.display(),
                 "the browser app is not built in this folder; run `cargo xtask run` to build and serve it"
             );
         }
-        // One policy for both pages: each page's inline loader is allowed by its hash.
-        let pages = [index_html.as_deref(), engineering_html.as_deref()];
+        // One policy for every page: each page's inline loader is allowed by its hash.
+        let pages = [
+            index_html.as_deref(),
+            engineering_html.as_deref(),
+            manage_html.as_deref(),
+        ];
         let content_security_policy =
             content_security_policy(&pages.into_iter().flatten().collect::<String>());
         Self {
             dist_dir: dist_dir.to_owned(),
             index_html,
             engineering_html,
+            manage_html,
             content_security_policy,
         }
     }
@@ -117,6 +124,11 @@ pub async fn app_route(State(spa): State<Arc<Spa>>) -> Response {
 /// The engineering area's routes: each answers engineering.html, the engineering app.
 pub async fn engineering_route(State(spa): State<Arc<Spa>>) -> Response {
     Spa::page(spa.engineering_html.as_ref(), StatusCode::OK)
+}
+
+/// The notices and admin areas' routes: each answers manage.html, their app.
+pub async fn manage_route(State(spa): State<Arc<Spa>>) -> Response {
+    Spa::page(spa.manage_html.as_ref(), StatusCode::OK)
 }
 
 /// Everything no route matched: unknown API paths, assets, and unknown pages.

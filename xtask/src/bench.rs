@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 
-use crate::frontend::{ENGINEERING_PAGE, brotli_bytes, files};
+use crate::frontend::{ENGINEERING_PAGE, MANAGE_PAGE, brotli_bytes, files};
 use crate::{cargo, root, step, tools};
 
 /// One measured figure beside its target.
@@ -111,8 +111,8 @@ pub fn bench() -> Result<()> {
 }
 
 /// Each app as a browser downloads it on first visit: the wasm, JS and CSS its page names,
-/// brotli-compressed. The portal is what clinic staff open; the engineering app (the
-/// engineering and admin areas) loads only when an engineer or an admin opens their area.
+/// brotli-compressed. The portal is what clinic staff open; the engineering app, and the
+/// notices and admin app, load only when someone opens their areas.
 fn download_sizes() -> Result<Vec<Row>> {
     let dist = root().join("dist");
     let mut rows = Vec::new();
@@ -122,6 +122,11 @@ fn download_sizes() -> Result<Vec<Row>> {
             ENGINEERING_PAGE,
             "engineering app download (wasm + JS + CSS, brotli)",
             500.0,
+        ),
+        (
+            MANAGE_PAGE,
+            "notices and admin app download (wasm + JS + CSS, brotli)",
+            300.0,
         ),
     ] {
         let html = std::fs::read_to_string(dist.join(page))

@@ -14,32 +14,35 @@ const COMPRESSIBLE: [&str; 7] = ["wasm", "js", "css", "html", "svg", "json", "tx
 
 /// The engineering app's page in `dist/`, beside the portal's `index.html`.
 pub const ENGINEERING_PAGE: &str = "engineering.html";
+/// The notices and admin app's page in `dist/`.
+pub const MANAGE_PAGE: &str = "manage.html";
 
-/// `trunk build --release --offline` of both apps into `dist/` (the portal's `index.html`, the
-/// engineering app's `engineering.html`, their hashed assets side by side), then `.br` and
-/// `.gz` beside each text asset.
+/// `trunk build --release --offline` of the three apps into `dist/` (the portal's `index.html`,
+/// the engineering app's `engineering.html`, the notices and admin app's `manage.html`, their
+/// hashed assets side by side), then `.br` and `.gz` beside each text asset.
 pub fn build() -> Result<()> {
     let root = root();
     step("building the portal app (trunk build --release --offline)");
     trunk(&[])?;
-    step("building the engineering app (trunk build --release --offline frontend/engineering.html)");
-    // Trunk replaces its whole dist folder, so the second app is built apart and moved in.
-    let apart = root.join("target").join("trunk-engineering");
-    trunk(&[
-        "frontend/engineering.html".as_ref(),
-        "--dist".as_ref(),
-        apart.as_os_str(),
-    ])?;
     let dist = root.join("dist");
-    for file in files(&apart)? {
-        let name = file.file_name().context("a built file has no name")?;
-        let target = if name == "index.html" {
-            dist.join(ENGINEERING_PAGE)
-        } else {
-            dist.join(name)
-        };
-        std::fs::copy(&file, &target)
-            .with_context(|| format!("cannot copy {} to {}", file.display(), target.display()))?;
+    for page in [ENGINEERING_PAGE, MANAGE_PAGE] {
+        step(&format!(
+            "building {page}'s app (trunk build --release --offline frontend/{page})"
+        ));
+        // Trunk replaces its whole dist folder, so the other apps are built apart and moved in.
+        let apart = root.join("target").join(format!("trunk-{page}"));
+        let source = format!("frontend/{page}");
+        trunk(&[source.as_ref(), "--dist".as_ref(), apart.as_os_str()])?;
+        for file in files(&apart)? {
+            let name = file.file_name().context("a built file has no name")?;
+            let target = if name == "index.html" {
+                dist.join(page)
+            } else {
+                dist.join(name)
+            };
+            std::fs::copy(&file, &target)
+                .with_context(|| format!("cannot copy {} to {}", file.display(), target.display()))?;
+        }
     }
     precompress(&dist)
 }

@@ -1,5 +1,5 @@
-//! Starts the engineering and admin areas in the browser: the tools engineers explore logs,
-//! metrics and traces with, and the admins' audit trail, share links and embed links.
+//! Starts the engineering area in the browser: the tools engineers explore logs, metrics and
+//! traces with.
 
 fn main() {
     console_error_panic_hook::set_once();
