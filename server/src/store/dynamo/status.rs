@@ -160,6 +160,67 @@ impl DynamoStatusStore {
         }
     }
 
+    /// The item `id` of the one-partition collection `partition` (tokens, notices).
+    async fn item_of(
+        &self,
+        partition: &str,
+        id: &str,
+        what: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let answer = self
+            .table
+            .client
+            .get_item()
+            .table_name(&self.table.name)
+            .key(PK, AttributeValue::S(partition.to_owned()))
+            .key(SK, AttributeValue::S(id.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| self.table.error(what, error))?;
+        Ok(answer.item().cloned())
+    }
+
+    /// Every item of the one-partition collection `partition`, at most [`MAX_TOKEN_PAGES`]
+    /// pages, those finished before `finished_since` left out when it is given.
+    async fn items_of(
+        &self,
+        partition: &str,
+        finished_since: Option<i64>,
+        what: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
+        let mut start_key = None;
+        for _ in 0..MAX_TOKEN_PAGES {
+            let mut query = self
+                .table
+                .client
+                .query()
+                .table_name(&self.table.name)
+                .consistent_read(true)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
+                .set_exclusive_start_key(start_key.take());
+            if let Some(since) = finished_since {
+                query = query
+                    .filter_expression("attribute_not_exists(#finished) OR #finished >= :since")
+                    .expression_attribute_names("#finished", FINISHED_AT)
+                    .expression_attribute_values(":since", number(since));
+            }
+            let page = query
+                .send()
+                .await
+                .map_err(|error| self.table.error(what, error))?;
+            items.extend(page.items().iter().cloned());
+            start_key = page.last_evaluated_key().cloned();
+            if start_key.is_none() {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
     /// One page of a component's changes: `condition` on the sort key, oldest first or not.
     async fn query(
         &self,
@@ -312,45 +373,19 @@ impl StatusStore for DynamoStatusStore {
     }
 
     async fn token(&self, id: &str) -> Result<Option<EmbedTokenRecord>, StoreError> {
-        let answer = self
-            .table
-            .client
-            .get_item()
-            .table_name(&self.table.name)
-            .key(PK, AttributeValue::S(TOKENS.to_owned()))
-            .key(SK, AttributeValue::S(id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| self.table.error("read an embed token from", error))?;
-        answer.item().map(|item| self.token_from_item(item)).transpose()
+        self.item_of(TOKENS, id, "read an embed token from")
+            .await?
+            .map(|item| self.token_from_item(&item))
+            .transpose()
     }
 
     async fn tokens(&self) -> Result<Vec<EmbedTokenRecord>, StoreError> {
-        let mut tokens = Vec::new();
-        let mut start_key = None;
-        for _ in 0..MAX_TOKEN_PAGES {
-            let page = self
-                .table
-                .client
-                .query()
-                .table_name(&self.table.name)
-                .consistent_read(true)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", AttributeValue::S(TOKENS.to_owned()))
-                .set_exclusive_start_key(start_key.take())
-                .send()
-                .await
-                .map_err(|error| self.table.error("list the embed tokens in", error))?;
-            for item in page.items() {
-                tokens.push(self.token_from_item(item)?);
-            }
-            start_key = page.last_evaluated_key().cloned();
-            if start_key.is_none() {
-                break;
-            }
-        }
+        let mut tokens = self
+            .items_of(TOKENS, None, "list the embed tokens in")
+            .await?
+            .iter()
+            .map(|item| self.token_from_item(item))
+            .collect::<Result<Vec<_>, _>>()?;
         tokens.sort_by(|a, b| {
             b.created_at_ms
                 .cmp(&a.created_at_ms)
@@ -394,18 +429,10 @@ impl StatusStore for DynamoStatusStore {
     }
 
     async fn notice(&self, id: &str) -> Result<Option<Notice>, StoreError> {
-        let answer = self
-            .table
-            .client
-            .get_item()
-            .table_name(&self.table.name)
-            .key(PK, AttributeValue::S(NOTICES.to_owned()))
-            .key(SK, AttributeValue::S(id.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| self.table.error("read a notice from", error))?;
-        answer.item().map(|item| self.notice_from_item(item)).transpose()
+        self.item_of(NOTICES, id, "read a notice from")
+            .await?
+            .map(|item| self.notice_from_item(&item))
+            .transpose()
     }
 
     async fn replace_notice(&self, notice: &Notice, previous_updates: usize) -> Result<(), StoreError> {
@@ -420,33 +447,12 @@ impl StatusStore for DynamoStatusStore {
     }
 
     async fn notices(&self, since_ms: i64) -> Result<Vec<Notice>, StoreError> {
-        let mut notices = Vec::new();
-        let mut start_key = None;
-        for _ in 0..MAX_TOKEN_PAGES {
-            let page = self
-                .table
-                .client
-                .query()
-                .table_name(&self.table.name)
-                .consistent_read(true)
-                .key_condition_expression("#pk = :pk")
-                .filter_expression("attribute_not_exists(#finished) OR #finished >= :since")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#finished", FINISHED_AT)
-                .expression_attribute_values(":pk", AttributeValue::S(NOTICES.to_owned()))
-                .expression_attribute_values(":since", number(since_ms))
-                .set_exclusive_start_key(start_key.take())
-                .send()
-                .await
-                .map_err(|error| self.table.error("list the notices in", error))?;
-            for item in page.items() {
-                notices.push(self.notice_from_item(item)?);
-            }
-            start_key = page.last_evaluated_key().cloned();
-            if start_key.is_none() {
-                break;
-            }
-        }
+        let notices = self
+            .items_of(NOTICES, Some(since_ms), "list the notices in")
+            .await?
+            .iter()
+            .map(|item| self.notice_from_item(item))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(newest_notices_first(notices))
     }
 }
