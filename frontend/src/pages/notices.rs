@@ -34,9 +34,10 @@ pub fn NoticesPage() -> impl IntoView {
                             answer
                                 .map(|status| {
                                     let components = status.components.clone();
+                                    let as_of = status.as_of;
                                     view! {
                                         <NoticeEditor components=status.components.clone() on_change=retry />
-                                        <h2>"Current notices"</h2>
+                                        <h2 class="notices-current">"Current notices"</h2>
                                         {status.notices.is_empty().then(|| view! { <p class="audit-empty">"There is no current notice."</p> })}
                                         <ul class="notice-list" data-testid="current-notices">
                                             {status
@@ -45,7 +46,7 @@ pub fn NoticesPage() -> impl IntoView {
                                                 .map(|notice| {
                                                     let (id, kind) = (notice.id.clone(), notice.kind);
                                                     view! {
-                                                        <NoticeItem notice components=components.clone()>
+                                                        <NoticeItem notice components=components.clone() now_ms=as_of>
                                                             <UpdateForm id kind on_change=retry />
                                                         </NoticeItem>
                                                     }

@@ -106,7 +106,7 @@ fn StatusReport(status: StatusResponse, span: RwSignal<usize>) -> impl IntoView 
                                 .notices
                                 .iter()
                                 .map(|notice| {
-                                    view! { <NoticeItem notice=notice.clone() components=components.clone() /> }
+                                    view! { <NoticeItem notice=notice.clone() components=components.clone() now_ms=status.as_of /> }
                                 })
                                 .collect_view()}
                         </ul>
@@ -148,7 +148,7 @@ fn StatusReport(status: StatusResponse, span: RwSignal<usize>) -> impl IntoView 
                             {status
                                 .past_incidents
                                 .into_iter()
-                                .map(|notice| view! { <NoticeItem notice components=Vec::new() /> })
+                                .map(|notice| view! { <NoticeItem notice components=Vec::new() now_ms=status.as_of /> })
                                 .collect_view()}
                         </ul>
                     </section>
@@ -278,14 +278,15 @@ pub fn progress_words(progress: NoticeProgress) -> &'static str {
 }
 
 /// A notice: its kind and phase, title, window, what it concerns and its timeline, newest
-/// first; `children` (the form that updates it) at the end.
+/// first; `children` (the form that updates it) at the end. Where it stands is said as of
+/// `now_ms`, the server's time of the answer.
 #[component]
 pub fn NoticeItem(
     notice: Notice,
     components: Vec<StatusComponent>,
+    now_ms: i64,
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
-    let now_ms = js_sys::Date::now() as i64;
     let (kind, phase) = notice_words(&notice, now_ms);
     let window = notice.ends_at.map(|ends_at| {
         format!(
