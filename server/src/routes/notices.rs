@@ -32,12 +32,11 @@ fn refused(refusal: Refusal) -> ApiError {
 
 /// The answer of a change: the notice, and the audit trail told which one changed.
 fn changed(status: StatusCode, notice: Notice) -> axum::response::Response {
-    let target = format!(
-        "notice {} ({:?}, {} updates)",
-        notice.id,
-        notice.kind,
-        notice.updates.len()
-    );
+    let updates = match notice.updates.len() {
+        1 => "1 update".to_owned(),
+        n => format!("{n} updates"),
+    };
+    let target = format!("notice {} ({:?}, {updates})", notice.id, notice.kind);
     let mut response = (status, Json(notice)).into_response();
     response.extensions_mut().insert(AuditTarget(target));
     response
