@@ -241,7 +241,7 @@ async fn store_opens_a_private_wal_database_with_the_current_schema() {
     let version: i64 = connection
         .query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -256,7 +256,8 @@ async fn store_opens_a_private_wal_database_with_the_current_schema() {
 }
 
 #[tokio::test]
-async fn a_database_of_the_first_schema_gains_share_links_and_the_status_history_and_keeps_its_sessions() {
+async fn a_database_of_the_first_schema_gains_share_links_the_status_history_and_notices_and_keeps_its_sessions()
+ {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path()).unwrap();
     let id = store.create(record_at("ana", LOGIN_MS)).await.unwrap();
@@ -264,7 +265,7 @@ async fn a_database_of_the_first_schema_gains_share_links_and_the_status_history
     raw_connection(&store)
         .execute_batch(
             "DROP TABLE share_links; DROP TABLE status_changes; DROP TABLE status_leases; DROP TABLE embed_tokens;
-             DELETE FROM schema_version WHERE version > 1;",
+             DROP TABLE notices; DELETE FROM schema_version WHERE version > 1;",
         )
         .unwrap();
     drop(store);
@@ -273,13 +274,17 @@ async fn a_database_of_the_first_schema_gains_share_links_and_the_status_history
     let version: i64 = raw_connection(&store)
         .query_row("SELECT MAX(version) FROM schema_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let policy = SessionPolicy::default();
     assert!(matches!(
         store.load(&id, LOGIN_MS, &policy).await.unwrap(),
         SessionLookup::Active(_)
     ));
     assert_eq!(store.links(None).await.unwrap(), vec![]);
+    assert_eq!(
+        crate::store::StatusStore::notices(&store, 0).await.unwrap(),
+        vec![]
+    );
 }
 
 #[tokio::test]
