@@ -89,6 +89,20 @@ fn checked_components(page: &StatusPage, components: &[String]) -> Result<Vec<St
     Ok(named)
 }
 
+/// The furthest a notice's start may lie from now, either way.
+const MAX_START_DISTANCE_MS: i64 = 365 * DAY_MS;
+
+/// A start within a year of `now_ms`, either way.
+fn checked_start(starts_at: i64, now_ms: i64) -> Result<i64, Refusal> {
+    if starts_at.saturating_sub(now_ms).saturating_abs() > MAX_START_DISTANCE_MS {
+        return Err(refuse(
+            "invalid_window",
+            "`starts_at` is more than a year from now; give the time the incident began or the work starts",
+        ));
+    }
+    Ok(starts_at)
+}
+
 /// A maintenance window's start and end, checked; incidents have no end.
 fn checked_window(kind: NoticeKind, starts_at: i64, ends_at: Option<i64>) -> Result<Option<i64>, Refusal> {
     match (kind, ends_at) {
@@ -105,10 +119,12 @@ fn checked_window(kind: NoticeKind, starts_at: i64, ends_at: Option<i64>) -> Res
             "invalid_window",
             "the maintenance window ends before it starts; give an `ends_at` after `starts_at`",
         )),
-        (NoticeKind::Maintenance, Some(ends_at)) if ends_at - starts_at > MAX_WINDOW_MS => Err(refuse(
-            "invalid_window",
-            "a maintenance window lasts at most 14 days; post longer work as several windows",
-        )),
+        (NoticeKind::Maintenance, Some(ends_at)) if ends_at.saturating_sub(starts_at) > MAX_WINDOW_MS => {
+            Err(refuse(
+                "invalid_window",
+                "a maintenance window lasts at most 14 days; post longer work as several windows",
+            ))
+        }
         (NoticeKind::Maintenance, Some(ends_at)) => Ok(Some(ends_at)),
     }
 }
@@ -121,7 +137,7 @@ pub fn posted(
     by: &str,
     now_ms: i64,
 ) -> Result<Notice, Refusal> {
-    let starts_at = request.starts_at.unwrap_or(now_ms);
+    let starts_at = checked_start(request.starts_at.unwrap_or(now_ms), now_ms)?;
     let progress = match request.kind {
         NoticeKind::Incident => NoticeProgress::Investigating,
         NoticeKind::Maintenance => NoticeProgress::Scheduled,
@@ -172,7 +188,7 @@ pub fn updated(
         changed.components = checked_components(page, components)?;
     }
     if request.starts_at.is_some() || request.ends_at.is_some() {
-        changed.starts_at = request.starts_at.unwrap_or(notice.starts_at);
+        changed.starts_at = checked_start(request.starts_at.unwrap_or(notice.starts_at), now_ms)?;
         changed.ends_at = checked_window(notice.kind, changed.starts_at, request.ends_at.or(notice.ends_at))?;
     }
     let progress = request
@@ -333,6 +349,18 @@ mod tests {
             (maintenance(NOW, None), "invalid_window"),
             (maintenance(NOW, Some(NOW)), "invalid_window"),
             (maintenance(NOW, Some(NOW + 15 * 24 * HOUR)), "invalid_window"),
+            (maintenance(i64::MIN, Some(i64::MAX)), "invalid_window"),
+            (
+                maintenance(NOW + 400 * 24 * HOUR, Some(NOW + 401 * 24 * HOUR)),
+                "invalid_window",
+            ),
+            (
+                NoticeRequest {
+                    starts_at: Some(i64::MIN),
+                    ..incident()
+                },
+                "invalid_window",
+            ),
         ];
         for (request, code) in cases {
             let refusal = posted(&page(), &request, "n1".into(), "olivia", NOW).unwrap_err();
