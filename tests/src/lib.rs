@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use fantoccini::elements::Element;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use vitals_server::config::{Config, LimitConfig, Secret};
@@ -18,11 +19,7 @@ pub const PAGE_WAIT: Duration = Duration::from_secs(30);
 
 /// The text of the element with `data-testid=test_id`, once it is there.
 pub async fn text_of(client: &Client, test_id: &str) -> Result<String> {
-    let element = client
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Css(&format!("[data-testid={test_id}]")))
-        .await?;
+    let element = find_on_page(client, Locator::Css(&format!("[data-testid={test_id}]"))).await?;
     Ok(element.text().await?)
 }
 
@@ -353,6 +350,33 @@ pub fn one_thread_server_cpu_used() -> Result<Duration> {
     Ok(Duration::from_nanos(nanoseconds))
 }
 
+/// The element `locator` finds, once the page shows it (at most [`PAGE_WAIT`]). A search that
+/// the page's navigation cuts short (one app handing over to another loads it in place) is
+/// tried again on the page that follows.
+pub async fn find_on_page(client: &Client, locator: Locator<'_>) -> Result<Element> {
+    let deadline = Instant::now() + PAGE_WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match client.wait().at_most(left).for_element(locator).await {
+            Ok(element) => return Ok(element),
+            Err(error) if cut_short_by_navigation(&error) && !left.is_zero() => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(error).with_context(|| format!("waiting for {locator:?}")),
+        }
+    }
+}
+
+/// Whether a WebDriver command failed only because the page it acted on was being replaced:
+/// Chromium's driver says "aborted by navigation", or the element found belongs to the old page.
+fn cut_short_by_navigation(error: &fantoccini::error::CmdError) -> bool {
+    use fantoccini::error::CmdError;
+    match error {
+        CmdError::NotW3C(serde_json::Value::String(message)) => message.contains("aborted by navigation"),
+        _ => error.is_stale_element_reference(),
+    }
+}
+
 /// Polls `check` until it holds, at most `limit`; fails naming what was awaited.
 pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut check: F) -> Result<()>
 where
@@ -494,13 +518,33 @@ impl Browser {
         })
     }
 
-    /// Fills the login form and sends it.
+    /// Fills the login form and sends it. A page opened before logging in hands over to the
+    /// login page, sometimes by loading another app in place; a command that navigation cuts
+    /// short is tried again on the page that follows.
     pub async fn log_in(&self, username: &str, password: &str) -> Result<()> {
-        let wait = Duration::from_secs(30);
+        let deadline = Instant::now() + PAGE_WAIT;
+        loop {
+            match self.fill_login_form(username, password).await {
+                Ok(()) => return Ok(()),
+                Err(error) if cut_short_by_navigation(&error) && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => {
+                    return Err(error).context("cannot fill the login form");
+                }
+            }
+        }
+    }
+
+    async fn fill_login_form(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(), fantoccini::error::CmdError> {
         let username_field = self
             .client
             .wait()
-            .at_most(wait)
+            .at_most(PAGE_WAIT)
             .for_element(Locator::Id("username"))
             .await?;
         username_field.send_keys(username).await?;
@@ -509,12 +553,7 @@ impl Browser {
             .await?
             .send_keys(password)
             .await?;
-        self.client
-            .find(Locator::Id("login-submit"))
-            .await?
-            .click()
-            .await?;
-        Ok(())
+        self.client.find(Locator::Id("login-submit")).await?.click().await
     }
 
     /// Opens the login page of `server`, logs in as the demo user `username` and waits until the
@@ -522,11 +561,7 @@ impl Browser {
     pub async fn open_as(&self, server: &TestServer, username: &str) -> Result<()> {
         self.client.goto(&server.url("/login")).await?;
         self.log_in(username, DEMO_PASSWORD).await?;
-        self.client
-            .wait()
-            .at_most(PAGE_WAIT)
-            .for_element(Locator::Css("[data-testid=logout]"))
-            .await?;
+        find_on_page(&self.client, Locator::Css("[data-testid=logout]")).await?;
         Ok(())
     }
 

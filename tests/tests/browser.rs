@@ -1,10 +1,8 @@
 //! The app as a person sees it: headless Chromium against a real server on the demo clinic.
 
-use std::time::Duration;
-
 use anyhow::Result;
 use fantoccini::Locator;
-use vitals_tests::{Browser, DEMO_PASSWORD, TestServer};
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, find_on_page};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window.
 /// 10:46, inside the login failure the demo runs from minute 40 to 50.
@@ -13,12 +11,7 @@ const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 
 async fn stat_value(browser: &Browser, card: &str) -> Result<String> {
     let selector = format!("[data-testid={card}] [data-testid=stat-value]");
-    let element = browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(&selector))
-        .await?;
+    let element = find_on_page(&browser.client, Locator::Css(&selector)).await?;
     Ok(element.text().await?)
 }
 
@@ -63,11 +56,7 @@ async fn a_clinician_reads_each_component_of_the_status_page_in_words() -> Resul
     let browser = Browser::start().await?;
     browser.client.goto(&server.url("/status")).await?;
     browser.log_in("clinician", DEMO_PASSWORD).await?;
-    let page = browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css("[data-testid=status-components]"))
+    let page = find_on_page(&browser.client, Locator::Css("[data-testid=status-components]"))
         .await?
         .text()
         .await?;
@@ -110,11 +99,7 @@ async fn engineers_see_whether_vitals_reaches_each_source() -> Result<()> {
     let browser = Browser::start().await?;
     browser.client.goto(&server.url("/engineering/sources")).await?;
     browser.log_in("engineer", DEMO_PASSWORD).await?;
-    let page = browser
-        .client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css("[data-testid=source-list]"))
+    let page = find_on_page(&browser.client, Locator::Css("[data-testid=source-list]"))
         .await?
         .text()
         .await?;

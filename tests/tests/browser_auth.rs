@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use fantoccini::{Client, Locator};
-use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, text_of, wait_until};
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, find_on_page, text_of, wait_until};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -103,11 +103,7 @@ async fn each_role_sees_only_its_areas_and_logs_out() -> Result<()> {
             .click()
             .await?;
         wait_for_address(client, "/login", None).await?;
-        client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Id("username"))
-            .await?;
+        find_on_page(client, Locator::Id("username")).await?;
         ensure!(
             client
                 .find_all(Locator::Css("[data-testid=session-user]"))
@@ -277,11 +273,7 @@ async fn an_admin_revokes_a_shared_link_on_the_admin_page_and_it_stops_opening()
 
 /// The heading of the area page shown, once it is there.
 async fn area_heading(client: &Client) -> Result<String> {
-    let heading = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("area-heading"))
-        .await?;
+    let heading = find_on_page(client, Locator::Id("area-heading")).await?;
     Ok(heading.text().await?)
 }
 

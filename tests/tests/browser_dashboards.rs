@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
-use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, wait_until};
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, find_on_page, wait_until};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -15,7 +15,7 @@ const SENTENCE: &str = "[data-testid=stat-registered] [data-testid=panel-sentenc
 
 /// The text of the first element `css` selects, once it is there.
 async fn text_at(client: &Client, css: &str) -> Result<String> {
-    let element = client.wait().at_most(WAIT).for_element(Locator::Css(css)).await?;
+    let element = find_on_page(client, Locator::Css(css)).await?;
     Ok(element.text().await?)
 }
 
@@ -61,13 +61,13 @@ async fn a_shared_view_opens_the_same_in_a_fresh_session() -> Result<()> {
     let client = &first.client;
     client.goto(&server.url("/dashboards")).await?;
     first.log_in("operations", DEMO_PASSWORD).await?;
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid=dashboard-patient-registrations]"))
-        .await?
-        .click()
-        .await?;
+    find_on_page(
+        client,
+        Locator::Css("[data-testid=dashboard-patient-registrations]"),
+    )
+    .await?
+    .click()
+    .await?;
     wait_for_view(client, "/dashboards/patient-registrations", &[]).await?;
     sentence_saying(client, "in the last 24 hours").await?;
 
@@ -108,10 +108,7 @@ async fn a_shared_view_opens_the_same_in_a_fresh_session() -> Result<()> {
         .await?
         .click()
         .await?;
-    let address = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid=share-address]"))
+    let address = find_on_page(client, Locator::Css("[data-testid=share-address]"))
         .await?
         .prop("value")
         .await?

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use vitals_api::clock::ManualClock;
 use vitals_server::state::Clock;
 use vitals_server::status::embed_page::escape;
-use vitals_tests::{Browser, PAGE_WAIT, TestServer, test_config, wait_until};
+use vitals_tests::{Browser, PAGE_WAIT, TestServer, find_on_page, test_config, wait_until};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window, when
 /// every component of the demo clinic works.
@@ -145,10 +145,7 @@ async fn framing_page(Query(params): Query<HashMap<String, String>>) -> Html<Str
 /// Enters the status iframe of the intranet page open in `client`.
 async fn enter_status_frame(client: &Client) -> Result<()> {
     client.enter_parent_frame().await?;
-    client
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Id("status"))
+    find_on_page(client, Locator::Id("status"))
         .await?
         .enter_frame()
         .await?;
@@ -158,11 +155,7 @@ async fn enter_status_frame(client: &Client) -> Result<()> {
 /// Each component the framed page lists: its name and its state as the reader sees it (the
 /// icon, then the words).
 async fn components_shown(client: &Client) -> Result<Vec<(String, String)>> {
-    client
-        .wait()
-        .at_most(PAGE_WAIT)
-        .for_element(Locator::Css("main li"))
-        .await?;
+    find_on_page(client, Locator::Css("main li")).await?;
     let mut shown = Vec::new();
     for item in client.find_all(Locator::Css("main li")).await? {
         let name = item.find(Locator::Css(".name")).await?.text().await?;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
-use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, text_of, wait_until};
+use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, find_on_page, text_of, wait_until};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, outside the training failure window.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -155,11 +155,7 @@ async fn an_engineer_reveals_a_masked_line_with_a_reason_and_an_admin_finds_it()
         .await?
         .click()
         .await?;
-    let refusal = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".reveal .error-text"))
-        .await?;
+    let refusal = find_on_page(client, Locator::Css(".reveal .error-text")).await?;
     ensure!(refusal.text().await?.contains("at least 8 characters"));
     reason.clear().await?;
     reason.send_keys(REASON).await?;
@@ -180,11 +176,7 @@ async fn an_engineer_reveals_a_masked_line_with_a_reason_and_an_admin_finds_it()
         .click()
         .await?;
     browser.log_in("admin", DEMO_PASSWORD).await?;
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid=logout]"))
-        .await?;
+    find_on_page(client, Locator::Css("[data-testid=logout]")).await?;
     client.goto(&server.url("/admin")).await?;
     let found = wait_until("the reveal is on the trail", WAIT, || async move {
         text_of(client, "audit-trail")
@@ -210,11 +202,7 @@ async fn the_log_editor_completes_values_and_marks_a_string_left_open() -> Resul
     let client = &browser.client;
     browser.open_as(&server, "engineer").await?;
     client.goto(&server.url("/engineering/logs")).await?;
-    let editor = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("log-query"))
-        .await?;
+    let editor = find_on_page(client, Locator::Id("log-query")).await?;
     editor.send_keys(r#"{service="lo"#).await?;
     // The label's values are asked for once the cursor enters its quotes; a keystroke later
     // they are offered.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use fantoccini::{Client, Locator};
-use vitals_tests::{Browser, TestServer, text_of, wait_until};
+use vitals_tests::{Browser, TestServer, find_on_page, text_of, wait_until};
 
 /// Tuesday 2026-11-24 10:50 UTC: clinic hours, during the training failure.
 const DURING_THE_FAILURE_MS: i64 = 1_795_517_400_000;
@@ -26,11 +26,7 @@ async fn an_engineer_completes_charts_hides_and_tabulates_a_query() -> Result<()
     client
         .goto(&server.url("/engineering/metrics?from=now-1h&to=now"))
         .await?;
-    let editor = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("metric-query"))
-        .await?;
+    let editor = find_on_page(client, Locator::Id("metric-query")).await?;
     // The names arrive in the background; type once they can complete.
     let offered = wait_until("the metric names complete", WAIT, || {
         let editor = editor.clone();

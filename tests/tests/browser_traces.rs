@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
 use fantoccini::{Client, Locator};
-use vitals_tests::{Browser, TestServer, text_of, wait_until};
+use vitals_tests::{Browser, TestServer, find_on_page, text_of, wait_until};
 
 /// Tuesday 2026-11-24 10:50 UTC: ten minutes into the hour's training failure, when login-api's
 /// `GetItem` on `users` answers ResourceNotFound.
@@ -40,14 +40,12 @@ async fn an_engineer_goes_from_the_red_call_to_the_failing_get_item_and_its_logs
     client
         .goto(&server.url("/engineering/map?from=now-15m&to=now"))
         .await?;
-    let red = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(
-            "[data-testid=map-edge][data-health=failing][data-edge='login-api → DynamoDB']",
-        ))
-        .await
-        .context("login-api → DynamoDB should be failing during the training failure")?;
+    let red = find_on_page(
+        client,
+        Locator::Css("[data-testid=map-edge][data-health=failing][data-edge='login-api → DynamoDB']"),
+    )
+    .await
+    .context("login-api → DynamoDB should be failing during the training failure")?;
     let label = red.find(Locator::Css("text")).await?;
     let words = label.text().await?;
     ensure!(
@@ -62,11 +60,7 @@ async fn an_engineer_goes_from_the_red_call_to_the_failing_get_item_and_its_logs
         search.contains("status=error"),
         "the failing traces are asked for: {search}"
     );
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid=trace-row]"))
-        .await?;
+    find_on_page(client, Locator::Css("[data-testid=trace-row]")).await?;
     let rows = client.find_all(Locator::Css("[data-testid=trace-row]")).await?;
     ensure!(!rows.is_empty(), "failing traces are listed");
     for row in &rows {
@@ -112,11 +106,7 @@ async fn an_engineer_goes_from_the_red_call_to_the_failing_get_item_and_its_logs
         "only the refused filter may be logged: {errors:#?}"
     );
     client.back().await?;
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid=trace-link]"))
-        .await?;
+    find_on_page(client, Locator::Css("[data-testid=trace-link]")).await?;
 
     // Three: the trace opens on the call where it failed.
     client
@@ -181,10 +171,7 @@ async fn an_engineer_goes_from_the_red_call_to_the_failing_get_item_and_its_logs
         .click()
         .await?;
     wait_for_address(client, "/engineering/logs").await?;
-    let query = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Id("log-query"))
+    let query = find_on_page(client, Locator::Id("log-query"))
         .await?
         .prop("value")
         .await?
@@ -211,10 +198,7 @@ async fn an_engineer_goes_from_the_red_call_to_the_failing_get_item_and_its_logs
         .await?
         .click()
         .await?;
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid=line-trace-link]"))
+    find_on_page(client, Locator::Css("[data-testid=line-trace-link]"))
         .await?
         .click()
         .await?;
@@ -224,11 +208,7 @@ async fn an_engineer_goes_from_the_red_call_to_the_failing_get_item_and_its_logs
     // The same trace opens by its X-Ray id, pasted.
     client.goto(&server.url("/engineering/traces")).await?;
     let xray_id = format!("1-{}-{}", &trace_id[..8], &trace_id[8..]);
-    let field = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("[data-testid=open-trace-id]"))
-        .await?;
+    let field = find_on_page(client, Locator::Css("[data-testid=open-trace-id]")).await?;
     field.send_keys(&format!("{xray_id}\n")).await?;
     let opened = wait_for_address(client, &format!("/engineering/traces/{xray_id}")).await?;
     let failed = text_of(client, "where-failed").await?;
