@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod insights;
 pub mod links;
 pub mod query;
 pub mod query_limits;
@@ -16,6 +17,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use audit::AuditAction;
+pub use insights::{
+    Baseline, BaselineVerdict, BurnRate, BurnSeverity, SloDetail, SloList, SloQueries, SloState, SloSummary,
+    SloWindow,
+};
 pub use links::{LinkState, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView};
 
 /// The header, with the value `1`, that every state-changing request from the app carries. A page

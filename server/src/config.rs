@@ -110,6 +110,8 @@ pub struct Config {
     pub label_scopes: Vec<LabelScopeRule>,
     /// `[status]`: how often the status page is evaluated.
     pub status: StatusConfig,
+    /// `[insights]`: the objectives and how often they are evaluated.
+    pub insights: crate::insights::InsightsConfig,
 }
 
 /// `[status]`: how often the status page's components are evaluated, for everyone at once.
@@ -181,6 +183,7 @@ impl Default for Config {
             masking: MaskingConfig::default(),
             label_scopes: Vec::new(),
             status: StatusConfig::default(),
+            insights: crate::insights::InsightsConfig::default(),
         }
     }
 }
@@ -193,7 +196,7 @@ pub enum LogFormat {
 }
 
 /// The sections a `VITALS_<SECTION>_<KEY>` variable may set a key in.
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "demo",
     "loki",
     "prometheus",
@@ -208,6 +211,7 @@ const SECTIONS: [&str; 14] = [
     "traces",
     "masking",
     "status",
+    "insights",
 ];
 
 /// The top-level keys a `VITALS_<KEY>` variable may set; other `VITALS_` variables belong to
@@ -370,6 +374,7 @@ impl Config {
         self.limits.validate()?;
         self.links.validate()?;
         self.status.validate()?;
+        self.insights.validate()?;
         self.dashboards.validate()?;
         self.traces.validate()?;
         self.masking.validate()?;

@@ -6,6 +6,7 @@ pub mod config;
 pub mod dashboards;
 pub mod envelope;
 pub mod error;
+pub mod insights;
 pub mod masking;
 pub mod otel;
 pub mod reveal;
@@ -277,6 +278,10 @@ pub fn state_with_auth(
         auth.status.clone(),
         config.status.interval_seconds,
     ));
+    let slos = Arc::new(insights::slo::board::SloBoard::new(
+        config.insights.slos()?,
+        config.insights.interval_seconds,
+    ));
     let embed_cache = Arc::new(status::embed_cache::EmbedCache::new(
         i64::from(config.status.interval_seconds) * 1_000,
     ));
@@ -301,6 +306,7 @@ pub fn state_with_auth(
         max_range_ms: config.guard.max_range_ms(),
         max_points_per_series: config.guard.max_points_per_series,
         status,
+        slos,
         embed_signer,
         embed_cache,
         spa: Arc::new(Spa::load(&config.dist_dir)),
@@ -355,6 +361,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::dashboards::list))
         .routes(routes!(routes::dashboards::get))
         .routes(routes!(routes::dashboards::panel))
+        .routes(routes!(routes::slos::list))
+        .routes(routes!(routes::slos::get))
         .route_layer(gate(&[Role::Operations, Role::Engineer]));
     // Whoever may see a dashboard may share it; admins see and revoke every link.
     let links = OpenApiRouter::new()

@@ -51,6 +51,8 @@ pub struct Shared {
     pub embed_cache: Arc<crate::status::embed_cache::EmbedCache>,
     /// The status page: its components, evaluated once per interval for everyone.
     pub status: Arc<crate::status::board::StatusBoard>,
+    /// The objectives, evaluated once per interval for everyone.
+    pub slos: Arc<crate::insights::slo::board::SloBoard>,
     /// The most points one series of a range query may have (`[guard] max_points_per_series`).
     pub max_points_per_series: usize,
     pub spa: Arc<Spa>,

@@ -132,6 +132,8 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
         "/api/v1/dashboards/clinic-now/panels/registrations",
         &["operations", "engineer"],
     ),
+    ("GET", "/api/v1/slos", &["operations", "engineer"]),
+    ("GET", "/api/v1/slos/logins", &["operations", "engineer"]),
     ("POST", "/api/v1/links", &["operations", "engineer"]),
     ("GET", "/api/v1/links", &["operations", "engineer"]),
     (

@@ -310,7 +310,11 @@ fn named_series(panel: &Panel, answer: Vec<Series>) -> Vec<ChartSeries> {
 }
 
 /// `points` on every step of the chart's grid, the missing steps as zero.
-fn with_zeros(points: &[vitals_api::Point], range: TimeRange, step_ms: i64) -> Vec<vitals_api::Point> {
+pub(crate) fn with_zeros(
+    points: &[vitals_api::Point],
+    range: TimeRange,
+    step_ms: i64,
+) -> Vec<vitals_api::Point> {
     let Some(first) = points.first() else {
         return Vec::new();
     };
@@ -358,7 +362,7 @@ pub(crate) async fn instant(
 }
 
 /// The query's answer every `step_ms` over `range`.
-async fn over_time(
+pub(crate) async fn over_time(
     sources: &Sources,
     signal: Signal,
     query: &str,

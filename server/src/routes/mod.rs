@@ -11,6 +11,7 @@ pub mod notices;
 pub mod openapi;
 pub mod reveal;
 pub mod session;
+pub mod slos;
 pub mod status;
 pub mod tail;
 pub mod traces;

@@ -1,0 +1,159 @@
+//! What the numbers mean: service level objectives with their error budgets, and baselines
+//! that say whether now is unusual.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Point;
+
+/// How an objective stands over its goal window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SloState {
+    /// The goal is met and the budget is not being used up fast.
+    Met,
+    /// The goal is met so far, but the budget is being used fast enough to run out.
+    AtRisk,
+    /// Fewer events went well than the goal asks.
+    Missed,
+    /// There are no measurements to tell.
+    NoData,
+}
+
+/// How urgent a burn-rate alert is, as the SRE workbook's multi-window alerts grade them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BurnSeverity {
+    /// Someone should look now: at this pace the budget is gone within days.
+    Page,
+    /// Worth a ticket: the budget is being used faster than it lasts.
+    Ticket,
+}
+
+/// Good and all events over one window ending now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SloWindow {
+    /// The window in milliseconds.
+    pub window_ms: i64,
+    /// The window as people say it: "this week", "this month".
+    pub label: String,
+    pub good: f64,
+    pub total: f64,
+    /// Good over total; absent when there were no events.
+    pub ratio: Option<f64>,
+    /// The share of the window's steps that had measurements, 0 to 1.
+    pub coverage: f64,
+}
+
+/// One multi-window burn-rate alert: the rate at which the budget is used over a long and a
+/// short window (1 is exactly as fast as it lasts the budget window), firing when both exceed
+/// the threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BurnRate {
+    pub long_ms: i64,
+    pub short_ms: i64,
+    pub threshold: f64,
+    pub long: Option<f64>,
+    pub short: Option<f64>,
+    pub firing: bool,
+    pub severity: BurnSeverity,
+}
+
+/// Whether a number is usual: the band the same hour of the last weeks spans, and where now is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Baseline {
+    /// The lowest and highest of the same hour in the weeks before.
+    pub low: f64,
+    pub high: f64,
+    /// How many earlier weeks had measurements (at most four).
+    pub weeks: u32,
+    pub now: Option<f64>,
+    /// Where now is against the band.
+    pub verdict: BaselineVerdict,
+}
+
+/// Now against the usual band.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineVerdict {
+    Usual,
+    Higher,
+    Lower,
+    /// Too few earlier weeks, or no measurement now.
+    Unknown,
+}
+
+/// One objective as of the last evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SloSummary {
+    pub id: String,
+    /// The business capability, as people name it: "Logins succeed".
+    pub name: String,
+    pub description: String,
+    /// The share of events that must go well, such as 0.995.
+    pub objective: f64,
+    pub state: SloState,
+    /// What it all means, in one or two sentences.
+    pub sentence: String,
+    /// The goal's window (first) and the error budget's window (second).
+    pub windows: Vec<SloWindow>,
+    /// The share of the budget window's error budget that is left: 1 is untouched, 0 spent,
+    /// below 0 overspent. Absent without events.
+    pub budget_remaining: Option<f64>,
+    pub burn_rates: Vec<BurnRate>,
+    /// The last hour's share of failed events against the same hour of the last four weeks.
+    pub baseline: Option<Baseline>,
+    /// When the budget began to be used faster than usual, if it is now.
+    pub fast_since: Option<i64>,
+}
+
+/// `GET /api/v1/slos`: every objective, evaluated once per interval for everyone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SloList {
+    /// Milliseconds since the epoch: when the objectives were evaluated.
+    pub as_of: i64,
+    pub interval_seconds: u32,
+    pub slos: Vec<SloSummary>,
+}
+
+/// An objective's queries, for engineers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SloQueries {
+    /// `prometheus`, `loki` or `demo`.
+    pub source: String,
+    /// Good events per step (`$__interval` is the step).
+    pub good: String,
+    /// All events per step.
+    pub total: String,
+}
+
+/// `GET /api/v1/slos/{id}?from=&to=`: one objective over a range, with its charts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SloDetail {
+    pub summary: SloSummary,
+    pub from: i64,
+    pub to: i64,
+    pub step_ms: i64,
+    /// Good and all events within the range, and their ratio.
+    pub range: SloWindow,
+    /// The range in a sentence: "In the last 24 hours 99.1% of 2,340 logins succeeded, below the 99.5% goal."
+    pub range_sentence: String,
+    /// The one-hour burn rate at each step of the range.
+    pub burn_1h: Vec<Point>,
+    /// The six-hour burn rate at each step of the range.
+    pub burn_6h: Vec<Point>,
+    /// The budget window's error budget left at each step of the range, 0 to 1 (below 0 overspent).
+    pub budget: Vec<Point>,
+    /// Only for engineers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<SloQueries>,
+}

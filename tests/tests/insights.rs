@@ -1,0 +1,231 @@
+//! Objectives on the demo clinic: sentences for operations, charts and queries for engineers,
+//! and one evaluation per interval however many people ask.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, ensure};
+use async_trait::async_trait;
+use vitals_api::clock::ManualClock;
+use vitals_api::query::TimeRange;
+use vitals_api::{Backend, MetricQueryResponse, SloDetail, SloList, SloState};
+use vitals_server::insights::slo::board::SloBoard;
+use vitals_server::sources::{MetricSource, SourceError};
+use vitals_server::state::Clock;
+use vitals_tests::{TestServer, test_config};
+
+/// Tuesday 2026-11-24 10:20 UTC: clinic hours, nothing failing.
+const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
+/// 10:46, inside the login failure the demo runs from minute 40 to 50 of every hour.
+const LOGIN_FAILING_MS: i64 = CLINIC_MORNING_MS + 26 * 60_000;
+const VIEWERS: usize = 100;
+
+/// The demo clinic's metrics, every range query counted.
+struct Counted {
+    inner: Arc<dyn MetricSource>,
+    calls: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl MetricSource for Counted {
+    fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    async fn query_range(
+        &self,
+        query: &str,
+        range: TimeRange,
+        step_ms: i64,
+    ) -> Result<MetricQueryResponse, SourceError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.query_range(query, range, step_ms).await
+    }
+
+    async fn query_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, SourceError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.query_instant(query, at_ms).await
+    }
+
+    async fn metric_names(&self) -> Result<Vec<String>, SourceError> {
+        self.inner.metric_names().await
+    }
+
+    async fn probe(&self) -> Result<(), SourceError> {
+        self.inner.probe().await
+    }
+}
+
+struct Setup {
+    server: TestServer,
+    clock: Arc<ManualClock>,
+    calls: Arc<AtomicU64>,
+    board: Arc<SloBoard>,
+}
+
+async fn server_at(now_ms: i64) -> Result<Setup> {
+    let data = tempfile::tempdir()?;
+    let clock = Arc::new(ManualClock::new(now_ms));
+    let config = test_config(data.path());
+    let mut sources = vitals_server::demo_sources(&config, clock.clone());
+    let calls = Arc::new(AtomicU64::new(0));
+    sources.metrics = Arc::new(Counted {
+        inner: sources.metrics.clone(),
+        calls: calls.clone(),
+    });
+    let state = vitals_server::build_state(&config, &sources, clock.clone() as Arc<dyn Clock>)?;
+    let board = state.slos.clone();
+    Ok(Setup {
+        server: TestServer::start_with_state(state, data).await?,
+        clock,
+        calls,
+        board,
+    })
+}
+
+async fn get<T: serde::de::DeserializeOwned>(client: &reqwest::Client, url: String) -> Result<T> {
+    let response = client.get(&url).send().await?;
+    ensure!(response.status() == 200, "GET {url}: {}", response.status());
+    Ok(response.json().await?)
+}
+
+#[tokio::test]
+async fn operations_read_each_objective_in_a_sentence() -> Result<()> {
+    let setup = server_at(LOGIN_FAILING_MS).await?;
+    let operations = setup.server.client_as("operations").await?;
+    let started = Instant::now();
+    let list: SloList = get(&operations, setup.server.url("/api/v1/slos")).await?;
+    eprintln!(
+        "evaluating {} objectives over four weeks took {:?}",
+        list.slos.len(),
+        started.elapsed()
+    );
+    let ids: Vec<&str> = list.slos.iter().map(|slo| slo.id.as_str()).collect();
+    ensure!(ids == ["logins", "registrations", "appointments-fast"], "{ids:?}");
+    for slo in &list.slos {
+        eprintln!("{}: {:?} {}", slo.id, slo.state, slo.sentence);
+        ensure!(
+            slo.state != SloState::NoData,
+            "the demo measures {}: {slo:?}",
+            slo.id
+        );
+        ensure!(
+            slo.windows.len() == 2 && slo.windows[0].coverage > 0.99,
+            "{slo:?}"
+        );
+    }
+    // Ten minutes of every hour a third of logins fail: far below 99.5%.
+    let logins = &list.slos[0];
+    ensure!(logins.state == SloState::Missed, "{logins:?}");
+    ensure!(
+        logins
+            .sentence
+            .starts_with("Logins missed the 99.5% goal this week: only "),
+        "{}",
+        logins.sentence
+    );
+    ensure!(
+        logins.sentence.contains("error budget is spent"),
+        "{}",
+        logins.sentence
+    );
+    ensure!(list.as_of == LOGIN_FAILING_MS, "{}", list.as_of);
+    Ok(())
+}
+
+#[tokio::test]
+async fn many_viewers_cost_one_evaluation_per_interval() -> Result<()> {
+    let setup = server_at(CLINIC_MORNING_MS).await?;
+    let client = setup.server.client_as("operations").await?;
+    let ask_all = || {
+        futures::future::join_all(
+            (0..VIEWERS).map(|_| get::<SloList>(&client, setup.server.url("/api/v1/slos"))),
+        )
+    };
+    for answer in ask_all().await {
+        ensure!(answer?.as_of == CLINIC_MORNING_MS, "one answer for everyone");
+    }
+    // Two range queries (good and all events) per objective.
+    ensure!(
+        setup.calls.load(Ordering::SeqCst) == 6,
+        "{} calls",
+        setup.calls.load(Ordering::SeqCst)
+    );
+    ensure!(
+        setup.board.evaluations() == 1,
+        "{} evaluations",
+        setup.board.evaluations()
+    );
+    setup.clock.advance(Duration::from_secs(60));
+    for answer in ask_all().await {
+        ensure!(
+            answer?.as_of == CLINIC_MORNING_MS + 60_000,
+            "the next interval's answer"
+        );
+    }
+    ensure!(
+        setup.calls.load(Ordering::SeqCst) == 12,
+        "{} calls",
+        setup.calls.load(Ordering::SeqCst)
+    );
+    ensure!(
+        setup.board.evaluations() == 2,
+        "{} evaluations",
+        setup.board.evaluations()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_detail_draws_burn_rates_and_the_budget_and_shows_queries_to_engineers_only() -> Result<()> {
+    let setup = server_at(LOGIN_FAILING_MS).await?;
+    let url = setup.server.url("/api/v1/slos/logins?from=now-24h");
+    let engineer: SloDetail = get(&setup.server.client_as("engineer").await?, url.clone()).await?;
+    let operations: SloDetail = get(&setup.server.client_as("operations").await?, url).await?;
+    ensure!(
+        engineer
+            .queries
+            .as_ref()
+            .is_some_and(|q| q.good.contains("login_attempts_total")),
+        "{:?}",
+        engineer.queries
+    );
+    ensure!(operations.queries.is_none(), "operations never see query text");
+    ensure!(
+        engineer.range_sentence.starts_with("In the last 24 hours ")
+            && engineer.range_sentence.contains("below the 99.5% goal"),
+        "{}",
+        engineer.range_sentence
+    );
+    // A day of 5-minute steps, thinned to at most 300 points.
+    ensure!(
+        (250..=300).contains(&engineer.burn_1h.len()),
+        "{}",
+        engineer.burn_1h.len()
+    );
+    let peak = engineer.burn_1h.iter().map(|point| point.1).fold(0.0, f64::max);
+    ensure!(
+        peak > 14.4,
+        "the failing ten minutes burn the budget fast: peak {peak}"
+    );
+    ensure!(
+        !engineer.budget.is_empty() && engineer.budget.iter().all(|point| point.1 < 0.0),
+        "spent all day"
+    );
+
+    let client = setup.server.client_as("operations").await?;
+    let too_early = client
+        .get(setup.server.url("/api/v1/slos/logins?from=now-30d"))
+        .send()
+        .await?;
+    ensure!(too_early.status() == 400, "{}", too_early.status());
+    let body = too_early.text().await?;
+    ensure!(body.contains("last four weeks"), "{body}");
+    let unknown = client
+        .get(setup.server.url("/api/v1/slos/nothing"))
+        .send()
+        .await?;
+    ensure!(unknown.status() == 404, "{}", unknown.status());
+    Ok(())
+}
