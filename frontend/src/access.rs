@@ -7,6 +7,8 @@ use vitals_api::{Role, SessionInfo};
 pub enum Area {
     /// "The clinic right now", at `/`.
     Home,
+    /// Whether each business capability met its goal, at `/goals`.
+    Goals,
     /// The business views, at `/dashboards`.
     Dashboards,
     Engineering,
@@ -18,9 +20,10 @@ pub enum Area {
 
 impl Area {
     /// Every area, in the order the top bar lists them.
-    pub const ALL: [Area; 6] = [
+    pub const ALL: [Area; 7] = [
         Area::Home,
         Area::Dashboards,
+        Area::Goals,
         Area::Engineering,
         Area::Status,
         Area::Notices,
@@ -31,6 +34,7 @@ impl Area {
         match self {
             Area::Home => "/",
             Area::Dashboards => "/dashboards",
+            Area::Goals => "/goals",
             Area::Engineering => "/engineering",
             Area::Status => "/status",
             Area::Notices => "/notices",
@@ -43,6 +47,7 @@ impl Area {
         match self {
             Area::Home => "The clinic right now",
             Area::Dashboards => "Dashboards",
+            Area::Goals => "Goals",
             Area::Engineering => "Engineering",
             Area::Status => "Status",
             Area::Notices => "Notices",
@@ -55,6 +60,7 @@ impl Area {
         match self {
             Area::Home => "home",
             Area::Dashboards => "dashboards",
+            Area::Goals => "goals",
             Area::Engineering => "engineering",
             Area::Status => "status",
             Area::Notices => "notices",
@@ -66,7 +72,7 @@ impl Area {
     fn roles(self) -> &'static [Role] {
         match self {
             Area::Home => &[Role::Operations, Role::Engineer],
-            Area::Dashboards => &[Role::Operations, Role::Engineer],
+            Area::Dashboards | Area::Goals => &[Role::Operations, Role::Engineer],
             Area::Engineering => &[Role::Engineer],
             Area::Status => &[Role::Clinician, Role::Operations, Role::Engineer],
             Area::Notices => &[Role::Operations],
@@ -126,18 +132,30 @@ mod tests {
     }
 
     #[test]
-    fn operations_see_home_dashboards_status_and_the_notices_they_post() {
+    fn operations_see_home_dashboards_goals_status_and_the_notices_they_post() {
         assert_eq!(
             areas_for(&session(&[Role::Operations])),
-            [Area::Home, Area::Dashboards, Area::Status, Area::Notices]
+            [
+                Area::Home,
+                Area::Dashboards,
+                Area::Goals,
+                Area::Status,
+                Area::Notices
+            ]
         );
     }
 
     #[test]
-    fn engineers_see_home_dashboards_engineering_and_status() {
+    fn engineers_see_home_dashboards_goals_engineering_and_status() {
         assert_eq!(
             areas_for(&session(&[Role::Engineer])),
-            [Area::Home, Area::Dashboards, Area::Engineering, Area::Status]
+            [
+                Area::Home,
+                Area::Dashboards,
+                Area::Goals,
+                Area::Engineering,
+                Area::Status
+            ]
         );
     }
 
@@ -153,6 +171,7 @@ mod tests {
             [
                 Area::Home,
                 Area::Dashboards,
+                Area::Goals,
                 Area::Engineering,
                 Area::Status,
                 Area::Notices

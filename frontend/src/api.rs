@@ -15,7 +15,7 @@ use vitals_api::{
     EmbedTokenList, EmbedTokenRequest, ErrorBody, LogQueryRequest, LogQueryResponse, LoginRequest,
     LoginResponse, Notice, NoticeRequest, NoticeUpdateRequest, PanelData, Readiness, RevealRequest, Revealed,
     ServiceMap, SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView,
-    StatusResponse, Trace, TraceSearchRequest, TraceSearchResponse,
+    SloDetail, SloList, StatusResponse, Trace, TraceSearchRequest, TraceSearchResponse,
     traces::{TraceComparison, TraceOverview, TraceWindow},
 };
 use web_sys::{AbortController, AbortSignal};
@@ -298,6 +298,29 @@ pub async fn status() -> Result<StatusResponse, ApiError> {
         Activity::Background,
     )
     .await
+}
+
+/// `GET /api/v1/slos`: every objective with its sentence, budget and burn rates. Asked again
+/// while the page stays open, so it does not count as the person's activity.
+pub async fn slos() -> Result<SloList, ApiError> {
+    call(
+        Method::GET,
+        "/api/v1/slos",
+        None,
+        Unauthorized::EndsSession,
+        Activity::Background,
+    )
+    .await
+}
+
+/// `GET /api/v1/slos/{id}?from=`: one objective over a range, with its charts.
+pub async fn slo(id: String, from: &str) -> Result<SloDetail, ApiError> {
+    let url = format!(
+        "/api/v1/slos/{}?from={}",
+        percent_encode(&id),
+        percent_encode(from)
+    );
+    get(&url).await
 }
 
 /// `POST /api/v1/notices`: a new incident or maintenance window on the status page.

@@ -16,6 +16,7 @@ use crate::pages::{
     dashboard::DashboardPage,
     dashboards::DashboardsPage,
     engineering::EngineeringPage,
+    goals::GoalsPage,
     home::HomePage,
     login::LoginPage,
     logs::LogsPage,
@@ -44,6 +45,7 @@ pub fn PortalApp() -> impl IntoView {
                 <Route path=path!("/engineering/*rest") view=OtherApp />
                 <Route path=path!("/status") view=behind_login(Area::Status, StatusPage) />
                 <Route path=path!("/notices") view=OtherApp />
+                <Route path=path!("/goals") view=OtherApp />
                 <Route path=path!("/admin") view=OtherApp />
                 <Route path=path!("/admin/*rest") view=OtherApp />
                 <Route path=path!("/login") view=LoginPage />
@@ -78,7 +80,7 @@ pub fn EngineeringApp() -> impl IntoView {
     }
 }
 
-/// The notices and admin areas, used by a few people now and then; every other page is
+/// The notices, goals and admin areas, away from the portal's download; every other page is
 /// another app's.
 #[component]
 pub fn ManageApp() -> impl IntoView {
@@ -86,6 +88,7 @@ pub fn ManageApp() -> impl IntoView {
         <Shell>
             <Routes fallback=OtherApp>
                 <Route path=path!("/notices") view=behind_login(Area::Notices, NoticesPage) />
+                <Route path=path!("/goals") view=behind_login(Area::Goals, GoalsPage) />
                 <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
                 <Route path=path!("/admin/*rest") view=behind_login(Area::Admin, AdminPage) />
             </Routes>

@@ -480,7 +480,7 @@ pub fn app(state: AppState) -> Router {
     for path in ["/engineering", "/engineering/{*rest}"] {
         router = router.route(path, get(spa::engineering_route));
     }
-    for path in ["/notices", "/admin", "/admin/{*rest}"] {
+    for path in ["/notices", "/goals", "/admin", "/admin/{*rest}"] {
         router = router.route(path, get(spa::manage_route));
     }
     let envelope = Arc::new(Envelope {
