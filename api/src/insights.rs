@@ -157,3 +157,69 @@ pub struct SloDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queries: Option<SloQueries>,
 }
+
+/// A journey as the list names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JourneySummary {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// The steps' names, in order.
+    pub steps: Vec<String>,
+    /// What one group is called ("clinic"); `var.clinic` picks one.
+    pub group_noun: String,
+}
+
+/// `GET /api/v1/journeys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JourneyList {
+    pub journeys: Vec<JourneySummary>,
+}
+
+/// How many journeys reached one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JourneyStep {
+    pub name: String,
+    pub reached: u64,
+    /// Of those who reached the step before, the share who reached this one.
+    pub share_of_previous: Option<f64>,
+    /// The same in the period compared with.
+    pub usual_share_of_previous: Option<f64>,
+    /// How many reached it in the period compared with.
+    pub reached_before: u64,
+}
+
+/// One group's steps (one clinic's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JourneyGroup {
+    pub name: String,
+    pub steps: Vec<JourneyStep>,
+}
+
+/// `GET /api/v1/journeys/{id}?from=&to=&var.clinic=`: the funnel over a range, compared with the
+/// same period earlier. Counts only: no identifier, and no pseudonym, leaves the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JourneyAnswer {
+    pub id: String,
+    pub name: String,
+    pub from: i64,
+    pub to: i64,
+    pub compared_from: i64,
+    pub compared_to: i64,
+    pub group_noun: String,
+    /// The group asked for with `var.<group>`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub steps: Vec<JourneyStep>,
+    /// Each group's steps, when no group was asked for.
+    pub groups: Vec<JourneyGroup>,
+    pub sentence: String,
+    /// Set when a step had more lines than are read; the counts are then of the lines read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
+}

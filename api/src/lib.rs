@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use audit::AuditAction;
 pub use insights::{
-    Baseline, BaselineVerdict, BurnRate, BurnSeverity, SloDetail, SloList, SloQueries, SloState, SloSummary,
-    SloWindow,
+    Baseline, BaselineVerdict, BurnRate, BurnSeverity, JourneyAnswer, JourneyGroup, JourneyList, JourneyStep,
+    JourneySummary, SloDetail, SloList, SloQueries, SloState, SloSummary, SloWindow,
 };
 pub use links::{LinkState, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView};
 

@@ -28,6 +28,7 @@
 mod config;
 mod error;
 pub mod import;
+mod journeys;
 mod logql;
 mod logs;
 mod metrics;

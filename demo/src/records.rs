@@ -356,6 +356,10 @@ pub(crate) fn records_of_event(event: &Event, streams: &StreamTable, out: &mut V
             fields.push("level", FieldValue::Text("info"));
             fields.push("msg", FieldValue::Text("appointment booked"));
             push_clinic(&mut fields, clinic);
+            fields.push(
+                "patient_id",
+                FieldValue::Id("p-", Person::of_event(event.patient_key).patient_id),
+            );
             fields.push("appointment_id", FieldValue::Id("a-", person.appointment_id));
             fields.push("doctor_id", FieldValue::Id("d-", person.doctor_id));
             fields.push("queue", FieldValue::Text("appointment-reminders"));
@@ -372,6 +376,10 @@ pub(crate) fn records_of_event(event: &Event, streams: &StreamTable, out: &mut V
             fields.push("level", FieldValue::Text("info"));
             fields.push("msg", FieldValue::Text("doctor interaction"));
             push_clinic(&mut fields, clinic);
+            fields.push(
+                "patient_id",
+                FieldValue::Id("p-", Person::of_event(event.patient_key).patient_id),
+            );
             fields.push("doctor_id", FieldValue::Id("d-", person.doctor_id));
             fields.push("kind", FieldValue::Text(kind.name()));
             if person.discloses(15) {

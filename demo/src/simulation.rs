@@ -86,6 +86,57 @@ enum Tag {
     Count = 1,
     Event = 2,
     Staging = 3,
+    Journey = 4,
+    Booking = 5,
+    Visit = 6,
+}
+
+/// Of the patients who register at each clinic (by index), the share who go on to book an
+/// appointment: the second clinic loses more of them, the drop the journey view should find.
+pub(crate) const BOOKS_AFTER_REGISTERING: [f64; 3] = [0.78, 0.55, 0.75];
+/// For clinics beyond those named above.
+const BOOKS_OTHERWISE: f64 = 0.7;
+/// Of the patients who booked, the share who then see a doctor.
+pub(crate) const SEES_AFTER_BOOKING: f64 = 0.85;
+/// Steps from registering to booking (1, 2½ or 4½ minutes), and from registering to seeing a
+/// doctor (6, 10 or 15 minutes): a few lags, so a step looks back at six earlier steps only.
+const STEPS_TO_BOOK: [i64; 3] = [2, 5, 9];
+const STEPS_TO_SEE: [i64; 3] = [12, 20, 30];
+
+/// What a registered patient goes on to do, from the registration's key: the steps after it at
+/// which they book and see a doctor, if they do.
+pub(crate) fn journey_of(registration_key: u64, clinic_index: usize) -> (Option<i64>, Option<i64>) {
+    let mut draws = Draws::new(derive(registration_key, Tag::Journey as u64));
+    let books = draws.chance(
+        BOOKS_AFTER_REGISTERING
+            .get(clinic_index)
+            .copied()
+            .unwrap_or(BOOKS_OTHERWISE),
+    );
+    let to_book = STEPS_TO_BOOK[draws.below(STEPS_TO_BOOK.len() as u64) as usize];
+    let sees = draws.chance(SEES_AFTER_BOOKING);
+    let to_see = STEPS_TO_SEE[draws.below(STEPS_TO_SEE.len() as u64) as usize];
+    if !books {
+        return (None, None);
+    }
+    (Some(to_book), sees.then_some(to_see))
+}
+
+/// The journeys begun at one clinic in one step, as [`Simulation::journeys_begun`] keeps them.
+#[derive(Debug, Clone, Default)]
+struct JourneysBegun {
+    /// (seed, clinic, step); `None` in a slot never filled.
+    tag: Option<(u64, usize, i64)>,
+    journeys: Vec<(u64, Option<i64>, Option<i64>)>,
+}
+
+thread_local! {
+    static JOURNEYS_BEGUN: std::cell::RefCell<Vec<JourneysBegun>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether a registration was accepted: the first draw of its event.
+pub(crate) fn registration_accepted(key: u64) -> bool {
+    Draws::new(key).chance(0.9)
 }
 
 /// The four services of the clinic.
@@ -248,6 +299,9 @@ pub(crate) struct Event {
     pub(crate) trace_id: u128,
     /// The key every further detail (names, ids, span ids) is derived from.
     pub(crate) key: u64,
+    /// The key of the patient the event is about: for a booking or a visit that continues a
+    /// registration's journey, the registration's key; otherwise the event's own.
+    pub(crate) patient_key: u64,
 }
 
 impl Event {
@@ -406,15 +460,10 @@ impl Simulation {
     pub(crate) fn events_in_step(&self, step: i64, out: &mut Vec<Event>) {
         out.clear();
         let step_start = step * STEP_MS;
-        let activity = self.activity(step_start + STEP_MS / 2);
         let failing = self.failure_active(step_start);
-        let step_key = derive(self.seed, step as u64);
-        let minutes_per_step = STEP_MS as f64 / MINUTE_MS as f64;
         for (clinic_index, _) in self.clinics.iter().enumerate() {
-            let scale = Self::clinic_scale(clinic_index);
             for activity_kind in Activity::PER_CLINIC {
-                let stream_key = derive(derive(step_key, activity_kind as u64), clinic_index as u64 + 1);
-                let lambda = activity_kind.peak_per_minute() * scale * activity * minutes_per_step;
+                let (stream_key, lambda) = self.stream(activity_kind, Some(clinic_index), step);
                 self.push_events(
                     activity_kind,
                     Some(clinic_index as u16),
@@ -425,10 +474,9 @@ impl Simulation {
                     out,
                 );
             }
+            self.push_journey_events(clinic_index, step, failing, out);
         }
-        let login_scale: f64 = (0..self.clinics.len()).map(Self::clinic_scale).sum();
-        let lambda = Activity::LoginAttempt.peak_per_minute() * login_scale * activity * minutes_per_step;
-        let stream_key = derive(step_key, Activity::LoginAttempt as u64);
+        let (stream_key, lambda) = self.stream(Activity::LoginAttempt, None, step);
         self.push_events(
             Activity::LoginAttempt,
             None,
@@ -439,6 +487,93 @@ impl Simulation {
             out,
         );
         out.sort_by_key(|event| (event.start_ms, event.trace_id));
+    }
+
+    /// The key and expected count of one activity's events in one step, at one clinic (or, for
+    /// logins, at the shared login page).
+    fn stream(&self, activity_kind: Activity, clinic_index: Option<usize>, step: i64) -> (u64, f64) {
+        let step_start = step * STEP_MS;
+        let activity = self.activity(step_start + STEP_MS / 2);
+        let step_key = derive(self.seed, step as u64);
+        let minutes_per_step = STEP_MS as f64 / MINUTE_MS as f64;
+        match clinic_index {
+            Some(index) => (
+                derive(derive(step_key, activity_kind as u64), index as u64 + 1),
+                activity_kind.peak_per_minute() * Self::clinic_scale(index) * activity * minutes_per_step,
+            ),
+            None => {
+                let scale: f64 = (0..self.clinics.len()).map(Self::clinic_scale).sum();
+                (
+                    derive(step_key, activity_kind as u64),
+                    activity_kind.peak_per_minute() * scale * activity * minutes_per_step,
+                )
+            }
+        }
+    }
+
+    /// The journeys begun at a clinic in one step: each accepted registration's key with the
+    /// steps after it at which the patient books and sees a doctor. A walk over a range asks for
+    /// each step six times, so the answers of the last 64 steps are kept on the thread.
+    fn journeys_begun(
+        &self,
+        clinic_index: usize,
+        step: i64,
+        visit: &mut dyn FnMut(u64, Option<i64>, Option<i64>),
+    ) {
+        let slot = (step.rem_euclid(64) as usize) * 4 + clinic_index % 4;
+        let tag = Some((self.seed, clinic_index, step));
+        let kept = JOURNEYS_BEGUN.with_borrow(|cache| {
+            let entry = cache.get(slot).filter(|entry| entry.tag == tag)?;
+            for &(key, book, see) in &entry.journeys {
+                visit(key, book, see);
+            }
+            Some(())
+        });
+        if kept.is_some() {
+            return;
+        }
+        let (stream_key, lambda) = self.stream(Activity::Registration, Some(clinic_index), step);
+        let count = poisson(lambda, Draws::new(derive(stream_key, Tag::Count as u64)).unit());
+        let mut entry = JourneysBegun {
+            tag,
+            journeys: Vec::new(),
+        };
+        for index in 0..count {
+            let key = derive(derive(stream_key, Tag::Event as u64), u64::from(index));
+            if registration_accepted(key) {
+                let (book, see) = journey_of(key, clinic_index);
+                entry.journeys.push((key, book, see));
+                visit(key, book, see);
+            }
+        }
+        JOURNEYS_BEGUN.with_borrow_mut(|cache| {
+            if cache.len() < 256 {
+                cache.resize(256, JourneysBegun::default());
+            }
+            cache[slot] = entry;
+        });
+    }
+
+    /// The bookings and visits of patients who registered at this clinic shortly before, that
+    /// fall in this step: their events carry the registration's key as the patient's.
+    fn push_journey_events(&self, clinic_index: usize, step: i64, failing: bool, out: &mut Vec<Event>) {
+        let step_start = step * STEP_MS;
+        let clinic = Some(clinic_index as u16);
+        for back in STEPS_TO_BOOK.into_iter().chain(STEPS_TO_SEE) {
+            self.journeys_begun(clinic_index, step - back, &mut |registration, book, see| {
+                for (at, activity, tag) in [
+                    (book, Activity::AppointmentBooked, Tag::Booking),
+                    (see, Activity::DoctorInteraction, Tag::Visit),
+                ] {
+                    if at == Some(back) {
+                        let key = derive(registration, tag as u64);
+                        let mut event = build_event(activity, clinic, key, step_start, failing);
+                        event.patient_key = registration;
+                        out.push(event);
+                    }
+                }
+            });
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -627,6 +762,7 @@ fn build_event(activity: Activity, clinic: Option<u16>, key: u64, step_start: i6
         internal,
         trace_id: (u128::from(start_seconds) << 96) | random_bits,
         key,
+        patient_key: key,
     }
 }
 

@@ -7,8 +7,8 @@ use vitals_api::{Role, SessionInfo};
 pub enum Area {
     /// "The clinic right now", at `/`.
     Home,
-    /// Whether each business capability met its goal, at `/goals`.
-    Goals,
+    /// What the numbers mean: goals and the patient journey, at `/insights`.
+    Insights,
     /// The business views, at `/dashboards`.
     Dashboards,
     Engineering,
@@ -23,7 +23,7 @@ impl Area {
     pub const ALL: [Area; 7] = [
         Area::Home,
         Area::Dashboards,
-        Area::Goals,
+        Area::Insights,
         Area::Engineering,
         Area::Status,
         Area::Notices,
@@ -34,7 +34,7 @@ impl Area {
         match self {
             Area::Home => "/",
             Area::Dashboards => "/dashboards",
-            Area::Goals => "/goals",
+            Area::Insights => "/insights",
             Area::Engineering => "/engineering",
             Area::Status => "/status",
             Area::Notices => "/notices",
@@ -47,7 +47,7 @@ impl Area {
         match self {
             Area::Home => "The clinic right now",
             Area::Dashboards => "Dashboards",
-            Area::Goals => "Goals",
+            Area::Insights => "Insights",
             Area::Engineering => "Engineering",
             Area::Status => "Status",
             Area::Notices => "Notices",
@@ -60,7 +60,7 @@ impl Area {
         match self {
             Area::Home => "home",
             Area::Dashboards => "dashboards",
-            Area::Goals => "goals",
+            Area::Insights => "insights",
             Area::Engineering => "engineering",
             Area::Status => "status",
             Area::Notices => "notices",
@@ -72,7 +72,7 @@ impl Area {
     fn roles(self) -> &'static [Role] {
         match self {
             Area::Home => &[Role::Operations, Role::Engineer],
-            Area::Dashboards | Area::Goals => &[Role::Operations, Role::Engineer],
+            Area::Dashboards | Area::Insights => &[Role::Operations, Role::Engineer],
             Area::Engineering => &[Role::Engineer],
             Area::Status => &[Role::Clinician, Role::Operations, Role::Engineer],
             Area::Notices => &[Role::Operations],
@@ -132,13 +132,13 @@ mod tests {
     }
 
     #[test]
-    fn operations_see_home_dashboards_goals_status_and_the_notices_they_post() {
+    fn operations_see_home_dashboards_insights_status_and_the_notices_they_post() {
         assert_eq!(
             areas_for(&session(&[Role::Operations])),
             [
                 Area::Home,
                 Area::Dashboards,
-                Area::Goals,
+                Area::Insights,
                 Area::Status,
                 Area::Notices
             ]
@@ -146,13 +146,13 @@ mod tests {
     }
 
     #[test]
-    fn engineers_see_home_dashboards_goals_engineering_and_status() {
+    fn engineers_see_home_dashboards_insights_engineering_and_status() {
         assert_eq!(
             areas_for(&session(&[Role::Engineer])),
             [
                 Area::Home,
                 Area::Dashboards,
-                Area::Goals,
+                Area::Insights,
                 Area::Engineering,
                 Area::Status
             ]
@@ -171,7 +171,7 @@ mod tests {
             [
                 Area::Home,
                 Area::Dashboards,
-                Area::Goals,
+                Area::Insights,
                 Area::Engineering,
                 Area::Status,
                 Area::Notices

@@ -12,10 +12,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
     AuditAction, AuditPage, ChallengeRequest, DashboardList, DashboardSummary, EmbedTokenCreated,
-    EmbedTokenList, EmbedTokenRequest, ErrorBody, LogQueryRequest, LogQueryResponse, LoginRequest,
-    LoginResponse, Notice, NoticeRequest, NoticeUpdateRequest, PanelData, Readiness, RevealRequest, Revealed,
-    ServiceMap, SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView,
-    SloDetail, SloList, StatusResponse, Trace, TraceSearchRequest, TraceSearchResponse,
+    EmbedTokenList, EmbedTokenRequest, ErrorBody, JourneyAnswer, JourneyList, LogQueryRequest,
+    LogQueryResponse, LoginRequest, LoginResponse, Notice, NoticeRequest, NoticeUpdateRequest, PanelData,
+    Readiness, RevealRequest, Revealed, ServiceMap, SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList,
+    ShareLinkRequest, SharedView, SloDetail, SloList, StatusResponse, Trace, TraceSearchRequest,
+    TraceSearchResponse,
     traces::{TraceComparison, TraceOverview, TraceWindow},
 };
 use web_sys::{AbortController, AbortSignal};
@@ -320,6 +321,25 @@ pub async fn slo(id: String, from: &str) -> Result<SloDetail, ApiError> {
         percent_encode(&id),
         percent_encode(from)
     );
+    get(&url).await
+}
+
+/// `GET /api/v1/journeys`: the patient journeys and their steps.
+pub async fn journeys() -> Result<JourneyList, ApiError> {
+    get("/api/v1/journeys").await
+}
+
+/// `GET /api/v1/journeys/{id}?from=&to=&var.clinic=`: one journey's counts and sentence.
+pub async fn journey(id: &str, from: &str, to: &str, clinic: &str) -> Result<JourneyAnswer, ApiError> {
+    let mut url = format!(
+        "/api/v1/journeys/{}?from={}&to={}",
+        percent_encode(id),
+        percent_encode(from),
+        percent_encode(to)
+    );
+    if !clinic.is_empty() {
+        url.push_str(&format!("&var.clinic={}", percent_encode(clinic)));
+    }
     get(&url).await
 }
 

@@ -18,6 +18,7 @@ use crate::pages::{
     engineering::EngineeringPage,
     goals::GoalsPage,
     home::HomePage,
+    journey::JourneyPage,
     login::LoginPage,
     logs::LogsPage,
     metrics::MetricsPage,
@@ -45,7 +46,8 @@ pub fn PortalApp() -> impl IntoView {
                 <Route path=path!("/engineering/*rest") view=OtherApp />
                 <Route path=path!("/status") view=behind_login(Area::Status, StatusPage) />
                 <Route path=path!("/notices") view=OtherApp />
-                <Route path=path!("/goals") view=OtherApp />
+                <Route path=path!("/insights") view=OtherApp />
+                <Route path=path!("/insights/*rest") view=OtherApp />
                 <Route path=path!("/admin") view=OtherApp />
                 <Route path=path!("/admin/*rest") view=OtherApp />
                 <Route path=path!("/login") view=LoginPage />
@@ -88,7 +90,9 @@ pub fn ManageApp() -> impl IntoView {
         <Shell>
             <Routes fallback=OtherApp>
                 <Route path=path!("/notices") view=behind_login(Area::Notices, NoticesPage) />
-                <Route path=path!("/goals") view=behind_login(Area::Goals, GoalsPage) />
+                <Route path=path!("/insights") view=behind_login(Area::Insights, GoalsPage) />
+                <Route path=path!("/insights/slos") view=behind_login(Area::Insights, GoalsPage) />
+                <Route path=path!("/insights/journeys/:id") view=behind_login(Area::Insights, JourneyPage) />
                 <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
                 <Route path=path!("/admin/*rest") view=behind_login(Area::Admin, AdminPage) />
             </Routes>

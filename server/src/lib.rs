@@ -282,6 +282,10 @@ pub fn state_with_auth(
         config.insights.slos()?,
         config.insights.interval_seconds,
     ));
+    let journeys = Arc::new(insights::journey::board::JourneyBoard::new(
+        config.insights.journeys()?,
+        auth.token_key.signing_secret(),
+    ));
     let embed_cache = Arc::new(status::embed_cache::EmbedCache::new(
         i64::from(config.status.interval_seconds) * 1_000,
     ));
@@ -307,6 +311,7 @@ pub fn state_with_auth(
         max_points_per_series: config.guard.max_points_per_series,
         status,
         slos,
+        journeys,
         embed_signer,
         embed_cache,
         spa: Arc::new(Spa::load(&config.dist_dir)),
@@ -363,6 +368,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::dashboards::panel))
         .routes(routes!(routes::slos::list))
         .routes(routes!(routes::slos::get))
+        .routes(routes!(routes::journeys::list))
+        .routes(routes!(routes::journeys::get))
         .route_layer(gate(&[Role::Operations, Role::Engineer]));
     // Whoever may see a dashboard may share it; admins see and revoke every link.
     let links = OpenApiRouter::new()
@@ -480,7 +487,13 @@ pub fn app(state: AppState) -> Router {
     for path in ["/engineering", "/engineering/{*rest}"] {
         router = router.route(path, get(spa::engineering_route));
     }
-    for path in ["/notices", "/goals", "/admin", "/admin/{*rest}"] {
+    for path in [
+        "/notices",
+        "/insights",
+        "/insights/{*rest}",
+        "/admin",
+        "/admin/{*rest}",
+    ] {
         router = router.route(path, get(spa::manage_route));
     }
     let envelope = Arc::new(Envelope {

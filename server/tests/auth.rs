@@ -134,6 +134,12 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ),
     ("GET", "/api/v1/slos", &["operations", "engineer"]),
     ("GET", "/api/v1/slos/logins", &["operations", "engineer"]),
+    ("GET", "/api/v1/journeys", &["operations", "engineer"]),
+    (
+        "GET",
+        "/api/v1/journeys/patient-visit?from=now-1h",
+        &["operations", "engineer"],
+    ),
     ("POST", "/api/v1/links", &["operations", "engineer"]),
     ("GET", "/api/v1/links", &["operations", "engineer"]),
     (

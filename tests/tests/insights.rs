@@ -229,3 +229,90 @@ async fn a_detail_draws_burn_rates_and_the_budget_and_shows_queries_to_engineers
     ensure!(unknown.status() == 404, "{}", unknown.status());
     Ok(())
 }
+
+/// Monday 2026-11-23 08:00 to 12:00 UTC, on whole steps of the demo's 30 seconds.
+const MORNING_FROM: &str = "2026-11-23T08:00:00Z";
+const MORNING_TO: &str = "2026-11-23T12:00:00Z";
+
+#[tokio::test]
+async fn the_journey_counts_equal_the_demo_clinics_ground_truth_and_carry_no_identifier() -> Result<()> {
+    use vitals_api::JourneyAnswer;
+    use vitals_demo::{DemoClinic, DemoConfig};
+
+    let setup = server_at(CLINIC_MORNING_MS).await?;
+    let operations = setup.server.client_as("operations").await?;
+    let url = |extra: &str| {
+        setup.server.url(&format!(
+            "/api/v1/journeys/patient-visit?from={MORNING_FROM}&to={MORNING_TO}{extra}"
+        ))
+    };
+    let response = operations.get(url("")).send().await?;
+    ensure!(response.status() == 200, "{}", response.status());
+    let body = response.text().await?;
+    let answer: JourneyAnswer = serde_json::from_str(&body)?;
+
+    let clinic = DemoClinic::new(DemoConfig::default());
+    let range = TimeRange::new(1_795_420_800_000, 1_795_420_800_000 + 4 * 3_600_000);
+    ensure!(
+        answer.from == range.start_ms && answer.to == range.end_ms,
+        "{answer:?}"
+    );
+    let counts: Vec<u64> = answer.steps.iter().map(|step| step.reached).collect();
+    ensure!(
+        counts == clinic.journey_truth(range, None),
+        "{counts:?} against the demo's own count {:?}",
+        clinic.journey_truth(range, None)
+    );
+    for group in &answer.groups {
+        let counts: Vec<u64> = group.steps.iter().map(|step| step.reached).collect();
+        ensure!(
+            counts == clinic.journey_truth(range, Some(&group.name)),
+            "{}: {counts:?}",
+            group.name
+        );
+    }
+    ensure!(answer.groups.len() == 3, "{:?}", answer.groups);
+    // The week before is counted the same way.
+    let before = TimeRange::new(range.start_ms - 7 * 86_400_000, range.end_ms - 7 * 86_400_000);
+    let reached_before: Vec<u64> = answer.steps.iter().map(|step| step.reached_before).collect();
+    ensure!(
+        reached_before == clinic.journey_truth(before, None),
+        "{reached_before:?}"
+    );
+    ensure!(
+        answer
+            .sentence
+            .starts_with(&format!("Of {} patients who registered", counts[0])),
+        "{}",
+        answer.sentence
+    );
+    // Counts only: no patient id, and no pseudonym, in the answer.
+    ensure!(!body.contains("p-") && !body.contains("patient_id"), "{body}");
+    ensure!(
+        !body
+            .split(|c: char| !c.is_ascii_hexdigit())
+            .any(|run| run.len() >= 16 && run.chars().any(|c| c.is_ascii_alphabetic())),
+        "nothing that looks like a hash: {body}"
+    );
+
+    // One clinic: the south loses more patients before booking.
+    let south: JourneyAnswer = get(&operations, url("&var.clinic=south")).await?;
+    let south_counts: Vec<u64> = south.steps.iter().map(|step| step.reached).collect();
+    ensure!(
+        south_counts == clinic.journey_truth(range, Some("south")),
+        "{south_counts:?}"
+    );
+    ensure!(south.sentence.contains("in clinic south"), "{}", south.sentence);
+
+    for (extra, says) in [
+        ("&var.clinic=north&var.clinic=south", "given twice"),
+        ("&var.ward=x", "takes from, to and var.clinic"),
+        ("&var.clinic=no%20such", "takes a clinic name"),
+    ] {
+        let refused = operations.get(url(extra)).send().await?;
+        ensure!(refused.status() == 400, "{extra}: {}", refused.status());
+        let text = refused.text().await?;
+        ensure!(text.contains(says), "{extra}: {text}");
+    }
+    Ok(())
+}

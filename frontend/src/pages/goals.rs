@@ -1,4 +1,4 @@
-//! Goals: whether each thing the clinic relies on met its goal this week, how much room for
+//! Insights, and the first of them, goals: whether each thing the clinic relies on met its goal this week, how much room for
 //! failures is left this month, and whether it is being used up faster than usual; in
 //! sentences for operations, with burn-rate charts and the queries for engineers.
 
@@ -21,6 +21,7 @@ pub fn GoalsPage() -> impl IntoView {
     let retry = Callback::new(move |()| list.refetch());
     view! {
         <section class="area" aria-labelledby="goals-heading">
+            <InsightsNav />
             <h1 id="goals-heading">"Goals"</h1>
             <p class="lead">
                 "Whether each thing the clinic relies on met its goal, and how much room for failures (the error budget) is left."
@@ -31,6 +32,47 @@ pub fn GoalsPage() -> impl IntoView {
         </section>
     }
 }
+
+/// The insights' own pages: goals, and each patient journey.
+#[component]
+pub fn InsightsNav() -> impl IntoView {
+    let journeys = LocalResource::new(api::journeys);
+    let location = leptos_router::hooks::use_location();
+    let current = move |path: &str| {
+        let here = location.pathname.get();
+        let on = here == path || (path == GOALS_PATH && here == "/insights");
+        on.then_some("page")
+    };
+    view! {
+        <nav class="sub-nav" aria-label="Insights">
+            <a href=GOALS_PATH aria-current=move || current(GOALS_PATH)>
+                "Goals"
+            </a>
+            {move || {
+                journeys
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|list| {
+                        list.journeys
+                            .into_iter()
+                            .map(|journey| {
+                                let path = format!("/insights/journeys/{}", journey.id);
+                                let here = path.clone();
+                                view! {
+                                    <a href=path aria-current=move || current(&here)>
+                                        {journey.name}
+                                    </a>
+                                }
+                            })
+                            .collect_view()
+                    })
+            }}
+        </nav>
+    }
+}
+
+/// Where the goals live.
+pub const GOALS_PATH: &str = "/insights/slos";
 
 /// The state in words with an icon, and its class: never colour alone.
 pub fn goal_state_words(state: SloState) -> (&'static str, &'static str) {

@@ -7,6 +7,7 @@ pub mod embed_tokens;
 pub mod engineering;
 pub mod goals;
 pub mod home;
+pub mod journey;
 pub mod live_tail;
 pub mod login;
 pub mod logs;

@@ -397,10 +397,12 @@ mod tests {
     #[test]
     fn every_file_under_server_dashboards_ships_and_checks_out() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dashboards");
-        // Beside the dashboards, the status page's and the objectives' files are not dashboards.
+        // Beside the dashboards, the status page's, the objectives' and the journeys' files are
+        // not dashboards.
         let others = [
             Path::new(crate::status::definition::SHIPPED_FILE).file_name(),
             Path::new(crate::insights::slo::SHIPPED_FILE).file_name(),
+            Path::new(crate::insights::journey::SHIPPED_FILE).file_name(),
         ];
         let mut on_disk: Vec<String> = toml_files(&dir, &mut Vec::new())
             .iter()

@@ -1,6 +1,7 @@
 //! What the numbers mean: objectives with their error budgets, and whether now is unusual.
 
 pub mod baseline;
+pub mod journey;
 pub mod slo;
 
 use std::path::PathBuf;
@@ -22,6 +23,9 @@ pub struct InsightsConfig {
     /// The hospital's own objectives (`VITALS_INSIGHTS_SLOS_FILE`); the shipped `slos.toml`
     /// when unset.
     pub slos_file: Option<PathBuf>,
+    /// The hospital's own patient journeys (`VITALS_INSIGHTS_JOURNEYS_FILE`); the shipped
+    /// `journeys.toml` when unset.
+    pub journeys_file: Option<PathBuf>,
 }
 
 impl Default for InsightsConfig {
@@ -29,6 +33,7 @@ impl Default for InsightsConfig {
         Self {
             interval_seconds: DEFAULT_INTERVAL_SECONDS,
             slos_file: None,
+            journeys_file: None,
         }
     }
 }
@@ -61,5 +66,23 @@ impl InsightsConfig {
             None => slo::parse(slo::SHIPPED_FILE, slo::SHIPPED),
         };
         slos.context("the objectives' file does not check out")
+    }
+
+    /// The patient journeys: the configured file's, or the shipped ones.
+    pub fn journeys(&self) -> anyhow::Result<Vec<journey::Journey>> {
+        use anyhow::Context;
+        let journeys = match &self.journeys_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "the journeys' file {} (`insights.journeys_file`) cannot be read; check the path and its permissions",
+                        path.display()
+                    )
+                })?;
+                journey::parse(&path.display().to_string(), &text)
+            }
+            None => journey::parse(journey::SHIPPED_FILE, journey::SHIPPED),
+        };
+        journeys.context("the journeys' file does not check out")
     }
 }

@@ -6,6 +6,7 @@ pub mod embed;
 pub mod engineering;
 pub mod gate;
 pub mod health;
+pub mod journeys;
 pub mod links;
 pub mod notices;
 pub mod openapi;
