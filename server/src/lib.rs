@@ -260,6 +260,7 @@ pub fn state_with_auth(
         .clone()
         .watch(std::time::Duration::from_millis(config.dashboards.reload_ms));
     let guarded = GuardedSources::new(sources, &config.guard);
+    let slos = config.insights.slos()?;
     let status_page = match &config.status.file {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| {
@@ -272,6 +273,7 @@ pub fn state_with_auth(
         }
         None => status::definition::parse(status::definition::SHIPPED_FILE, status::definition::SHIPPED),
     }
+    .and_then(|page| page.with_objectives(&slos))
     .context("the status page's file does not check out")?;
     let status = Arc::new(StatusBoard::new(
         status_page,
@@ -279,7 +281,7 @@ pub fn state_with_auth(
         config.status.interval_seconds,
     ));
     let slos = Arc::new(insights::slo::board::SloBoard::new(
-        config.insights.slos()?,
+        slos,
         config.insights.interval_seconds,
     ));
     let journeys = Arc::new(insights::journey::board::JourneyBoard::new(

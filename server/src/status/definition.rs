@@ -65,6 +65,39 @@ pub enum ReadingSource {
     MetricHeartbeat(String),
     /// The time of the newest line a LogQL selector matches (a heartbeat).
     LogsHeartbeat(String),
+    /// An objective's burn-rate alerts: watch while the slow (ticket) alert fires, bad while a
+    /// fast (page) one does. Named by id in the file; [`StatusPage::with_objectives`] finds it.
+    Slo {
+        id: String,
+        slo: Option<std::sync::Arc<crate::insights::slo::Slo>>,
+    },
+}
+
+impl StatusPage {
+    /// The page with each `slo = "…"` rule joined to its objective, or the first rule naming
+    /// an objective there is not, as an error that names the key.
+    pub fn with_objectives(mut self, slos: &[crate::insights::slo::Slo]) -> Result<Self, FileError> {
+        for component in &mut self.components {
+            for (index, rule) in component.rules.iter_mut().enumerate() {
+                if let ReadingSource::Slo { id, slo } = &mut rule.reading {
+                    let found = slos.iter().find(|one| &one.id == id).ok_or_else(|| FileError {
+                        file: SHIPPED_FILE.to_owned(),
+                        line: None,
+                        key: Some(format!("component \"{}\" rule {} slo", component.id, index + 1)),
+                        problem: format!(
+                            "there is no objective \"{id}\"; the objectives are {}",
+                            slos.iter()
+                                .map(|one| one.id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })?;
+                    *slo = Some(std::sync::Arc::new(found.clone()));
+                }
+            }
+        }
+        Ok(self)
+    }
 }
 
 #[derive(Deserialize)]
@@ -106,6 +139,7 @@ struct RuleFile {
     panel: Option<String>,
     heartbeat_metric: Option<String>,
     heartbeat_logs: Option<String>,
+    slo: Option<String>,
     above: Option<f64>,
     below: Option<f64>,
     at: Option<Level>,
@@ -273,11 +307,12 @@ fn check_rule(rule: RuleFile) -> Result<Rule, (&'static str, String)> {
         rule.panel.is_some(),
         rule.heartbeat_metric.is_some(),
         rule.heartbeat_logs.is_some(),
+        rule.slo.is_some(),
     ];
     if sources.iter().filter(|set| **set).count() != 1 {
         return Err((
             "metric",
-            "a rule reads exactly one of `metric`, `logs`, `panel`, `heartbeat_metric` or `heartbeat_logs`"
+            "a rule reads exactly one of `metric`, `logs`, `panel`, `heartbeat_metric`, `heartbeat_logs` or `slo`"
                 .into(),
         ));
     }
@@ -309,6 +344,18 @@ fn check_rule(rule: RuleFile) -> Result<Rule, (&'static str, String)> {
         (ReadingSource::MetricHeartbeat(query), freshness()?)
     } else if let Some(query) = rule.heartbeat_logs {
         (ReadingSource::LogsHeartbeat(query), freshness()?)
+    } else if let Some(id) = rule.slo {
+        let test = match rule.at {
+            Some(level @ (Level::Watch | Level::Bad)) => Test::Reaches(level),
+            _ => {
+                return Err((
+                    "at",
+                    "an objective's rule needs `at`: watch (its budget lasts less than the month) or bad (it is used up within days)"
+                        .into(),
+                ));
+            }
+        };
+        (ReadingSource::Slo { id, slo: None }, test)
     } else {
         let panel = rule.panel.unwrap_or_default();
         let Some((dashboard, panel)) = panel

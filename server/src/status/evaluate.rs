@@ -79,6 +79,13 @@ pub async fn reading(
                 Err(_) => Reading::Missing,
             }
         }
+        ReadingSource::Slo { slo, .. } => match slo {
+            Some(slo) => match crate::insights::slo::board::burn_level(sources, slo, now_ms).await {
+                Some(level) => Reading::Level(level),
+                None => Reading::Missing,
+            },
+            None => Reading::Missing,
+        },
         ReadingSource::LogsHeartbeat(selector) => {
             let query = LogQuery {
                 query: selector.clone(),
@@ -246,5 +253,63 @@ mod tests {
             State::Operational,
             "{judged:?}"
         );
+    }
+
+    /// A page whose login component follows the logins objective's burn-rate alerts.
+    const BY_OBJECTIVE: &str = r#"
+[[component]]
+id = "login"
+name = "Logging in"
+description = "Staff signing in."
+operational = "Logins are working."
+unknown = "Vitals cannot tell whether logins work."
+
+[[component.rule]]
+state = "partial_outage"
+says = "Logins are failing fast enough to use up the month's room for failures within days."
+slo = "logins"
+at = "bad"
+
+[[component.rule]]
+state = "degraded_performance"
+says = "Logins fail more often than their goal allows."
+slo = "logins"
+at = "watch"
+"#;
+
+    #[tokio::test]
+    async fn a_component_takes_its_state_from_an_objectives_burn_rate() {
+        let slos = crate::insights::slo::parse("slos.toml", crate::insights::slo::SHIPPED).unwrap();
+        let page = parse("status.toml", BY_OBJECTIVE)
+            .unwrap()
+            .with_objectives(&slos)
+            .unwrap();
+        let judge = |now_ms: i64| {
+            let page = page.clone();
+            async move {
+                let sources = crate::demo_sources(&Config::default(), Arc::new(FixedClock(now_ms)));
+                judge_page(&sources, &Dashboards::shipped().catalog(), &page, now_ms).await
+            }
+        };
+        // In the failure a third of logins fail: the fast alerts fire.
+        assert_eq!(state_of(&judge(FAILING).await, "login"), State::PartialOutage);
+        // Forty minutes after it, the short windows (5 and 30 minutes) are clean, but three days
+        // of hourly failures still use the budget faster than it lasts.
+        assert_eq!(
+            state_of(&judge(FAILING + 40 * 60_000).await, "login"),
+            State::DegradedPerformance
+        );
+        // An objective the page names that does not exist is refused by its key.
+        let unknown = parse(
+            "status.toml",
+            &BY_OBJECTIVE.replace("slo = \"logins\"", "slo = \"nothing\""),
+        )
+        .unwrap()
+        .with_objectives(&slos)
+        .unwrap_err();
+        assert_eq!(unknown.key.as_deref(), Some("component \"login\" rule 1 slo"));
+        // `at` is required.
+        let error = parse("status.toml", &BY_OBJECTIVE.replacen("at = \"bad\"", "", 1)).unwrap_err();
+        assert!(error.problem.contains("`at`"), "{error}");
     }
 }

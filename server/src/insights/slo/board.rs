@@ -93,6 +93,39 @@ impl SloBoard {
     }
 }
 
+/// How an objective's burn-rate alerts stand at `now_ms`, for a status page rule: bad while a
+/// fast (page) alert fires, watch while the slow (ticket) one does, good otherwise; `None`
+/// when the sources cannot answer or there were no events. Reads the three days the slowest
+/// alert looks at.
+pub async fn burn_level(sources: &Sources, slo: &Slo, now_ms: i64) -> Option<crate::status::rules::Level> {
+    use crate::status::rules::Level;
+    use vitals_api::BurnSeverity;
+    let longest = super::budget::BURN_PAIRS
+        .iter()
+        .map(|pair| pair.0)
+        .max()
+        .unwrap_or(HOUR_MS);
+    let counts = counts_over(sources, slo, TimeRange::new(now_ms - longest, now_ms))
+        .await
+        .ok()?;
+    let alerts = counts.burn_rates(now_ms, slo.objective);
+    if alerts.iter().all(|alert| alert.long.is_none()) {
+        return None;
+    }
+    let firing = |severity| {
+        alerts
+            .iter()
+            .any(|alert| alert.firing && alert.severity == severity)
+    };
+    Some(if firing(BurnSeverity::Page) {
+        Level::Bad
+    } else if firing(BurnSeverity::Ticket) {
+        Level::Watch
+    } else {
+        Level::Good
+    })
+}
+
 /// The range an evaluation at `now_ms` reads: 5-minute steps ending at `now_ms`.
 fn span(now_ms: i64) -> TimeRange {
     TimeRange::new(now_ms - SPAN_MS, now_ms)
@@ -122,7 +155,11 @@ fn backend(sources: &Sources, signal: Signal) -> Backend {
 
 /// The per-step counts over the evaluation's span.
 async fn counts(sources: &Sources, slo: &Slo, now_ms: i64) -> Result<Counts, SourceError> {
-    let range = span(now_ms);
+    counts_over(sources, slo, span(now_ms)).await
+}
+
+/// The per-step counts over `range`, in steps ending at its end.
+async fn counts_over(sources: &Sources, slo: &Slo, range: TimeRange) -> Result<Counts, SourceError> {
     let backend = backend(sources, slo.signal);
     let read = |good: bool| {
         let query = query_text(slo, good, backend);
