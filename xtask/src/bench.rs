@@ -67,6 +67,11 @@ pub fn bench() -> Result<()> {
         "masking",
     )?);
     rows.extend(bench_binary(
+        "timing 20 objectives evaluated over 28 days from cached answers",
+        "vitals-server",
+        "slo_evaluation",
+    )?);
+    rows.extend(bench_binary(
         "timing the BFF in front of a real Prometheus",
         "vitals-tests",
         "bff_overhead",
