@@ -156,10 +156,13 @@ fn JourneyReport(
                     .skip(1)
                     .map(|step| {
                         let (class, change) = change_words(step);
+                        // The arrow shows the change to the eye; the words say it to a screen reader.
+                        let arrow = change.split_whitespace().next().filter(|mark| ["▼", "▲"].contains(mark)).unwrap_or("");
                         view! {
                             <td class=class>
                                 {format!("{} ({})", group_thousands(step.reached as i64), share_words(step.share_of_previous))}
                                 " "
+                                <span aria-hidden="true">{arrow.to_owned()}</span>
                                 <span class="visually-hidden">{change}</span>
                             </td>
                         }
@@ -192,12 +195,14 @@ fn JourneyReport(
         }
     });
     view! {
-        <div class="field">
-            <label for="journey-clinic">{label.clone()}</label>
-            <select id="journey-clinic" data-testid="journey-clinic" on:change=on_pick prop:value=move || clinic.get()>
-                <option value="">{format!("Every {noun}")}</option>
-                {names.into_iter().map(|name| view! { <option value=name.clone()>{name.clone()}</option> }).collect_view()}
-            </select>
+        <div class="dashboard-controls" role="group" aria-label=format!("Which {noun}")>
+            <div class="field">
+                <label for="journey-clinic">{label.clone()}</label>
+                <select id="journey-clinic" data-testid="journey-clinic" on:change=on_pick prop:value=move || clinic.get()>
+                    <option value="">{format!("Every {noun}")}</option>
+                    {names.into_iter().map(|name| view! { <option value=name.clone()>{name.clone()}</option> }).collect_view()}
+                </select>
+            </div>
         </div>
         <p class="status-says" data-testid="journey-sentence">{answer.sentence.clone()}</p>
         {answer.truncated.clone().map(|why| view! { <p class="status-stale" role="note">{why}</p> })}

@@ -4,6 +4,11 @@
 use vitals_api::{JourneyGroup, JourneyStep};
 
 use super::Journey;
+use crate::dashboards::words::number;
+
+fn count(value: u64) -> String {
+    number(value as f64, vitals_api::Unit::Count)
+}
 
 /// Shares closer than this to the usual one are "as usual".
 const USUAL_WITHIN: f64 = 0.03;
@@ -65,7 +70,7 @@ pub fn sentence(
     }
     let mut sentence = format!(
         "Of {} {} who {}{place} {range_words}",
-        first.reached,
+        count(first.reached),
         patients(first.reached),
         journey.steps[0].did
     );
@@ -74,7 +79,7 @@ pub fn sentence(
         let lead = if index == 1 { ", " } else { ". Of those, " };
         sentence.push_str(&format!(
             "{lead}{} {} ({})",
-            step.reached,
+            count(step.reached),
             journey.steps[index].did,
             percent(share)
         ));
@@ -148,13 +153,13 @@ mod tests {
     #[test]
     fn without_an_earlier_period_the_shares_stand_alone() {
         let steps = [
-            step(10, None, None),
-            step(5, Some(0.5), None),
+            step(1_410, None, None),
+            step(705, Some(0.5), None),
             step(0, Some(0.0), None),
         ];
         assert_eq!(
             sentence(&journey(), &steps, &[], "in the last hour", Some("east")),
-            "Of 10 patients who registered in clinic east in the last hour, 5 booked an appointment (50%). \
+            "Of 1,410 patients who registered in clinic east in the last hour, 705 booked an appointment (50%). \
              Of those, 0 saw a doctor (0%)."
         );
     }
