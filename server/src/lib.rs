@@ -6,6 +6,7 @@ pub mod config;
 pub mod dashboards;
 pub mod envelope;
 pub mod error;
+pub mod insights;
 pub mod masking;
 pub mod otel;
 pub mod reveal;
