@@ -7,6 +7,7 @@ pub mod embed_tokens;
 pub mod engineering;
 pub mod home;
 pub mod live_tail;
+pub mod log_patterns;
 pub mod login;
 pub mod logs;
 pub mod metrics;
