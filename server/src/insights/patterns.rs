@@ -152,14 +152,14 @@ pub fn mine<'a>(
 
 /// Which range a mined line belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
+enum Side {
     Baseline,
     Range,
 }
 
-/// A Drain-style miner over lines already masked: feed it lines, read its templates.
+/// A Drain-style miner over lines already masked: [`mine`] feeds it, so nothing unmasked can.
 #[derive(Debug)]
-pub struct PatternMiner {
+struct PatternMiner {
     settings: MinerSettings,
     /// By token count, and whether the line was cut.
     roots: HashMap<(usize, bool), Node>,
@@ -203,7 +203,7 @@ struct LineToken {
 }
 
 impl PatternMiner {
-    pub fn new(settings: MinerSettings) -> Self {
+    fn new(settings: MinerSettings) -> Self {
         Self {
             settings,
             roots: HashMap::new(),
@@ -215,7 +215,7 @@ impl PatternMiner {
 
     /// Mines one masked line; the index of the template it fits, or `None` when it fits none
     /// and the most templates have been made.
-    pub fn add(&mut self, masked: &str, side: Side) -> Option<usize> {
+    fn add(&mut self, masked: &str, side: Side) -> Option<usize> {
         let (kept, cut) = cut_at(masked, self.settings.max_line_bytes);
         generalise(kept, &mut self.generalised);
         tokenise(&self.generalised, &mut self.tokens);
@@ -263,20 +263,6 @@ impl PatternMiner {
             Side::Range => cluster.count += 1,
         }
         Some(id)
-    }
-
-    /// The template of the pattern `add` answered.
-    pub fn template(&self, id: usize) -> Option<String> {
-        self.clusters.get(id).map(Cluster::template)
-    }
-
-    /// How many templates were made.
-    pub fn len(&self) -> usize {
-        self.clusters.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.clusters.is_empty()
     }
 }
 
