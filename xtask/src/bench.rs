@@ -67,6 +67,11 @@ pub fn bench() -> Result<()> {
         "masking",
     )?);
     rows.extend(bench_binary(
+        "timing log patterns: 100,000 lines masked and mined into templates",
+        "vitals-server",
+        "log_patterns",
+    )?);
+    rows.extend(bench_binary(
         "timing the BFF in front of a real Prometheus",
         "vitals-tests",
         "bff_overhead",
