@@ -241,6 +241,69 @@ pub enum LogQueryResponse {
     Vector { series: Vec<Series> },
 }
 
+/// `POST /api/v1/logs/patterns`: the body of a log query, and a baseline range to compare
+/// with. Times are RFC 3339 or relative (`now-1h`); `limit` is how many of the newest lines of
+/// each range are mined (5,000 at most, and by default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"query": "{service=\"login-api\"}", "from": "now-1h", "baseline_from": "now-1d-1h", "baseline_to": "now-1d"})))]
+pub struct LogPatternsRequest {
+    #[serde(flatten)]
+    pub logs: LogQueryRequest,
+    /// The start of the range to compare with: a pattern none of its lines fit is new. Set
+    /// either end to compare; the other is a range as long as the query's away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_to: Option<String>,
+}
+
+/// Log lines clustered into templates, most frequent first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogPatternsResponse {
+    pub patterns: Vec<LogPattern>,
+    /// Lines of the range mined.
+    pub lines: u32,
+    /// Whether the range may hold more lines than were mined: the patterns are then those of
+    /// its newest `lines` lines, which start at `mined_from_ms`.
+    pub truncated: bool,
+    /// When the oldest mined line was written (ms since the epoch); absent without lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mined_from_ms: Option<i64>,
+    /// Lines of the baseline range mined; absent without a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_lines: Option<u32>,
+    /// Patterns left out of the list, the rarest, and the lines that fit no template once the
+    /// most templates were made.
+    #[serde(default)]
+    pub more_patterns: u32,
+    #[serde(default)]
+    pub unclustered_lines: u32,
+    /// Where the sparklines start (ms since the epoch) and how long each of their points is.
+    pub from_ms: i64,
+    pub bucket_ms: i64,
+}
+
+/// One template of log lines: masked text with `<*>` where its lines differ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogPattern {
+    pub template: String,
+    /// Lines of the range that fit it.
+    pub count: u32,
+    /// Its lines per equal part of the range, oldest first.
+    pub sparkline: Vec<u32>,
+    /// One of its lines, masked.
+    pub example: String,
+    /// Whether no line of the baseline range fits it (false without a baseline).
+    pub new: bool,
+    /// The LogQL line filter that keeps its lines (`|~ "…"`).
+    pub line_filter: String,
+    /// The query asked, narrowed to this pattern's lines.
+    pub query: String,
+}
+
 /// One WebSocket message of `GET /api/v1/logs/tail`: new lines, oldest first, or why the tail ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

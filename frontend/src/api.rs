@@ -12,11 +12,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
     AuditAction, AuditPage, ChallengeRequest, DashboardList, DashboardSummary, EmbedTokenCreated,
-    EmbedTokenList, EmbedTokenRequest, ErrorBody, JourneyAnswer, JourneyList, LogQueryRequest,
-    LogQueryResponse, LoginRequest, LoginResponse, Notice, NoticeRequest, NoticeUpdateRequest, PanelData,
-    Readiness, RevealRequest, Revealed, ServiceMap, SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList,
-    ShareLinkRequest, SharedView, SloDetail, SloList, StatusResponse, Trace, TraceSearchRequest,
-    TraceSearchResponse,
+    EmbedTokenList, EmbedTokenRequest, ErrorBody, JourneyAnswer, JourneyList, LogPatternsRequest,
+    LogPatternsResponse, LogQueryRequest, LogQueryResponse, LoginRequest, LoginResponse, Notice,
+    NoticeRequest, NoticeUpdateRequest, PanelData, Readiness, RevealRequest, Revealed, ServiceMap,
+    SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView, SloDetail,
+    SloList, StatusResponse, Trace, TraceSearchRequest, TraceSearchResponse,
     traces::{TraceComparison, TraceOverview, TraceWindow},
 };
 use web_sys::{AbortController, AbortSignal};
@@ -405,6 +405,19 @@ pub async fn query_logs(request: &LogQueryRequest) -> Result<LogQueryResponse, A
     call(
         Method::POST,
         "/api/v1/logs/query",
+        Some(body),
+        Unauthorized::EndsSession,
+        Activity::Person,
+    )
+    .await
+}
+
+/// `POST /api/v1/logs/patterns`: the lines of a log query clustered into templates, masked.
+pub async fn log_patterns(request: &LogPatternsRequest) -> Result<LogPatternsResponse, ApiError> {
+    let body = json_body(request)?;
+    call(
+        Method::POST,
+        "/api/v1/logs/patterns",
         Some(body),
         Unauthorized::EndsSession,
         Activity::Person,

@@ -387,6 +387,10 @@ pub fn app(state: AppState) -> Router {
         ))
         .routes(audited(
             AuditAction::LogsQuery,
+            routes!(routes::engineering::log_patterns),
+        ))
+        .routes(audited(
+            AuditAction::LogsQuery,
             routes!(routes::engineering::log_labels),
         ))
         .routes(audited(AuditAction::LogsTail, routes!(routes::tail::tail_logs)))

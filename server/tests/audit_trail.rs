@@ -182,6 +182,7 @@ async fn an_admin_reading_the_audit_trail_is_on_it() {
 /// Every route that reaches data, as an engineer asks it, and the action it is recorded as.
 const DATA_ROUTES: &[(&str, &str, AuditAction)] = &[
     ("POST", "/api/v1/logs/query", AuditAction::LogsQuery),
+    ("POST", "/api/v1/logs/patterns", AuditAction::LogsQuery),
     ("GET", "/api/v1/logs/labels", AuditAction::LogsQuery),
     (
         "GET",

@@ -153,6 +153,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
         &["operations", "engineer"],
     ),
     ("POST", "/api/v1/logs/query", &["engineer"]),
+    ("POST", "/api/v1/logs/patterns", &["engineer"]),
     (
         "GET",
         "/api/v1/logs/tail?query=%7Bservice%3D%22records%22%7D",

@@ -383,3 +383,72 @@ async fn a_query_followed_live_shows_its_lines_and_its_rate_and_pauses() -> Resu
     ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn choosing_a_pattern_narrows_the_query_to_its_lines() -> Result<()> {
+    let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
+    let browser = Browser::start().await?;
+    let client = &browser.client;
+    browser.open_as(&server, "engineer").await?;
+    // The hour before holds the training failure (09:40 to 09:50).
+    client
+        .goto(
+            &server.url(
+                "/engineering/logs?query=%7Bservice%3D%22login-api%22%7D&from=now-1h&to=now&view=patterns",
+            ),
+        )
+        .await?;
+    let summary = text_of(client, "patterns-summary").await?;
+    ensure!(summary.contains("patterns in"), "{summary:?}");
+    let mut failure = None;
+    for pattern in client.find_all(Locator::Css("[data-testid=pattern]")).await? {
+        let text = pattern.prop("textContent").await?.unwrap_or_default();
+        if text.contains("GetItem failed") {
+            ensure!(failure.is_none(), "the failure is one pattern");
+            failure = Some((pattern, text));
+        }
+    }
+    let (failure, text) = failure.context("the GetItem failure is a pattern")?;
+    let wildcards = client.find_all(Locator::Css(".pattern-wildcard")).await?.len();
+    ensure!(wildcards > 0, "what varies is marked: {text}");
+    let count: usize = text
+        .split(" line")
+        .next()
+        .and_then(|count| count.replace(',', "").trim().parse().ok())
+        .context(format!("a count of lines: {text:?}"))?;
+
+    failure.click().await?;
+    let narrowed = wait_until("the query gains the pattern's filter", WAIT, || async move {
+        client.current_url().await.is_ok_and(|url| {
+            let query: String = url
+                .query_pairs()
+                .find(|(name, _)| name == "query")
+                .map(|(_, value)| value.into_owned())
+                .unwrap_or_default();
+            query.starts_with(r#"{service="login-api"} |~ "#) && !url.as_str().contains("view=patterns")
+        })
+    })
+    .await;
+    ensure!(narrowed.is_ok(), "{}", client.current_url().await?);
+    let listed = wait_until("the pattern's lines are listed", WAIT, || async move {
+        text_of(client, "log-summary")
+            .await
+            .is_ok_and(|summary| summary.starts_with(&format!("{count} lines")))
+    })
+    .await;
+    ensure!(
+        listed.is_ok(),
+        "{count} lines: {:?}",
+        text_of(client, "log-summary").await?
+    );
+    for row in client.find_all(Locator::Css("[data-testid=log-row]")).await? {
+        let text = row.prop("textContent").await?.unwrap_or_default();
+        ensure!(
+            text.contains("GetItem failed"),
+            "only the pattern's lines: {text}"
+        );
+    }
+    let errors = browser.unexpected_console_errors(&server).await?;
+    ensure!(errors.is_empty(), "the page logged errors: {errors:#?}");
+    browser.close().await
+}

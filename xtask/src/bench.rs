@@ -72,6 +72,11 @@ pub fn bench() -> Result<()> {
         "slo_evaluation",
     )?);
     rows.extend(bench_binary(
+        "timing log patterns: 100,000 lines masked and mined into templates",
+        "vitals-server",
+        "log_patterns",
+    )?);
+    rows.extend(bench_binary(
         "timing the BFF in front of a real Prometheus",
         "vitals-tests",
         "bff_overhead",

@@ -22,6 +22,7 @@ use crate::components::time_picker::TimePicker;
 use crate::components::virtual_list::VirtualList;
 use crate::format::{local_day_and_time, local_time_precise};
 use crate::pages::live_tail::LiveTail;
+use crate::pages::log_patterns::LogPatterns;
 
 /// Lines one query shows at most.
 const LINE_LIMIT: u32 = 5_000;
@@ -48,14 +49,28 @@ const EXAMPLES: [(&str, &str); 3] = [
     (r#"{service=~".+"} |= "error""#, "every error line"),
 ];
 
-/// The address of the explorer for a query and range, followed live or not.
-fn logs_url(query: &str, from: &str, to: &str, live: bool) -> String {
+/// What the explorer shows of a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Lines,
+    /// Its lines clustered into patterns.
+    Patterns,
+    /// New lines as they are written.
+    Live,
+}
+
+/// The address of the explorer for a query and range, and what it shows of it.
+fn logs_url(query: &str, from: &str, to: &str, shown: Shown) -> String {
     format!(
         "/engineering/logs?query={}&from={}&to={}{}",
         percent_encode(query),
         percent_encode(from),
         percent_encode(to),
-        if live { "&live=1" } else { "" }
+        match shown {
+            Shown::Lines => "",
+            Shown::Patterns => "&view=patterns",
+            Shown::Live => "&live=1",
+        }
     )
 }
 
@@ -70,11 +85,30 @@ pub fn LogsPage() -> impl IntoView {
     let draft = RwSignal::new(query.get_untracked());
     Effect::new(move |_| draft.set(query.get()));
     let live = Memo::new(move |_| params.read().get("live").is_some_and(|live| live == "1"));
-    let go = Callback::new(move |(query, from, to, live): (String, String, String, bool)| {
-        navigate(&logs_url(&query, &from, &to, live), NavigateOptions::default());
+    let patterns =
+        Memo::new(move |_| !live.get() && params.read().get("view").is_some_and(|view| view == "patterns"));
+    let shown = move || match (live.get_untracked(), patterns.get_untracked()) {
+        (true, _) => Shown::Live,
+        (false, true) => Shown::Patterns,
+        (false, false) => Shown::Lines,
+    };
+    let go = Callback::new(move |(query, from, to, shown): (String, String, String, Shown)| {
+        navigate(&logs_url(&query, &from, &to, shown), NavigateOptions::default());
     });
     let show = Callback::new(move |(query, from, to): (String, String, String)| {
-        go.run((query, from, to, live.get_untracked()));
+        go.run((query, from, to, shown()));
+    });
+    let show_as = move |shown: Shown| {
+        go.run((
+            query.get_untracked(),
+            from.get_untracked(),
+            to.get_untracked(),
+            shown,
+        ))
+    };
+    // A chosen pattern's lines, in the list.
+    let on_pick = Callback::new(move |query: String| {
+        go.run((query, from.get_untracked(), to.get_untracked(), Shown::Lines));
     });
     let run = move |event: SubmitEvent| {
         event.prevent_default();
@@ -137,7 +171,7 @@ pub fn LogsPage() -> impl IntoView {
         }
     });
     let answer = LocalResource::new(move || {
-        let following = live.get();
+        let following = live.get() || patterns.get();
         let request = LogQueryRequest {
             query: query.get(),
             from: Some(from.get()),
@@ -148,7 +182,7 @@ pub fn LogsPage() -> impl IntoView {
         };
         async move {
             // An empty query, or one whose problem the editor already marks, is not sent; nor,
-            // while the query is followed live, is it asked over a range.
+            // while the query is followed live or shown as patterns, are its lines asked for.
             if following || request.query.trim().is_empty() || logql_problem(&request.query).is_some() {
                 return Ok(None);
             }
@@ -181,7 +215,7 @@ pub fn LogsPage() -> impl IntoView {
                     prop:checked=move || live.get()
                     disabled=move || query.with(|query| query.trim().is_empty())
                     on:change=move |event| {
-                        go.run((query.get_untracked(), from.get_untracked(), to.get_untracked(), event_target_checked(&event)))
+                        show_as(if event_target_checked(&event) { Shown::Live } else { Shown::Lines })
                     }
                     data-testid="log-live"
                 />
@@ -194,6 +228,28 @@ pub fn LogsPage() -> impl IntoView {
             <div hidden=move || live.get()>
             // Not asked for while the query is followed live.
             {move || (!live.get()).then(|| view! { <LogVolume query from to on_range /> })}
+            <div class="view-switch" role="group" aria-label="Show the query's">
+                <button
+                    type="button"
+                    class="button-quiet"
+                    aria-pressed=move || (!patterns.get()).to_string()
+                    on:click=move |_| show_as(Shown::Lines)
+                    data-testid="show-lines"
+                >
+                    "Lines"
+                </button>
+                <button
+                    type="button"
+                    class="button-quiet"
+                    aria-pressed=move || patterns.get().to_string()
+                    on:click=move |_| show_as(Shown::Patterns)
+                    data-testid="show-patterns"
+                >
+                    "Patterns"
+                </button>
+            </div>
+            {move || patterns.get().then(|| view! { <LogPatterns query from to on_pick /> })}
+            <div hidden=move || patterns.get()>
             <Loaded lines=8 on_retry=retry>
                 {move || {
                     answer
@@ -216,6 +272,7 @@ pub fn LogsPage() -> impl IntoView {
                         })
                 }}
             </Loaded>
+            </div>
             </div>
         </section>
     }

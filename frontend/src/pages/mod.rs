@@ -9,6 +9,7 @@ pub mod goals;
 pub mod home;
 pub mod journey;
 pub mod live_tail;
+pub mod log_patterns;
 pub mod login;
 pub mod logs;
 pub mod metrics;

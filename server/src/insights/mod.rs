@@ -2,6 +2,7 @@
 
 pub mod baseline;
 pub mod journey;
+pub mod patterns;
 pub mod slo;
 
 use std::path::PathBuf;

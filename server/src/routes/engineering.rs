@@ -5,11 +5,13 @@ use axum::extract::{FromRequest, FromRequestParts, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use vitals_api::{
-    LogQueryRequest, LogQueryResponse, MetricQueryRequest, MetricQueryResponse, NameList, NodePosition,
-    ServiceMap, ServiceMapLayout, TraceSearchRequest, TraceSearchResponse,
+    LogPattern, LogPatternsRequest, LogPatternsResponse, LogQueryRequest, LogQueryResponse,
+    MetricQueryRequest, MetricQueryResponse, NameList, NodePosition, ServiceMap, ServiceMapLayout,
+    TraceSearchRequest, TraceSearchResponse,
 };
 
 use crate::error::ApiError;
+use crate::insights::patterns::{self, MinerSettings};
 use crate::masking::MASK;
 use crate::reveal;
 use crate::routes::gate::ScopedSources;
@@ -17,7 +19,7 @@ use crate::routes::openapi::{AccessErrors, BadRequest, BodyErrors, SourceErrors}
 use crate::sources::xray::{TraceFilter, filter_expression, filter_syntax};
 use crate::sources::{LogQuery, TimeRange, TraceQuery};
 use crate::state::AppState;
-use crate::timespec::{resolve_range, resolve_step_ms};
+use crate::timespec::{parse_time_ms, resolve_range, resolve_step_ms};
 use vitals_trace::map_layout;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -164,6 +166,171 @@ pub async fn query_logs(
         reveal::mask_lines(&state.masker, &query.query, lines);
     }
     Ok(Json(answer))
+}
+
+/// Patterns listed at most; the rarer ones are counted.
+const MAX_PATTERNS_SHOWN: usize = 200;
+
+/// `POST /api/v1/logs/patterns`: the lines of a log query clustered into templates, masked
+/// before they are mined.
+#[utoipa::path(
+    post,
+    path = "/logs/patterns",
+    tag = "logs",
+    summary = "Cluster the lines of a log query into templates, with counts over the range, and tell new ones from a baseline",
+    request_body = LogPatternsRequest,
+    security(("session" = [], "csrf" = [])),
+    responses(
+        (status = 200, description = "the templates of the newest lines, most frequent first", body = LogPatternsResponse),
+        AccessErrors,
+        SourceErrors,
+        BodyErrors,
+    )
+)]
+pub async fn log_patterns(
+    State(state): State<AppState>,
+    ScopedSources(sources): ScopedSources,
+    ApiJson(request): ApiJson<LogPatternsRequest>,
+) -> Result<Json<LogPatternsResponse>, ApiError> {
+    let LogPatternsRequest {
+        logs,
+        baseline_from,
+        baseline_to,
+    } = request;
+    check_query(&logs.query)?;
+    let Some(selector) = reveal::stream_selector(&logs.query) else {
+        return Err(not_a_log_query());
+    };
+    let now_ms = state.now_ms();
+    let range = request_range_at(&state, logs.from.as_deref(), logs.to.as_deref(), HOUR_MS, now_ms)?;
+    let limit = check_limit(logs.limit, MAX_LOG_LIMIT, MAX_LOG_LIMIT, "lines")?;
+    let baseline = baseline_range(
+        &state,
+        baseline_from.as_deref(),
+        baseline_to.as_deref(),
+        range,
+        now_ms,
+    )?;
+    let query_of = |range| LogQuery {
+        query: logs.query.clone(),
+        range,
+        limit,
+        direction: vitals_api::Direction::Backward,
+        step_ms: 0,
+    };
+    let range_query = query_of(range);
+    let lines = sources.logs.query(&range_query);
+    let baseline_lines = async {
+        match baseline {
+            Some(range) => sources.logs.query(&query_of(range)).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (lines, baseline_lines) = tokio::try_join!(lines, baseline_lines)?;
+    let lines = streamed_lines(lines)?;
+    let baseline_lines = baseline_lines.map(streamed_lines).transpose()?;
+
+    let settings = MinerSettings::default();
+    let mut baseline_texts = baseline_lines.iter().flatten().map(|line| line.line.as_str());
+    let mined = patterns::mine(
+        &state.masker,
+        range,
+        lines.iter().map(|line| (line.time, line.line.as_str())),
+        baseline_lines
+            .is_some()
+            .then_some(&mut baseline_texts as &mut dyn Iterator<Item = &str>),
+        &settings,
+    );
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let selector_end = logs.query.len() - logs.query.trim_start().len() + selector.len();
+    let more_patterns = mined.patterns.len().saturating_sub(MAX_PATTERNS_SHOWN);
+    let patterns = mined
+        .patterns
+        .into_iter()
+        .take(MAX_PATTERNS_SHOWN)
+        .map(|pattern| LogPattern {
+            query: format!(
+                "{} {}{}",
+                &logs.query[..selector_end],
+                pattern.line_filter,
+                &logs.query[selector_end..]
+            ),
+            template: pattern.template,
+            count: count(pattern.count),
+            sparkline: pattern.sparkline,
+            example: pattern.example,
+            new: pattern.new,
+            line_filter: pattern.line_filter,
+        })
+        .collect();
+    Ok(Json(LogPatternsResponse {
+        patterns,
+        lines: count(mined.lines),
+        truncated: lines.len() >= limit as usize,
+        mined_from_ms: lines.iter().map(|line| line.time.div_euclid(1_000_000)).min(),
+        baseline_lines: baseline_lines.as_ref().map(|_| count(mined.baseline_lines)),
+        more_patterns: count(more_patterns),
+        unclustered_lines: count(mined.unclustered_lines),
+        from_ms: range.start_ms,
+        bucket_ms: range.duration_ms() / settings.buckets.max(1) as i64,
+    }))
+}
+
+fn not_a_log_query() -> ApiError {
+    ApiError::bad_request(
+        "not_a_log_query",
+        "patterns are mined from log lines; write a log query that starts with a stream selector, \
+         such as {service=\"login-api\"}, not a metric query",
+    )
+}
+
+/// The lines of a log query's answer; a metric query's series have none.
+fn streamed_lines(answer: LogQueryResponse) -> Result<Vec<vitals_api::LogLine>, ApiError> {
+    match answer {
+        LogQueryResponse::Streams { lines } => Ok(lines),
+        LogQueryResponse::Matrix { .. } | LogQueryResponse::Vector { .. } => Err(not_a_log_query()),
+    }
+}
+
+/// The baseline range of a patterns request: as given, or as long as `range` from the one end
+/// given; `None` when neither end is.
+fn baseline_range(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+    range: TimeRange,
+    now_ms: i64,
+) -> Result<Option<TimeRange>, ApiError> {
+    let span = range.duration_ms();
+    let from = from
+        .map(|text| parse_time_ms("baseline_from", text, now_ms))
+        .transpose()?;
+    let to = to
+        .map(|text| parse_time_ms("baseline_to", text, now_ms))
+        .transpose()?;
+    let (start, end) = match (from, to) {
+        (None, None) => return Ok(None),
+        (Some(start), None) => (start, start.saturating_add(span)),
+        (None, Some(end)) => (end.saturating_sub(span).max(0), end),
+        (Some(start), Some(end)) => (start, end),
+    };
+    if start > end {
+        return Err(ApiError::bad_request(
+            "invalid_time",
+            "`baseline_from` is after `baseline_to`; swap them or pick an earlier `baseline_from`",
+        ));
+    }
+    if end - start > state.max_range_ms {
+        return Err(ApiError::bad_request(
+            "range_too_long",
+            format!(
+                "the baseline range covers {:.1} days, above the limit of {} days; pick a shorter baseline",
+                (end - start) as f64 / 86_400_000.0,
+                state.max_range_ms / 86_400_000
+            ),
+        ));
+    }
+    Ok(Some(TimeRange::new(start, end)))
 }
 
 /// `GET /api/v1/logs/labels`.
