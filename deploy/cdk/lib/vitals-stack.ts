@@ -100,14 +100,14 @@ export class VitalsStack extends Stack {
     const desiredCount = new CfnParameter(this, 'DesiredCount', {
       type: 'Number',
       default: 2,
-      minValue: 1,
+      minValue: 0,
       maxValue: 10,
-      description: 'Vitals tasks to run; every replica shares the DynamoDB tables',
+      description: 'Vitals tasks to run (0 until the first image is pushed); every replica shares the DynamoDB tables',
     });
     const lokiUrl = new CfnParameter(this, 'LokiUrl', {
       type: 'String',
       default: props.loki ? 'http://loki.vitals.internal:3100' : 'http://loki.internal:3100',
-      allowedPattern: '^https?://[^/@]+$',
+      allowedPattern: '^https?://[^/@:]+:[0-9]+$',
       description: 'Base URL of the Loki that Vitals reads and its own logs go to (scheme://host:port)',
     });
     const lokiTenant = new CfnParameter(this, 'LokiTenant', {
@@ -722,6 +722,10 @@ export class VitalsStack extends Stack {
     new CfnOutput(this, 'RepositoryUri', { value: repository.repositoryUri });
     new CfnOutput(this, 'SessionTokenKeySecret', { value: tokenKey.secretArn });
     new CfnOutput(this, 'CiRoleArn', { value: ciRole.roleArn });
+    new CfnOutput(this, 'TasksSecurityGroupId', {
+      value: this.serviceSecurityGroup.securityGroupId,
+      description: 'The Vitals tasks\' group: an existing Loki admits it on its port',
+    });
     new CfnOutput(this, 'ClusterName', { value: cluster.clusterName });
     new CfnOutput(this, 'ServiceName', { value: service.serviceName });
   }

@@ -168,6 +168,7 @@ describe('the server policy is what the Rust code calls', () => {
     const environment = Object.fromEntries(vitals.Environment.map((v: { Name: string; Value: unknown }) => [v.Name, v.Value]));
     for (const table of STORE_TABLES) {
       const tableId = onlyId(s, 'AWS::DynamoDB::Table', (p) => p.KeySchema[0].AttributeName === table.partitionKey);
+      assert.equal(table.variable, calls.variableOf(`dynamodb.${table.configKey}`), 'the variable the server reads');
       assert.deepEqual(environment[table.variable], { Ref: tableId }, table.variable);
     }
   });

@@ -43,6 +43,8 @@ export interface ServerCalls {
   sigv4: { service: string; file: string; actions: string[] }[];
   /** The keys of `[dynamodb]` that name a table. */
   tableKeys: string[];
+  /** The variable that sets a config key (`dynamodb.links_table`), as config.rs reads them. */
+  variableOf: (key: string) => string;
 }
 
 interface RustFile {
@@ -293,5 +295,14 @@ export function serverCalls(serverDir: string): ServerCalls {
   const tableKeys = configStruct
     ? [...configStruct.slice(0, blockEnd(configStruct, 0)).matchAll(/\bpub\s+([a-z_]*table)\s*:/g)].map((m) => m[1])
     : [];
-  return { sdk, sigv4, tableKeys };
+  // Keys keep the variables they had before the VITALS_<SECTION>_<KEY> rule (config.rs, NAMED_BEFORE).
+  const config = files.find((file) => file.path.endsWith(join('src', 'config.rs')));
+  const namedBefore = config?.withLiterals.slice(config.withLiterals.indexOf('const NAMED_BEFORE'));
+  const before = new Map(
+    [...(namedBefore?.slice(0, namedBefore.indexOf('];')) ?? '').matchAll(/\(\s*"(VITALS_[A-Z_]+)"\s*,\s*"([a-z_.]+)"\s*\)/g)].map(
+      (m) => [m[2], m[1]],
+    ),
+  );
+  const variableOf = (key: string) => before.get(key) ?? `VITALS_${key.replace('.', '_').toUpperCase()}`;
+  return { sdk, sigv4, tableKeys, variableOf };
 }
