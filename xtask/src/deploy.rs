@@ -397,22 +397,18 @@ fn stop(server: &mut Child) -> Result<()> {
 pub fn test_stack() -> Result<()> {
     let cdk = root().join("deploy/cdk");
     tools::ensure_cdk_packages(&cdk)?;
+    // run_command starts from the workspace root: npm's --prefix runs each script in deploy/cdk.
+    let script = |name: &str| {
+        run_command(Command::new("npm").args(["--prefix", "deploy/cdk", "run", "--silent", name]))
+    };
     step("type-checking the CDK app (tsc --noEmit)");
-    run_command(Command::new("npx").args(["tsc", "--noEmit"]).current_dir(&cdk))?;
+    script("typecheck")?;
     step("synthesizing the stack with cdk-nag's AwsSolutions and HIPAA Security checks (cdk synth)");
-    timed("cdk synth", || {
-        run_command(
-            Command::new("npx")
-                .args(["cdk", "synth", "--quiet"])
-                .current_dir(&cdk),
-        )
-    })?;
+    timed("cdk synth", || script("synth"))?;
     step(
         "running the stack's tests: least privilege from the server's code, security groups, TLS, sidecars (node --test)",
     );
-    timed("the stack's tests", || {
-        run_command(Command::new("npm").args(["test", "--silent"]).current_dir(&cdk))
-    })
+    timed("the stack's tests", || script("test"))
 }
 
 /// Every file and folder under `dir`, `dir` included, parents before children.

@@ -270,8 +270,8 @@ pub fn ensure_cdk_packages(cdk: &Path) -> Result<()> {
     step("installing the CDK app's npm packages (npm ci in deploy/cdk)");
     run_command(
         Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(cdk),
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(cdk),
     )
     .context("npm ci failed in deploy/cdk; is Node.js with npm installed (apt-get install nodejs npm)?")
 }
