@@ -25,6 +25,10 @@ struct Args {
     /// The TOML configuration file (default: vitals.toml when present).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Ask the running server's admin listener for /healthz and exit 0 when it answers 200: the
+    /// container image's health check, which has no shell or HTTP client to do it with.
+    #[arg(long)]
+    health: bool,
 }
 
 #[tokio::main]
@@ -38,6 +42,15 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.health {
+        return match check_health(config.admin_listen).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(problem) => {
+                eprintln!("vitals: unhealthy: {problem}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let trace_export = match otel::TraceExport::from_env(&env) {
         Ok(trace_export) => trace_export,
         Err(error) => {
@@ -128,6 +141,43 @@ async fn bind(address: SocketAddr, setting: &str) -> anyhow::Result<TcpListener>
     TcpListener::bind(address).await.with_context(|| {
         format!("cannot listen on {address} ({setting}); is another program using that port?")
     })
+}
+
+/// How long the health check waits for the whole answer.
+const HEALTH_CHECK_WITHIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Asks `GET /healthz` of the admin listener at `admin_listen` (its loopback address when it
+/// listens on every address) and accepts only a 200.
+async fn check_health(admin_listen: SocketAddr) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut address = admin_listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(match address {
+            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let ask = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(HEALTH_CHECK_WITHIN, ask)
+        .await
+        .map_err(|_| format!("{address} did not answer /healthz within {HEALTH_CHECK_WITHIN:?}"))?
+        .map_err(|error| format!("cannot ask {address} for /healthz ({error}); is the server running?"))?;
+    let status_line = String::from_utf8_lossy(answer.split(|byte| *byte == b'\n').next().unwrap_or_default())
+        .trim()
+        .to_owned();
+    if status_line.starts_with("HTTP/1.1 200 ") {
+        Ok(())
+    } else {
+        Err(format!("{address} answered /healthz with `{status_line}`"))
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM (what ECS sends before stopping a task).

