@@ -185,7 +185,7 @@ fn GoalCard(slo: SloSummary) -> impl IntoView {
             <p class="status-description">{slo.description.clone()}</p>
             <button
                 type="button"
-                class="secondary"
+                class="button-quiet"
                 aria-expanded=move || open.get().to_string()
                 on:click=move |_| open.update(|open| *open = !*open)
             >
