@@ -135,7 +135,7 @@ pub fn local_auth(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Auth
     };
     let token_key = match &config.session.token_key {
         Some(key) => key.clone(),
-        None => TokenKey::ephemeral()?,
+        None => TokenKey::kept_in(&config.data_dir).map_err(anyhow::Error::msg)?,
     };
     Ok(Auth {
         provider,

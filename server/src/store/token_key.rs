@@ -1,5 +1,6 @@
 //! The key that keeps Cognito's tokens encrypted in the session store (AES-256-GCM), so a copy of the store holds none that work.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -10,6 +11,9 @@ use sha2::{Digest, Sha256};
 
 /// Bytes in a key: AES-256.
 const KEY_BYTES: usize = 32;
+
+/// The file under `data_dir` holding the key a server makes itself when none is configured.
+const KEPT_KEY_FILE: &str = "token.key";
 
 /// What a person setting up Vitals is told when the key is missing or unusable.
 const MAKE_A_KEY: &str = "make one with `openssl rand -base64 32` and set it as VITALS_SESSION_TOKEN_KEY \
@@ -70,12 +74,54 @@ impl TokenKey {
         })
     }
 
-    /// A key that lives as long as this process, for a server without Cognito: no session of
-    /// its demo users holds tokens, so nothing sealed has to outlive a restart.
-    pub fn ephemeral() -> Result<Self, SealError> {
+    /// The key kept in `dir` (`token.key`, readable by this user alone) for a server configured
+    /// without `session.token_key`: made on the first start and read on every later one, so the
+    /// embed links it signs outlive a restart. Replicas sharing a DynamoDB store need the
+    /// configured key instead, as each would make its own here.
+    pub fn kept_in(dir: &Path) -> Result<Self, String> {
+        let path = dir.join(KEPT_KEY_FILE);
+        let unreadable = |problem: &dyn std::fmt::Display| {
+            format!(
+                "cannot read the server's own key from {}: {problem}; remove the file to make a new one \
+                 (embed links signed with the old one stop working), or set `session.token_key`",
+                path.display()
+            )
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                return Self::from_base64(&text).map_err(|problem| unreadable(&problem));
+            }
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(unreadable(&error));
+            }
+            Err(_) => {}
+        }
         let mut bytes = [0_u8; KEY_BYTES];
-        getrandom::fill(&mut bytes).map_err(|_| SealError::Random)?;
-        Self::from_bytes(&bytes).ok_or(SealError::Random)
+        getrandom::fill(&mut bytes).map_err(|_| SealError::Random.to_string())?;
+        let cannot_write = |error: std::io::Error| {
+            format!(
+                "cannot keep the server's own key in {}: {error}; make `data_dir` writable or set `session.token_key`",
+                path.display()
+            )
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(mut file) => {
+                std::io::Write::write_all(&mut file, STANDARD.encode(bytes).as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(cannot_write)?;
+                Self::from_bytes(&bytes).ok_or_else(|| SealError::Random.to_string())
+            }
+            // Another process started on the same directory made it first: use theirs.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(&path).map_err(|error| unreadable(&error))?;
+                Self::from_base64(&text).map_err(|problem| unreadable(&problem))
+            }
+            Err(error) => Err(cannot_write(error)),
+        }
     }
 
     /// The secret signatures are made with, derived from the key (never the key itself).
@@ -146,6 +192,45 @@ mod tests {
 
     const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
     const OTHER_KEY: &str = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+
+    #[test]
+    fn a_server_without_a_configured_key_keeps_its_own_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = TokenKey::kept_in(dir.path()).unwrap();
+        let again = TokenKey::kept_in(dir.path()).unwrap();
+        assert_eq!(
+            first.signing_secret(),
+            again.signing_secret(),
+            "the same key after a restart"
+        );
+        let sealed = first.seal(b"secret", "ana").unwrap();
+        assert_eq!(again.open(&sealed, "ana").unwrap(), b"secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEPT_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "readable by the server's user alone");
+        }
+        let elsewhere = tempfile::tempdir().unwrap();
+        assert_ne!(
+            TokenKey::kept_in(elsewhere.path()).unwrap().signing_secret(),
+            first.signing_secret(),
+            "each data directory makes its own"
+        );
+    }
+
+    #[test]
+    fn a_damaged_kept_key_is_named_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(KEPT_KEY_FILE), "not a key").unwrap();
+        let problem = TokenKey::kept_in(dir.path()).err().unwrap();
+        assert!(problem.contains("token.key"), "{problem}");
+        assert!(problem.contains("remove the file"), "{problem}");
+        assert!(problem.contains("session.token_key"), "{problem}");
+    }
 
     #[test]
     fn sealed_tokens_open_with_the_same_key_and_context() {
