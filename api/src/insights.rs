@@ -223,3 +223,103 @@ pub struct JourneyAnswer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncated: Option<String>,
 }
+
+/// `GET /api/v1/explanations`: what went wrong in a range, each told in one sentence and tied
+/// to the evidence engineers would find by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExplanationList {
+    /// Milliseconds since the epoch: the objectives' evaluation the episodes were found in.
+    pub as_of: i64,
+    pub from: i64,
+    pub to: i64,
+    /// Newest first. Empty when nothing went wrong: no cause is ever guessed.
+    pub explanations: Vec<Explanation>,
+    /// Episodes of the range older than those explained, left out to bound the work.
+    pub not_explained: u32,
+}
+
+/// One stretch of time an objective was failing fast, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Explanation {
+    /// The objective that turned bad: "logins".
+    pub slo: String,
+    /// Its name: "Logins succeed".
+    pub slo_name: String,
+    /// Milliseconds since the epoch: when the failures began, to the minute.
+    pub since: i64,
+    /// When they ended; absent while they go on.
+    pub until: Option<i64>,
+    /// The share of the objective's events that failed meanwhile.
+    pub failed_share: f64,
+    /// The failed events meanwhile.
+    pub failed: u64,
+    /// What happened and why, for everyone: "Since 14:40 UTC, about 2 logins in 3 fail:
+    /// login-api cannot find a record in DynamoDB (GetItem answers ResourceNotFound; 412 times so far)."
+    pub sentence: String,
+    /// The status page's components that read this objective.
+    pub components: Vec<String>,
+    /// What the sentence rests on; for engineers only.
+    pub evidence: Option<Evidence>,
+}
+
+/// The evidence behind an explanation, each part found deterministically in the sources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Evidence {
+    /// The service whose requests the objective counts.
+    pub service: String,
+    /// The dependency whose failures rose at the same time, from the service map's edges.
+    pub dependency: Option<DependencyEvidence>,
+    /// The span where a failing trace of the service failed first.
+    pub span: Option<SpanEvidence>,
+    /// The log pattern of the service's failures in the stretch.
+    pub pattern: Option<PatternEvidence>,
+}
+
+/// A call from the service to something it depends on, before and during the failures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DependencyEvidence {
+    pub source: String,
+    pub target: String,
+    pub calls: u64,
+    /// Calls that failed (errors, faults and throttles) during the failures.
+    pub failed: u64,
+    /// The share of calls that failed during the failures, and over as long before them.
+    pub failed_share: f64,
+    pub failed_share_before: f64,
+}
+
+/// The span a failing trace failed at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SpanEvidence {
+    pub trace_id: String,
+    pub service: String,
+    /// The span's name: "DynamoDB.GetItem".
+    pub name: String,
+    /// The operation it called, when an AWS call: "GetItem".
+    pub operation: Option<String>,
+    /// The error it ended with: "ResourceNotFoundException".
+    pub error: Option<String>,
+    /// Its exception message, masked.
+    pub message: Option<String>,
+    /// Failing traces of the service found in the stretch (up to the search's limit).
+    pub failing_traces: u32,
+}
+
+/// A log pattern of the service's failures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PatternEvidence {
+    /// Masked, with `<*>` where lines differ.
+    pub template: String,
+    /// Lines of the stretch that fit it.
+    pub count: u32,
+    /// Whether no line of as long before the stretch fits it.
+    pub new: bool,
+    /// The log query that keeps its lines, for the log explorer.
+    pub query: String,
+}

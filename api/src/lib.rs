@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 
 pub use audit::AuditAction;
 pub use insights::{
-    Baseline, BaselineVerdict, BurnRate, BurnSeverity, JourneyAnswer, JourneyGroup, JourneyList, JourneyStep,
-    JourneySummary, SloDetail, SloList, SloQueries, SloState, SloSummary, SloWindow,
+    Baseline, BaselineVerdict, BurnRate, BurnSeverity, DependencyEvidence, Evidence, Explanation,
+    ExplanationList, JourneyAnswer, JourneyGroup, JourneyList, JourneyStep, JourneySummary, PatternEvidence,
+    SloDetail, SloList, SloQueries, SloState, SloSummary, SloWindow, SpanEvidence,
 };
 pub use links::{LinkState, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView};
 

@@ -275,6 +275,9 @@ pub fn state_with_auth(
     }
     .and_then(|page| page.with_objectives(&slos))
     .context("the status page's file does not check out")?;
+    let explanations = Arc::new(insights::explain::ExplanationBoard::new(
+        status_page.components_by_objective(),
+    ));
     let status = Arc::new(StatusBoard::new(
         status_page,
         auth.status.clone(),
@@ -313,6 +316,7 @@ pub fn state_with_auth(
         max_points_per_series: config.guard.max_points_per_series,
         status,
         slos,
+        explanations,
         journeys,
         embed_signer,
         embed_cache,
@@ -370,6 +374,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::dashboards::panel))
         .routes(routes!(routes::slos::list))
         .routes(routes!(routes::slos::get))
+        .routes(routes!(routes::explanations::list))
         .routes(routes!(routes::journeys::list))
         .routes(routes!(routes::journeys::get))
         .route_layer(gate(&[Role::Operations, Role::Engineer]));

@@ -53,6 +53,8 @@ pub struct Shared {
     pub status: Arc<crate::status::board::StatusBoard>,
     /// The objectives, evaluated once per interval for everyone.
     pub slos: Arc<crate::insights::slo::board::SloBoard>,
+    /// What went wrong when an objective failed fast, explained once per evaluation.
+    pub explanations: Arc<crate::insights::explain::ExplanationBoard>,
     /// The patient journeys and their recent answers.
     pub journeys: Arc<crate::insights::journey::board::JourneyBoard>,
     /// The most points one series of a range query may have (`[guard] max_points_per_series`).

@@ -134,6 +134,7 @@ const ROUTES: &[(&str, &str, &[&str])] = &[
     ),
     ("GET", "/api/v1/slos", &["operations", "engineer"]),
     ("GET", "/api/v1/slos/logins", &["operations", "engineer"]),
+    ("GET", "/api/v1/explanations", &["operations", "engineer"]),
     ("GET", "/api/v1/journeys", &["operations", "engineer"]),
     (
         "GET",

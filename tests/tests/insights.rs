@@ -5,11 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, ensure};
+use anyhow::{Context, Result, ensure};
 use async_trait::async_trait;
 use vitals_api::clock::ManualClock;
 use vitals_api::query::TimeRange;
-use vitals_api::{Backend, MetricQueryResponse, SloDetail, SloList, SloState};
+use vitals_api::{Backend, ExplanationList, MetricQueryResponse, SloDetail, SloList, SloState};
 use vitals_server::insights::slo::board::SloBoard;
 use vitals_server::sources::{MetricSource, SourceError};
 use vitals_server::state::Clock;
@@ -20,6 +20,13 @@ const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 /// 10:46, inside the login failure the demo runs from minute 40 to 50 of every hour.
 const LOGIN_FAILING_MS: i64 = CLINIC_MORNING_MS + 26 * 60_000;
 const VIEWERS: usize = 100;
+/// 10:55, five minutes after that failure ended.
+const AFTER_FAILURE_MS: i64 = CLINIC_MORNING_MS + 35 * 60_000;
+/// 10:41, a minute into it.
+const FAILURE_BEGUN_MS: i64 = CLINIC_MORNING_MS + 21 * 60_000;
+/// 10:40 and 10:50 UTC.
+const FAILURE_FROM_MS: i64 = CLINIC_MORNING_MS + 20 * 60_000;
+const FAILURE_TO_MS: i64 = CLINIC_MORNING_MS + 30 * 60_000;
 
 /// The demo clinic's metrics, every range query counted.
 struct Counted {
@@ -314,5 +321,132 @@ async fn the_journey_counts_equal_the_demo_clinics_ground_truth_and_carry_no_ide
         let text = refused.text().await?;
         ensure!(text.contains(says), "{extra}: {text}");
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_login_failure_is_explained_by_its_getitem_its_trace_and_its_pattern() -> Result<()> {
+    let setup = server_at(AFTER_FAILURE_MS).await?;
+    let engineer = setup.server.client_as("engineer").await?;
+    // 10:35 to 10:55: the failure from 10:40 to 10:50 and quiet minutes around it.
+    let url = setup.server.url("/api/v1/explanations?from=now-20m&to=now");
+    let list: ExplanationList = get(&engineer, url.clone()).await?;
+    ensure!(list.explanations.len() == 1, "{list:#?}");
+    let explanation = &list.explanations[0];
+    eprintln!("{}", explanation.sentence);
+    ensure!(explanation.slo == "logins", "{explanation:?}");
+    ensure!(
+        explanation.since == FAILURE_FROM_MS && explanation.until == Some(FAILURE_TO_MS),
+        "from 10:40 to 10:50: {explanation:?}"
+    );
+    ensure!(
+        explanation
+            .sentence
+            .starts_with("From 10:40 UTC to 10:50 UTC, about ")
+            && explanation.sentence.contains(
+                "failed: login-api could not find a record in DynamoDB (GetItem answered ResourceNotFound; "
+            ),
+        "{}",
+        explanation.sentence
+    );
+    let evidence = explanation
+        .evidence
+        .as_ref()
+        .context("engineers see the evidence")?;
+    let dependency = evidence.dependency.as_ref().context("the dependency")?;
+    ensure!(
+        (dependency.source.as_str(), dependency.target.as_str()) == ("login-api", "DynamoDB")
+            && dependency.failed_share_before == 0.0,
+        "{dependency:?}"
+    );
+    let span = evidence.span.as_ref().context("the failing span")?;
+    ensure!(
+        span.name == "DynamoDB.GetItem"
+            && span.operation.as_deref() == Some("GetItem")
+            && span.error.as_deref() == Some("ResourceNotFoundException"),
+        "{span:?}"
+    );
+    let trace = engineer
+        .get(setup.server.url(&format!("/api/v1/traces/{}", span.trace_id)))
+        .send()
+        .await?;
+    ensure!(trace.status() == 200, "the trace opens: {}", trace.status());
+    let pattern = evidence.pattern.as_ref().context("the log pattern")?;
+    ensure!(
+        pattern.template.contains("GetItem failed") && pattern.new,
+        "{pattern:?}"
+    );
+    // The demo's logs, metrics and traces tell of the same requests: each failed GetItem is one
+    // line of the pattern.
+    ensure!(
+        u64::from(pattern.count) == dependency.failed,
+        "{} lines, {} failed calls",
+        pattern.count,
+        dependency.failed
+    );
+    ensure!(
+        explanation
+            .sentence
+            .contains(&format!("; {} times)", dependency.failed)),
+        "{}",
+        explanation.sentence
+    );
+    let lines: serde_json::Value = engineer
+        .post(setup.server.url("/api/v1/logs/query"))
+        .header(vitals_api::CSRF_HEADER, "1")
+        .json(&serde_json::json!({"query": pattern.query, "from": "now-20m", "to": "now", "limit": 5000}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let shown = lines["lines"].as_array().map_or(0, Vec::len);
+    ensure!(
+        shown == pattern.count as usize,
+        "the pattern's query keeps its {} lines: {shown} ({})",
+        pattern.count,
+        pattern.query
+    );
+
+    // Operations read the same sentence, without the evidence.
+    let operations = setup.server.client_as("operations").await?;
+    let theirs: ExplanationList = get(&operations, url).await?;
+    ensure!(
+        theirs.explanations.len() == 1
+            && theirs.explanations[0].sentence == explanation.sentence
+            && theirs.explanations[0].evidence.is_none(),
+        "{theirs:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_quiet_range_has_no_explanation_and_a_failure_is_explained_a_minute_in() -> Result<()> {
+    let setup = server_at(AFTER_FAILURE_MS).await?;
+    let engineer = setup.server.client_as("engineer").await?;
+    // 10:00 to 10:35: nothing failed, so nothing is made up.
+    let quiet: ExplanationList = get(
+        &engineer,
+        setup.server.url("/api/v1/explanations?from=now-55m&to=now-20m"),
+    )
+    .await?;
+    ensure!(
+        quiet.explanations.is_empty() && quiet.not_explained == 0,
+        "{quiet:?}"
+    );
+
+    let setup = server_at(FAILURE_BEGUN_MS).await?;
+    let operations = setup.server.client_as("operations").await?;
+    let list: ExplanationList =
+        get(&operations, setup.server.url("/api/v1/explanations?from=now-30m")).await?;
+    ensure!(list.explanations.len() == 1, "{list:?}");
+    let explanation = &list.explanations[0];
+    ensure!(
+        explanation.until.is_none()
+            && explanation.since == FAILURE_FROM_MS
+            && explanation.sentence.contains(
+                "fails: login-api cannot find a record in DynamoDB (GetItem answers ResourceNotFound; "
+            ),
+        "{explanation:?}"
+    );
     Ok(())
 }

@@ -95,7 +95,8 @@ fn trimmed(value: f64) -> String {
     text.strip_suffix(".0").map_or(text.clone(), str::to_owned)
 }
 
-fn grouped(value: i64) -> String {
+/// A whole number with its thousands grouped: 12,345.
+pub fn grouped(value: i64) -> String {
     let digits = value.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if value < 0 {

@@ -1,6 +1,7 @@
 //! What the numbers mean: objectives with their error budgets, and whether now is unusual.
 
 pub mod baseline;
+pub mod explain;
 pub mod journey;
 pub mod patterns;
 pub mod slo;

@@ -546,6 +546,18 @@ fn tokenise(text: &str, tokens: &mut Vec<LineToken>) {
     }
 }
 
+/// `query` narrowed to a pattern's lines: its `line_filter` right after the stream selector,
+/// before any stage of the query; `None` when the query has no stream selector.
+pub fn narrowed(query: &str, line_filter: &str) -> Option<String> {
+    let selector = crate::reveal::stream_selector(query)?;
+    let selector_end = query.len() - query.trim_start().len() + selector.len();
+    Some(format!(
+        "{} {line_filter}{}",
+        &query[..selector_end],
+        &query[selector_end..]
+    ))
+}
+
 /// The words a template says in plain language: its `msg` when it has one, else its text,
 /// with `…` for what varies.
 pub fn plain_words(template: &str) -> String {

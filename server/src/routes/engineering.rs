@@ -198,9 +198,9 @@ pub async fn log_patterns(
         baseline_to,
     } = request;
     check_query(&logs.query)?;
-    let Some(selector) = reveal::stream_selector(&logs.query) else {
+    if reveal::stream_selector(&logs.query).is_none() {
         return Err(not_a_log_query());
-    };
+    }
     let now_ms = state.now_ms();
     let range = request_range_at(&state, logs.from.as_deref(), logs.to.as_deref(), HOUR_MS, now_ms)?;
     let limit = check_limit(logs.limit, MAX_LOG_LIMIT, MAX_LOG_LIMIT, "lines")?;
@@ -242,19 +242,13 @@ pub async fn log_patterns(
         &settings,
     );
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    let selector_end = logs.query.len() - logs.query.trim_start().len() + selector.len();
     let more_patterns = mined.patterns.len().saturating_sub(MAX_PATTERNS_SHOWN);
     let patterns = mined
         .patterns
         .into_iter()
         .take(MAX_PATTERNS_SHOWN)
         .map(|pattern| LogPattern {
-            query: format!(
-                "{} {}{}",
-                &logs.query[..selector_end],
-                pattern.line_filter,
-                &logs.query[selector_end..]
-            ),
+            query: patterns::narrowed(&logs.query, &pattern.line_filter).unwrap_or_default(),
             template: pattern.template,
             count: count(pattern.count),
             sparkline: pattern.sparkline,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod dashboards;
 pub mod embed;
 pub mod engineering;
+pub mod explanations;
 pub mod gate;
 pub mod health;
 pub mod journeys;

@@ -25,9 +25,9 @@ const DEFAULT_SPAN_MS: i64 = 24 * 3_600_000;
 pub struct SloRangeParams {
     /// The start: RFC 3339 or relative (`now-7d`); a day before `to` when absent. At most four
     /// weeks back.
-    from: Option<String>,
+    pub from: Option<String>,
     /// The end: RFC 3339 or relative; now when absent.
-    to: Option<String>,
+    pub to: Option<String>,
 }
 
 #[utoipa::path(

@@ -74,6 +74,22 @@ pub enum ReadingSource {
 }
 
 impl StatusPage {
+    /// For each objective a rule reads (`slo = "…"`), the names of the components reading it.
+    pub fn components_by_objective(&self) -> std::collections::HashMap<String, Vec<String>> {
+        let mut found: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for component in &self.components {
+            for rule in &component.rules {
+                if let ReadingSource::Slo { id, .. } = &rule.reading {
+                    let names = found.entry(id.clone()).or_default();
+                    if !names.contains(&component.name) {
+                        names.push(component.name.clone());
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// The page with each `slo = "…"` rule joined to its objective, or the first rule naming
     /// an objective there is not, as an error that names the key.
     pub fn with_objectives(mut self, slos: &[crate::insights::slo::Slo]) -> Result<Self, FileError> {

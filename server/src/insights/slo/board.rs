@@ -131,8 +131,8 @@ fn span(now_ms: i64) -> TimeRange {
     TimeRange::new(now_ms - SPAN_MS, now_ms)
 }
 
-/// The query an objective sends for `which` events to the source behind `backend`.
-fn query_text(slo: &Slo, good: bool, backend: Backend) -> String {
+/// The query an objective sends for `which` events per `step_ms` to the source behind `backend`.
+fn query_text(slo: &Slo, good: bool, backend: Backend, step_ms: i64) -> String {
     let queries = if good { &slo.good } else { &slo.total };
     let real = match slo.signal {
         Signal::Metrics => queries.prometheus.as_deref(),
@@ -143,7 +143,7 @@ fn query_text(slo: &Slo, good: bool, backend: Backend) -> String {
     } else {
         real
     };
-    filled(chosen.unwrap_or_default(), &Choices::default(), STEP_MS, STEP_MS)
+    filled(chosen.unwrap_or_default(), &Choices::default(), step_ms, step_ms)
 }
 
 fn backend(sources: &Sources, signal: Signal) -> Backend {
@@ -158,17 +158,27 @@ async fn counts(sources: &Sources, slo: &Slo, now_ms: i64) -> Result<Counts, Sou
     counts_over(sources, slo, span(now_ms)).await
 }
 
-/// The per-step counts over `range`, in steps ending at its end.
+/// The per-step counts over `range`, in 5-minute steps ending at its end.
 async fn counts_over(sources: &Sources, slo: &Slo, range: TimeRange) -> Result<Counts, SourceError> {
+    counts_in_steps(sources, slo, range, STEP_MS).await
+}
+
+/// The counts over `range` in steps of `step_ms` ending at its end.
+pub async fn counts_in_steps(
+    sources: &Sources,
+    slo: &Slo,
+    range: TimeRange,
+    step_ms: i64,
+) -> Result<Counts, SourceError> {
     let backend = backend(sources, slo.signal);
     let read = |good: bool| {
-        let query = query_text(slo, good, backend);
+        let query = query_text(slo, good, backend, step_ms);
         async move {
-            let mut answer = over_time(sources, slo.signal, &query, range, STEP_MS).await?;
+            let mut answer = over_time(sources, slo.signal, &query, range, step_ms).await?;
             if slo.signal == Signal::Logs {
                 // Loki leaves out the steps where nothing was logged: those counted nothing.
                 for series in &mut answer {
-                    series.points = with_zeros(&series.points, range, STEP_MS);
+                    series.points = with_zeros(&series.points, range, step_ms);
                 }
             }
             Ok::<_, SourceError>(answer)
@@ -179,7 +189,7 @@ async fn counts_over(sources: &Sources, slo: &Slo, range: TimeRange) -> Result<C
     Ok(Counts::from_answers(
         range.start_ms,
         range.end_ms,
-        STEP_MS,
+        step_ms,
         &good,
         &total,
     ))
@@ -325,8 +335,8 @@ pub fn detail(
         budget: thin(counts.budget_series(range.start_ms, end, slo.budget_ms, slo.objective)),
         queries: with_queries.then(|| SloQueries {
             source: backend.as_str().to_owned(),
-            good: query_text(slo, true, backend),
-            total: query_text(slo, false, backend),
+            good: query_text(slo, true, backend, STEP_MS),
+            total: query_text(slo, false, backend, STEP_MS),
         }),
     })
 }

@@ -153,6 +153,11 @@ impl Counts {
         self.step_ms
     }
 
+    /// Good and all events of step `index`, when measured.
+    pub fn step(&self, index: usize) -> Option<(f64, f64)> {
+        self.steps.get(index).copied().flatten()
+    }
+
     /// The time step `index` ends at.
     pub fn time_of(&self, index: usize) -> i64 {
         self.first_ms + index as i64 * self.step_ms

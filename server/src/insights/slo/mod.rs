@@ -49,6 +49,24 @@ pub struct Slo {
     pub good: Queries,
     /// All events per step.
     pub total: Queries,
+    /// Where to look when the objective fails fast: its service and the lines of its failures.
+    pub explain: Option<Explain>,
+}
+
+/// Where the evidence of an objective's failures is: the service whose requests it counts (in
+/// the traces and on the service map) and a log query keeping the lines of its failures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explain {
+    pub service: String,
+    pub logs: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExplainFile {
+    service: String,
+    /// `{service="<service>", level="error"}` when absent.
+    logs: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +94,7 @@ struct SloFile {
     signal: Signal,
     good: Queries,
     total: Queries,
+    explain: Option<ExplainFile>,
 }
 
 fn default_goal_window() -> String {
@@ -204,6 +223,10 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Slo>, FileError> {
                 }
             }
         }
+        let explain = slo
+            .explain
+            .map(|explain| checked_explain(explain).map_err(|(name, problem)| refuse(name, problem)))
+            .transpose()?;
         slos.push(Slo {
             id: slo.id,
             name: slo.name,
@@ -217,9 +240,40 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Slo>, FileError> {
             signal: slo.signal,
             good: slo.good,
             total: slo.total,
+            explain,
         });
     }
     Ok(slos)
+}
+
+/// An `explain` table checked: a service name the traces can be searched by, and a log query
+/// that starts with a stream selector.
+fn checked_explain(explain: ExplainFile) -> Result<Explain, (&'static str, String)> {
+    let service = explain.service.trim().to_owned();
+    let filter = crate::sources::xray::TraceFilter {
+        service: Some(service.clone()),
+        ..Default::default()
+    };
+    if filter.to_expression().is_err() || service.contains('"') {
+        return Err((
+            "explain.service",
+            format!(
+                "\"{service}\" is not a service name as traces carry it; write the one the service map shows, such as login-api"
+            ),
+        ));
+    }
+    let logs = explain
+        .logs
+        .unwrap_or_else(|| format!("{{service=\"{service}\", level=\"error\"}}"));
+    if crate::reveal::stream_selector(&logs).is_none() {
+        return Err((
+            "explain.logs",
+            format!(
+                "\"{logs}\" is not a log query; write one that starts with a stream selector and keeps the failures' lines, such as {{service=\"{service}\", level=\"error\"}}"
+            ),
+        ));
+    }
+    Ok(Explain { service, logs })
 }
 
 fn is_identifier(text: &str) -> bool {
@@ -253,6 +307,23 @@ total.prometheus = 'sum(increase(login_attempts_total[$__interval]))'
         let slos = parse(SHIPPED_FILE, SHIPPED).expect("the shipped objectives");
         assert!(slos.len() >= 3, "{slos:?}");
         assert!(slos.iter().any(|slo| slo.id == "logins"));
+    }
+
+    #[test]
+    fn where_to_look_for_a_cause_defaults_to_the_services_error_lines() {
+        let text = ONE.replace(
+            "objective = 0.995",
+            "objective = 0.995\nexplain.service = \"login-api\"",
+        );
+        let slos = parse("x.toml", &text).unwrap();
+        assert_eq!(
+            slos[0].explain,
+            Some(Explain {
+                service: "login-api".into(),
+                logs: "{service=\"login-api\", level=\"error\"}".into(),
+            })
+        );
+        assert_eq!(parse("x.toml", ONE).unwrap()[0].explain, None);
     }
 
     #[test]
@@ -295,6 +366,18 @@ total.prometheus = 'sum(increase(login_attempts_total[$__interval]))'
                 "total.prometheus",
             ),
             ("id = \"logins\"", "id = \"Logins!\"", "id", "lowercase"),
+            (
+                "objective = 0.995",
+                "objective = 0.995\nexplain.service = \"  \"",
+                "slo \"logins\" explain.service",
+                "such as login-api",
+            ),
+            (
+                "objective = 0.995",
+                "objective = 0.995\nexplain.service = \"login-api\"\nexplain.logs = 'count_over_time(x[5m])'",
+                "slo \"logins\" explain.logs",
+                "stream selector",
+            ),
         ];
         for (from, to, key, says) in cases {
             let error = parse("slos.toml", &ONE.replace(from, to)).expect_err(to);

@@ -200,6 +200,7 @@ mod tests {
             signal: Signal::Metrics,
             good: Queries::default(),
             total: Queries::default(),
+            explain: None,
         }
     }
 
