@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vitals_api::{
     AuditAction, AuditPage, ChallengeRequest, DashboardList, DashboardSummary, EmbedTokenCreated,
-    EmbedTokenList, EmbedTokenRequest, ErrorBody, JourneyAnswer, JourneyList, LogPatternsRequest,
-    LogPatternsResponse, LogQueryRequest, LogQueryResponse, LoginRequest, LoginResponse, Notice,
-    NoticeRequest, NoticeUpdateRequest, PanelData, Readiness, RevealRequest, Revealed, ServiceMap,
+    EmbedTokenList, EmbedTokenRequest, ErrorBody, ExplanationList, JourneyAnswer, JourneyList,
+    LogPatternsRequest, LogPatternsResponse, LogQueryRequest, LogQueryResponse, LoginRequest, LoginResponse,
+    Notice, NoticeRequest, NoticeUpdateRequest, PanelData, Readiness, RevealRequest, Revealed, ServiceMap,
     SessionInfo, ShareLink, ShareLinkCreated, ShareLinkList, ShareLinkRequest, SharedView, SloDetail,
     SloList, StatusResponse, Trace, TraceSearchRequest, TraceSearchResponse,
     traces::{TraceComparison, TraceOverview, TraceWindow},
@@ -322,6 +322,19 @@ pub async fn slo(id: String, from: &str) -> Result<SloDetail, ApiError> {
         percent_encode(from)
     );
     get(&url).await
+}
+
+/// `GET /api/v1/explanations?from=`: what went wrong since `from`, newest first; the
+/// evidence comes for engineers only.
+pub async fn explanations(from: &str) -> Result<ExplanationList, ApiError> {
+    call(
+        Method::GET,
+        &format!("/api/v1/explanations?from={}", percent_encode(from)),
+        None,
+        Unauthorized::EndsSession,
+        Activity::Background,
+    )
+    .await
 }
 
 /// `GET /api/v1/journeys`: the patient journeys and their steps.

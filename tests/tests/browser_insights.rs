@@ -1,5 +1,6 @@
-//! Insights in headless Chromium, as operations read them: each goal's sentence and budget, the
-//! last day of one goal, and the patient journey's sentence for the whole clinic and for one site.
+//! Insights in headless Chromium, as operations read them: what went wrong in one sentence, each
+//! goal's sentence and budget, the last day of one goal, and the patient journey's sentence for the
+//! whole clinic and for one site.
 
 use anyhow::{Result, ensure};
 use fantoccini::Locator;
@@ -32,6 +33,22 @@ async fn operations_read_goals_and_the_patient_journey_in_sentences() -> Result<
     );
     let registrations = text_of(client, "goal-registrations").await?;
     ensure!(registrations.contains("Goal met"), "{registrations}");
+
+    // What went wrong: the failure going on since 10:40, in one sentence, without the evidence.
+    let explained = find_on_page(client, Locator::Css("[data-testid=explanation-sentence]"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        explained.starts_with("Since 10:40 UTC, about ")
+            && explained.contains("fails: login-api cannot find a record in DynamoDB"),
+        "{explained}"
+    );
+    let explanations = text_of(client, "explanations").await?;
+    ensure!(
+        explanations.contains("Going on: Logins succeed") && !explanations.contains("Log pattern"),
+        "operations read the sentence, not the evidence: {explanations}"
+    );
 
     // The last day of the logins goal: its range sentence and two charts, and no query text.
     find_on_page(client, Locator::Css("[data-testid=goal-logins] button"))

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use vitals_api::clock::ManualClock;
 use vitals_api::query::TimeRange;
 use vitals_api::{Backend, ExplanationList, MetricQueryResponse, SloDetail, SloList, SloState};
+use vitals_server::insights::explain::ExplanationBoard;
 use vitals_server::insights::slo::board::SloBoard;
 use vitals_server::sources::{MetricSource, SourceError};
 use vitals_server::state::Clock;
@@ -69,6 +70,7 @@ struct Setup {
     clock: Arc<ManualClock>,
     calls: Arc<AtomicU64>,
     board: Arc<SloBoard>,
+    explanations: Arc<ExplanationBoard>,
 }
 
 async fn server_at(now_ms: i64) -> Result<Setup> {
@@ -83,11 +85,13 @@ async fn server_at(now_ms: i64) -> Result<Setup> {
     });
     let state = vitals_server::build_state(&config, &sources, clock.clone() as Arc<dyn Clock>)?;
     let board = state.slos.clone();
+    let explanations = state.explanations.clone();
     Ok(Setup {
         server: TestServer::start_with_state(state, data).await?,
         clock,
         calls,
         board,
+        explanations,
     })
 }
 
@@ -447,6 +451,43 @@ async fn a_quiet_range_has_no_explanation_and_a_failure_is_explained_a_minute_in
                 "fails: login-api cannot find a record in DynamoDB (GetItem answers ResourceNotFound; "
             ),
         "{explanation:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn many_viewers_cost_one_explanation_per_evaluation() -> Result<()> {
+    let setup = server_at(AFTER_FAILURE_MS).await?;
+    let client = setup.server.client_as("operations").await?;
+    let url = setup.server.url("/api/v1/explanations?from=now-20m&to=now");
+    let answers =
+        futures::future::join_all((0..VIEWERS).map(|_| get::<ExplanationList>(&client, url.clone()))).await;
+    let mut sentences = std::collections::BTreeSet::new();
+    for answer in answers {
+        let answer = answer?;
+        ensure!(answer.explanations.len() == 1, "{answer:?}");
+        sentences.insert(answer.explanations[0].sentence.clone());
+    }
+    ensure!(sentences.len() == 1, "one answer for everyone: {sentences:?}");
+    ensure!(
+        setup.explanations.explained() == 1,
+        "{} explanations",
+        setup.explanations.explained()
+    );
+    // The objectives' evaluation (two range queries each) and the failure's minutes (two).
+    ensure!(
+        setup.calls.load(Ordering::SeqCst) == 8,
+        "{} calls",
+        setup.calls.load(Ordering::SeqCst)
+    );
+    // The next evaluation explains again, once.
+    setup.clock.advance(Duration::from_secs(60));
+    get::<ExplanationList>(&client, url.clone()).await?;
+    get::<ExplanationList>(&client, url).await?;
+    ensure!(
+        setup.explanations.explained() == 2,
+        "{} explanations",
+        setup.explanations.explained()
     );
     Ok(())
 }

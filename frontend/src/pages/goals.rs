@@ -26,6 +26,8 @@ pub fn GoalsPage() -> impl IntoView {
             <p class="lead">
                 "Whether each thing the clinic relies on met its goal, and how much room for failures (the error budget) is left."
             </p>
+            <crate::pages::explanations::WhatWentWrong />
+            <h2 class="section-heading">"Each goal"</h2>
             <Loaded lines=6 on_retry=retry>
                 {move || list.get().map(|answer| answer.map(|list| view! { <GoalList list /> }))}
             </Loaded>
@@ -228,15 +230,20 @@ fn GoalCharts(detail: SloDetail) -> impl IntoView {
             points: detail.burn_6h.clone(),
         },
     ];
+    // An overspent budget is none left: below zero the numbers (-2480%) say nothing more.
     let budget = vec![ChartSeries {
         name: "error budget left".into(),
-        points: detail.budget.clone(),
+        points: detail
+            .budget
+            .iter()
+            .map(|point| vitals_api::Point(point.0, point.1.max(0.0)))
+            .collect(),
     }];
     let queries = detail.queries.clone().filter(|_| engineer);
     view! {
         <p data-testid="goal-range-sentence">{detail.range_sentence.clone()}</p>
         <p class="status-description">
-            "How fast the error budget is used: 1 uses it up exactly over the month; above 14.4 for an hour someone should look now."
+            "How fast the error budget is used: 1 uses it up exactly over the month; above 14.4 for an hour someone should look now. A budget spent shows as 0 left."
         </p>
         <Chart series=Signal::stored(burn) unit=Unit::Number title="Burn rate" range />
         <Chart series=Signal::stored(budget) unit=Unit::Ratio title="Error budget left" range />

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod dashboards;
 pub mod embed_tokens;
 pub mod engineering;
+pub mod explanations;
 pub mod goals;
 pub mod home;
 pub mod journey;

@@ -9,8 +9,8 @@ use crate::insights::slo::budget::{BURN_PAIRS, Counts};
 /// The burn rate a step must reach to count as failing: the fastest alert's threshold (14.4,
 /// two per cent of a month's budget in an hour).
 pub const FAILING_BURN: f64 = BURN_PAIRS[0].2;
-/// The fewest failed events a failing step has, so a handful of events at night where one
-/// failed is not an episode.
+/// The fewest failed events a failing 5-minute step has, so a handful of events at night where
+/// one failed is not an episode.
 pub const MIN_FAILED: f64 = 3.0;
 
 /// A stretch of consecutive failing steps.
@@ -41,14 +41,18 @@ impl Episode {
     }
 }
 
-/// Whether a step of `good` and `total` events fails fast against `objective`.
-pub fn failing(good: f64, total: f64, objective: f64) -> bool {
+/// Whether a step of `good` and `total` events with at least `min_failed` failures fails fast
+/// against `objective`.
+pub fn failing(good: f64, total: f64, objective: f64, min_failed: f64) -> bool {
     let failed = total - good;
-    total > 0.0 && failed >= MIN_FAILED && failed / total / (1.0 - objective) >= FAILING_BURN
+    total > 0.0
+        && failed >= min_failed.max(f64::MIN_POSITIVE)
+        && failed / total / (1.0 - objective) >= FAILING_BURN
 }
 
-/// The episodes of the counts' steps that overlap `range`, oldest first.
-pub fn episodes(counts: &Counts, objective: f64, range: TimeRange) -> Vec<Episode> {
+/// The episodes of the counts' steps that overlap `range`, oldest first; a failing step has at
+/// least `min_failed` failures.
+pub fn episodes(counts: &Counts, objective: f64, range: TimeRange, min_failed: f64) -> Vec<Episode> {
     let step_ms = counts.step_ms();
     let mut found: Vec<Episode> = Vec::new();
     let mut open: Option<Episode> = None;
@@ -60,7 +64,7 @@ pub fn episodes(counts: &Counts, objective: f64, range: TimeRange) -> Vec<Episod
         }
         match counts
             .step(index)
-            .filter(|&(good, total)| failing(good, total, objective))
+            .filter(|&(good, total)| failing(good, total, objective, min_failed))
         {
             Some((good, total)) => {
                 let episode = open.get_or_insert(Episode {
@@ -103,14 +107,25 @@ mod tests {
     #[test]
     fn a_step_fails_when_its_failures_burn_the_budget_at_the_fastest_alerts_rate() {
         // 99.5%: 14.4 times its 0.5% is 7.2% failed.
-        assert!(failing(92.0, 100.0, 0.995), "8% failed");
-        assert!(!failing(93.0, 100.0, 0.995), "7% failed is below 7.2%");
+        assert!(failing(92.0, 100.0, 0.995, MIN_FAILED), "8% failed");
         assert!(
-            !failing(0.0, 2.0, 0.995),
+            !failing(93.0, 100.0, 0.995, MIN_FAILED),
+            "7% failed is below 7.2%"
+        );
+        assert!(
+            !failing(0.0, 2.0, 0.995, MIN_FAILED),
             "two failures of two are too few to tell"
         );
-        assert!(failing(0.0, 3.0, 0.995));
-        assert!(!failing(0.0, 0.0, 0.995), "no events, nothing failed");
+        assert!(failing(0.0, 3.0, 0.995, MIN_FAILED));
+        assert!(
+            failing(0.0, 1.0, 0.995, 1.0),
+            "a minute's one failure, where one is enough"
+        );
+        assert!(!failing(0.0, 0.0, 0.995, 1.0), "no events, nothing failed");
+        assert!(
+            !failing(1.0, 1.0, 0.995, 0.0),
+            "nothing failed, whatever the least asked"
+        );
     }
 
     #[test]
@@ -125,6 +140,7 @@ mod tests {
             ]),
             0.995,
             everything(),
+            MIN_FAILED,
         );
         assert_eq!(
             found,
@@ -154,11 +170,11 @@ mod tests {
         let good = [Some(0.0), None, Some(0.0), Some(0.0)];
         let total = [Some(10.0), None, Some(10.0), Some(10.0)];
         let counts = Counts::new(T0 + STEP, STEP, &good, &total);
-        let found = episodes(&counts, 0.99, everything());
+        let found = episodes(&counts, 0.99, everything(), MIN_FAILED);
         assert_eq!(found.len(), 2, "a step without data ends the first: {found:?}");
         // The range from T0 + 2.5 steps: the step ending at T0 + 3 STEP overlaps it.
         let later = TimeRange::new(T0 + 5 * STEP / 2, T0 + 10 * STEP);
-        let found = episodes(&counts, 0.99, later);
+        let found = episodes(&counts, 0.99, later, MIN_FAILED);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].start_ms, T0 + 2 * STEP);
         assert_eq!(found[0].total, 20.0);
@@ -166,8 +182,8 @@ mod tests {
 
     #[test]
     fn quiet_counts_and_empty_counts_have_no_episode() {
-        assert!(episodes(&counts(&[(100.0, 100.0); 30]), 0.995, everything()).is_empty());
-        assert!(episodes(&counts(&[]), 0.995, everything()).is_empty());
-        assert!(episodes(&counts(&[(0.0, 0.0); 5]), 0.995, everything()).is_empty());
+        assert!(episodes(&counts(&[(100.0, 100.0); 30]), 0.995, everything(), MIN_FAILED).is_empty());
+        assert!(episodes(&counts(&[]), 0.995, everything(), MIN_FAILED).is_empty());
+        assert!(episodes(&counts(&[(0.0, 0.0); 5]), 0.995, everything(), 1.0).is_empty());
     }
 }

@@ -85,7 +85,7 @@ impl ExplanationBoard {
             .iter()
             .filter_map(|one| Some((&one.slo, one.slo.explain.as_ref()?, one.counts.as_ref().ok()?)))
             .flat_map(|(slo, explain, counts)| {
-                episodes::episodes(counts, slo.objective, range)
+                episodes::episodes(counts, slo.objective, range, episodes::MIN_FAILED)
                     .into_iter()
                     .map(move |episode| (slo, explain, episode))
             })
@@ -153,7 +153,8 @@ async fn stretch(sources: &Sources, slo: &Slo, episode: &Episode) -> Stretch {
     let Ok(minutes) = counts_in_steps(sources, slo, window, MINUTE_MS).await else {
         return whole;
     };
-    let failing = episodes::episodes(&minutes, slo.objective, window);
+    // A minute has few events: one failure is enough there, the episode itself having many.
+    let failing = episodes::episodes(&minutes, slo.objective, window, 1.0);
     let (Some(first), Some(last)) = (failing.first(), failing.last()) else {
         return whole;
     };
@@ -168,11 +169,10 @@ async fn stretch(sources: &Sources, slo: &Slo, episode: &Episode) -> Stretch {
             total += step_total;
         }
     }
-    // Still failing when the newest minute is: a failure that stopped says when.
-    let ongoing = episode.ongoing && last.ongoing;
+    // Still failing while the newest 5-minute step is (its last minute may have had no event).
     Stretch {
         since_ms: first.start_ms,
-        until_ms: (!ongoing).then_some(last.end_ms),
+        until_ms: (!episode.ongoing).then_some(last.end_ms),
         good,
         total,
     }
