@@ -110,6 +110,29 @@ async fn every_shipped_dashboard_answers_every_panel_on_the_demo_clinic() {
 }
 
 #[tokio::test]
+async fn failed_logins_are_told_with_what_most_of_them_had_in_common() {
+    let server = Server::start();
+    let operations = server.login("operations").await;
+    // Six hours of a morning: the demo's login failure ran in minute 40 to 50 of each.
+    let path = "/api/v1/dashboards/login-health/panels/failed-logins?from=now-6h";
+    let (status, panel) = server.get(path, &operations).await;
+    assert_eq!(status, StatusCode::OK, "{panel}");
+    assert!(panel["value"].as_f64().unwrap() > 0.0, "{panel}");
+    let sentence = panel["sentence"].as_str().unwrap();
+    // Every line of the login service's errors in those hours was the missing user record.
+    assert!(
+        sentence.contains(". All failed logins in the last 6 hours were 'GetItem failed'."),
+        "{sentence}"
+    );
+
+    // A quiet hour before the failure: no failures, so no pattern is told.
+    let path = "/api/v1/dashboards/login-health/panels/failed-logins?from=now-15m";
+    let (_, quiet) = server.get(path, &operations).await;
+    let sentence = quiet["sentence"].as_str().unwrap();
+    assert!(!sentence.contains("were '"), "{sentence}");
+}
+
+#[tokio::test]
 async fn a_panel_number_is_what_the_source_answers_for_the_same_range() {
     let server = Server::start();
     let engineer = server.login("engineer").await;
@@ -156,6 +179,54 @@ async fn a_panel_number_is_what_the_source_answers_for_the_same_range() {
     );
     assert!(sentence.contains("than the same time last week"), "{sentence}");
     assert!(panel["trend"]["previous"].as_f64().is_some(), "{panel}");
+
+    // Against the same day a week, two, three and four weeks before: the band in words.
+    let mut earlier = Vec::new();
+    for at in [
+        "2026-11-17T10:20:00Z",
+        "2026-11-10T10:20:00Z",
+        "2026-11-03T10:20:00Z",
+        "2026-10-27T10:20:00Z",
+    ] {
+        let (_, answer) = common::call(
+            &server.router,
+            Method::POST,
+            "/api/v1/metrics/query",
+            &engineer,
+            Some(json!({"query": query, "from": at, "to": at, "step": 60})),
+        )
+        .await;
+        earlier.push(answer["series"][0]["points"][0][1].as_f64().map(f64::round));
+    }
+    let earlier: Vec<f64> = earlier.into_iter().flatten().collect();
+    assert_eq!(earlier.len(), 4, "the demo answers each earlier week");
+    let low = earlier.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = earlier.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let grouped = |value: f64| {
+        let digits = (value as i64).to_string();
+        let mut out = String::new();
+        for (index, digit) in digits.chars().enumerate() {
+            if index > 0 && (digits.len() - index).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(digit);
+        }
+        out
+    };
+    let band = format!(
+        "the same time in each of the last 4 weeks saw {} to {}.",
+        grouped(low),
+        grouped(high)
+    );
+    assert!(sentence.ends_with(&band), "{sentence} / {band}");
+    let verdict = if value > high + ((high - low) * 0.25).max(1.0) {
+        "That is more than usual"
+    } else if value < low - ((high - low) * 0.25).max(1.0) {
+        "That is less than usual"
+    } else {
+        "That is usual"
+    };
+    assert!(sentence.contains(verdict), "{sentence}: {verdict}");
 }
 
 #[tokio::test]

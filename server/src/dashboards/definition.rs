@@ -128,6 +128,21 @@ pub struct Panel {
     pub stale_after_ms: i64,
     /// Words for the things counted, one and many ("patient", "patients").
     pub noun: Option<(String, String)>,
+    /// Log lines whose most common pattern the sentence tells, when the number is above zero.
+    pub patterns: Option<PanelPatterns>,
+    /// Whether the sentence says if the number is usual against the same time of the last
+    /// four weeks.
+    pub baseline: bool,
+}
+
+/// `patterns.query` and `patterns.what`: the lines behind a panel's number (a log selector with
+/// any filters) and what they are, so the sentence can add "Most failed logins in the last 6
+/// hours (87%) were 'user record not found'".
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelPatterns {
+    pub query: String,
+    pub what: String,
 }
 
 /// A problem in a dashboard file, with where it is.
@@ -232,6 +247,9 @@ struct PanelFile {
     says: SaysWhen,
     stale_after: Option<String>,
     noun: Option<[String; 2]>,
+    patterns: Option<PanelPatterns>,
+    #[serde(default)]
+    baseline: bool,
 }
 
 fn default_unit() -> Unit {
@@ -533,6 +551,30 @@ fn panel(
                 .to_owned(),
         ));
     }
+    if file.baseline && !matches!(file.kind, PanelKind::Stat | PanelKind::Status) {
+        return Err(problem(
+            "baseline",
+            "only a stat or status panel has one number to compare with earlier weeks; remove `baseline` here"
+                .to_owned(),
+        ));
+    }
+    if let Some(patterns) = &file.patterns {
+        if crate::reveal::stream_selector(&patterns.query).is_none() {
+            return Err(problem(
+                "patterns.query",
+                "is not a log query; write the lines behind the number, starting with a stream selector, \
+                 such as {service=\"login-api\", level=\"error\"}"
+                    .to_owned(),
+            ));
+        }
+        check_parameters(&patterns.query, variables).map_err(|reason| problem("patterns.query", reason))?;
+        if patterns.what.trim().is_empty() {
+            return Err(problem(
+                "patterns.what",
+                "is empty; say what the lines are, such as \"failed logins\"".to_owned(),
+            ));
+        }
+    }
     Ok(Panel {
         id: file.id.clone(),
         title: file.title.clone(),
@@ -550,6 +592,8 @@ fn panel(
         says: file.says.clone(),
         stale_after_ms,
         noun: file.noun.clone().map(|[one, many]| (one, many)),
+        patterns: file.patterns.clone(),
+        baseline: file.baseline,
     })
 }
 

@@ -4,11 +4,15 @@
 use std::collections::BTreeMap;
 
 use vitals_api::{
-    Backend, ChartSeries, Direction, Health, LogQueryResponse, PanelData, PanelKind, PanelRow, Series, Unit,
+    Backend, BaselineVerdict, ChartSeries, Direction, Health, LogQueryResponse, PanelData, PanelKind,
+    PanelRow, Series, Unit,
 };
 
-use super::definition::{Dashboard, Panel, Signal};
+use super::definition::{Dashboard, Panel, PanelPatterns, Signal};
 use super::words::{self, Fill};
+use crate::insights::baseline;
+use crate::insights::patterns::{MinerSettings, mine, top_pattern_sentence};
+use crate::masking::Masker;
 use crate::sources::{LogQuery, SourceError, Sources, TimeRange};
 use crate::timespec::step_for_points;
 
@@ -104,6 +108,7 @@ fn seconds(ms: i64) -> String {
 /// The data of one panel over `range`, at `now_ms`.
 pub async fn answer(
     sources: &Sources,
+    masker: &Masker,
     panel: &Panel,
     choices: &Choices,
     range: TimeRange,
@@ -181,7 +186,7 @@ pub async fn answer(
     let range_words = words::range_words(range, now_ms);
     let top = rows.first().map(|row| row.label.as_str());
     let template = sentence_template(panel, value, health);
-    let sentence = words::render(
+    let mut sentence = words::render(
         template,
         &Fill {
             value,
@@ -192,6 +197,17 @@ pub async fn answer(
             top,
         },
     );
+    if panel.baseline
+        && let Some(words) = baseline_words(sources, panel, &value_query, value, at).await
+    {
+        sentence = format!("{} {words}", sentence.trim_end());
+    }
+    if let Some(patterns) = &panel.patterns
+        && value.is_some_and(|value| value > 0.0)
+        && let Some(top) = top_pattern(sources, masker, patterns, choices, range, &range_words).await
+    {
+        sentence = format!("{} {top}.", sentence.trim_end());
+    }
     // A log count has no "newest point" to be late: a quiet minute is a zero, not a gap.
     let stale = if panel.signal == Signal::Metrics && series.iter().any(|series| !series.points.is_empty()) {
         words::staleness(as_of, range, now_ms, panel.stale_after_ms)
@@ -215,6 +231,86 @@ pub async fn answer(
         as_of,
         generated_at: now_ms,
     })
+}
+
+/// Whether the number is usual, in a sentence: against the same window at the same time of
+/// day and week in each of the last four weeks. `None` when fewer than two weeks had data.
+async fn baseline_words(
+    sources: &Sources,
+    panel: &Panel,
+    value_query: &str,
+    value: Option<f64>,
+    at: i64,
+) -> Option<String> {
+    let earlier = futures::future::join_all(
+        (1..=baseline::WEEKS)
+            .map(|week| instant(sources, panel.signal, value_query, at - week * baseline::WEEK_MS)),
+    )
+    .await;
+    let earlier: Vec<Option<f64>> = earlier
+        .into_iter()
+        .map(|answer| answer.ok().as_deref().and_then(total))
+        .collect();
+    // A change smaller than this is never unusual: one event, half a point of a share.
+    let slack = match panel.unit {
+        Unit::Ratio => 0.005,
+        Unit::Count => 1.0,
+        _ => 0.0,
+    };
+    let band = baseline::against(value, &earlier, slack)?;
+    let verdict = match band.verdict {
+        BaselineVerdict::Usual => "That is usual",
+        BaselineVerdict::Higher => "That is more than usual",
+        BaselineVerdict::Lower => "That is less than usual",
+        BaselineVerdict::Unknown => return None,
+    };
+    let (low, high) = (
+        words::number(rounded(band.low, panel.unit), panel.unit),
+        words::number(rounded(band.high, panel.unit), panel.unit),
+    );
+    let span = if low == high {
+        low
+    } else {
+        format!("{low} to {high}")
+    };
+    Some(format!(
+        "{verdict}: the same time in each of the last {} weeks saw {span}.",
+        band.weeks
+    ))
+}
+
+/// The most lines read for a panel's pattern sentence, newest first.
+const PATTERN_LINES: u32 = 5_000;
+
+/// What most of the lines behind a panel's number have in common, as a sentence: "Most failed
+/// logins in the last 6 hours (87%) were 'user record not found'". Mined after masking, so no
+/// patient data becomes part of it; `None` when the lines cannot be read or there are none.
+async fn top_pattern(
+    sources: &Sources,
+    masker: &Masker,
+    patterns: &PanelPatterns,
+    choices: &Choices,
+    range: TimeRange,
+    range_words: &str,
+) -> Option<String> {
+    let query = LogQuery {
+        query: filled(&patterns.query, choices, range.duration_ms(), range.duration_ms()),
+        range,
+        limit: PATTERN_LINES,
+        direction: Direction::Backward,
+        step_ms: 0,
+    };
+    let LogQueryResponse::Streams { lines } = sources.logs.query(&query).await.ok()? else {
+        return None;
+    };
+    let mined = mine(
+        masker,
+        range,
+        lines.iter().map(|line| (line.time, line.line.as_str())),
+        None,
+        &MinerSettings::default(),
+    );
+    top_pattern_sentence(&mined.patterns, &patterns.what, range_words)
 }
 
 /// Counts are whole; other numbers keep their precision.

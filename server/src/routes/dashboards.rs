@@ -131,7 +131,7 @@ pub async fn panel(
         Some(body) => body,
         None => {
             let sources = state.guarded.for_scope(&scope);
-            let data = evaluate::answer(&sources, panel, &key.choices, range, now_ms).await?;
+            let data = evaluate::answer(&sources, &state.masker, panel, &key.choices, range, now_ms).await?;
             let body = Bytes::from(
                 serde_json::to_vec(&data).map_err(|error| ApiError::Internal(error.to_string()))?,
             );
