@@ -623,6 +623,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
     }
 }
+pub mod counted;
 pub mod moto;
 pub mod prometheus;
 pub mod server_process;

@@ -6,14 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use async_trait::async_trait;
 use vitals_api::clock::ManualClock;
 use vitals_api::query::TimeRange;
-use vitals_api::{Backend, ExplanationList, MetricQueryResponse, SloDetail, SloList, SloState};
+use vitals_api::{ExplanationList, SloDetail, SloList, SloState};
 use vitals_server::insights::explain::ExplanationBoard;
 use vitals_server::insights::slo::board::SloBoard;
-use vitals_server::sources::{MetricSource, SourceError};
 use vitals_server::state::Clock;
+use vitals_tests::counted::CountedMetrics;
 use vitals_tests::{TestServer, test_config};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, nothing failing.
@@ -29,42 +28,6 @@ const FAILURE_BEGUN_MS: i64 = CLINIC_MORNING_MS + 21 * 60_000;
 const FAILURE_FROM_MS: i64 = CLINIC_MORNING_MS + 20 * 60_000;
 const FAILURE_TO_MS: i64 = CLINIC_MORNING_MS + 30 * 60_000;
 
-/// The demo clinic's metrics, every range query counted.
-struct Counted {
-    inner: Arc<dyn MetricSource>,
-    calls: Arc<AtomicU64>,
-}
-
-#[async_trait]
-impl MetricSource for Counted {
-    fn backend(&self) -> Backend {
-        self.inner.backend()
-    }
-
-    async fn query_range(
-        &self,
-        query: &str,
-        range: TimeRange,
-        step_ms: i64,
-    ) -> Result<MetricQueryResponse, SourceError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.query_range(query, range, step_ms).await
-    }
-
-    async fn query_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, SourceError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.query_instant(query, at_ms).await
-    }
-
-    async fn metric_names(&self) -> Result<Vec<String>, SourceError> {
-        self.inner.metric_names().await
-    }
-
-    async fn probe(&self) -> Result<(), SourceError> {
-        self.inner.probe().await
-    }
-}
-
 struct Setup {
     server: TestServer,
     clock: Arc<ManualClock>,
@@ -78,11 +41,8 @@ async fn server_at(now_ms: i64) -> Result<Setup> {
     let clock = Arc::new(ManualClock::new(now_ms));
     let config = test_config(data.path());
     let mut sources = vitals_server::demo_sources(&config, clock.clone());
-    let calls = Arc::new(AtomicU64::new(0));
-    sources.metrics = Arc::new(Counted {
-        inner: sources.metrics.clone(),
-        calls: calls.clone(),
-    });
+    let (metrics, calls) = CountedMetrics::wrap(sources.metrics.clone());
+    sources.metrics = metrics;
     let state = vitals_server::build_state(&config, &sources, clock.clone() as Arc<dyn Clock>)?;
     let board = state.slos.clone();
     let explanations = state.explanations.clone();

@@ -6,14 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use async_trait::async_trait;
 use serde_json::{Value, json};
 use vitals_api::clock::ManualClock;
-use vitals_api::query::TimeRange;
-use vitals_api::{Backend, ComponentState, MetricQueryResponse, StatusResponse};
-use vitals_server::sources::{MetricSource, SourceError};
+use vitals_api::{ComponentState, StatusResponse};
 use vitals_server::state::Clock;
 use vitals_server::status::board::StatusBoard;
+use vitals_tests::counted::CountedMetrics;
 use vitals_tests::{TestServer, test_config};
 
 /// Tuesday 2026-11-24 10:20 UTC: clinic hours, nothing failing.
@@ -22,53 +20,14 @@ const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 const LOGIN_FAILING_MS: i64 = CLINIC_MORNING_MS + 26 * 60_000;
 const VIEWERS: usize = 200;
 
-/// The demo clinic's metrics, every call counted.
-struct Counted {
-    inner: Arc<dyn MetricSource>,
-    calls: Arc<AtomicU64>,
-}
-
-#[async_trait]
-impl MetricSource for Counted {
-    fn backend(&self) -> Backend {
-        self.inner.backend()
-    }
-
-    async fn query_range(
-        &self,
-        query: &str,
-        range: TimeRange,
-        step_ms: i64,
-    ) -> Result<MetricQueryResponse, SourceError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.query_range(query, range, step_ms).await
-    }
-
-    async fn query_instant(&self, query: &str, at_ms: i64) -> Result<MetricQueryResponse, SourceError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        self.inner.query_instant(query, at_ms).await
-    }
-
-    async fn metric_names(&self) -> Result<Vec<String>, SourceError> {
-        self.inner.metric_names().await
-    }
-
-    async fn probe(&self) -> Result<(), SourceError> {
-        self.inner.probe().await
-    }
-}
-
 /// A server on the demo clinic whose clock the test moves, and its counted metric calls.
 async fn server_at(now_ms: i64) -> Result<(TestServer, Arc<ManualClock>, Arc<AtomicU64>, Arc<StatusBoard>)> {
     let data = tempfile::tempdir()?;
     let clock = Arc::new(ManualClock::new(now_ms));
     let config = test_config(data.path());
     let mut sources = vitals_server::demo_sources(&config, clock.clone());
-    let calls = Arc::new(AtomicU64::new(0));
-    sources.metrics = Arc::new(Counted {
-        inner: sources.metrics.clone(),
-        calls: calls.clone(),
-    });
+    let (metrics, calls) = CountedMetrics::wrap(sources.metrics.clone());
+    sources.metrics = metrics;
     let state = vitals_server::build_state(&config, &sources, clock.clone() as Arc<dyn Clock>)?;
     let board = state.status.clone();
     Ok((

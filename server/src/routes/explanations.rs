@@ -9,13 +9,10 @@ use vitals_api::{ExplanationList, Role};
 use crate::auth::session::CurrentUser;
 use crate::error::ApiError;
 use crate::insights::explain::Reading;
-use crate::routes::engineering::{ApiQuery, request_range_at};
+use crate::routes::engineering::ApiQuery;
 use crate::routes::openapi::{AccessErrors, BadRequest};
 use crate::routes::slos::SloRangeParams;
 use crate::state::AppState;
-
-/// The range when none is asked for: the last day.
-const DEFAULT_SPAN_MS: i64 = 24 * 3_600_000;
 
 #[utoipa::path(
     get,
@@ -44,13 +41,7 @@ pub async fn list(
     ApiQuery(params): ApiQuery<SloRangeParams>,
 ) -> Result<Json<ExplanationList>, ApiError> {
     let now_ms = state.now_ms();
-    let range = request_range_at(
-        &state,
-        params.from.as_deref(),
-        params.to.as_deref(),
-        DEFAULT_SPAN_MS,
-        now_ms,
-    )?;
+    let range = params.range(&state, now_ms)?;
     let reading = Reading {
         sources: &state.sources,
         masker: &state.masker,

@@ -14,6 +14,7 @@ use crate::error::ApiError;
 use crate::insights::slo::board::{self, DetailRefusal};
 use crate::routes::engineering::{ApiPath, ApiQuery, request_range_at};
 use crate::routes::openapi::{AccessErrors, BadRequest, NotFound, SourceErrors};
+use crate::sources::TimeRange;
 use crate::state::AppState;
 
 /// A detail's range when none is asked for.
@@ -28,6 +29,19 @@ pub struct SloRangeParams {
     pub from: Option<String>,
     /// The end: RFC 3339 or relative; now when absent.
     pub to: Option<String>,
+}
+
+impl SloRangeParams {
+    /// The range asked for at `now_ms`: the last day when absent.
+    pub fn range(&self, state: &AppState, now_ms: i64) -> Result<TimeRange, ApiError> {
+        request_range_at(
+            state,
+            self.from.as_deref(),
+            self.to.as_deref(),
+            DEFAULT_SPAN_MS,
+            now_ms,
+        )
+    }
 }
 
 #[utoipa::path(
@@ -75,13 +89,7 @@ pub async fn get(
     ApiQuery(params): ApiQuery<SloRangeParams>,
 ) -> Result<Json<SloDetail>, ApiError> {
     let now_ms = state.now_ms();
-    let range = request_range_at(
-        &state,
-        params.from.as_deref(),
-        params.to.as_deref(),
-        DEFAULT_SPAN_MS,
-        now_ms,
-    )?;
+    let range = params.range(&state, now_ms)?;
     let evaluation = state.slos.evaluation(&state.sources, now_ms).await;
     let evaluated = evaluation
         .slos
