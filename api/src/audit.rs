@@ -27,10 +27,11 @@ pub enum AuditAction {
     EmbedTokenRevoke,
     NoticePost,
     NoticeUpdate,
+    JourneyRead,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::Login,
         AuditAction::LoginFailed,
         AuditAction::LoginChallenge,
@@ -50,6 +51,7 @@ impl AuditAction {
         AuditAction::EmbedTokenRevoke,
         AuditAction::NoticePost,
         AuditAction::NoticeUpdate,
+        AuditAction::JourneyRead,
     ];
 
     /// The name stored and sent on the wire, as serde writes it.
@@ -74,6 +76,7 @@ impl AuditAction {
             AuditAction::EmbedTokenRevoke => "embed_token_revoke",
             AuditAction::NoticePost => "notice_post",
             AuditAction::NoticeUpdate => "notice_update",
+            AuditAction::JourneyRead => "journey_read",
         }
     }
 
@@ -99,6 +102,7 @@ impl AuditAction {
             AuditAction::EmbedTokenRevoke => "Revoked an embed link for the status page",
             AuditAction::NoticePost => "Posted a notice on the status page",
             AuditAction::NoticeUpdate => "Updated a notice on the status page",
+            AuditAction::JourneyRead => "Counted a patient journey (its log lines read on the server)",
         }
     }
 

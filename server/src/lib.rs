@@ -376,7 +376,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::slos::get))
         .routes(routes!(routes::explanations::list))
         .routes(routes!(routes::journeys::list))
-        .routes(routes!(routes::journeys::get))
+        .routes(audited(AuditAction::JourneyRead, routes!(routes::journeys::get)))
         .route_layer(gate(&[Role::Operations, Role::Engineer]));
     // Whoever may see a dashboard may share it; admins see and revoke every link.
     let links = OpenApiRouter::new()

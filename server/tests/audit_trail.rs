@@ -213,6 +213,7 @@ const DATA_ROUTES: &[(&str, &str, AuditAction)] = &[
         AuditAction::TracesQuery,
     ),
     ("GET", "/api/v1/service-map", AuditAction::ServiceMap),
+    ("GET", "/api/v1/journeys/patient-visit", AuditAction::JourneyRead),
     ("POST", "/api/v1/reveal", AuditAction::Reveal),
     ("POST", "/api/v1/links", AuditAction::LinkCreate),
     (
