@@ -656,14 +656,25 @@ fn is_identifier(text: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
-/// Finds where in a file a problem is.
-struct Locator<'a> {
-    file: &'a str,
-    text: &'a str,
+/// Finds where in a file a problem is: for dashboards, and for the other files beside them
+/// (objectives, journeys, the status page).
+pub(crate) struct Locator<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
 }
 
 impl Locator<'_> {
-    fn error(&self, line: Option<usize>, key: Option<String>, problem: impl Into<String>) -> FileError {
+    /// The file read as TOML; a mistake names its line and, where it can, its key.
+    pub(crate) fn read<T: serde::de::DeserializeOwned>(&self) -> Result<T, FileError> {
+        toml::from_str(self.text).map_err(|error| self.toml_error(&error))
+    }
+
+    pub(crate) fn error(
+        &self,
+        line: Option<usize>,
+        key: Option<String>,
+        problem: impl Into<String>,
+    ) -> FileError {
         FileError {
             file: self.file.to_owned(),
             line,
@@ -683,7 +694,8 @@ impl Locator<'_> {
         self.error(Some(line), Some(path.to_owned()), problem)
     }
 
-    fn line_at(&self, offset: usize) -> usize {
+    /// The line, from 1, of byte `offset`.
+    pub(crate) fn line_at(&self, offset: usize) -> usize {
         self.text[..offset.min(self.text.len())].matches('\n').count() + 1
     }
 

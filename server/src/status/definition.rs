@@ -13,6 +13,7 @@ use vitals_api::query::parse_duration_ms;
 use super::embed_page::Words;
 use super::rules::{Level, State, Test};
 use crate::dashboards::FileError;
+use crate::dashboards::definition::Locator;
 
 /// The shipped components: registration, login, appointments and records.
 pub const SHIPPED: &str = include_str!("../../dashboards/status.toml");
@@ -170,33 +171,10 @@ const RULE_STATES: [(&str, State); 3] = [
     ("major_outage", State::MajorOutage),
 ];
 
-struct Place<'a> {
-    file: &'a str,
-    text: &'a str,
-}
-
-impl Place<'_> {
-    fn line_of(&self, offset: usize) -> usize {
-        self.text[..offset.min(self.text.len())].matches('\n').count() + 1
-    }
-
-    fn error(&self, line: Option<usize>, key: Option<String>, problem: impl Into<String>) -> FileError {
-        FileError {
-            file: self.file.to_owned(),
-            line,
-            key,
-            problem: problem.into(),
-        }
-    }
-}
-
 /// Reads and checks the status page's file.
 pub fn parse(file: &str, text: &str) -> Result<StatusPage, FileError> {
-    let at = Place { file, text };
-    let page: PageFile = toml::from_str(text).map_err(|error| {
-        let line = error.span().map(|span| at.line_of(span.start));
-        at.error(line, None, error.message().to_owned())
-    })?;
+    let at = Locator { file, text };
+    let page: PageFile = at.read()?;
     let hold_ms = parse_duration_ms(&page.hold)
         .filter(|ms| (0..=86_400_000).contains(ms))
         .ok_or_else(|| {
@@ -212,7 +190,7 @@ pub fn parse(file: &str, text: &str) -> Result<StatusPage, FileError> {
     let mut seen = HashSet::new();
     let mut components = Vec::new();
     for spanned in page.components {
-        let line = Some(at.line_of(spanned.span().start));
+        let line = Some(at.line_at(spanned.span().start));
         let component = spanned.into_inner();
         let key = |name: &str| Some(format!("component \"{}\" {name}", component.id));
         if !is_identifier(&component.id) {

@@ -15,6 +15,7 @@ use toml::Spanned;
 use vitals_api::query::parse_duration_ms;
 
 use crate::dashboards::FileError;
+use crate::dashboards::definition::Locator;
 
 pub const SHIPPED: &str = include_str!("../../../dashboards/journeys.toml");
 pub const SHIPPED_FILE: &str = "journeys.toml";
@@ -98,17 +99,10 @@ fn is_name(text: &str) -> bool {
 
 /// Reads and checks a file of journeys.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Journey>, FileError> {
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-    let error = |line: Option<usize>, key: Option<String>, problem: String| FileError {
-        file: file.to_owned(),
-        line,
-        key,
-        problem,
-    };
-    let parsed: JourneysFile = toml::from_str(text).map_err(|problem| {
-        let line = problem.span().map(|span| line_of(span.start));
-        error(line, None, problem.message().to_owned())
-    })?;
+    let at = Locator { file, text };
+    let line_of = |offset: usize| at.line_at(offset);
+    let error = |line: Option<usize>, key: Option<String>, problem: String| at.error(line, key, problem);
+    let parsed: JourneysFile = at.read()?;
     let mut seen = HashSet::new();
     let mut journeys = Vec::new();
     for spanned in parsed.journeys {

@@ -15,7 +15,7 @@ use toml::Spanned;
 use vitals_api::query::parse_duration_ms;
 
 use crate::dashboards::FileError;
-use crate::dashboards::definition::{Queries, Signal};
+use crate::dashboards::definition::{Locator, Queries, Signal};
 use budget::{DAY_MS, HOUR_MS};
 
 /// The shipped objectives.
@@ -111,17 +111,10 @@ fn default_signal() -> Signal {
 
 /// Reads and checks a file of objectives.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Slo>, FileError> {
-    let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
-    let error = |line: Option<usize>, key: Option<String>, problem: String| FileError {
-        file: file.to_owned(),
-        line,
-        key,
-        problem,
-    };
-    let parsed: SlosFile = toml::from_str(text).map_err(|problem| {
-        let line = problem.span().map(|span| line_of(span.start));
-        error(line, None, problem.message().to_owned())
-    })?;
+    let at = Locator { file, text };
+    let line_of = |offset: usize| at.line_at(offset);
+    let error = |line: Option<usize>, key: Option<String>, problem: String| at.error(line, key, problem);
+    let parsed: SlosFile = at.read()?;
     let mut seen = HashSet::new();
     let mut slos = Vec::new();
     for spanned in parsed.slos {
