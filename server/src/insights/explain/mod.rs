@@ -110,8 +110,9 @@ impl ExplanationBoard {
                 None => {
                     self.explained.fetch_add(1, Ordering::Relaxed);
                     let components = self.components.get(&slo.id).cloned().unwrap_or_default();
-                    let explanation =
-                        Arc::new(explain_one(reading, slo, explain, &episode, components).await);
+                    let explanation = Arc::new(
+                        explain_one(reading, slo, explain, &episode, components, evaluation.as_of).await,
+                    );
                     cache.episodes.insert(key, Arc::clone(&explanation));
                     explanation
                 }
@@ -184,6 +185,7 @@ async fn explain_one(
     explain: &Explain,
     episode: &Episode,
     components: Vec<String>,
+    now_ms: i64,
 ) -> Explanation {
     let sources = reading.sources;
     let stretch = stretch(sources, slo, episode).await;
@@ -310,6 +312,7 @@ async fn explain_one(
         share,
         (&slo.noun.0, &slo.noun.1),
         &cause,
+        now_ms,
     );
     Explanation {
         slo: slo.id.clone(),

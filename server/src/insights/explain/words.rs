@@ -31,6 +31,18 @@ pub fn share_words(share: f64, noun: (&str, &str)) -> String {
     }
 }
 
+/// A moment as a sentence says it beside `today_ms`: "14:40 UTC" on the same day (UTC),
+/// "23 Nov 22:41 UTC" on another.
+pub fn clock_beside(ms: i64, today_ms: i64) -> String {
+    if ms.div_euclid(DAY_MS) == today_ms.div_euclid(DAY_MS) {
+        clock(ms)
+    } else {
+        crate::dashboards::words::moment(ms)
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
 /// A time of day as a sentence says it: "14:40 UTC".
 pub fn clock(ms: i64) -> String {
     let format = format_description!("[hour]:[minute] UTC");
@@ -89,18 +101,20 @@ pub struct Cause<'a> {
     pub pattern: Option<&'a str>,
 }
 
-/// The whole sentence.
+/// The whole sentence, its times said as seen on `now_ms`'s day.
 pub fn sentence(
     since_ms: i64,
     until_ms: Option<i64>,
     share: f64,
     noun: (&str, &str),
     cause: &Cause<'_>,
+    now_ms: i64,
 ) -> String {
     let ongoing = until_ms.is_none();
+    let since = clock_beside(since_ms, now_ms);
     let when = match until_ms {
-        None => format!("Since {}", clock(since_ms)),
-        Some(until) => format!("From {} to {}", clock(since_ms), clock(until)),
+        None => format!("Since {since}"),
+        Some(until) => format!("From {since} to {}", clock_beside(until, since_ms)),
     };
     let verb = if ongoing { "fails" } else { "failed" };
     let symptom = format!("{when}, {} {verb}", share_words(share, noun));
@@ -185,7 +199,7 @@ mod tests {
     #[test]
     fn an_ongoing_failure_with_all_its_evidence() {
         assert_eq!(
-            sentence(AT_1440, None, 0.34, LOGIN, &getitem()),
+            sentence(AT_1440, None, 0.34, LOGIN, &getitem(), AT_1440),
             "Since 14:40 UTC, about one login in 3 fails: login-api cannot find a record in DynamoDB \
              (GetItem answers ResourceNotFound; 412 times so far)."
         );
@@ -194,7 +208,7 @@ mod tests {
     #[test]
     fn a_past_failure_is_told_in_the_past() {
         assert_eq!(
-            sentence(AT_1440, Some(AT_1440 + 600_000), 0.7, LOGIN, &getitem()),
+            sentence(AT_1440, Some(AT_1440 + 600_000), 0.7, LOGIN, &getitem(), AT_1440),
             "From 14:40 UTC to 14:50 UTC, about 7 logins in 10 failed: login-api could not find a record \
              in DynamoDB (GetItem answered ResourceNotFound; 412 times)."
         );
@@ -209,7 +223,7 @@ mod tests {
             ..getitem()
         };
         assert_eq!(
-            sentence(AT_1440, None, 0.5, LOGIN, &dependency_only),
+            sentence(AT_1440, None, 0.5, LOGIN, &dependency_only, AT_1440),
             "Since 14:40 UTC, about one login in 2 fails: login-api gets errors from DynamoDB (once so far)."
         );
         let span_only = Cause {
@@ -217,7 +231,7 @@ mod tests {
             ..getitem()
         };
         assert_eq!(
-            sentence(AT_1440, None, 0.5, LOGIN, &span_only),
+            sentence(AT_1440, None, 0.5, LOGIN, &span_only, AT_1440),
             "Since 14:40 UTC, about one login in 2 fails: login-api's failing requests fail at GetItem \
              (ResourceNotFound)."
         );
@@ -227,7 +241,7 @@ mod tests {
             ..Cause::default()
         };
         assert!(
-            sentence(AT_1440, None, 0.5, LOGIN, &pattern_only)
+            sentence(AT_1440, None, 0.5, LOGIN, &pattern_only, AT_1440)
                 .ends_with("most of login-api's failures are logged as 'GetItem failed'.")
         );
         let nothing = Cause {
@@ -235,9 +249,38 @@ mod tests {
             ..Cause::default()
         };
         assert_eq!(
-            sentence(AT_1440, Some(AT_1440 + 60_000), 0.5, LOGIN, &nothing),
+            sentence(AT_1440, Some(AT_1440 + 60_000), 0.5, LOGIN, &nothing, AT_1440),
             "From 14:40 UTC to 14:41 UTC, about one login in 2 failed. Vitals found no cause in login-api's \
              traces or logs."
+        );
+    }
+
+    #[test]
+    fn a_failure_of_another_day_says_its_day() {
+        let yesterday = AT_1440 - 16 * 3_600_000;
+        let said = sentence(
+            yesterday,
+            Some(yesterday + 180_000),
+            0.98,
+            LOGIN,
+            &getitem(),
+            AT_1440,
+        );
+        assert!(
+            said.starts_with("From 23 Nov 22:40 UTC to 22:43 UTC, almost every login failed"),
+            "{said}"
+        );
+        let overnight = sentence(
+            AT_1440 - 5 * 3_600_000,
+            Some(AT_1440),
+            0.5,
+            LOGIN,
+            &getitem(),
+            AT_1440,
+        );
+        assert!(
+            overnight.starts_with("From 09:40 UTC to 14:40 UTC"),
+            "{overnight}"
         );
     }
 
