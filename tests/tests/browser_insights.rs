@@ -100,3 +100,26 @@ async fn operations_read_goals_and_the_patient_journey_in_sentences() -> Result<
     ensure!(errors.is_empty(), "the pages logged errors: {errors:#?}");
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engineers_follow_an_explanation_to_the_trace_that_failed() -> Result<()> {
+    let server = TestServer::start_at(LOGIN_FAILING_MS).await?;
+    let browser = Browser::start().await?;
+    browser.open_as(&server, "engineer").await?;
+    let client = &browser.client;
+
+    client.goto(&server.url("/insights/slos")).await?;
+    let pattern = find_on_page(client, Locator::Css("[data-testid=explanation-pattern]"))
+        .await?
+        .text()
+        .await?;
+    ensure!(pattern.contains("GetItem failed"), "the log pattern: {pattern}");
+    find_on_page(client, Locator::Css("[data-testid=explanation-trace]"))
+        .await?
+        .click()
+        .await?;
+    // The engineering app opens the trace, and shows where it failed.
+    let failed = text_of(client, "where-failed").await?;
+    ensure!(failed.contains("GetItem"), "{failed}");
+    browser.close().await
+}
