@@ -258,7 +258,8 @@ pub struct Explanation {
     /// What happened and why, for everyone: "Since 14:40 UTC, about 2 logins in 3 fail:
     /// login-api cannot find a record in DynamoDB (GetItem answers ResourceNotFound; 412 times so far)."
     pub sentence: String,
-    /// The status page's components that read this objective.
+    /// The status page's components that read this objective, and those recorded degraded or
+    /// out meanwhile: what clinicians were told.
     pub components: Vec<String>,
     /// What the sentence rests on; for engineers only.
     pub evidence: Option<Evidence>,

@@ -290,7 +290,17 @@ async fn the_journey_counts_equal_the_demo_clinics_ground_truth_and_carry_no_ide
 
 #[tokio::test]
 async fn the_login_failure_is_explained_by_its_getitem_its_trace_and_its_pattern() -> Result<()> {
-    let setup = server_at(AFTER_FAILURE_MS).await?;
+    // Clinicians look at the status page during the failure, so its history records it.
+    let setup = server_at(FAILURE_BEGUN_MS + 60_000).await?;
+    let clinician = setup.server.client_as("clinician").await?;
+    for _ in 0..2 {
+        let status: serde_json::Value = get(&clinician, setup.server.url("/api/v1/status")).await?;
+        ensure!(status["components"].is_array(), "{status}");
+        setup.clock.advance(Duration::from_secs(180));
+    }
+    setup.clock.advance(Duration::from_millis(
+        (AFTER_FAILURE_MS - FAILURE_BEGUN_MS - 420_000) as u64,
+    ));
     let engineer = setup.server.client_as("engineer").await?;
     // 10:35 to 10:55: the failure from 10:40 to 10:50 and quiet minutes around it.
     let url = setup.server.url("/api/v1/explanations?from=now-20m&to=now");

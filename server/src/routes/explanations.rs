@@ -46,6 +46,7 @@ pub async fn list(
         sources: &state.sources,
         masker: &state.masker,
         slos: &state.slos,
+        status: &state.status,
     };
     Ok(Json(
         state

@@ -121,6 +121,29 @@ impl StatusBoard {
         self.metrics.clone()
     }
 
+    /// The names of the components whose recorded state was degraded or out at some time from
+    /// `from_ms` to `to_ms` (read from the store, so every replica's records count); those the
+    /// store cannot tell about are left out.
+    pub async fn failing_during(&self, from_ms: i64, to_ms: i64) -> Vec<String> {
+        let mut failing = Vec::new();
+        for component in &self.page.components {
+            let Ok(changes) = self.store.changes(&component.id, from_ms, to_ms).await else {
+                continue;
+            };
+            // The first change may be from before the stretch: the state it began in.
+            let failed = changes.iter().any(|change| {
+                matches!(
+                    change.state,
+                    State::DegradedPerformance | State::PartialOutage | State::MajorOutage
+                ) && change.at_ms < to_ms
+            });
+            if failed {
+                failing.push(component.name.clone());
+            }
+        }
+        failing
+    }
+
     /// A notice was posted or changed: the next answer is made afresh, so it shows at once.
     pub async fn notices_changed(&self) {
         *self.latest.lock().await = None;

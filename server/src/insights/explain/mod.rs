@@ -24,6 +24,7 @@ use super::slo::{Explain, Slo};
 use crate::masking::Masker;
 use crate::sources::xray::TraceFilter;
 use crate::sources::{LogQuery, Sources, TraceQuery};
+use crate::status::board::StatusBoard;
 
 /// The most episodes of a range explained, newest first; older ones are counted.
 pub const MAX_EXPLAINED: usize = 6;
@@ -37,7 +38,7 @@ const LINES_READ: u32 = 5_000;
 
 /// The explanations of the objectives' last evaluation, kept until the next.
 pub struct ExplanationBoard {
-    /// For each objective, the status page's components that read it.
+    /// For each objective, the status page's components that read it (`slo = "…"` rules).
     components: HashMap<String, Vec<String>>,
     cache: tokio::sync::Mutex<Cache>,
     explained: AtomicU64,
@@ -54,6 +55,8 @@ pub struct Reading<'a> {
     pub sources: &'a Sources,
     pub masker: &'a Masker,
     pub slos: &'a SloBoard,
+    /// The status page, whose recorded history tells which components failed meanwhile.
+    pub status: &'a StatusBoard,
 }
 
 impl ExplanationBoard {
@@ -184,12 +187,22 @@ async fn explain_one(
     slo: &Slo,
     explain: &Explain,
     episode: &Episode,
-    components: Vec<String>,
+    mut components: Vec<String>,
     now_ms: i64,
 ) -> Explanation {
     let sources = reading.sources;
     let stretch = stretch(sources, slo, episode).await;
     let during = TimeRange::new(stretch.since_ms, stretch.until_ms.unwrap_or(episode.end_ms));
+    // The status page's components that read the objective, and those recorded failing meanwhile.
+    for failing in reading
+        .status
+        .failing_during(during.start_ms, during.end_ms)
+        .await
+    {
+        if !components.contains(&failing) {
+            components.push(failing);
+        }
+    }
     let before_ms = during.duration_ms().max(MIN_BEFORE_MS);
     let before = TimeRange::new(during.start_ms - before_ms, during.start_ms);
 
