@@ -304,13 +304,18 @@ async fn explain_one(
     let pattern_words = pattern
         .as_ref()
         .map(|found| patterns::plain_words(&found.template));
+    // A span speaks in the sentence beside its dependency, or alone when failing traces are
+    // more than a stray one or two (a slow objective's failures need not be errors at all).
+    let telling = span
+        .as_ref()
+        .filter(|span| dependency.is_some() || f64::from(span.failing_traces) >= episodes::MIN_FAILED);
     let cause = words::Cause {
         service: &explain.service,
         dependency: dependency
             .as_ref()
             .map(|found| (found.target.as_str(), found.failed)),
-        operation: span.as_ref().and_then(|span| span.operation.as_deref()),
-        error: span.as_ref().and_then(|span| span.error.as_deref()),
+        operation: telling.and_then(|span| span.operation.as_deref()),
+        error: telling.and_then(|span| span.error.as_deref()),
         pattern: pattern_words.as_deref(),
     };
     let failed = (stretch.total - stretch.good).max(0.0);
