@@ -218,6 +218,7 @@ pub fn bench(mode: Mode) -> Result<()> {
     run_command(cargo().args(["build", "--release", "-p", "vitals-server"]))?;
     let builds_took = started.elapsed();
 
+    let load_before = load_average();
     let measuring = Instant::now();
     let mut rows = download_sizes()?;
     let mut runs = Vec::new();
@@ -256,6 +257,7 @@ pub fn bench(mode: Mode) -> Result<()> {
         runs: &runs,
         builds_took,
         measuring_took,
+        load_before,
         load_after: load_average(),
     };
     report.write()?;
@@ -410,7 +412,6 @@ struct Machine {
     rustc: String,
     date: String,
     commit: String,
-    load_before: String,
 }
 
 fn machine() -> Result<Machine> {
@@ -450,7 +451,6 @@ fn machine() -> Result<Machine> {
             output_of("git", &["rev-parse", "--short=12", "HEAD"]),
             if dirty { " with uncommitted changes" } else { "" }
         ),
-        load_before: load_average(),
     })
 }
 
@@ -482,6 +482,7 @@ struct Report<'a> {
     runs: &'a [PartRun],
     builds_took: Duration,
     measuring_took: Duration,
+    load_before: String,
     load_after: String,
 }
 
@@ -512,7 +513,7 @@ impl Report<'_> {
                 "rustc": machine.rustc,
                 "date": machine.date,
                 "commit": machine.commit,
-                "load_average_before": machine.load_before,
+                "load_average_before": self.load_before,
                 "load_average_after": self.load_after,
             },
             "builds_seconds": self.builds_took.as_secs(),
@@ -557,10 +558,11 @@ impl Report<'_> {
         let _ = writeln!(
             text,
             "Measured on {} at commit `{}`, on a machine with **{} cores** ({}), {:.1} GB of \
-             memory, {}, with {}. The load average (1, 5, 15 minutes) was {} when the run \
-             began and {} when it ended: the benches run one at a time, but the machine's cores \
-             are shared with whatever else runs on it, and the load comes from the same cores as \
-             the server, so throughputs are counted per core of the server's own CPU time.\n",
+             memory, {}, with {}. The load average (1, 5, 15 minutes) was {} when the \
+             measuring began and {} when it ended. The benches run one at a time, but each one's \
+             load generator and browser share those cores with the server it measures, and the \
+             machine with whatever else runs on it; so throughputs are counted per core of the \
+             server's own CPU time, and times are medians of many rounds.\n",
             machine.date,
             machine.commit,
             machine.cores,
@@ -568,7 +570,7 @@ impl Report<'_> {
             machine.memory_gb,
             machine.os,
             machine.rustc,
-            machine.load_before,
+            self.load_before,
             self.load_after
         );
         let _ = writeln!(
