@@ -13,13 +13,22 @@ const DAY: TimeRange = TimeRange {
     start_ms: 1_795_478_400_000,
     end_ms: 1_795_564_800_000,
 };
-const RUNS: usize = 7;
 const TARGET_MS: f64 = 50.0;
 
-/// The median wall time of `RUNS` runs, in milliseconds, after one warm-up.
+/// Runs timed after the warm-up: fewer when `cargo xtask bench --quick` runs this bench.
+fn runs() -> usize {
+    if std::env::var_os("VITALS_BENCH_QUICK").is_some() {
+        3
+    } else {
+        7
+    }
+}
+
+/// The median wall time of [`runs`] runs, in milliseconds, after one warm-up.
 fn median_ms<T>(mut work: impl FnMut() -> T) -> f64 {
     black_box(work());
-    let mut times: Vec<f64> = (0..RUNS)
+    let runs = runs();
+    let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let started = Instant::now();
             black_box(work());
@@ -27,7 +36,7 @@ fn median_ms<T>(mut work: impl FnMut() -> T) -> f64 {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    times[RUNS / 2]
+    times[runs / 2]
 }
 
 fn main() {

@@ -100,10 +100,16 @@ pub fn ManageApp() -> impl IntoView {
     }
 }
 
+/// The performance mark a page load sets at the frame its shell (the top bar and the main
+/// region) is first drawn: what `cargo xtask bench` times from navigation on.
+pub const SHELL_DRAWN_MARK: &str = "vitals:shell-drawn";
+
 /// What every page shares: the session, the top bar, the session banner and the main region.
 #[component]
 fn Shell(children: Children) -> impl IntoView {
     provide_session();
+    // Runs once the shell is in the page; the frame after is its first paint.
+    Effect::new(|_| request_animation_frame(|| crate::perf::mark(SHELL_DRAWN_MARK)));
     view! {
         <Router>
             <TopBar />

@@ -20,9 +20,6 @@ const LINES: usize = 100_000;
 const DAY_MS: i64 = 86_400_000;
 /// Tuesday 2026-11-24, midnight UTC.
 const FIRST_DAY_MS: i64 = 1_795_478_400_000;
-/// Timed passes; fewer if the budget runs out.
-const PASSES: usize = 20;
-const BUDGET: Duration = Duration::from_secs(20);
 const TARGET_MS: f64 = 300.0;
 
 /// The demo clinic's lines from `start_ms` on, a day at a time, until there are `count`.
@@ -41,6 +38,11 @@ fn lines_from(clinic: &DemoClinic, start_ms: i64, count: usize) -> (TimeRange, V
     }
     lines.truncate(count);
     (TimeRange::new(start_ms, end_ms), lines)
+}
+
+/// Whether `cargo xtask bench --quick` runs this bench: fewer passes, the same figure.
+fn quick() -> bool {
+    std::env::var_os("VITALS_BENCH_QUICK").is_some()
 }
 
 fn main() {
@@ -62,9 +64,15 @@ fn main() {
         black_box(mined)
     };
     let first = pass(None);
+    // Timed passes; fewer if the budget runs out.
+    let (passes, budget) = if quick() {
+        (3, Duration::from_secs(5))
+    } else {
+        (20, Duration::from_secs(20))
+    };
     let mut times = Vec::new();
     let started = Instant::now();
-    while times.len() < PASSES && started.elapsed() < BUDGET {
+    while times.len() < passes && started.elapsed() < budget {
         let pass_started = Instant::now();
         pass(None);
         times.push(pass_started.elapsed().as_secs_f64() * 1000.0);
@@ -80,7 +88,7 @@ fn main() {
     let (_, baseline) = lines_from(&clinic, FIRST_DAY_MS - 7 * DAY_MS, LINES);
     let mut times = Vec::new();
     let started = Instant::now();
-    while times.len() < PASSES / 2 && started.elapsed() < BUDGET {
+    while times.len() < passes / 2 && started.elapsed() < budget {
         let pass_started = Instant::now();
         pass(Some(&baseline));
         times.push(pass_started.elapsed().as_secs_f64() * 1000.0);

@@ -16,10 +16,12 @@ const DAY: TimeRange = TimeRange {
     start_ms: 1_795_478_400_000,
     end_ms: 1_795_564_800_000,
 };
-/// Timed passes over the day; fewer if the budget runs out.
-const PASSES: usize = 200;
-const BUDGET: Duration = Duration::from_secs(10);
 const TARGET_MB_PER_S: f64 = 200.0;
+
+/// Whether `cargo xtask bench --quick` runs this bench: fewer passes, the same figure.
+fn quick() -> bool {
+    std::env::var_os("VITALS_BENCH_QUICK").is_some()
+}
 
 fn main() {
     let lines: Vec<String> = DemoClinic::new(DemoConfig::default())
@@ -39,9 +41,15 @@ fn main() {
         black_box(masked)
     };
     let masked = pass();
+    // Timed passes over the day; fewer if the budget runs out.
+    let (most, budget) = if quick() {
+        (20, Duration::from_secs(2))
+    } else {
+        (200, Duration::from_secs(10))
+    };
     let started = Instant::now();
     let mut passes = 0;
-    while passes < PASSES && started.elapsed() < BUDGET {
+    while passes < most && started.elapsed() < budget {
         pass();
         passes += 1;
     }

@@ -16,8 +16,6 @@ use vitals_server::sources::{MetricSource, SourceError};
 use vitals_server::state::{Clock, FixedClock};
 
 const OBJECTIVES: usize = 20;
-const RUNS: usize = 30;
-const BUDGET: Duration = Duration::from_secs(20);
 const TARGET_MS: f64 = 200.0;
 /// Tuesday 2026-11-24 10:20 UTC.
 const NOW_MS: i64 = 1_795_515_600_000;
@@ -69,6 +67,11 @@ impl MetricSource for AtHand {
     }
 }
 
+/// Whether `cargo xtask bench --quick` runs this bench: fewer passes, the same figure.
+fn quick() -> bool {
+    std::env::var_os("VITALS_BENCH_QUICK").is_some()
+}
+
 fn main() {
     let shipped = parse(SHIPPED_FILE, SHIPPED).expect("the shipped objectives");
     let slos: Vec<Slo> = (0..OBJECTIVES)
@@ -85,10 +88,15 @@ fn main() {
         .build()
         .expect("a runtime");
     let board = SloBoard::new(slos, 60);
+    let (runs, budget) = if quick() {
+        (5, Duration::from_secs(5))
+    } else {
+        (30, Duration::from_secs(20))
+    };
     let mut times = Vec::new();
     let started = Instant::now();
-    for run in 0..RUNS {
-        if started.elapsed() > BUDGET {
+    for run in 0..runs {
+        if started.elapsed() > budget {
             break;
         }
         // A minute apart: each run is a new evaluation.

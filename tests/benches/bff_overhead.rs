@@ -1,11 +1,15 @@
-//! Times the BFF's cached metric answers beside the same queries asked of Prometheus itself; `cargo xtask bench` reads the lines it prints.
+//! Times the BFF's cached metric answers beside the same queries asked of Prometheus itself, and
+//! beside nginx in front of the same Prometheus as a plain reverse proxy and as a proxy cache;
+//! `cargo xtask bench` reads the lines it prints.
 //!
 //! A real Prometheus holds eight hours of the demo clinic; the Vitals server reads
 //! it through `PrometheusSource`, with a logged-in engineer asking, and runs its
 //! async work on one thread with a single-threaded runtime. The load comes from
 //! another thread. Throughput per core is counted against the CPU time of the
 //! server's threads (its runtime and the blocking pool its session store uses).
-//! Each figure is a line `what<TAB>measured<TAB>target<TAB>unit`.
+//! nginx runs one worker, whose CPU time its throughput per core is counted against. Each
+//! figure is a line `what<TAB>measured<TAB>target<TAB>unit`, the target `-` where no issue
+//! names one.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -29,8 +33,9 @@ use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use vitals_server::sources::{MetricSource, TimeRange};
 use vitals_server::state::{Clock, FixedClock};
 use vitals_server::store::{AuditFilter, AuditLog, NewAuditEvent, NumberedAuditEvent, StoreError};
+use vitals_tests::nginx::Nginx;
 use vitals_tests::prometheus::PrometheusServer;
-use vitals_tests::{DEMO_PASSWORD, TestServer, one_thread_server_cpu_used};
+use vitals_tests::{DEMO_PASSWORD, TestServer, bench_scale, one_thread_server_cpu_used};
 
 /// The server's allocator, as its binary runs with it.
 #[global_allocator]
@@ -52,6 +57,8 @@ const DAY_SECONDS: i64 = 86_400;
 const REGISTERED: &str = r#"sum(increase(patient_registrations_total{result="success"}[3600s]))"#;
 const REGISTRATIONS_CHART: &str = r#"sum(increase(patient_registrations_total{result="success"}[600s]))"#;
 const PANEL_PATH: &str = "/api/v1/dashboards/clinic-now/panels/registrations";
+/// Prometheus's handler for instant queries, as its own request counter names it.
+const QUERY_HANDLER: &str = "/api/v1/query";
 
 /// What Chromium sends, so both servers compress as they would for the browser app.
 const BROWSER_ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
@@ -73,22 +80,57 @@ struct Bound {
     time: Duration,
 }
 
-const LATENCY_WARM_UP: Bound = Bound {
-    count: 1_000,
-    time: Duration::from_secs(2),
-};
-const LATENCY_RUN: Bound = Bound {
-    count: 20_000,
-    time: Duration::from_secs(10),
-};
-const THROUGHPUT_WARM_UP: Bound = Bound {
-    count: 50_000,
-    time: Duration::from_secs(1),
-};
-const THROUGHPUT_RUN: Bound = Bound {
-    count: 500_000,
-    time: Duration::from_secs(5),
-};
+fn latency_warm_up() -> Bound {
+    bench_scale(
+        Bound {
+            count: 1_000,
+            time: Duration::from_secs(2),
+        },
+        Bound {
+            count: 200,
+            time: Duration::from_millis(500),
+        },
+    )
+}
+
+fn latency_run() -> Bound {
+    bench_scale(
+        Bound {
+            count: 20_000,
+            time: Duration::from_secs(10),
+        },
+        Bound {
+            count: 2_000,
+            time: Duration::from_secs(1),
+        },
+    )
+}
+
+fn throughput_warm_up() -> Bound {
+    bench_scale(
+        Bound {
+            count: 50_000,
+            time: Duration::from_secs(1),
+        },
+        Bound {
+            count: 5_000,
+            time: Duration::from_millis(300),
+        },
+    )
+}
+
+fn throughput_run() -> Bound {
+    bench_scale(
+        Bound {
+            count: 500_000,
+            time: Duration::from_secs(5),
+        },
+        Bound {
+            count: 50_000,
+            time: Duration::from_secs(1),
+        },
+    )
+}
 
 fn main() -> Result<()> {
     tokio::runtime::Builder::new_current_thread()
@@ -185,6 +227,28 @@ async fn run() -> Result<()> {
     ensure_all_cached(&unaudited, upstream_calls_before)?;
     drop(unaudited);
 
+    // What an operator might put in front of Prometheus instead: nginx passing the same query
+    // through, and nginx answering it from its cache.
+    let nginx = Nginx::start_in_front_of(prometheus.address, "/-/ready").await?;
+    progress("latency: the same query through nginx as a plain reverse proxy");
+    let proxied_query_latency = latency(nginx.proxy_address, direct_one).await?;
+    Connection::open(nginx.cache_address)
+        .await?
+        .send(&direct_query)
+        .await?;
+    let asked_before = prometheus.requests_answered(QUERY_HANDLER).await?;
+    progress("latency: the same query from nginx's proxy cache");
+    let nginx_cached_latency = latency(nginx.cache_address, direct_one).await?;
+    progress("throughput: the same query from nginx's proxy cache");
+    let nginx_cached_throughput =
+        throughput_counting(nginx.cache_address, direct_one, || nginx.workers_cpu_used()).await?;
+    let reached_prometheus = prometheus.requests_answered(QUERY_HANDLER).await? - asked_before;
+    ensure!(
+        reached_prometheus == 0,
+        "{reached_prometheus} requests to nginx's cache reached Prometheus, so its figures are not for cached answers"
+    );
+    drop(nginx);
+
     let mut lines = Vec::new();
     for (what, cached, direct) in [
         (
@@ -241,6 +305,40 @@ async fn run() -> Result<()> {
             cached.per_server_cpu_second()
         ));
     }
+    let proxy_added_p50 = proxied_query_latency.p50_ms - direct_query_latency.p50_ms;
+    lines.extend([
+        format!(
+            "nginx as a plain reverse proxy in front of the same Prometheus, added latency p50 \
+             (proxied {:.3} ms less direct {:.3} ms)\t{proxy_added_p50:.3}\t-\tms",
+            proxied_query_latency.p50_ms, direct_query_latency.p50_ms
+        ),
+        format!(
+            "nginx as a proxy cache in front of the same Prometheus, cached query p50\t{:.3}\t-\tms",
+            nginx_cached_latency.p50_ms
+        ),
+        format!(
+            "nginx as a proxy cache in front of the same Prometheus, cached query p99\t{:.3}\t-\tms",
+            nginx_cached_latency.p99_ms
+        ),
+        format!(
+            "nginx as a proxy cache, cached query throughput per core of its one worker's CPU time \
+             (wall clock: {:.0} answers/s)\t{:.0}\t-\treq/s",
+            nginx_cached_throughput.per_second(),
+            nginx_cached_throughput.per_server_cpu_second()
+        ),
+        format!(
+            "BFF cached metric query p50 (audit committed) over nginx plain proxy's added latency p50\t{:.2}\t-\tratio",
+            cached_query_latency.p50_ms / proxy_added_p50
+        ),
+        format!(
+            "BFF cached metric query p50 (audit committed) over nginx proxy cache's cached p50\t{:.2}\t-\tratio",
+            cached_query_latency.p50_ms / nginx_cached_latency.p50_ms
+        ),
+        format!(
+            "BFF cached metric query throughput per core over nginx proxy cache's (higher: the BFF answers more)\t{:.2}\t-\tratio",
+            cached_query_throughput.per_server_cpu_second() / nginx_cached_throughput.per_server_cpu_second()
+        ),
+    ]);
     for line in lines {
         println!("{line}");
     }
@@ -505,8 +603,8 @@ struct Latency {
 /// each round's time one sample.
 async fn latency(address: SocketAddr, round: &[Call]) -> Result<Latency> {
     let mut connection = Connection::open(address).await?;
-    timed_rounds(&mut connection, round, LATENCY_WARM_UP).await?;
-    let mut samples = timed_rounds(&mut connection, round, LATENCY_RUN).await?;
+    timed_rounds(&mut connection, round, latency_warm_up()).await?;
+    let mut samples = timed_rounds(&mut connection, round, latency_run()).await?;
     samples.sort_unstable();
     Ok(Latency {
         p50_ms: percentile_ms(&samples, 0.50),
@@ -554,18 +652,28 @@ impl Throughput {
     }
 }
 
-/// Sends `round` on [`CONNECTIONS`] keep-alive connections at once, each starting
-/// its next round as soon as the last is answered: a warm-up, then a measured run.
+/// Sends `round` on [`CONNECTIONS`] keep-alive connections at once, each starting its next
+/// round as soon as the last is answered: a warm-up, then a measured run, with the CPU time
+/// of the Vitals server's threads counted.
 async fn throughput(address: SocketAddr, round: &[Call]) -> Result<Throughput> {
+    throughput_counting(address, round, one_thread_server_cpu_used).await
+}
+
+/// [`throughput`] with the CPU time of whichever server answers counted by `server_cpu_used`.
+async fn throughput_counting(
+    address: SocketAddr,
+    round: &[Call],
+    server_cpu_used: impl Fn() -> Result<Duration>,
+) -> Result<Throughput> {
     let mut connections = try_join_all((0..CONNECTIONS).map(|_| Connection::open(address))).await?;
-    rounds_until(&mut connections, round, THROUGHPUT_WARM_UP).await?;
-    let cpu_before = one_thread_server_cpu_used()?;
+    rounds_until(&mut connections, round, throughput_warm_up()).await?;
+    let cpu_before = server_cpu_used()?;
     let started = Instant::now();
-    let rounds = rounds_until(&mut connections, round, THROUGHPUT_RUN).await?;
+    let rounds = rounds_until(&mut connections, round, throughput_run()).await?;
     Ok(Throughput {
         rounds,
         wall: started.elapsed(),
-        server_cpu: one_thread_server_cpu_used()? - cpu_before,
+        server_cpu: server_cpu_used()? - cpu_before,
     })
 }
 

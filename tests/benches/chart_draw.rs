@@ -15,7 +15,7 @@ use serde_json::Value;
 use vitals_api::query::TimeRange;
 use vitals_api::{Backend, MetricQueryResponse, Point, ResultType, Series};
 use vitals_server::sources::{MetricSource, SourceError};
-use vitals_tests::{Browser, TestServer, time_page_loads};
+use vitals_tests::{Browser, TestServer, bench_scale, time_page_loads};
 
 /// Tuesday 2026-11-24 10:20 UTC.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
@@ -23,8 +23,6 @@ const METRIC: &str = "records_sync_queue_depth";
 /// 100,000 steps of 6 s: 100,001 points.
 const FROM: &str = "now-10000m";
 const STEP: &str = "6s";
-const ROUNDS: usize = 8;
-const BUDGET: Duration = Duration::from_secs(180);
 const CHART_SCRIPT: &str =
     "return performance.getEntriesByName('vitals:chart-draw').map(entry => entry.duration);";
 
@@ -153,7 +151,11 @@ async fn run() -> Result<()> {
     ));
 
     let uplot_times = std::cell::RefCell::new(Vec::new());
-    let chart_times = time_page_loads(client, &page, CHART_SCRIPT, ROUNDS, BUDGET, || async {
+    let (rounds, budget) = (
+        bench_scale(8, 3),
+        bench_scale(Duration::from_secs(180), Duration::from_secs(60)),
+    );
+    let chart_times = time_page_loads(client, &page, CHART_SCRIPT, rounds, budget, || async {
         let loaded = client.execute(&load_uplot, Vec::new()).await?;
         ensure!(loaded == "function", "uPlot did not load: {loaded}");
         let args = vec![METRIC.into(), FROM.into(), STEP.into()];

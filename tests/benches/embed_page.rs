@@ -22,7 +22,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use vitals_server::config::Config;
 use vitals_server::state::FixedClock;
-use vitals_tests::{Browser, TestServer, one_thread_server_cpu_used, test_state, time_page_loads};
+use vitals_tests::{
+    Browser, TestServer, bench_scale, one_thread_server_cpu_used, test_state, time_page_loads,
+};
 
 /// The server's allocator, as its binary runs with it.
 #[global_allocator]
@@ -39,9 +41,6 @@ const TRANSFERRED_TARGET_KB: f64 = 30.0;
 const FIRST_PAINT_TARGET_MS: f64 = 100.0;
 const VIEWS_TARGET: f64 = 20_000.0;
 
-/// Page loads timed in Chromium, after one that warms the caches; fewer if the time budget runs out.
-const PAINT_ROUNDS: usize = 20;
-const PAINT_BUDGET: Duration = Duration::from_secs(120);
 const FIRST_PAINT_SCRIPT: &str =
     "return performance.getEntriesByName('first-contentful-paint').map(entry => entry.startTime);";
 /// What the page loaded besides itself, and the bytes each took over the wire.
@@ -58,14 +57,31 @@ struct Bound {
     time: Duration,
 }
 
-const VIEWS_WARM_UP: Bound = Bound {
-    count: 20_000,
-    time: Duration::from_secs(1),
-};
-const VIEWS_RUN: Bound = Bound {
-    count: 200_000,
-    time: Duration::from_secs(10),
-};
+fn views_warm_up() -> Bound {
+    bench_scale(
+        Bound {
+            count: 20_000,
+            time: Duration::from_secs(1),
+        },
+        Bound {
+            count: 2_000,
+            time: Duration::from_millis(300),
+        },
+    )
+}
+
+fn views_run() -> Bound {
+    bench_scale(
+        Bound {
+            count: 200_000,
+            time: Duration::from_secs(10),
+        },
+        Bound {
+            count: 20_000,
+            time: Duration::from_secs(2),
+        },
+    )
+}
 
 fn main() -> Result<()> {
     tokio::runtime::Builder::new_current_thread()
@@ -117,8 +133,9 @@ async fn run() -> Result<()> {
         client,
         &server.url(&path),
         FIRST_PAINT_SCRIPT,
-        PAINT_ROUNDS,
-        PAINT_BUDGET,
+        // Page loads timed, after one that warms the caches; fewer if the time budget runs out.
+        bench_scale(20, 5),
+        bench_scale(Duration::from_secs(120), Duration::from_secs(30)),
         || {
             let resources = &resources;
             async move {
@@ -155,10 +172,10 @@ async fn run() -> Result<()> {
     progress("views: the page again and again on keep-alive connections");
     let evaluations_before = state.status.evaluations();
     let mut connections = try_join_all((0..CONNECTIONS).map(|_| Connection::open(server.address))).await?;
-    views_until(&mut connections, &path, page.body.len(), VIEWS_WARM_UP).await?;
+    views_until(&mut connections, &path, page.body.len(), views_warm_up()).await?;
     let cpu_before = one_thread_server_cpu_used()?;
     let started = Instant::now();
-    let views = views_until(&mut connections, &path, page.body.len(), VIEWS_RUN).await?;
+    let views = views_until(&mut connections, &path, page.body.len(), views_run()).await?;
     let wall = started.elapsed();
     let server_cpu = one_thread_server_cpu_used()? - cpu_before;
     let evaluations = state.status.evaluations() - evaluations_before;

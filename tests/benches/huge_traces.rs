@@ -10,13 +10,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use vitals_tests::{TestServer, nightly_import};
+use vitals_tests::{TestServer, bench_scale, nightly_import};
 
 /// Tuesday 2026-11-24 10:20 UTC: the night before holds the imports.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
-/// Timed repeats of each warm request, after the first; fewer if the budget runs out.
-const RUNS: usize = 9;
-const BUDGET: Duration = Duration::from_secs(60);
 const WHOLE_TARGET_MS: f64 = 250.0;
 const WINDOW_TARGET_MS: f64 = 300.0;
 const OPEN_TARGET_MS: f64 = 2_000.0;
@@ -81,6 +78,9 @@ async fn run() -> Result<()> {
             OPEN_TARGET_MS,
         ),
     ];
+    // Timed repeats of each warm request, after the first; fewer if the budget runs out.
+    let runs = bench_scale(9, 3);
+    let budget = bench_scale(Duration::from_secs(60), Duration::from_secs(20));
     let started = Instant::now();
     for (what, path, target) in [
         (
@@ -105,8 +105,8 @@ async fn run() -> Result<()> {
         ),
     ] {
         let mut times = Vec::new();
-        for _ in 0..RUNS {
-            if started.elapsed() > BUDGET && !times.is_empty() {
+        for _ in 0..runs {
+            if started.elapsed() > budget && !times.is_empty() {
                 break;
             }
             times.push(get(path.clone()).await?.0);

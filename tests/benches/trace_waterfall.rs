@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use fantoccini::{Client, Locator};
-use vitals_tests::{Browser, DEMO_PASSWORD, TestServer, nightly_import, time_page_loads, wait_until};
+use vitals_tests::{
+    Browser, DEMO_PASSWORD, TestServer, bench_scale, nightly_import, time_page_loads, wait_until,
+};
 
 /// Tuesday 2026-11-24 10:20 UTC: the night before holds the imports.
 const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
-const ROUNDS: usize = 6;
-const BUDGET: Duration = Duration::from_secs(120);
 const WAIT: Duration = Duration::from_secs(60);
 const FIRST_PAINT_TARGET_MS: f64 = 250.0;
 const TOGGLE_TARGET_MS: f64 = 50.0;
@@ -69,6 +69,9 @@ fn median(mut figures: Vec<f64>) -> f64 {
 }
 
 async fn run() -> Result<()> {
+    // Page loads timed, after one that warms the caches; fewer if the time budget runs out.
+    let rounds = bench_scale(6, 2);
+    let budget = bench_scale(Duration::from_secs(120), Duration::from_secs(40));
     let server = TestServer::start_at(CLINIC_MORNING_MS).await?;
     let (small, large, huge) = (
         nightly_import(&server, 10_000).await?,
@@ -91,8 +94,8 @@ async fn run() -> Result<()> {
         client,
         &server.url(&format!("/engineering/traces/{small}")),
         &entries("vitals:waterfall-first-paint"),
-        ROUNDS,
-        BUDGET,
+        rounds,
+        budget,
         || async {
             // The first fold in view: its subtree goes, then comes back.
             click_fold(client).await?;
@@ -112,8 +115,8 @@ async fn run() -> Result<()> {
         client,
         &server.url(&format!("/engineering/traces/{large}")),
         &entries("vitals:huge-trace-open"),
-        ROUNDS.min(4),
-        BUDGET,
+        rounds.min(4),
+        budget,
         || async { Ok(()) },
     )
     .await?;
@@ -122,8 +125,8 @@ async fn run() -> Result<()> {
     // 1,000,000 spans: the first window, then one rooted at a failed span's parent.
     let mut windows = Vec::new();
     let started = Instant::now();
-    for _ in 0..ROUNDS.min(4) {
-        if started.elapsed() > BUDGET && !windows.is_empty() {
+    for _ in 0..rounds.min(4) {
+        if started.elapsed() > budget && !windows.is_empty() {
             break;
         }
         client

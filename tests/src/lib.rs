@@ -91,6 +91,17 @@ where
     Ok(figures)
 }
 
+/// Whether `cargo xtask bench --quick` runs this bench: it then takes fewer rounds and shorter
+/// loops, and prints the same figures.
+pub fn quick_bench() -> bool {
+    std::env::var_os("VITALS_BENCH_QUICK").is_some()
+}
+
+/// `whole` in a whole bench run, `quick` in a quick one.
+pub fn bench_scale<T>(whole: T, quick: T) -> T {
+    if quick_bench() { quick } else { whole }
+}
+
 /// The built browser app: `cargo xtask test` builds it and says where.
 pub fn dist_dir() -> Result<PathBuf> {
     let dist = std::env::var_os("VITALS_TEST_DIST")
@@ -264,30 +275,37 @@ impl TestServer {
     }
 
     /// The WebSocket request the Vitals page makes to follow `query` live in the session of
-    /// `cookie`: it names the page's origin, as a browser does.
+    /// `cookie` (see [`tail_request_at`]).
     pub fn tail_request(
         &self,
         cookie: &str,
         query: &str,
     ) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let query: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
-        let url = format!(
-            "ws://{}/api/v1/logs/tail?query={query}&from=now-10m&limit=20",
-            self.address
-        );
-        let mut request = url.into_client_request()?;
-        request.headers_mut().insert("cookie", cookie.parse()?);
-        request
-            .headers_mut()
-            .insert("origin", format!("http://{}", self.address).parse()?);
-        Ok(request)
+        tail_request_at(self.address, cookie, query)
     }
 
     /// Logs a demo user in and returns the `Cookie` header value of the session.
     pub async fn login(&self, user: &str) -> Result<String> {
         login_at(self.address, user).await
     }
+}
+
+/// The WebSocket request the Vitals page makes to the server at `address` to follow `query`
+/// live in the session of `cookie`: it names the page's origin, as a browser does.
+pub fn tail_request_at(
+    address: SocketAddr,
+    cookie: &str,
+    query: &str,
+) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let query: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+    let url = format!("ws://{address}/api/v1/logs/tail?query={query}&from=now-10m&limit=20");
+    let mut request = url.into_client_request()?;
+    request.headers_mut().insert("cookie", cookie.parse()?);
+    request
+        .headers_mut()
+        .insert("origin", format!("http://{address}").parse()?);
+    Ok(request)
 }
 
 /// Logs a demo user in to the server at `address` and returns the `Cookie` header value of
@@ -625,6 +643,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
 }
 pub mod counted;
 pub mod moto;
+pub mod nginx;
 pub mod prometheus;
 pub mod server_process;
 

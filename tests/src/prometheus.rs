@@ -90,6 +90,22 @@ impl PrometheusServer {
         Ok(answer["data"].take())
     }
 
+    /// How many requests Prometheus has answered on `handler` (such as `/api/v1/query`), from
+    /// its own `prometheus_http_requests_total`: what shows that a cache in front of it answered.
+    pub async fn requests_answered(&self, handler: &str) -> Result<u64> {
+        let text = reqwest::get(self.url("/metrics"))
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let label = format!("handler=\"{handler}\"");
+        Ok(text
+            .lines()
+            .filter(|line| line.starts_with("prometheus_http_requests_total{") && line.contains(&label))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64)
+    }
+
     /// Waits until Prometheus is ready, or fails with its log if it exits first.
     async fn wait_until_ready(&mut self) -> Result<()> {
         let ready_url = self.url("/-/ready");

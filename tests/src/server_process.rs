@@ -121,6 +121,26 @@ impl ServerProcess {
             .with_context(|| format!("no counter {name} on /metrics:\n{text}"))
     }
 
+    /// The memory the server's process holds now: its resident set (`VmRSS` in
+    /// `/proc/<pid>/status`), in bytes.
+    pub fn resident_bytes(&self) -> Result<u64> {
+        let status_file = format!("/proc/{}/status", self.process.id());
+        let status = fs::read_to_string(&status_file)
+            .with_context(|| format!("cannot read {status_file}; the server's memory needs Linux"))?;
+        status
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("VmRSS:")?
+                    .trim()
+                    .strip_suffix("kB")?
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .map(|kilobytes| kilobytes * 1024)
+            .with_context(|| format!("{status_file} names no VmRSS:\n{status}"))
+    }
+
     /// What the server has logged so far.
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()

@@ -15,7 +15,9 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [-- SERVER-ARGS]   install what is missing, build the app and serve the demo clinic
   test                   install what the tests need, then run fmt, clippy and every test
-  bench                  measure download size and demo generation speed against their targets
+  bench [--quick]        measure every figure the issues name against its target, beside nginx and
+                         uPlot where a user would pick them; writes bench/RESULTS.md and results.json
+                         (--quick: fewer rounds, the same figures, into bench/quick/, for CI)
   deploy                 only the deployment's checks: the image (lint, build, inspect, a read-only run) and the AWS stack
   image                  build the container image vitals:dev from this machine's build (podman; pulls nothing)
   layout DIR             lay out the static server and the browser app in DIR as the image holds them";
@@ -25,7 +27,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
-        Some("bench") => bench::bench(),
+        Some("bench") if args.len() == 1 => bench::bench(bench::Mode::Full),
+        Some("bench") if args[1..] == ["--quick"] => bench::bench(bench::Mode::Quick),
         Some("image") => deploy::image(),
         Some("deploy") => deploy::check(),
         Some("layout") if args.len() == 2 => deploy::layout(Path::new(&args[1])),

@@ -157,6 +157,12 @@ pub fn ensure_test_packages() -> Result<()> {
     ensure_debian_packages(&wanted, "the tests")
 }
 
+/// nginx, which the bench runs as a plain reverse proxy and as a proxy cache in front of the
+/// same Prometheus as Vitals, to set the server's figures beside it.
+pub fn ensure_bench_packages() -> Result<()> {
+    ensure_debian_packages(&[("nginx", "nginx")], "the bench")
+}
+
 /// Podman, which builds the image, and musl-gcc, which builds its static server (aws-lc-rs and
 /// SQLite included), with the Rust musl target.
 pub fn ensure_deploy_packages() -> Result<()> {
