@@ -1,4 +1,4 @@
-//! The two apps' shells: the session, the top bar and each app's routes.
+//! The apps' shells: the session, the top bar and each app's routes.
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -82,19 +82,31 @@ pub fn EngineeringApp() -> impl IntoView {
     }
 }
 
-/// The notices, goals and admin areas, away from the portal's download; every other page is
-/// another app's.
+/// The notices and admin areas, away from the portal's download; every other page is another
+/// app's.
 #[component]
 pub fn ManageApp() -> impl IntoView {
     view! {
         <Shell>
             <Routes fallback=OtherApp>
                 <Route path=path!("/notices") view=behind_login(Area::Notices, NoticesPage) />
+                <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
+                <Route path=path!("/admin/*rest") view=behind_login(Area::Admin, AdminPage) />
+            </Routes>
+        </Shell>
+    }
+}
+
+/// The goals (objectives, what went wrong) and the patient journey: their charts and
+/// explanations are an app of their own, so notices and admin stay small.
+#[component]
+pub fn InsightsApp() -> impl IntoView {
+    view! {
+        <Shell>
+            <Routes fallback=OtherApp>
                 <Route path=path!("/insights") view=behind_login(Area::Insights, GoalsPage) />
                 <Route path=path!("/insights/slos") view=behind_login(Area::Insights, GoalsPage) />
                 <Route path=path!("/insights/journeys/:id") view=behind_login(Area::Insights, JourneyPage) />
-                <Route path=path!("/admin") view=behind_login(Area::Admin, AdminPage) />
-                <Route path=path!("/admin/*rest") view=behind_login(Area::Admin, AdminPage) />
             </Routes>
         </Shell>
     }

@@ -33,7 +33,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::http::HeaderName;
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -481,31 +481,16 @@ pub fn app(state: AppState) -> Router {
         .split_for_parts();
     let document = routes::openapi::ApiDocument::render(&document);
 
-    let app_routes = [
-        "/",
-        "/dashboards",
-        "/dashboards/{id}",
-        "/s/{id}",
-        "/status",
-        "/login",
-    ];
     let mut router = router.layer(Extension(document));
-    for path in app_routes {
-        router = router.route(path, get(spa::app_route));
-    }
-    // The engineering area, and the notices and admin areas, are apps of their own: the
-    // portal clinicians open stays small.
-    for path in ["/engineering", "/engineering/{*rest}"] {
-        router = router.route(path, get(spa::engineering_route));
-    }
-    for path in [
-        "/notices",
-        "/insights",
-        "/insights/{*rest}",
-        "/admin",
-        "/admin/{*rest}",
-    ] {
-        router = router.route(path, get(spa::manage_route));
+    // Each app's addresses answer its page; the engineering, notices and admin, and insights
+    // areas are apps of their own, so the portal clinicians open stays small.
+    for app in spa::App::ALL {
+        for path in app.routes() {
+            router = router.route(
+                path,
+                get(move |State(spa): State<Arc<Spa>>| async move { spa.page(app, StatusCode::OK) }),
+            );
+        }
     }
     let envelope = Arc::new(Envelope {
         content_security_policy: state.spa.content_security_policy(),

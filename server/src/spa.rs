@@ -14,42 +14,76 @@ use tower_http::services::ServeDir;
 
 use crate::error::ApiError;
 
-/// The built apps as the server found them at start: the portal (`index.html`), the
-/// engineering area (`engineering.html`) and the notices and admin areas (`manage.html`).
+/// The browser apps, each its own page in `dist/` with its own download, so the portal
+/// clinicians open never carries the engineers' tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum App {
+    /// Home, the dashboards, status and login: `index.html`.
+    Portal,
+    /// Logs, metrics, traces, the service map and sources: `engineering.html`.
+    Engineering,
+    /// Notices and the admin area: `manage.html`.
+    Manage,
+    /// Goals, what went wrong, and the patient journey: `insights.html`.
+    Insights,
+}
+
+impl App {
+    pub const ALL: [App; 4] = [App::Portal, App::Engineering, App::Manage, App::Insights];
+
+    /// The page Trunk builds for the app in `dist/`.
+    pub fn page(self) -> &'static str {
+        match self {
+            App::Portal => "index.html",
+            App::Engineering => "engineering.html",
+            App::Manage => "manage.html",
+            App::Insights => "insights.html",
+        }
+    }
+
+    /// The page addresses the app draws; the portal's are listed in the router with its own.
+    pub fn routes(self) -> &'static [&'static str] {
+        match self {
+            App::Portal => &[
+                "/",
+                "/dashboards",
+                "/dashboards/{id}",
+                "/s/{id}",
+                "/status",
+                "/login",
+            ],
+            App::Engineering => &["/engineering", "/engineering/{*rest}"],
+            App::Manage => &["/notices", "/admin", "/admin/{*rest}"],
+            App::Insights => &["/insights", "/insights/{*rest}"],
+        }
+    }
+}
+
+/// The built apps as the server found them at start, in the order of [`App::ALL`].
 pub struct Spa {
     dist_dir: PathBuf,
-    index_html: Option<String>,
-    engineering_html: Option<String>,
-    manage_html: Option<String>,
+    pages: [Option<String>; 4],
     content_security_policy: HeaderValue,
 }
 
 impl Spa {
-    /// Reads `index.html` from the dist folder and derives the page's Content-Security-Policy.
+    /// Reads each app's page from the dist folder and derives the pages' Content-Security-Policy.
     /// A missing build is not fatal: the API still works and the page says how to build.
     pub fn load(dist_dir: &Path) -> Self {
-        let index_html = std::fs::read_to_string(dist_dir.join("index.html")).ok();
-        let engineering_html = std::fs::read_to_string(dist_dir.join("engineering.html")).ok();
-        let manage_html = std::fs::read_to_string(dist_dir.join("manage.html")).ok();
-        if index_html.is_none() || engineering_html.is_none() || manage_html.is_none() {
+        let pages = App::ALL.map(|app| std::fs::read_to_string(dist_dir.join(app.page())).ok());
+        if let Some(missing) = App::ALL.iter().zip(&pages).find(|(_, html)| html.is_none()) {
             tracing::warn!(
                 dist = %dist_dir.display(),
+                page = missing.0.page(),
                 "the browser app is not built in this folder; run `cargo xtask run` to build and serve it"
             );
         }
         // One policy for every page: each page's inline loader is allowed by its hash.
-        let pages = [
-            index_html.as_deref(),
-            engineering_html.as_deref(),
-            manage_html.as_deref(),
-        ];
         let content_security_policy =
-            content_security_policy(&pages.into_iter().flatten().collect::<String>());
+            content_security_policy(&pages.iter().flatten().map(String::as_str).collect::<String>());
         Self {
             dist_dir: dist_dir.to_owned(),
-            index_html,
-            engineering_html,
-            manage_html,
+            pages,
             content_security_policy,
         }
     }
@@ -58,12 +92,10 @@ impl Spa {
         self.content_security_policy.clone()
     }
 
-    fn index(&self, status: StatusCode) -> Response {
-        Self::page(self.index_html.as_ref(), status)
-    }
-
-    fn page(html: Option<&String>, status: StatusCode) -> Response {
-        match html {
+    /// The app's page with `status`, or a plain 503 saying how to build it.
+    pub fn page(&self, app: App, status: StatusCode) -> Response {
+        let index = App::ALL.iter().position(|a| *a == app).unwrap_or(0);
+        match &self.pages[index] {
             Some(html) => (
                 status,
                 [
@@ -116,21 +148,6 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// The portal's routes: each answers index.html and the app draws the page.
-pub async fn app_route(State(spa): State<Arc<Spa>>) -> Response {
-    spa.index(StatusCode::OK)
-}
-
-/// The engineering area's routes: each answers engineering.html, the engineering app.
-pub async fn engineering_route(State(spa): State<Arc<Spa>>) -> Response {
-    Spa::page(spa.engineering_html.as_ref(), StatusCode::OK)
-}
-
-/// The notices and admin areas' routes: each answers manage.html, their app.
-pub async fn manage_route(State(spa): State<Arc<Spa>>) -> Response {
-    Spa::page(spa.manage_html.as_ref(), StatusCode::OK)
-}
-
 /// Everything no route matched: unknown API paths, assets, and unknown pages.
 pub async fn fallback(State(spa): State<Arc<Spa>>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
@@ -144,7 +161,7 @@ pub async fn fallback(State(spa): State<Arc<Spa>>, request: Request) -> Response
     let last_segment = path.rsplit('/').next().unwrap_or_default();
     if !last_segment.contains('.') {
         // An unknown page: the app shows its own "page not found", with a real 404 status.
-        return spa.index(StatusCode::NOT_FOUND);
+        return spa.page(App::Portal, StatusCode::NOT_FOUND);
     }
     serve_asset(&spa.dist_dir, request, last_segment).await
 }

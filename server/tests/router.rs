@@ -20,6 +20,7 @@ const CLINIC_MORNING_MS: i64 = 1_795_515_600_000;
 const INDEX_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/app.js'; init();</script></head><body></body></html>";
 const ENGINEERING_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/eng.js'; init();</script></head><body></body></html>";
 const MANAGE_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/manage.js'; init();</script></head><body></body></html>";
+const INSIGHTS_HTML: &str = "<!doctype html><html><head><script type=\"module\">import init from '/insights.js'; init();</script></head><body></body></html>";
 const HASHED_WASM: &str = "vitals-frontend-0123456789abcdef_bg.wasm";
 
 /// A server over a small fake build of the app, with the clock fixed in clinic hours,
@@ -38,6 +39,7 @@ impl TestApp {
         std::fs::write(dist.path().join("index.html"), INDEX_HTML).unwrap();
         std::fs::write(dist.path().join("engineering.html"), ENGINEERING_HTML).unwrap();
         std::fs::write(dist.path().join("manage.html"), MANAGE_HTML).unwrap();
+        std::fs::write(dist.path().join("insights.html"), INSIGHTS_HTML).unwrap();
         std::fs::write(dist.path().join(HASHED_WASM), b"\0asm\x01\0\0\0").unwrap();
         std::fs::write(dist.path().join("robots.txt"), "User-agent: *\nDisallow: /\n").unwrap();
         Self::with_dist(dist).await
@@ -122,7 +124,7 @@ async fn client_routes_answer_the_app_with_200() {
 }
 
 #[tokio::test]
-async fn the_engineering_notices_and_admin_areas_answer_their_own_apps_allowed_by_the_same_policy() {
+async fn the_engineering_notices_admin_and_insights_areas_answer_their_own_apps_allowed_by_the_same_policy() {
     let app = TestApp::new().await;
     for (path, html) in [
         ("/engineering", ENGINEERING_HTML),
@@ -131,6 +133,9 @@ async fn the_engineering_notices_and_admin_areas_answer_their_own_apps_allowed_b
         ("/notices", MANAGE_HTML),
         ("/admin", MANAGE_HTML),
         ("/admin/audit", MANAGE_HTML),
+        ("/insights", INSIGHTS_HTML),
+        ("/insights/slos", INSIGHTS_HTML),
+        ("/insights/journeys/registration", INSIGHTS_HTML),
     ] {
         let (status, headers, body) = app.get(path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
@@ -138,7 +143,7 @@ async fn the_engineering_notices_and_admin_areas_answer_their_own_apps_allowed_b
         assert_eq!(headers[header::CACHE_CONTROL], "no-cache", "{path}");
         let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
         // Every page's inline loader, by hash, and nothing inline besides.
-        assert_eq!(policy.matches("'sha256-").count(), 3, "{policy}");
+        assert_eq!(policy.matches("'sha256-").count(), 4, "{policy}");
         assert!(!policy.contains("unsafe-inline"), "{policy}");
     }
     let (_, _, body) = app.get("/engineering-notes").await;

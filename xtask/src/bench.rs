@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::frontend::{ENGINEERING_PAGE, MANAGE_PAGE, brotli_bytes, files};
+use crate::frontend::{ENGINEERING_PAGE, INSIGHTS_PAGE, MANAGE_PAGE, brotli_bytes, files};
 use crate::{cargo, root, run_command, step, tools};
 
 /// The environment variable that tells each bench binary to run its quick variant: fewer
@@ -278,15 +278,17 @@ pub fn bench(mode: Mode) -> Result<()> {
 /// Each app as a browser downloads it on first visit: the wasm, JS and CSS its page names, as
 /// they are, gzip-compressed and brotli-compressed (what the server sends a browser that takes
 /// brotli; the issues' budgets are for that). The portal is what clinic staff open; the
-/// engineering app, and the notices and admin app, load only when someone opens their areas.
+/// engineering app, the notices and admin app, and the insights app load only when someone
+/// opens their areas.
 fn download_sizes() -> Result<Vec<Row>> {
-    step("measuring the three apps' downloads: raw, gzip and brotli");
+    step("measuring the four apps' downloads: raw, gzip and brotli");
     let dist = root().join("dist");
     let mut rows = Vec::new();
     for (page, app, brotli_target) in [
         ("index.html", "portal", 300.0),
         (ENGINEERING_PAGE, "engineering app", 500.0),
         (MANAGE_PAGE, "notices and admin app", 300.0),
+        (INSIGHTS_PAGE, "insights app", 300.0),
     ] {
         let html = std::fs::read_to_string(dist.join(page))
             .with_context(|| format!("cannot read dist/{page}; build the app first"))?;
@@ -598,7 +600,7 @@ impl Report<'_> {
         let _ = writeln!(
             text,
             "\n## How long it took\n\n\
-             Measuring took {}; with the builds before it (the three apps, the benches and the \
+             Measuring took {}; with the builds before it (the four apps, the benches and the \
              server, mostly up to date) the whole run took {}{}.\n",
             minutes(self.measuring_took),
             minutes(self.builds_took + self.measuring_took),

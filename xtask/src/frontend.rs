@@ -16,16 +16,19 @@ const COMPRESSIBLE: [&str; 7] = ["wasm", "js", "css", "html", "svg", "json", "tx
 pub const ENGINEERING_PAGE: &str = "engineering.html";
 /// The notices and admin app's page in `dist/`.
 pub const MANAGE_PAGE: &str = "manage.html";
+/// The insights app's page in `dist/`: goals, what went wrong, the patient journey.
+pub const INSIGHTS_PAGE: &str = "insights.html";
 
-/// `trunk build --release --offline` of the three apps into `dist/` (the portal's `index.html`,
-/// the engineering app's `engineering.html`, the notices and admin app's `manage.html`, their
-/// hashed assets side by side), then `.br` and `.gz` beside each text asset.
+/// `trunk build --release --offline` of the four apps into `dist/` (the portal's `index.html`,
+/// the engineering app's `engineering.html`, the notices and admin app's `manage.html`, the
+/// insights app's `insights.html`, their hashed assets side by side), then `.br` and `.gz`
+/// beside each text asset.
 pub fn build() -> Result<()> {
     let root = root();
     step("building the portal app (trunk build --release --offline)");
     trunk(&[])?;
     let dist = root.join("dist");
-    for page in [ENGINEERING_PAGE, MANAGE_PAGE] {
+    for page in [ENGINEERING_PAGE, MANAGE_PAGE, INSIGHTS_PAGE] {
         step(&format!(
             "building {page}'s app (trunk build --release --offline frontend/{page})"
         ));
@@ -60,7 +63,8 @@ fn trunk(args: &[&std::ffi::OsStr]) -> Result<()> {
             .current_dir(root())
             .env("PATH", std::env::join_paths(paths)?)
             // Trunk's own cargo call must not inherit the xtask build's target settings.
-            .env_remove("CARGO_TARGET_DIR"),
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_MANIFEST_DIR"),
     )
 }
 
