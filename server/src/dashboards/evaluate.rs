@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use vitals_api::{
-    Backend, BaselineVerdict, ChartSeries, Direction, Health, LogQueryResponse, PanelData, PanelKind,
-    PanelRow, Series, Unit,
+    Backend, BaselineVerdict, ChartSeries, Direction, Health, LogLine, LogQueryResponse, PanelData,
+    PanelKind, PanelRow, Series, Unit,
 };
 
 use super::definition::{Dashboard, Panel, PanelPatterns, Signal};
@@ -147,7 +147,23 @@ pub async fn answer(
             Ok(Vec::new())
         }
     };
-    let (now, before, chart) = tokio::try_join!(now, before, chart)?;
+    // The four earlier weeks of a baseline, and the lines of a pattern sentence, are asked for
+    // with the panel's own queries, so the first answer waits for the slowest query alone.
+    let earlier = async {
+        if panel.baseline {
+            Ok(Some(earlier_weeks(sources, panel.signal, &value_query, at).await))
+        } else {
+            Ok(None)
+        }
+    };
+    let pattern_lines = async {
+        match &panel.patterns {
+            Some(patterns) => Ok(pattern_lines(sources, patterns, choices, range).await),
+            None => Ok(None),
+        }
+    };
+    let (now, before, chart, earlier, pattern_lines) =
+        tokio::try_join!(now, before, chart, earlier, pattern_lines)?;
 
     let value = total(&now);
     let previous = before.as_deref().and_then(total);
@@ -197,14 +213,14 @@ pub async fn answer(
             top,
         },
     );
-    if panel.baseline
-        && let Some(words) = baseline_words(sources, panel, &value_query, value, at).await
+    if let Some(earlier) = &earlier
+        && let Some(words) = baseline_words(panel, value, earlier)
     {
         sentence = format!("{} {words}", sentence.trim_end());
     }
-    if let Some(patterns) = &panel.patterns
+    if let (Some(patterns), Some(lines)) = (&panel.patterns, &pattern_lines)
         && value.is_some_and(|value| value > 0.0)
-        && let Some(top) = top_pattern(sources, masker, patterns, choices, range, &range_words).await
+        && let Some(top) = top_pattern(masker, patterns, range, lines, &range_words)
     {
         sentence = format!("{} {top}.", sentence.trim_end());
     }
@@ -233,31 +249,29 @@ pub async fn answer(
     })
 }
 
-/// Whether the number is usual, in a sentence: against the same window at the same time of
-/// day and week in each of the last four weeks. `None` when fewer than two weeks had data.
-async fn baseline_words(
-    sources: &Sources,
-    panel: &Panel,
-    value_query: &str,
-    value: Option<f64>,
-    at: i64,
-) -> Option<String> {
-    let earlier = futures::future::join_all(
+/// The panel's number in the same window at the same time of day and week, in each of the
+/// last four weeks; a week that could not be read is `None`.
+async fn earlier_weeks(sources: &Sources, signal: Signal, value_query: &str, at: i64) -> Vec<Option<f64>> {
+    futures::future::join_all(
         (1..=baseline::WEEKS)
-            .map(|week| instant(sources, panel.signal, value_query, at - week * baseline::WEEK_MS)),
+            .map(|week| instant(sources, signal, value_query, at - week * baseline::WEEK_MS)),
     )
-    .await;
-    let earlier: Vec<Option<f64>> = earlier
-        .into_iter()
-        .map(|answer| answer.ok().as_deref().and_then(total))
-        .collect();
+    .await
+    .into_iter()
+    .map(|answer| answer.ok().as_deref().and_then(total))
+    .collect()
+}
+
+/// Whether the number is usual, in a sentence: against the `earlier` weeks' numbers. `None`
+/// when fewer than two weeks had data.
+fn baseline_words(panel: &Panel, value: Option<f64>, earlier: &[Option<f64>]) -> Option<String> {
     // A change smaller than this is never unusual: one event, half a point of a share.
     let slack = match panel.unit {
         Unit::Ratio => 0.005,
         Unit::Count => 1.0,
         _ => 0.0,
     };
-    let band = baseline::against(value, &earlier, slack)?;
+    let band = baseline::against(value, earlier, slack)?;
     let verdict = match band.verdict {
         BaselineVerdict::Usual => "That is usual",
         BaselineVerdict::Higher => "That is more than usual",
@@ -282,17 +296,14 @@ async fn baseline_words(
 /// The most lines read for a panel's pattern sentence, newest first.
 const PATTERN_LINES: u32 = 5_000;
 
-/// What most of the lines behind a panel's number have in common, as a sentence: "Most failed
-/// logins in the last 6 hours (87%) were 'user record not found'". Mined after masking, so no
-/// patient data becomes part of it; `None` when the lines cannot be read or there are none.
-async fn top_pattern(
+/// The newest lines behind a panel's number, for its pattern sentence; `None` when they
+/// cannot be read (the sentence is then left out, the number still answers).
+async fn pattern_lines(
     sources: &Sources,
-    masker: &Masker,
     patterns: &PanelPatterns,
     choices: &Choices,
     range: TimeRange,
-    range_words: &str,
-) -> Option<String> {
+) -> Option<Vec<LogLine>> {
     let query = LogQuery {
         query: filled(&patterns.query, choices, range.duration_ms(), range.duration_ms()),
         range,
@@ -300,9 +311,22 @@ async fn top_pattern(
         direction: Direction::Backward,
         step_ms: 0,
     };
-    let LogQueryResponse::Streams { lines } = sources.logs.query(&query).await.ok()? else {
-        return None;
-    };
+    match sources.logs.query(&query).await.ok()? {
+        LogQueryResponse::Streams { lines } => Some(lines),
+        _ => None,
+    }
+}
+
+/// What most of the `lines` behind a panel's number have in common, as a sentence: "Most
+/// failed logins in the last 6 hours (87%) were 'user record not found'". Mined after masking,
+/// so no patient data becomes part of it; `None` when there are none.
+fn top_pattern(
+    masker: &Masker,
+    patterns: &PanelPatterns,
+    range: TimeRange,
+    lines: &[LogLine],
+    range_words: &str,
+) -> Option<String> {
     let mined = mine(
         masker,
         range,

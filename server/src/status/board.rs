@@ -125,23 +125,31 @@ impl StatusBoard {
     /// `from_ms` to `to_ms` (read from the store, so every replica's records count); those the
     /// store cannot tell about are left out.
     pub async fn failing_during(&self, from_ms: i64, to_ms: i64) -> Vec<String> {
-        let mut failing = Vec::new();
-        for component in &self.page.components {
-            let Ok(changes) = self.store.changes(&component.id, from_ms, to_ms).await else {
-                continue;
-            };
-            // The first change may be from before the stretch: the state it began in.
-            let failed = changes.iter().any(|change| {
-                matches!(
-                    change.state,
-                    State::DegradedPerformance | State::PartialOutage | State::MajorOutage
-                ) && change.at_ms < to_ms
-            });
-            if failed {
-                failing.push(component.name.clone());
-            }
-        }
-        failing
+        // Each component's history is its own read: they are asked for together.
+        let histories = futures::future::join_all(
+            self.page
+                .components
+                .iter()
+                .map(|component| self.store.changes(&component.id, from_ms, to_ms)),
+        )
+        .await;
+        self.page
+            .components
+            .iter()
+            .zip(histories)
+            .filter(|(_, changes)| {
+                // The first change may be from before the stretch: the state it began in.
+                changes.as_ref().is_ok_and(|changes| {
+                    changes.iter().any(|change| {
+                        matches!(
+                            change.state,
+                            State::DegradedPerformance | State::PartialOutage | State::MajorOutage
+                        ) && change.at_ms < to_ms
+                    })
+                })
+            })
+            .map(|(component, _)| component.name.clone())
+            .collect()
     }
 
     /// A notice was posted or changed: the next answer is made afresh, so it shows at once.
