@@ -59,11 +59,7 @@ const [query, from, step, done] = arguments;
 "#;
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run())
+    vitals_tests::bench_on_two_threads(run())
 }
 
 /// A metrics upstream with one long, busy series: a daily wave, a fast ripple, noise, and a

@@ -84,10 +84,7 @@ fn views_run() -> Bound {
 }
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(run())
+    vitals_tests::bench_on_one_thread(run())
 }
 
 async fn run() -> Result<()> {

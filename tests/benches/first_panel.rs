@@ -20,11 +20,7 @@ const SHELL_SCRIPT: &str =
     "return performance.getEntriesByName('vitals:shell-drawn').map(entry => entry.startTime);";
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run())
+    vitals_tests::bench_on_two_threads(run())
 }
 
 async fn run() -> Result<()> {

@@ -19,11 +19,7 @@ const WINDOW_TARGET_MS: f64 = 300.0;
 const OPEN_TARGET_MS: f64 = 2_000.0;
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run())
+    vitals_tests::bench_on_two_threads(run())
 }
 
 async fn run() -> Result<()> {

@@ -39,11 +39,7 @@ const MARKS: &str = "return performance.getEntriesByName('vitals:tail-memory') \
     .map(mark => [mark.startTime / 1000, mark.detail.bytes, mark.detail.lines]);";
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run())
+    vitals_tests::bench_on_two_threads(run())
 }
 
 /// A log upstream whose tail, once `release` is notified, brings the last [`BUFFER_LINES`]

@@ -34,11 +34,7 @@ const COUNT_SCRIPT: &str = "const list = document.querySelector('[data-testid=lo
     return [list ? list.getElementsByTagName('*').length + 1 : -1, summary ? summary.textContent : ''];";
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run())
+    vitals_tests::bench_on_two_threads(run())
 }
 
 /// One batch-sync line: a JSON document of about `bytes` bytes, every field a plain value.

@@ -27,11 +27,7 @@ const TAILS_READY_WITHIN: Duration = Duration::from_secs(60);
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run())
+    vitals_tests::bench_on_two_threads(run())
 }
 
 fn megabytes(bytes: u64) -> f64 {

@@ -26,11 +26,7 @@ fn entries(name: &str) -> String {
 }
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?
-        .block_on(run())
+    vitals_tests::bench_on_two_threads(run())
 }
 
 /// The `n`th entry called `name`, once the page has measured it.

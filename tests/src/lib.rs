@@ -102,6 +102,25 @@ pub fn bench_scale<T>(whole: T, quick: T) -> T {
     if quick_bench() { quick } else { whole }
 }
 
+/// Runs a bench's `run` to its end on a runtime of two worker threads: the bench's own
+/// load or browser and the server it measures share them, as they share the machine's cores.
+pub fn bench_on_two_threads(run: impl Future<Output = Result<()>>) -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run)
+}
+
+/// Runs a bench's `run` on one thread: the server under measure alone on its runtime, its
+/// load coming from threads of the bench's own.
+pub fn bench_on_one_thread(run: impl Future<Output = Result<()>>) -> Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(run)
+}
+
 /// The built browser app: `cargo xtask test` builds it and says where.
 pub fn dist_dir() -> Result<PathBuf> {
     let dist = std::env::var_os("VITALS_TEST_DIST")
