@@ -80,8 +80,12 @@ fn run_command(command: &mut Command) -> Result<()> {
 /// demo users only while it listens on loopback.
 const DEMO_PASSWORD: &str = "vitals-demo";
 
+/// Cargo, without the variable `cargo run` set for xtask itself: a build script that watches
+/// it (ring's) would otherwise rebuild whenever xtask's builds and plain `cargo` ones alternate.
 fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.env_remove("CARGO_MANIFEST_DIR");
+    cargo
 }
 
 fn run(server_args: &[String]) -> Result<()> {
