@@ -77,7 +77,11 @@ fn assemble_layout(server: &Path, out: &Path) -> Result<()> {
     }
     std::fs::create_dir_all(out.join("etc/ssl/certs"))?;
     std::fs::create_dir_all(out.join("data"))?;
-    copy_tree(&root().join("dist"), &out.join("dist"))?;
+    // Browsers reach the image through the TLS load balancer and always take brotli; other
+    // clients get the file as it is. The gzip copies would only add to the image.
+    copy_tree_where(&root().join("dist"), &out.join("dist"), |file| {
+        file.extension().is_none_or(|extension| extension != "gz")
+    })?;
     copy_tree(&root().join("deploy/rootfs"), out)?;
     let copy = |from: &Path, to: &str| {
         std::fs::copy(from, out.join(to))
@@ -328,7 +332,7 @@ fn check_serving(server: &mut Child, layout: &Path, as_root: bool) -> Result<()>
 
     let deadline = Instant::now() + READY_WITHIN;
     loop {
-        if get(&public, "/healthz").is_ok_and(|answer| answer.starts_with("HTTP/1.1 200")) {
+        if get(&public, "/healthz", "identity").is_ok_and(|answer| answer.starts_with("HTTP/1.1 200")) {
             break;
         }
         ensure!(
@@ -337,12 +341,13 @@ fn check_serving(server: &mut Child, layout: &Path, as_root: bool) -> Result<()>
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let page = get(&public, "/")?;
+    let page = get(&public, "/", "identity")?;
     ensure!(
         page.starts_with("HTTP/1.1 200") && page.contains("<html"),
         "the server on the read-only layout does not serve the browser app from dist/: {}",
         page.lines().next().unwrap_or_default()
     );
+    check_wasm_encodings(&public, &page)?;
     let health = as_image_user(&layout.join("vitals-server"), as_root)
         .arg("--health")
         .current_dir(layout)
@@ -355,17 +360,55 @@ fn check_serving(server: &mut Child, layout: &Path, as_root: bool) -> Result<()>
         "the image's health check failed against a serving server: {}",
         String::from_utf8_lossy(&health.stderr)
     );
-    println!("    /healthz, the browser app and the health check answer on {public} with a read-only layout");
+    println!(
+        "    /healthz, the browser app (its wasm in brotli, or whole) and the health check answer on {public} with a read-only layout"
+    );
     Ok(())
 }
 
-/// One HTTP/1.1 GET, the whole answer as text.
-fn get(address: &str, path: &str) -> Result<String> {
+/// The portal's WebAssembly, as the page names it, from the image's layout: brotli-compressed
+/// for a browser, whole for a client that takes only gzip (the image keeps no gzip copies).
+fn check_wasm_encodings(address: &str, page: &str) -> Result<()> {
+    let wasm = page
+        .split(['"', '\''])
+        .find(|part| part.ends_with("_bg.wasm"))
+        .context("the portal's page names no _bg.wasm file")?;
+    let wasm = if wasm.starts_with('/') {
+        wasm.to_owned()
+    } else {
+        format!("/{wasm}")
+    };
+    for (accepted, encoding) in [("gzip, deflate, br, zstd", Some("br")), ("gzip", None)] {
+        let answer = get(address, &wasm, accepted)?;
+        let head = answer
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        ensure!(
+            head.starts_with("http/1.1 200"),
+            "{wasm} from the read-only layout, for Accept-Encoding: {accepted}: {}",
+            head.lines().next().unwrap_or_default()
+        );
+        let sent = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-encoding:"))
+            .map(str::trim);
+        ensure!(
+            sent == encoding,
+            "{wasm} for Accept-Encoding: {accepted} came with Content-Encoding {sent:?}, not {encoding:?}"
+        );
+    }
+    Ok(())
+}
+
+/// One HTTP/1.1 GET taking the `accepted` encodings, the whole answer as text.
+fn get(address: &str, path: &str, accepted: &str) -> Result<String> {
     let mut stream = TcpStream::connect(address)?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept-Encoding: {accepted}\r\nConnection: close\r\n\r\n"
     )?;
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer)?;
@@ -431,11 +474,16 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Copies the tree at `from` into `to`, merging into folders that exist.
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    copy_tree_where(from, to, |_| true)
+}
+
+/// Copies the tree at `from` into `to` as [`copy_tree`] does, only the files `keep` keeps.
+fn copy_tree_where(from: &Path, to: &Path, keep: impl Fn(&Path) -> bool) -> Result<()> {
     for path in walk(from)? {
         let target = to.join(path.strip_prefix(from)?);
         if path.is_dir() {
             std::fs::create_dir_all(&target)?;
-        } else {
+        } else if keep(&path) {
             std::fs::copy(&path, &target)
                 .with_context(|| format!("cannot copy {} to {}", path.display(), target.display()))?;
         }
