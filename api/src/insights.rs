@@ -237,6 +237,10 @@ pub struct ExplanationList {
     pub explanations: Vec<Explanation>,
     /// Episodes of the range older than those explained, left out to bound the work.
     pub not_explained: u32,
+    /// The names of the objectives whose numbers could not be read, so whether they failed
+    /// is not known: "Logins succeed". An empty list of explanations then means nothing.
+    #[serde(default)]
+    pub cannot_tell: Vec<String>,
 }
 
 /// One stretch of time an objective was failing fast, and why.

@@ -27,7 +27,18 @@ pub fn WhatWentWrong() -> impl IntoView {
 
 #[component]
 fn Explanations(list: ExplanationList) -> impl IntoView {
+    let cannot_tell = (!list.cannot_tell.is_empty()).then(|| {
+        view! {
+            <p class="explanation-unknown" role="status" data-testid="explanations-cannot-tell">
+                <span aria-hidden="true">"? "</span>
+                {cannot_tell_words(&list.cannot_tell)}
+            </p>
+        }
+    });
     if list.explanations.is_empty() {
+        if cannot_tell.is_some() {
+            return cannot_tell.into_any();
+        }
         return view! {
             <p class="empty-state" role="status">
                 "✓ No goal failed fast in the last 24 hours."
@@ -47,6 +58,7 @@ fn Explanations(list: ExplanationList) -> impl IntoView {
         )
     });
     view! {
+        {cannot_tell}
         <ul class="explanation-list">
             {list
                 .explanations
@@ -57,6 +69,25 @@ fn Explanations(list: ExplanationList) -> impl IntoView {
         {earlier.map(|words| view! { <p class="status-description">{words}</p> })}
     }
     .into_any()
+}
+
+/// Which goals Vitals cannot judge, and what that means for the list beside it.
+fn cannot_tell_words(names: &[String]) -> String {
+    let (goals, them) = match names {
+        [one] => (format!("“{one}”"), "its"),
+        _ => (
+            names
+                .iter()
+                .map(|name| format!("“{name}”"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            "their",
+        ),
+    };
+    format!(
+        "Vitals cannot tell whether {goals} failed: {them} numbers cannot be read right now. \
+         The goals below say why."
+    )
 }
 
 #[component]

@@ -127,12 +127,20 @@ impl ExplanationBoard {
             explanations.push(explanation);
         }
         explanations.sort_by(|a, b| b.since.cmp(&a.since).then_with(|| a.slo.cmp(&b.slo)));
+        // An objective whose counts cannot be read may have failed: it is named, not passed over.
+        let cannot_tell = evaluation
+            .slos
+            .iter()
+            .filter(|one| one.slo.explain.is_some() && one.counts.is_err())
+            .map(|one| one.slo.name.clone())
+            .collect();
         ExplanationList {
             as_of: evaluation.as_of,
             from: range.start_ms,
             to: range.end_ms,
             explanations,
             not_explained: u32::try_from(not_explained).unwrap_or(u32::MAX),
+            cannot_tell,
         }
     }
 }
