@@ -72,7 +72,7 @@ impl LoginFlow {
                 }
                 Err(error) => {
                     if starts_over(&error) {
-                        self.step.set(Step::Credentials);
+                        self.start_over();
                     }
                     self.error.set(Some(login_error_words(&error)));
                 }
@@ -407,21 +407,15 @@ fn AuthenticatorSteps(setup: AuthenticatorSetup) -> impl IntoView {
             <li>
                 "Scan this QR code with your authenticator app:"
                 <img
-                    class="authenticator-qr"
                     src=api::svg_image_src(&setup.qr_svg)
                     alt="QR code that adds Vitals to an authenticator app"
-                    width="180"
-                    height="180"
                 />
             </li>
             <li>
-                "Or type this key into the app, spaces left out:"
-                <code class="authenticator-key" data-testid="authenticator-key">
-                    {setup.secret_key}
-                </code>
+                "Or type this key into the app:"
+                <code>{setup.secret_key}</code>
             </li>
             <li>
-                "Or, on the device with the app: "
                 <a href=setup.uri>"Open in an authenticator app on this device"</a>
             </li>
         </ol>
