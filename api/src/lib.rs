@@ -1160,6 +1160,27 @@ pub enum ChallengeKind {
     NewPasswordRequired,
     #[serde(rename = "SOFTWARE_TOKEN_MFA")]
     SoftwareTokenMfa,
+    /// The pool requires MFA and the person has no authenticator app yet: they add one, then answer with its code.
+    #[serde(rename = "MFA_SETUP")]
+    MfaSetup,
+}
+
+/// What a person needs to add Vitals to an authenticator app, sent with the `MFA_SETUP` step only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthenticatorSetup {
+    /// The secret key in groups of four (`ABCD EFGH …`), for typing into the app.
+    pub secret_key: String,
+    /// `otpauth://totp/Vitals:<username>?secret=…&issuer=Vitals`, for an app on the same device.
+    pub uri: String,
+    /// A QR code of `uri`: a whole SVG document, to scan with the app.
+    pub qr_svg: String,
+}
+
+impl std::fmt::Debug for AuthenticatorSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthenticatorSetup(<hidden>)")
+    }
 }
 
 /// The answer to a login or a challenge: a session, or the next step.
@@ -1167,11 +1188,16 @@ pub enum ChallengeKind {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum LoginResponse {
-    Challenge { challenge: ChallengeKind },
+    Challenge {
+        challenge: ChallengeKind,
+        /// Only with `MFA_SETUP`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authenticator: Option<AuthenticatorSetup>,
+    },
     Session(SessionInfo),
 }
 
-/// `POST /api/v1/session/challenge`: the new password or the MFA code.
+/// `POST /api/v1/session/challenge`: the new password, or the code of the authenticator app (`SOFTWARE_TOKEN_MFA`, `MFA_SETUP`).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChallengeRequest {
@@ -1267,8 +1293,25 @@ mod tests {
         assert_eq!(
             challenge,
             LoginResponse::Challenge {
-                challenge: ChallengeKind::SoftwareTokenMfa
+                challenge: ChallengeKind::SoftwareTokenMfa,
+                authenticator: None,
             }
+        );
+        let setup = LoginResponse::Challenge {
+            challenge: ChallengeKind::MfaSetup,
+            authenticator: Some(AuthenticatorSetup {
+                secret_key: "ABCD EFGH".into(),
+                uri: "otpauth://totp/Vitals:ana?secret=ABCDEFGH&issuer=Vitals".into(),
+                qr_svg: "<svg/>".into(),
+            }),
+        };
+        let json = serde_json::to_value(&setup).unwrap();
+        assert_eq!(json["challenge"], "MFA_SETUP");
+        assert_eq!(json["authenticator"]["secret_key"], "ABCD EFGH");
+        assert_eq!(serde_json::from_value::<LoginResponse>(json).unwrap(), setup);
+        assert!(
+            !format!("{setup:?}").contains("ABCD"),
+            "the secret never shows in debug output"
         );
         let session = SessionInfo {
             user: "ana".into(),

@@ -147,6 +147,15 @@ pub async fn login(request: &LoginRequest) -> Result<LoginResponse, ApiError> {
     .await
 }
 
+/// An SVG document the server made (an authenticator's QR code) as an `<img>` source: a `data:`
+/// URL, which the content security policy allows for images.
+pub fn svg_image_src(svg: &str) -> String {
+    format!(
+        "data:image/svg+xml,{}",
+        svg.replace('%', "%25").replace('#', "%23")
+    )
+}
+
 /// `POST /api/v1/session/challenge`: the new password or the one-time code a login asked for.
 pub async fn answer_challenge(request: &ChallengeRequest) -> Result<LoginResponse, ApiError> {
     let body = json_body(request)?;
@@ -889,8 +898,28 @@ mod tests {
         assert_eq!(
             challenge,
             LoginResponse::Challenge {
-                challenge: ChallengeKind::NewPasswordRequired
+                challenge: ChallengeKind::NewPasswordRequired,
+                authenticator: None,
             }
+        );
+        let setup: LoginResponse = answer(
+            200,
+            r#"{"challenge":"MFA_SETUP","authenticator":{"secret_key":"ABCD EFGH","uri":"otpauth://totp/Vitals:ana?secret=ABCDEFGH&issuer=Vitals","qr_svg":"<svg/>"}}"#,
+        )
+        .decode()
+        .unwrap();
+        assert!(matches!(
+            setup,
+            LoginResponse::Challenge { challenge: ChallengeKind::MfaSetup, authenticator: Some(setup) }
+                if setup.secret_key == "ABCD EFGH"
+        ));
+    }
+
+    #[test]
+    fn an_svg_becomes_an_image_source_its_hashes_and_percents_escaped() {
+        assert_eq!(
+            svg_image_src(r##"<svg><rect fill="#fff" width="100%"/></svg>"##),
+            r#"data:image/svg+xml,<svg><rect fill="%23fff" width="100%25"/></svg>"#
         );
     }
 

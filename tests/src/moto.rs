@@ -1,10 +1,11 @@
 //! Harness for moto (`moto[server]` from PyPI): a local stand-in for AWS X-Ray and DynamoDB on a loopback port, and the sources and stores pointed at it.
 //!
 //! moto 5.2.5 answers GetTraceSummaries with `"Users": {}` where AWS answers
-//! a list; boto3 lets that pass, the Rust SDK refuses the whole answer. So
-//! the harness puts a small relay in front of moto that corrects that one
-//! field and passes everything else through unchanged; the product is not
-//! bent to suit the double.
+//! a list, and Cognito's `MFA_SETUP` with `"MFAS_CAN_SETUP": [...]` where AWS
+//! answers a string (challenge parameters are strings); boto3 lets both pass,
+//! the Rust SDK refuses the whole answer. So the harness puts a small relay
+//! in front of moto that corrects those two fields and passes everything else
+//! through unchanged; the product is not bent to suit the double.
 
 use std::fs;
 use std::net::SocketAddr;
@@ -208,7 +209,8 @@ async fn relay(listener: tokio::net::TcpListener, moto: String) {
     let _ = axum::serve(listener, app).await;
 }
 
-/// Passes a request to moto and its answer back, with `"Users": {}` in trace summaries made a list.
+/// Passes a request to moto and its answer back, with `"Users": {}` in trace summaries made a
+/// list and challenge parameters made strings.
 async fn forward(
     State((client, moto)): State<(reqwest::Client, String)>,
     method: Method,
@@ -239,7 +241,7 @@ async fn forward(
     let body = if uri.path() == "/TraceSummaries" {
         Bytes::from(String::from_utf8_lossy(&body).replace(r#""Users": {}"#, r#""Users": []"#))
     } else {
-        body
+        challenge_parameters_as_strings(body)
     };
     for hop in [
         header::CONTENT_LENGTH,
@@ -249,6 +251,32 @@ async fn forward(
         headers.remove(hop);
     }
     (status, headers, body).into_response()
+}
+
+/// A Cognito answer whose `ChallengeParameters` hold a list, with the list as the JSON string
+/// AWS sends (`"[\"SOFTWARE_TOKEN_MFA\"]"`); any other body unchanged.
+fn challenge_parameters_as_strings(body: Bytes) -> Bytes {
+    let Ok(mut answer) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    let Some(parameters) = answer
+        .get_mut("ChallengeParameters")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return body;
+    };
+    let mut corrected = false;
+    for value in parameters.values_mut() {
+        if !value.is_string() {
+            *value = serde_json::Value::String(value.to_string());
+            corrected = true;
+        }
+    }
+    if corrected {
+        Bytes::from(answer.to_string())
+    } else {
+        body
+    }
 }
 
 /// The test virtualenv: moto runs from it, and schemathesis.

@@ -1,11 +1,13 @@
 //! Logging in through Cognito as the BFF does: against moto for the flows moto really runs, and against a capturing stand-in for what moto does not check.
 //!
 //! moto runs USER_PASSWORD_AUTH, NEW_PASSWORD_REQUIRED, SOFTWARE_TOKEN_MFA
-//! (any code), REFRESH_TOKEN_AUTH and GlobalSignOut, and serves the pool's
-//! JWKS, so those are tested end to end with the tokens verified. It does
-//! not check SECRET_HASH on a password login, accepts any MFA code and
-//! answers RevokeToken with HTTP 500, so the requests the BFF sends for those
-//! are captured by a small local server posing as Cognito and checked there.
+//! (any code), MFA_SETUP with AssociateSoftwareToken and VerifySoftwareToken
+//! (a fixed secret, any code), REFRESH_TOKEN_AUTH and GlobalSignOut, and
+//! serves the pool's JWKS, so those are tested end to end with the tokens
+//! verified. It does not check SECRET_HASH on a password login or an
+//! MFA_SETUP answer, accepts any code and answers RevokeToken with HTTP 500,
+//! so the requests the BFF sends for those are captured by a small local
+//! server posing as Cognito and checked there.
 //! A whole server logging in through moto shows that a copy of its session
 //! store (SQLite or DynamoDB) holds no token anyone could use.
 
@@ -18,7 +20,8 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    ExplicitAuthFlowsType, MessageActionType, SoftwareTokenMfaSettingsType,
+    ExplicitAuthFlowsType, MessageActionType, SoftwareTokenMfaConfigType, SoftwareTokenMfaSettingsType,
+    UserPoolMfaType,
 };
 use axum::body::Bytes;
 use axum::extract::State;
@@ -105,6 +108,18 @@ impl Pool {
         })
     }
 
+    /// Makes MFA required with authenticator apps, as the deployed pool has it.
+    async fn require_mfa(&self) -> Result<()> {
+        self.admin
+            .set_user_pool_mfa_config()
+            .user_pool_id(&self.pool_id)
+            .mfa_configuration(UserPoolMfaType::On)
+            .software_token_mfa_configuration(SoftwareTokenMfaConfigType::builder().enabled(true).build())
+            .send()
+            .await?;
+        Ok(())
+    }
+
     fn config(&self) -> CognitoConfig {
         CognitoConfig {
             user_pool_id: self.pool_id.clone(),
@@ -159,7 +174,7 @@ impl Pool {
     async fn log_in(&self, username: &str) -> Result<Identity> {
         match self.provider.login(username, PASSWORD).await? {
             LoginStep::Authenticated(identity) => Ok(identity),
-            LoginStep::Challenge(pending) => anyhow::bail!("expected a login, got {pending:?}"),
+            step => anyhow::bail!("expected a login, got {step:?}"),
         }
     }
 
@@ -360,6 +375,76 @@ async fn a_user_with_an_authenticator_app_is_asked_for_the_code() -> Result<()> 
             .await,
         Err(AuthError::ChallengeExpired)
     );
+    Ok(())
+}
+
+/// moto's one secret key for every authenticator app.
+const MOTO_TOTP_SECRET: &str = "asdfasdfasdf";
+
+#[tokio::test]
+async fn a_new_user_adds_an_authenticator_app_at_first_login_when_the_pool_requires_mfa() -> Result<()> {
+    let pool = Pool::start(true).await?;
+    pool.require_mfa().await?;
+    pool.add_user_with_temporary_password("kim", "Temporary-Pass-1", &["clinician", "operations"])
+        .await?;
+    let vitals = CognitoServer::start(&pool, &SessionTable::Sqlite).await?;
+
+    let login = |password: &str| json!({"username": "kim", "password": password});
+    let (answer, cookie) = vitals
+        .post("/api/v1/session", None, login("Temporary-Pass-1"))
+        .await?;
+    assert_eq!(answer, json!({"challenge": "NEW_PASSWORD_REQUIRED"}));
+    let new_password = json!({"challenge": "NEW_PASSWORD_REQUIRED", "new_password": PASSWORD});
+    let (answer, cookie) = vitals
+        .post("/api/v1/session/challenge", Some(&cookie), new_password)
+        .await?;
+
+    assert_eq!(answer["challenge"], "MFA_SETUP", "{answer}");
+    let setup = &answer["authenticator"];
+    assert_eq!(setup["secret_key"], "asdf asdf asdf");
+    assert_eq!(
+        setup["uri"],
+        format!("otpauth://totp/Vitals:kim?secret={MOTO_TOTP_SECRET}&issuer=Vitals")
+    );
+    let svg = setup["qr_svg"].as_str().context("the QR code is a string")?;
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.ends_with("</svg>"));
+    assert!(svg.len() < 8_000, "the QR code is small: {} bytes", svg.len());
+    let SessionPayload::Pending(pending) = vitals.payload(&cookie).await? else {
+        anyhow::bail!("kim's login waits for the authenticator's code");
+    };
+    assert_eq!(pending.kind, ChallengeKind::MfaSetup);
+    assert!(
+        !answer.to_string().contains(&pending.session),
+        "Cognito's session stays on the server"
+    );
+    let copy = vitals.stolen_copy(&pool, &SessionTable::Sqlite).await?;
+    assert!(
+        !copy.contains(MOTO_TOTP_SECRET) && !copy.contains(&pending.session),
+        "the store holds neither the secret key nor the session in the clear"
+    );
+
+    let code = json!({"challenge": "MFA_SETUP", "code": "123 456"});
+    let (answer, cookie) = vitals
+        .post("/api/v1/session/challenge", Some(&cookie), code)
+        .await?;
+    assert_eq!(answer["user"], "kim", "{answer}");
+    assert_eq!(answer["roles"], json!(["clinician", "operations"]));
+    let tokens = vitals.tokens(&cookie).await?;
+    let verifier = pool.verifier();
+    let id = verifier.verify_id_token(&tokens.id_token).await?;
+    verifier.verify_access_token(&tokens.access_token).await?;
+    assert_eq!(
+        (id.username.as_str(), id.roles.as_slice()),
+        ("kim", &[Role::Clinician, Role::Operations][..])
+    );
+
+    // From now on the app's code is asked for at every login.
+    let (answer, _) = vitals.post("/api/v1/session", None, login(PASSWORD)).await?;
+    assert_eq!(answer, json!({"challenge": "SOFTWARE_TOKEN_MFA"}));
+    let LoginStep::Challenge(pending) = pool.provider.login("kim", PASSWORD).await? else {
+        panic!("kim has an authenticator app now");
+    };
+    assert_eq!(pending.kind, ChallengeKind::SoftwareTokenMfa);
     Ok(())
 }
 
@@ -609,6 +694,120 @@ async fn an_mfa_answer_carries_the_code_the_session_and_the_secret_hash() -> Res
         responses["SECRET_HASH"],
         independent_secret_hash("a1b2c3-ana", "fake-client", "client-secret-value").as_str()
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_authenticator_is_added_with_the_sessions_cognito_hands_on_and_the_secret_hash() -> Result<()> {
+    let setup = json!({
+        "ChallengeName": "MFA_SETUP",
+        "Session": "opaque-session-1",
+        "ChallengeParameters": {"MFAS_CAN_SETUP": "[\"SOFTWARE_TOKEN_MFA\"]", "USER_ID_FOR_SRP": "a1b2c3-ana"}
+    });
+    let associated = json!({"SecretCode": "JBSWY3DPEHPK3PXPJBSW", "Session": "opaque-session-2"});
+    let verified = json!({"Status": "SUCCESS", "Session": "opaque-session-3"});
+    // Tokens a fake could not sign: the answer that would carry them is refused, and the calls are what count.
+    let (status, expired) = cognito_error("NotAuthorizedException", "Invalid session opaque-session-3");
+    let cognito = FakeCognito::start(vec![
+        ("InitiateAuth", StatusCode::OK, setup),
+        ("AssociateSoftwareToken", StatusCode::OK, associated),
+        ("VerifySoftwareToken", StatusCode::OK, verified),
+        ("RespondToAuthChallenge", status, expired),
+    ])
+    .await?;
+    let provider = cognito.provider(Some("client-secret-value")).await?;
+
+    let LoginStep::SetUpAuthenticator(pending, setup) =
+        provider.login("ana@clinic.example", PASSWORD).await?
+    else {
+        panic!("the scripted answer is MFA_SETUP");
+    };
+    assert_eq!(
+        pending,
+        PendingChallenge {
+            kind: ChallengeKind::MfaSetup,
+            username: "a1b2c3-ana".into(),
+            session: "opaque-session-2".into(),
+        },
+        "the session AssociateSoftwareToken gave is the one kept"
+    );
+    assert_eq!(setup.secret_key, "JBSW Y3DP EHPK 3PXP JBSW");
+    assert_eq!(
+        setup.uri,
+        "otpauth://totp/Vitals:a1b2c3-ana?secret=JBSWY3DPEHPK3PXPJBSW&issuer=Vitals"
+    );
+    assert_eq!(
+        provider
+            .answer_challenge(&pending, ChallengeAnswer::MfaCode("123456".into()))
+            .await,
+        Err(AuthError::ChallengeExpired),
+        "the code of an app already added does not answer the setup"
+    );
+    let answered = provider
+        .answer_challenge(&pending, ChallengeAnswer::AuthenticatorCode("654 321".into()))
+        .await;
+    assert_eq!(answered, Err(AuthError::ChallengeExpired));
+    assert!(
+        !format!("{answered:?}").contains("opaque-session"),
+        "{answered:?}"
+    );
+
+    let calls = cognito.calls();
+    let targets: Vec<&str> = calls.iter().map(|(target, _)| target.as_str()).collect();
+    assert_eq!(
+        targets,
+        [
+            "AWSCognitoIdentityProviderService.InitiateAuth",
+            "AWSCognitoIdentityProviderService.AssociateSoftwareToken",
+            "AWSCognitoIdentityProviderService.VerifySoftwareToken",
+            "AWSCognitoIdentityProviderService.RespondToAuthChallenge",
+        ]
+    );
+    assert_eq!(calls[1].1, json!({"Session": "opaque-session-1"}));
+    assert_eq!(
+        calls[2].1,
+        json!({"Session": "opaque-session-2", "UserCode": "654321", "FriendlyDeviceName": "Vitals"})
+    );
+    let respond = &calls[3].1;
+    assert_eq!(respond["ChallengeName"], "MFA_SETUP");
+    assert_eq!(respond["ClientId"], "fake-client");
+    assert_eq!(respond["Session"], "opaque-session-3");
+    assert_eq!(
+        respond["ChallengeResponses"],
+        json!({
+            "USERNAME": "a1b2c3-ana",
+            "SECRET_HASH": independent_secret_hash("a1b2c3-ana", "fake-client", "client-secret-value"),
+        })
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_wrong_first_code_of_a_new_authenticator_says_to_type_the_current_one() -> Result<()> {
+    for code in ["CodeMismatchException", "EnableSoftwareTokenMFAException"] {
+        let (status, mismatch) = cognito_error(code, "Code mismatch for session opaque-session-2");
+        let cognito = FakeCognito::start(vec![("VerifySoftwareToken", status, mismatch)]).await?;
+        let provider = cognito.provider(None).await?;
+        let pending = PendingChallenge {
+            kind: ChallengeKind::MfaSetup,
+            username: "ana".into(),
+            session: "opaque-session-2".into(),
+        };
+        let refused = provider
+            .answer_challenge(&pending, ChallengeAnswer::AuthenticatorCode("111 111".into()))
+            .await;
+        assert_eq!(refused, Err(AuthError::CodeRejected), "{code}");
+        let said = refused.unwrap_err().to_string();
+        assert!(said.contains("enter the current code"), "{said}");
+        assert_eq!(
+            provider
+                .answer_challenge(&pending, ChallengeAnswer::AuthenticatorCode("12 34".into()))
+                .await,
+            Err(AuthError::CodeRejected),
+            "a code that is not six digits never reaches Cognito"
+        );
+        assert_eq!(cognito.calls().len(), 1, "{code}");
+    }
     Ok(())
 }
 

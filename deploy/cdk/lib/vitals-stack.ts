@@ -316,7 +316,8 @@ export class VitalsStack extends Stack {
         requireSymbols: true,
         tempPasswordValidity: Duration.days(3),
       },
-      mfa: cognito.Mfa.OPTIONAL,
+      // Everyone logs in with an authenticator app; one without adds it at their next login (MFA_SETUP).
+      mfa: cognito.Mfa.REQUIRED,
       mfaSecondFactor: { otp: true, sms: false },
       accountRecovery: cognito.AccountRecovery.NONE,
       featurePlan: cognito.FeaturePlan.PLUS,
@@ -324,13 +325,6 @@ export class VitalsStack extends Stack {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    NagSuppressions.addResourceSuppressions(userPool, [
-      {
-        id: 'AwsSolutions-COG2',
-        reason:
-          'people with a TOTP device are always asked for it (SOFTWARE_TOKEN_MFA); Vitals cannot yet enrol a device at login (MFA_SETUP), so requiring MFA would lock out new users',
-      },
-    ]);
     for (const group of ROLE_GROUPS) {
       new cognito.CfnUserPoolGroup(this, `Group${group}`, {
         userPoolId: userPool.userPoolId,

@@ -177,6 +177,13 @@ describe('identity and storage', () => {
     assert.equal(client.EnableTokenRevocation, true);
   });
 
+  it('requires MFA with an authenticator app (TOTP), never SMS', () => {
+    const s = synth();
+    const pool = s.resources[onlyId(s, 'AWS::Cognito::UserPool')].Properties!;
+    assert.equal(pool.MfaConfiguration, 'ON');
+    assert.deepEqual(pool.EnabledMfas, ['SOFTWARE_TOKEN_MFA']);
+  });
+
   it('keeps every table encrypted with point-in-time recovery, sessions expiring by TTL', () => {
     const s = synth();
     for (const table of STORE_TABLES) {

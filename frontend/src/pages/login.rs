@@ -1,4 +1,4 @@
-//! The login page: username and password, then the new password or the one-time code an account may ask for.
+//! The login page: username and password, then the new password, the one-time code, or the authenticator app to add that an account may ask for.
 
 use std::future::Future;
 
@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use vitals_api::{ChallengeKind, ChallengeRequest, LoginRequest, LoginResponse};
+use vitals_api::{AuthenticatorSetup, ChallengeKind, ChallengeRequest, LoginRequest, LoginResponse};
 
 use crate::access::{areas_for, landing_path};
 use crate::api::{self, ApiError};
@@ -24,14 +24,15 @@ const CODE_DIGITS: usize = 6;
 enum Step {
     Credentials,
     NewPassword,
-    Code,
+    /// The code of an authenticator app: one already added, or (`MfaSetup`) one being added now.
+    Code(ChallengeKind),
 }
 
 impl From<ChallengeKind> for Step {
     fn from(challenge: ChallengeKind) -> Self {
         match challenge {
             ChallengeKind::NewPasswordRequired => Step::NewPassword,
-            ChallengeKind::SoftwareTokenMfa => Step::Code,
+            ChallengeKind::SoftwareTokenMfa | ChallengeKind::MfaSetup => Step::Code(challenge),
         }
     }
 }
@@ -43,6 +44,8 @@ struct LoginFlow {
     step: RwSignal<Step>,
     /// Kept across the steps, so that starting over does not ask for it again.
     username: RwSignal<String>,
+    /// What the app being added needs; only during the `MfaSetup` step.
+    authenticator: RwSignal<Option<AuthenticatorSetup>>,
     error: RwSignal<Option<String>>,
     sending: RwSignal<bool>,
 }
@@ -60,10 +63,16 @@ impl LoginFlow {
             self.sending.set(false);
             match answer {
                 Ok(LoginResponse::Session(info)) => self.session.logged_in(info),
-                Ok(LoginResponse::Challenge { challenge }) => self.step.set(challenge.into()),
+                Ok(LoginResponse::Challenge {
+                    challenge,
+                    authenticator,
+                }) => {
+                    self.authenticator.set(authenticator);
+                    self.step.set(challenge.into());
+                }
                 Err(error) => {
                     if starts_over(&error) {
-                        self.step.set(Step::Credentials);
+                        self.start_over();
                     }
                     self.error.set(Some(login_error_words(&error)));
                 }
@@ -78,6 +87,7 @@ impl LoginFlow {
 
     fn start_over(self) {
         self.error.set(None);
+        self.authenticator.set(None);
         self.step.set(Step::Credentials);
     }
 }
@@ -120,6 +130,7 @@ pub fn LoginPage() -> impl IntoView {
         session,
         step: RwSignal::new(Step::Credentials),
         username: RwSignal::new(String::new()),
+        authenticator: RwSignal::new(None),
         error: RwSignal::new(None),
         sending: RwSignal::new(false),
     };
@@ -198,7 +209,9 @@ pub fn LoginPage() -> impl IntoView {
                     match flow.step.get() {
                         Step::Credentials => view! { <CredentialsForm flow first_field /> }.into_any(),
                         Step::NewPassword => view! { <NewPasswordForm flow first_field /> }.into_any(),
-                        Step::Code => view! { <CodeForm flow first_field /> }.into_any(),
+                        Step::Code(challenge) => {
+                            view! { <CodeForm flow first_field challenge /> }.into_any()
+                        }
                     }
                 }}
             </div>
@@ -214,7 +227,11 @@ fn step_words(step: Step) -> (&'static str, &'static str) {
             "Choose a new password",
             "Your account needs a new password before you can continue.",
         ),
-        Step::Code => (
+        Step::Code(ChallengeKind::MfaSetup) => (
+            "Set up your authenticator app",
+            "Your account needs an authenticator app before you can continue. Add Vitals to the app, then enter the 6-digit code it shows.",
+        ),
+        Step::Code(_) => (
             "Enter your one-time code",
             "Open the authenticator app on your phone and enter the 6-digit code it shows for Vitals.",
         ),
@@ -326,8 +343,10 @@ fn NewPasswordForm(flow: LoginFlow, first_field: NodeRef<html::Input>) -> impl I
     }
 }
 
+/// The code field, and for `MfaSetup` first what adding Vitals to the app needs.
 #[component]
-fn CodeForm(flow: LoginFlow, first_field: NodeRef<html::Input>) -> impl IntoView {
+fn CodeForm(flow: LoginFlow, first_field: NodeRef<html::Input>, challenge: ChallengeKind) -> impl IntoView {
+    let setting_up = challenge == ChallengeKind::MfaSetup;
     let code = RwSignal::new(String::new());
     let submit = move |event: SubmitEvent| {
         event.prevent_default();
@@ -339,16 +358,23 @@ fn CodeForm(flow: LoginFlow, first_field: NodeRef<html::Input>) -> impl IntoView
             }
         };
         let request = ChallengeRequest {
-            challenge: ChallengeKind::SoftwareTokenMfa,
+            challenge,
             new_password: None,
             code: Some(code),
         };
         flow.send(async move { api::answer_challenge(&request).await });
     };
+    let setup = setting_up
+        .then(|| flow.authenticator.get_untracked())
+        .flatten()
+        .map(|setup| view! { <AuthenticatorSteps setup /> });
     view! {
         <form class="login-form" novalidate on:submit=submit>
+            {setup}
             <div class="field">
-                <label for="mfa-code">"6-digit code"</label>
+                <label for="mfa-code">
+                    {if setting_up { "6-digit code from the app" } else { "6-digit code" }}
+                </label>
                 <input
                     id="mfa-code"
                     name="mfa-code"
@@ -358,13 +384,41 @@ fn CodeForm(flow: LoginFlow, first_field: NodeRef<html::Input>) -> impl IntoView
                     maxlength="7"
                     required
                     class="code-input"
+                    aria-describedby=setting_up.then_some("authenticator-steps")
                     node_ref=first_field
                     bind:value=code
                 />
             </div>
-            <SubmitButton sending=flow.sending idle="Verify and log in" busy="Checking…" />
+            <SubmitButton
+                sending=flow.sending
+                idle=if setting_up { "Finish setup and log in" } else { "Verify and log in" }
+                busy="Checking…"
+            />
             <StartOver flow />
         </form>
+    }
+}
+
+/// The ways to add Vitals to an authenticator app: scan the QR code, type the key, or open the app on this device.
+#[component]
+fn AuthenticatorSteps(setup: AuthenticatorSetup) -> impl IntoView {
+    view! {
+        <ol class="authenticator-steps" id="authenticator-steps">
+            <li>
+                "Scan this QR code with your authenticator app:"
+                <img
+                    src=api::svg_image_src(&setup.qr_svg)
+                    alt="QR code that adds Vitals to an authenticator app"
+                />
+            </li>
+            <li>
+                "Or type this key into the app:"
+                <code>{setup.secret_key}</code>
+            </li>
+            <li>
+                <a href=setup.uri>"Open in an authenticator app on this device"</a>
+            </li>
+        </ol>
     }
 }
 
@@ -523,6 +577,21 @@ mod tests {
         assert_eq!(check_new_password("correct horse", "correct horse"), Ok(()));
         assert!(check_new_password("correct horse", "correct hose").is_err());
         assert_eq!(check_new_password("", ""), Err("Enter a new password."));
+    }
+
+    #[test]
+    fn each_challenge_has_its_step_and_an_added_app_is_set_up_first() {
+        assert_eq!(Step::from(ChallengeKind::NewPasswordRequired), Step::NewPassword);
+        assert_eq!(
+            Step::from(ChallengeKind::SoftwareTokenMfa),
+            Step::Code(ChallengeKind::SoftwareTokenMfa)
+        );
+        let setup = Step::from(ChallengeKind::MfaSetup);
+        assert_eq!(step_words(setup).0, "Set up your authenticator app");
+        assert_eq!(
+            step_words(Step::Code(ChallengeKind::SoftwareTokenMfa)).0,
+            "Enter your one-time code"
+        );
     }
 
     #[test]

@@ -4,9 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use vitals_api::{AuditAction, ChallengeKind, ChallengeRequest, LoginRequest, LoginResponse, SessionInfo};
+use vitals_api::{
+    AuditAction, AuthenticatorSetup, ChallengeKind, ChallengeRequest, LoginRequest, LoginResponse,
+    SessionInfo,
+};
 
-use crate::auth::identity::{AuthError, ChallengeAnswer, LoginStep};
+use crate::auth::identity::{AuthError, ChallengeAnswer, LoginStep, PendingChallenge};
 use crate::auth::session::{
     CHALLENGE_LIFETIME_MS, ClientAddress, CurrentUser, SessionContext, SessionPayload, clear_cookie,
     session_cookie, set_cookie,
@@ -65,26 +68,14 @@ async fn start(
             let info = record.info(&auth.policy);
             (record, LoginResponse::Session(info), AuditAction::Login)
         }
-        LoginStep::Challenge(pending) => {
-            let challenge = pending.kind;
-            let record = SessionRecord::new(
-                pending.username.clone(),
-                Vec::new(),
-                SessionPayload::Pending(pending).to_json(&auth.token_key)?,
-                now,
-            );
-            (
-                record,
-                LoginResponse::Challenge { challenge },
-                AuditAction::LoginChallenge,
-            )
-        }
+        LoginStep::Challenge(pending) => pending_step(state, pending, None, now)?,
+        LoginStep::SetUpAuthenticator(pending, setup) => pending_step(state, pending, Some(setup), now)?,
     };
     let user = record.user.clone();
     let id = auth.sessions.create(record).await.map_err(ApiError::store)?;
     let outcome = match &answer {
         LoginResponse::Session(_) => "ok".to_owned(),
-        LoginResponse::Challenge { challenge } => format!("{challenge:?}"),
+        LoginResponse::Challenge { challenge, .. } => format!("{challenge:?}"),
     };
     let recorded = auth
         .record(NewAuditEvent {
@@ -102,6 +93,28 @@ async fn start(
         return Err(refusal);
     }
     Ok(([(header::SET_COOKIE, set_cookie(&id))], Json(answer)).into_response())
+}
+
+/// The session record of a login waiting for `pending`'s answer, and what the browser is told:
+/// the step, and for `MFA_SETUP` what the authenticator app needs (never kept server-side).
+fn pending_step(
+    state: &AppState,
+    pending: PendingChallenge,
+    authenticator: Option<AuthenticatorSetup>,
+    now: i64,
+) -> Result<(SessionRecord, LoginResponse, AuditAction), ApiError> {
+    let challenge = pending.kind;
+    let record = SessionRecord::new(
+        pending.username.clone(),
+        Vec::new(),
+        SessionPayload::Pending(pending).to_json(&state.auth.token_key)?,
+        now,
+    );
+    let answer = LoginResponse::Challenge {
+        challenge,
+        authenticator,
+    };
+    Ok((record, answer, AuditAction::LoginChallenge))
 }
 
 /// `POST /api/v1/session`.
@@ -189,7 +202,7 @@ pub async fn login(
     post,
     path = "/session/challenge",
     tag = "session",
-    summary = "Answer the further step a login needs: a new password or an MFA code",
+    summary = "Answer the further step a login needs: a new password, or the code of an authenticator app (also the first code of one being added)",
     operation_id = "answer_challenge",
     request_body = ChallengeRequest,
     security(("session" = [], "csrf" = [])),
@@ -238,10 +251,13 @@ pub async fn answer_challenge(
         (ChallengeKind::SoftwareTokenMfa, _, Some(code)) if !code.trim().is_empty() => {
             ChallengeAnswer::MfaCode(code.trim().to_owned())
         }
+        (ChallengeKind::MfaSetup, _, Some(code)) if !code.trim().is_empty() => {
+            ChallengeAnswer::AuthenticatorCode(code.trim().to_owned())
+        }
         (ChallengeKind::NewPasswordRequired, ..) => {
             return Err(ApiError::bad_request("invalid_body", "enter a new password"));
         }
-        (ChallengeKind::SoftwareTokenMfa, ..) => {
+        (ChallengeKind::SoftwareTokenMfa | ChallengeKind::MfaSetup, ..) => {
             return Err(ApiError::bad_request(
                 "invalid_body",
                 "enter the code from your authenticator app",

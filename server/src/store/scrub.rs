@@ -183,6 +183,18 @@ mod tests {
     }
 
     #[test]
+    fn an_authenticator_apps_secret_key_is_masked_in_its_uri_and_its_json() {
+        assert_eq!(
+            scrub_secrets("otpauth://totp/Vitals:ana?secret=JBSWY3DPEHPK3PXP&issuer=Vitals"),
+            "otpauth://totp/Vitals:ana?secret=[redacted]&issuer=Vitals"
+        );
+        assert_eq!(
+            scrub_secrets(r#"{"secret_key":"JBSW Y3DP EHPK 3PXP"}"#),
+            r#"{"secret_key":[redacted]}"#
+        );
+    }
+
+    #[test]
     fn scrub_secrets_leaves_who_the_user_is() {
         assert_eq!(scrub_secrets("ana@clinic.example"), "ana@clinic.example");
         assert_eq!(scrub_secrets("pwd: hunter2"), "pwd: [redacted]");

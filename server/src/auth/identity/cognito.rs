@@ -1,4 +1,4 @@
-//! Amazon Cognito through the BFF: `USER_PASSWORD_AUTH` logins, their challenges, `REFRESH_TOKEN_AUTH` and sign-out, each answer's tokens verified before anyone is let in.
+//! Amazon Cognito through the BFF: `USER_PASSWORD_AUTH` logins, their challenges (an authenticator app's enrolment among them), `REFRESH_TOKEN_AUTH` and sign-out, each answer's tokens verified before anyone is let in.
 
 use crate::aws::{Credentials, sdk_config};
 use std::collections::HashMap;
@@ -10,7 +10,9 @@ use aws_sdk_cognitoidentityprovider::config::http::HttpResponse;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthOutput;
 use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeOutput;
-use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, AuthenticationResultType, ChallengeNameType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AuthFlowType, AuthenticationResultType, ChallengeNameType, VerifySoftwareTokenResponseType,
+};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
@@ -19,6 +21,7 @@ use sha2::Sha256;
 use url::Url;
 use vitals_api::ChallengeKind;
 
+use super::authenticator::authenticator_setup;
 use super::jwt::{TokenVerifier, VerifierConfig};
 use super::{AuthError, ChallengeAnswer, Identity, IdentityProvider, LoginStep, PendingChallenge, Tokens};
 use crate::settings::{InvalidSetting, check_http_url, is_region, without_credentials};
@@ -27,6 +30,8 @@ use crate::settings::{InvalidSetting, check_http_url, is_region, without_credent
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// What replaces a secret found in a message from Cognito.
 const HIDDEN: &str = "<hidden>";
+/// The name Cognito keeps for an authenticator app added at login.
+const DEVICE_NAME: &str = "Vitals";
 
 /// `[cognito]`: the user pool and app client people log in with (`VITALS_COGNITO_*`).
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -223,6 +228,7 @@ impl CognitoProvider {
         let kind = match name {
             ChallengeNameType::NewPasswordRequired => ChallengeKind::NewPasswordRequired,
             ChallengeNameType::SoftwareTokenMfa => ChallengeKind::SoftwareTokenMfa,
+            ChallengeNameType::MfaSetup => ChallengeKind::MfaSetup,
             other => {
                 return Err(AuthError::NotAllowed(format!(
                     "your account needs a login step Vitals does not offer ({}); ask an admin",
@@ -240,11 +246,88 @@ impl CognitoProvider {
             .or_else(|| parameters.get("USERNAME"))
             .cloned()
             .unwrap_or_else(|| username.to_owned());
-        Ok(LoginStep::Challenge(PendingChallenge {
+        let pending = PendingChallenge {
             kind,
             username,
             session,
-        }))
+        };
+        if kind == ChallengeKind::MfaSetup {
+            return self.set_up_authenticator(pending).await;
+        }
+        Ok(LoginStep::Challenge(pending))
+    }
+
+    /// Answers `MFA_SETUP` at once with AssociateSoftwareToken: the secret goes to the person, the new session stays here.
+    async fn set_up_authenticator(&self, pending: PendingChallenge) -> Result<LoginStep, AuthError> {
+        let answer = self
+            .client
+            .associate_software_token()
+            .session(&pending.session)
+            .send()
+            .await
+            .map_err(|error| self.error(Call::Challenge, error, &[&pending.session]))?;
+        let secret = answer
+            .secret_code
+            .filter(|secret| !secret.is_empty())
+            .ok_or_else(|| {
+                AuthError::Unavailable("Cognito made no secret key for the authenticator app".into())
+            })?;
+        let setup = authenticator_setup(&pending.username, &secret)?;
+        let session = answer.session.unwrap_or(pending.session);
+        Ok(LoginStep::SetUpAuthenticator(
+            PendingChallenge { session, ..pending },
+            setup,
+        ))
+    }
+
+    /// Checks the new authenticator's first code with VerifySoftwareToken, then ends `MFA_SETUP` with the session it gives.
+    async fn finish_authenticator_setup(
+        &self,
+        pending: &PendingChallenge,
+        code: String,
+    ) -> Result<LoginStep, AuthError> {
+        let verified = self
+            .client
+            .verify_software_token()
+            .session(&pending.session)
+            .user_code(&code)
+            .friendly_device_name(DEVICE_NAME)
+            .send()
+            .await
+            .map_err(|error| self.error(Call::Challenge, error, &[&pending.session, &code]))?;
+        if verified.status == Some(VerifySoftwareTokenResponseType::Error) {
+            return Err(AuthError::CodeRejected);
+        }
+        let session = verified.session.ok_or_else(|| {
+            AuthError::Unavailable("Cognito accepted the code but gave no session to finish the login".into())
+        })?;
+        self.respond(pending, ChallengeNameType::MfaSetup, &session, &[])
+            .await
+    }
+
+    /// RespondToAuthChallenge for `pending`'s user with `answers`, and the step it leads to.
+    async fn respond(
+        &self,
+        pending: &PendingChallenge,
+        name: ChallengeNameType,
+        session: &str,
+        answers: &[(&str, &str)],
+    ) -> Result<LoginStep, AuthError> {
+        let mut entries = vec![("USERNAME", pending.username.as_str())];
+        entries.extend_from_slice(answers);
+        let responses = self.parameters(&pending.username, &entries);
+        let secrets = secret_values(&responses, &[session]);
+        let answer = self
+            .client
+            .respond_to_auth_challenge()
+            .client_id(&self.config.client_id)
+            .challenge_name(name)
+            .session(session)
+            .set_challenge_responses(Some(responses.clone()))
+            .send()
+            .await
+            .map_err(|error| self.error(Call::Challenge, error, &secrets))?;
+        self.next_step(answer.into(), &pending.username).await
     }
 
     /// The identity in Cognito's tokens, once both verify; `previous_refresh` stands in when Cognito sends no new refresh token.
@@ -352,35 +435,19 @@ impl IdentityProvider for CognitoProvider {
             ChallengeAnswer::NewPassword(password) => {
                 (ChallengeNameType::NewPasswordRequired, "NEW_PASSWORD", password)
             }
-            ChallengeAnswer::MfaCode(code) => {
-                // Authenticator apps show the code in groups ("123 456").
-                let code: String = code.split_whitespace().collect();
-                if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(AuthError::CodeRejected);
-                }
-                (
-                    ChallengeNameType::SoftwareTokenMfa,
-                    "SOFTWARE_TOKEN_MFA_CODE",
-                    code,
-                )
+            ChallengeAnswer::MfaCode(code) => (
+                ChallengeNameType::SoftwareTokenMfa,
+                "SOFTWARE_TOKEN_MFA_CODE",
+                six_digit_code(&code)?,
+            ),
+            ChallengeAnswer::AuthenticatorCode(code) => {
+                return self
+                    .finish_authenticator_setup(pending, six_digit_code(&code)?)
+                    .await;
             }
         };
-        let responses = self.parameters(
-            &pending.username,
-            &[("USERNAME", &pending.username), (key, &value)],
-        );
-        let secrets = secret_values(&responses, &[&pending.session]);
-        let answer = self
-            .client
-            .respond_to_auth_challenge()
-            .client_id(&self.config.client_id)
-            .challenge_name(name)
-            .session(&pending.session)
-            .set_challenge_responses(Some(responses.clone()))
-            .send()
+        self.respond(pending, name, &pending.session, &[(key, &value)])
             .await
-            .map_err(|error| self.error(Call::Challenge, error, &secrets))?;
-        self.next_step(answer.into(), &pending.username).await
     }
 
     async fn refresh(&self, identity: &Identity) -> Result<Identity, AuthError> {
@@ -477,6 +544,15 @@ impl From<RespondToAuthChallengeOutput> for AuthAnswer {
     }
 }
 
+/// A code as an authenticator app shows it, perhaps in groups ("123 456"), as the six digits Cognito takes.
+fn six_digit_code(code: &str) -> Result<String, AuthError> {
+    let code: String = code.split_whitespace().collect();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AuthError::CodeRejected);
+    }
+    Ok(code)
+}
+
 /// Which call failed; the same Cognito error means different things to each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Call {
@@ -500,7 +576,10 @@ fn service_error(call: Call, code: Option<&str>, message: Option<&str>, secrets:
         (Call::Refresh, "NotAuthorizedException" | "UserNotFoundException") => AuthError::TokenRejected(
             "Cognito refused the refresh token (revoked, expired, or the user was removed)".into(),
         ),
-        (_, "CodeMismatchException" | "ExpiredCodeException") => AuthError::CodeRejected,
+        // EnableSoftwareTokenMFAException: VerifySoftwareToken found the new app's code wrong.
+        (_, "CodeMismatchException" | "ExpiredCodeException" | "EnableSoftwareTokenMFAException") => {
+            AuthError::CodeRejected
+        }
         (_, "InvalidPasswordException") => AuthError::PasswordRejected(said),
         (_, "PasswordResetRequiredException") => {
             AuthError::NotAllowed("your password must be reset before you can log in; ask an admin".into())
@@ -676,6 +755,11 @@ mod tests {
             (Call::Challenge, "ExpiredCodeException", AuthError::CodeRejected),
             (
                 Call::Challenge,
+                "EnableSoftwareTokenMFAException",
+                AuthError::CodeRejected,
+            ),
+            (
+                Call::Challenge,
                 "InvalidPasswordException",
                 AuthError::PasswordRejected("Password not long enough".into()),
             ),
@@ -712,6 +796,15 @@ mod tests {
             service_error(Call::Login, Some("PasswordResetRequiredException"), None, &[]),
             AuthError::NotAllowed(_)
         ));
+    }
+
+    #[test]
+    fn codes_are_six_digits_as_the_app_shows_them_spaces_allowed() {
+        assert_eq!(six_digit_code("123456"), Ok("123456".into()));
+        assert_eq!(six_digit_code(" 123 456 "), Ok("123456".into()));
+        for wrong in ["12345", "1234567", "12a456", "", "١٢٣٤٥٦"] {
+            assert_eq!(six_digit_code(wrong), Err(AuthError::CodeRejected), "{wrong}");
+        }
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //!
 //! `cognito` runs the login, challenge, refresh and sign-out calls, `jwt`
 //! verifies the tokens Cognito hands back against the keys `jwks` keeps,
-//! and `demo` holds the four demo users of a server on loopback. The session
+//! `authenticator` makes what a new authenticator app needs, and `demo`
+//! holds the four demo users of a server on loopback. The session
 //! layer keeps an [`Identity`] (or a [`PendingChallenge`]) server-side; none
 //! of it ever reaches the browser.
 
+mod authenticator;
 mod cognito;
 mod demo;
 mod jwks;
@@ -13,7 +15,7 @@ mod jwt;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use vitals_api::{ChallengeKind, Role};
+use vitals_api::{AuthenticatorSetup, ChallengeKind, Role};
 
 pub use self::cognito::{CognitoConfig, CognitoConfigError, CognitoProvider, secret_hash};
 pub use self::demo::{DemoProvider, check_demo_allowed, check_one_identity_provider};
@@ -44,6 +46,9 @@ pub trait IdentityProvider: Send + Sync {
 pub enum LoginStep {
     Authenticated(Identity),
     Challenge(PendingChallenge),
+    /// An `MFA_SETUP` step: the person adds an authenticator app with `setup`, which is shown
+    /// once and never kept, then answers with the app's code.
+    SetUpAuthenticator(PendingChallenge, AuthenticatorSetup),
 }
 
 /// A step Cognito asked for, kept server-side until the person answers it.
@@ -71,6 +76,8 @@ impl std::fmt::Debug for PendingChallenge {
 pub enum ChallengeAnswer {
     NewPassword(String),
     MfaCode(String),
+    /// The first code of a newly added authenticator app.
+    AuthenticatorCode(String),
 }
 
 impl ChallengeAnswer {
@@ -79,6 +86,7 @@ impl ChallengeAnswer {
         match self {
             ChallengeAnswer::NewPassword(_) => ChallengeKind::NewPasswordRequired,
             ChallengeAnswer::MfaCode(_) => ChallengeKind::SoftwareTokenMfa,
+            ChallengeAnswer::AuthenticatorCode(_) => ChallengeKind::MfaSetup,
         }
     }
 }
@@ -88,6 +96,7 @@ impl std::fmt::Debug for ChallengeAnswer {
         match self {
             ChallengeAnswer::NewPassword(_) => f.write_str("NewPassword(<hidden>)"),
             ChallengeAnswer::MfaCode(_) => f.write_str("MfaCode(<hidden>)"),
+            ChallengeAnswer::AuthenticatorCode(_) => f.write_str("AuthenticatorCode(<hidden>)"),
         }
     }
 }
@@ -202,6 +211,7 @@ mod tests {
         let answers = [
             ChallengeAnswer::NewPassword("password-secret".into()),
             ChallengeAnswer::MfaCode("code-secret".into()),
+            ChallengeAnswer::AuthenticatorCode("code-secret".into()),
         ];
         let shown = format!("{identity:?} {pending:?} {answers:?}");
         assert!(!shown.contains("secret"), "{shown}");
