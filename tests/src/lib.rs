@@ -213,6 +213,21 @@ impl TestServer {
         Self::start_with_state(state, data).await
     }
 
+    /// Starts the server on the demo clinic at `now_ms` with its metrics read from an address
+    /// where nothing listens (port 9, discard, on loopback): every metric query fails at once,
+    /// as when Prometheus is down, while logs and traces answer.
+    pub async fn start_with_metrics_down(now_ms: i64) -> Result<Self> {
+        let refused = vitals_server::sources::prometheus::PrometheusSource::new(
+            vitals_server::sources::prometheus::PrometheusConfig {
+                url: "http://127.0.0.1:9/".parse()?,
+                amp_region: None,
+            },
+            Duration::from_secs(2),
+        )
+        .await?;
+        Self::start_changed(now_ms, move |_, sources| sources.metrics = Arc::new(refused)).await
+    }
+
     /// Starts a server on a prepared state (see [`test_state`]).
     pub async fn start_with_state(state: AppState, data: tempfile::TempDir) -> Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -2,12 +2,8 @@
 //! goal's sentence and budget, the last day of one goal, and the patient journey's sentence for the
 //! whole clinic and for one site.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use anyhow::{Result, ensure};
 use fantoccini::Locator;
-use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use vitals_tests::{Browser, TestServer, find_on_page, text_of, wait_until};
 
 /// Tuesday 2026-11-24 10:46 UTC: inside the login failure the demo runs from minute 40 to 50.
@@ -130,18 +126,7 @@ async fn engineers_follow_an_explanation_to_the_trace_that_failed() -> Result<()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_metrics_out_of_reach_the_goals_say_they_cannot_tell_rather_than_all_is_well() -> Result<()> {
-    let refused = PrometheusSource::new(
-        PrometheusConfig {
-            url: "http://127.0.0.1:9/".parse()?,
-            amp_region: None,
-        },
-        Duration::from_secs(2),
-    )
-    .await?;
-    let server = TestServer::start_changed(LOGIN_FAILING_MS, move |_, sources| {
-        sources.metrics = Arc::new(refused);
-    })
-    .await?;
+    let server = TestServer::start_with_metrics_down(LOGIN_FAILING_MS).await?;
     let browser = Browser::start().await?;
     browser.open_as(&server, "operations").await?;
     let client = &browser.client;

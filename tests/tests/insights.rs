@@ -11,7 +11,6 @@ use vitals_api::query::TimeRange;
 use vitals_api::{ExplanationList, SloDetail, SloList, SloState};
 use vitals_server::insights::explain::ExplanationBoard;
 use vitals_server::insights::slo::board::SloBoard;
-use vitals_server::sources::prometheus::{PrometheusConfig, PrometheusSource};
 use vitals_server::state::Clock;
 use vitals_tests::counted::CountedMetrics;
 use vitals_tests::{TestServer, test_config};
@@ -428,20 +427,8 @@ async fn a_quiet_range_has_no_explanation_and_a_failure_is_explained_a_minute_in
 
 #[tokio::test]
 async fn objectives_whose_numbers_cannot_be_read_are_named_not_passed_over_as_fine() -> Result<()> {
-    // Metrics from an address where nothing listens: no objective can be read, in the middle
-    // of the login failure.
-    let refused = PrometheusSource::new(
-        PrometheusConfig {
-            url: "http://127.0.0.1:9/".parse()?,
-            amp_region: None,
-        },
-        Duration::from_secs(2),
-    )
-    .await?;
-    let server = TestServer::start_changed(LOGIN_FAILING_MS, move |_, sources| {
-        sources.metrics = Arc::new(refused);
-    })
-    .await?;
+    // No objective can be read, in the middle of the login failure.
+    let server = TestServer::start_with_metrics_down(LOGIN_FAILING_MS).await?;
     let operations = server.client_as("operations").await?;
     let list: ExplanationList = get(&operations, server.url("/api/v1/explanations?from=now-30m")).await?;
     ensure!(list.explanations.is_empty(), "no cause is guessed: {list:?}");
